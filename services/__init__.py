@@ -1,0 +1,1 @@
+"""The spendstream services; each talks to the others only through Kafka topics."""

@@ -1,0 +1,73 @@
+"""JSON (orjson) encoding of events plus CloudEvents binary-mode headers.
+
+The event type and schema version travel in ``ce_type`` so a consumer can pick
+the model, or reject the record, without trusting the body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import orjson
+from pydantic import ValidationError
+
+from shared.events import ALL_EVENTS, Event, utcnow
+
+Headers = list[tuple[str, bytes]]
+CONTENT_TYPE = b"application/json"
+_REGISTRY: dict[str, type[Event]] = {cls.ce_type(): cls for cls in ALL_EVENTS}
+
+
+class DecodeError(ValueError):
+    """A record that cannot become an event; ``reason`` is for the dead-letter topic."""
+
+
+def encode_value(event: Event) -> bytes:
+    """The JSON body (dict keys that are ints, like forecast horizons, become strings)."""
+    return orjson.dumps(event.model_dump(), option=orjson.OPT_NON_STR_KEYS)
+
+
+def encode(event: Event, source: str) -> tuple[bytes, Headers]:
+    """Body and headers for one event produced by service ``source``."""
+    headers: Headers = [
+        ("ce_specversion", b"1.0"),
+        ("ce_type", event.ce_type().encode()),
+        ("ce_id", event.id.encode()),
+        ("ce_source", source.encode()),
+        ("ce_time", utcnow().isoformat().encode()),
+        ("content-type", CONTENT_TYPE),
+    ]
+    return encode_value(event), headers
+
+
+def header(headers: Iterable[tuple[str, bytes]] | None, name: str) -> str | None:
+    """One header value as text, or None."""
+    for key, value in headers or ():
+        if key == name:
+            return value.decode("utf-8", "replace")
+    return None
+
+
+def decode(
+    value: bytes | None,
+    headers: Sequence[tuple[str, bytes]] | None,
+    allowed: tuple[type[Event], ...] = ALL_EVENTS,
+) -> Event:
+    """Turn a record into the event its ``ce_type`` header names, or raise DecodeError."""
+    if value is None:
+        raise DecodeError("record has no value (tombstone) where an event was expected")
+    ce_type = header(headers, "ce_type")
+    if ce_type is None:
+        raise DecodeError("missing ce_type header: producer did not use the spendstream codec")
+    cls = _REGISTRY.get(ce_type)
+    if cls is None:
+        raise DecodeError(f"unknown event type {ce_type!r}")
+    if cls not in allowed:
+        raise DecodeError(f"event type {ce_type!r} does not belong on this topic")
+    try:
+        return cls.model_validate_json(value)
+    except ValidationError as exc:
+        errors = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or '<body>'}: {e['msg']}" for e in exc.errors()[:5]
+        )
+        raise DecodeError(f"invalid {ce_type}: {errors}") from exc

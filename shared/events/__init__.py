@@ -1,0 +1,51 @@
+"""Versioned event models: the only things that travel between services."""
+
+from shared.events.anomalies import AnomalyEvent, RootCause
+from shared.events.base import Event, stable_id, utcnow
+from shared.events.cloudwatch import Ec2Instance, MetricDatapoint
+from shared.events.costs import CostPoint, CostRestated, series_id
+from shared.events.cur import CostLineItem, DeliveryCompleted, DeliveryStarted
+from shared.events.deadletter import DeadLetter
+from shared.events.feedback import Feedback
+from shared.events.forecasts import Budget, BudgetAlert, Forecast
+from shared.events.recommendations import Recommendation
+
+ALL_EVENTS: tuple[type[Event], ...] = (
+    CostLineItem,
+    DeliveryStarted,
+    DeliveryCompleted,
+    MetricDatapoint,
+    Ec2Instance,
+    CostPoint,
+    CostRestated,
+    AnomalyEvent,
+    Recommendation,
+    Forecast,
+    Budget,
+    BudgetAlert,
+    Feedback,
+    DeadLetter,
+)
+
+__all__ = [
+    "ALL_EVENTS",
+    "AnomalyEvent",
+    "Budget",
+    "BudgetAlert",
+    "CostLineItem",
+    "CostPoint",
+    "CostRestated",
+    "DeadLetter",
+    "DeliveryCompleted",
+    "DeliveryStarted",
+    "Ec2Instance",
+    "Event",
+    "Feedback",
+    "Forecast",
+    "MetricDatapoint",
+    "Recommendation",
+    "RootCause",
+    "series_id",
+    "stable_id",
+    "utcnow",
+]

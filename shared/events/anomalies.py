@@ -1,0 +1,65 @@
+"""Anomaly lifecycle events: one incident id, then open -> update* -> resolve."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.events.base import Event
+
+AnomalyAction = Literal["open", "update", "resolve"]
+AnomalyKind = Literal["cost", "metric"]
+Severity = Literal["low", "medium", "high", "critical"]
+SEVERITY_ORDER: dict[str, int] = {"low": 0, "medium": 1, "high": 2, "critical": 3}
+
+
+class RootCause(BaseModel):
+    """One contributor to a cost deviation, with its share of the total deviation."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    dimension: Literal["account", "service", "usage_type", "region", "resource", "series"]
+    value: str
+    actual: float
+    expected: float
+    contribution: float = Field(description="actual - expected, in the series unit.")
+    share: float = Field(description="contribution / total deviation, in [0, 1] for drivers.")
+
+
+class AnomalyEvent(Event):
+    """A change in an incident's lifecycle.
+
+    ``id`` is unique per lifecycle step (incident + action + revision) so a
+    redelivered event is recognised; ``incident_id`` stays the same from open to
+    resolve and groups every series the same cause moved.
+    """
+
+    event_type = "spendstream.anomaly"
+
+    incident_id: str
+    action: AnomalyAction
+    revision: int = 0
+    kind: AnomalyKind
+    series_id: str
+    account_id: str
+    service: str | None = None
+    usage_type: str | None = None
+    resource_id: str | None = None
+    metric: str | None = None
+    window_start: datetime
+    window_end: datetime
+    actual: float
+    expected: float
+    lower: float
+    upper: float
+    score: float = Field(ge=0.0, le=1.0)
+    severity: Severity
+    impact_usd: float | None = Field(None, description="Cost above expected (cost anomalies).")
+    deviation: float | None = Field(None, description="actual - expected (metric anomalies).")
+    root_cause: list[RootCause] = Field(default_factory=list)
+    related_series: list[str] = Field(default_factory=list)
+    detector: str
+    reason: str = Field(description="One sentence a person understands.")
+    detected_at: datetime

@@ -1,0 +1,89 @@
+"""CUR line items and the delivery markers that bracket each ingest attempt.
+
+AWS rewrites month-to-date CUR files several times a day. Each ingest of a
+delivery is an *attempt*; consumers count an attempt's line items only once its
+``DeliveryCompleted`` marker has arrived, and a completed attempt supersedes
+earlier ones for the same account and billing period. Markers are emitted per
+account (the topic key) so they land on the same partition as that account's
+line items, after them.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import Field
+
+from shared.events.base import Event
+
+SourceFormat = Literal["legacy_cur", "cur2", "focus"]
+
+
+class CostLineItem(Event):
+    """One normalised billing line item, whatever format it came from.
+
+    Costs are floats parsed from the file's decimal text; ``repr`` of such a
+    float round-trips to the same decimal, so consumers that sum with
+    ``Decimal(repr(x))`` reproduce file totals exactly.
+    """
+
+    event_type = "spendstream.cur.line-item"
+
+    attempt_id: str
+    delivery_id: str = Field(description="Stable id of the delivery (report + billing period).")
+    billing_period: date = Field(description="First day of the billing month.")
+    source_format: SourceFormat
+    source_file: str
+    source_row: int
+    usage_start: datetime
+    usage_end: datetime
+    account_id: str
+    payer_account_id: str | None = None
+    service: str
+    usage_type: str | None = None
+    operation: str | None = None
+    region: str | None = None
+    resource_id: str | None = None
+    instance_type: str | None = None
+    line_item_type: str | None = None
+    unblended_cost: float
+    net_cost: float | None = None
+    amortized_cost: float | None = None
+    list_cost: float | None = None
+    usage_amount: float | None = None
+    currency: str = "USD"
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class DeliveryStarted(Event):
+    """An ingest attempt has begun for one account of a delivery."""
+
+    event_type = "spendstream.cur.delivery-started"
+
+    attempt_id: str
+    delivery_id: str
+    billing_period: date
+    account_id: str
+    source_format: SourceFormat
+    source_uri: str
+    manifest_id: str | None = Field(None, description="assemblyId (CUR) or executionId (CUR 2.0).")
+    started_at: datetime
+
+
+class DeliveryCompleted(Event):
+    """Every line item of this attempt for this account has been produced."""
+
+    event_type = "spendstream.cur.delivery-completed"
+
+    attempt_id: str
+    delivery_id: str
+    billing_period: date
+    account_id: str
+    row_count: int
+    rejected_count: int = 0
+    cost_total: float = Field(description="Sum of unblended cost of the accepted rows.")
+    completed_at: datetime
+
+
+CurEvent = CostLineItem | DeliveryStarted | DeliveryCompleted

@@ -1,0 +1,109 @@
+"""Forecasts with intervals and backtest scores, budgets, and budget alerts."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.events.base import Event
+
+ForecastStatus = Literal["ok", "insufficient_history"]
+BudgetScope = Literal["account", "service", "tenant"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ForecastPoint(_Frozen):
+    """One forecast day with 80% and 95% intervals."""
+
+    date: date
+    yhat: float
+    lo80: float
+    hi80: float
+    lo95: float
+    hi95: float
+
+
+class BacktestScore(_Frozen):
+    """Rolling-origin backtest of one model on one series."""
+
+    model: str
+    folds: int
+    horizon_days: int
+    mape: float | None
+    mase: float | None
+    coverage80: float | None
+    coverage95: float | None
+
+
+class MonthEndProjection(_Frozen):
+    """Month-to-date actual plus forecast for the rest of the month."""
+
+    month: date
+    actual_to_date: float
+    projected: float
+    lo80: float
+    hi80: float
+    lo95: float
+    hi95: float
+
+
+class Forecast(Event):
+    """The current forecast for one daily cost series (compacted by series id)."""
+
+    event_type = "spendstream.forecast"
+
+    series_id: str
+    account_id: str
+    service: str | None = None
+    status: ForecastStatus
+    reason: str | None = None
+    model: str | None = None
+    history_days: int
+    last_date: date | None = None
+    horizons: dict[int, list[ForecastPoint]] = Field(default_factory=dict)
+    backtest: list[BacktestScore] = Field(default_factory=list)
+    month_end: MonthEndProjection | None = None
+    generated_at: datetime
+
+
+class Budget(Event):
+    """A monthly budget; the gateway writes it, the forecast service watches it."""
+
+    event_type = "spendstream.budget"
+
+    tenant_id: str
+    name: str
+    scope: BudgetScope
+    account_id: str | None = None
+    service: str | None = None
+    amount_usd: float = Field(gt=0)
+    deleted: bool = False
+    updated_at: datetime
+
+
+class BudgetAlert(Event):
+    """Budget lifecycle alert: projected breach or actuals outside the forecast interval."""
+
+    event_type = "spendstream.budget-alert"
+
+    incident_id: str
+    action: Literal["open", "update", "resolve"]
+    revision: int = 0
+    kind: Literal["projected_breach", "outside_interval"]
+    budget_id: str | None = None
+    tenant_id: str | None = None
+    series_id: str
+    account_id: str
+    month: date
+    budget_usd: float | None = None
+    actual_to_date: float
+    projected: float
+    lo80: float
+    hi80: float
+    reason: str
+    detected_at: datetime

@@ -1,0 +1,195 @@
+"""The topic registry: every topic, its key, value models, partitions, policy and owner.
+
+Names are versioned; a breaking change to a topic's values means a new topic.
+``ensure_topics`` creates whatever is missing and leaves existing topics alone,
+so every service and test can call it at start-up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from shared import events as ev
+from shared.settings import SpendstreamSettings
+
+# Six partitions: enough for a handful of replicas per consumer group on one
+# machine, cheap on an embedded broker; raise it for a real fleet (the
+# partition count bounds the useful replicas of a consumer service).
+DEFAULT_PARTITIONS = 6
+DLQ_SUFFIX = ".dlq"
+
+
+@dataclass(frozen=True)
+class Topic:
+    """One registered topic."""
+
+    name: str
+    key: str
+    values: tuple[type[ev.Event], ...]
+    owner: str
+    description: str
+    compacted: bool = False
+    partitions: int = DEFAULT_PARTITIONS
+
+    def full_name(self, prefix: str = "") -> str:
+        """The name on the broker, with the deployment's prefix."""
+        return f"{prefix}{self.name}"
+
+    @property
+    def dlq(self) -> Topic:
+        """The dead-letter topic for records rejected from this one."""
+        return Topic(
+            name=self.name + DLQ_SUFFIX,
+            key=self.key,
+            values=(ev.DeadLetter,),
+            owner="any consumer",
+            description=f"Records rejected from {self.name}, with the reason.",
+            partitions=1,
+        )
+
+
+CUR_LINE_ITEMS = Topic(
+    "spendstream.cur.line-items.v1",
+    "account id",
+    (ev.CostLineItem, ev.DeliveryStarted, ev.DeliveryCompleted),
+    "ingestor",
+    "Normalised CUR/FOCUS line items bracketed by delivery markers.",
+)
+CLOUDWATCH_DATAPOINTS = Topic(
+    "spendstream.cloudwatch.datapoints.v1",
+    "resource id",
+    (ev.MetricDatapoint,),
+    "ingestor",
+    "One CloudWatch datapoint per record.",
+)
+INVENTORY_EC2 = Topic(
+    "spendstream.inventory.ec2.v1",
+    "instance id",
+    (ev.Ec2Instance,),
+    "ingestor",
+    "Current state of each EC2 instance.",
+    compacted=True,
+)
+COSTS_DAILY = Topic(
+    "spendstream.costs.daily.v1",
+    "series id@period start (partitioned by series id)",
+    (ev.CostPoint,),
+    "anomaly",
+    "Daily and hourly cost per series; later deliveries supersede earlier ones.",
+    compacted=True,
+)
+COSTS_RESTATEMENTS = Topic(
+    "spendstream.costs.restatements.v1",
+    "series id",
+    (ev.CostRestated,),
+    "anomaly",
+    "A later delivery changed a past period beyond the threshold.",
+)
+ANOMALIES = Topic(
+    "spendstream.anomalies.v1",
+    "series id",
+    (ev.AnomalyEvent,),
+    "anomaly",
+    "Anomaly lifecycle events (open / update / resolve).",
+)
+RECOMMENDATIONS = Topic(
+    "spendstream.recommendations.v1",
+    "resource id",
+    (ev.Recommendation,),
+    "rightsizing",
+    "Current right-sizing recommendation per resource.",
+    compacted=True,
+)
+FORECASTS = Topic(
+    "spendstream.forecasts.v1",
+    "series id",
+    (ev.Forecast,),
+    "forecast",
+    "Current forecast per series with intervals and backtest scores.",
+    compacted=True,
+)
+BUDGETS = Topic(
+    "spendstream.budgets.v1",
+    "budget id",
+    (ev.Budget,),
+    "gateway",
+    "Monthly budgets; a deleted budget is a tombstone-like event.",
+    compacted=True,
+)
+BUDGET_ALERTS = Topic(
+    "spendstream.budget-alerts.v1",
+    "series id",
+    (ev.BudgetAlert,),
+    "forecast",
+    "Budget breach / outside-interval lifecycle alerts.",
+)
+FEEDBACK = Topic(
+    "spendstream.feedback.v1",
+    "series id",
+    (ev.Feedback,),
+    "gateway",
+    "A person's verdict on an anomaly, or a planned window.",
+)
+
+TOPICS: tuple[Topic, ...] = (
+    CUR_LINE_ITEMS,
+    CLOUDWATCH_DATAPOINTS,
+    INVENTORY_EC2,
+    COSTS_DAILY,
+    COSTS_RESTATEMENTS,
+    ANOMALIES,
+    RECOMMENDATIONS,
+    FORECASTS,
+    BUDGETS,
+    BUDGET_ALERTS,
+    FEEDBACK,
+)
+ALL_TOPICS: tuple[Topic, ...] = TOPICS + tuple(t.dlq for t in TOPICS)
+
+
+def by_name(name: str, prefix: str = "") -> Topic:
+    """Look a topic up by its (possibly prefixed) broker name."""
+    for topic in ALL_TOPICS:
+        if topic.full_name(prefix) == name:
+            return topic
+    raise KeyError(f"{name!r} is not a registered topic")
+
+
+async def ensure_topics(
+    settings: SpendstreamSettings,
+    topics: tuple[Topic, ...] = ALL_TOPICS,
+    replication_factor: int | None = None,
+) -> list[str]:
+    """Create the topics that do not exist yet; return the names created."""
+    rf = replication_factor or settings.topic_replication_factor
+    admin = AIOKafkaAdminClient(**settings.kafka_client_kwargs())
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [t for t in topics if t.full_name(settings.topic_prefix) not in existing]
+        if not wanted:
+            return []
+        response = await admin.create_topics(
+            [
+                NewTopic(
+                    t.full_name(settings.topic_prefix),
+                    t.partitions,
+                    rf,
+                    topic_configs={"cleanup.policy": "compact"} if t.compacted else {},
+                )
+                for t in wanted
+            ]
+        )
+        created: list[str] = []
+        for name, code, *rest in response.topic_errors:
+            if code == 0:
+                created.append(name)
+            elif code != TopicAlreadyExistsError.errno:  # a racing replica made it: fine
+                message = rest[0] if rest else ""
+                raise RuntimeError(f"could not create topic {name}: error {code} {message}")
+        return created
+    finally:
+        await admin.close()
