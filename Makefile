@@ -48,8 +48,14 @@ dev-up: $(ENV_STAMP) ## Start the embedded broker + PostgreSQL
 dev-down: $(ENV_STAMP) ## Stop the embedded stack
 	$(RUN) spendstream dev down
 
-bench: $(ENV_STAMP) ## Run every benchmark (prints ratios against in-run baselines)
-	@echo "see bench-* targets"
+bench: $(ENV_STAMP) ## Run every benchmark under bench/ (prints ratios against in-run baselines)
+	@for m in bench/bench_*.py; do n=$$(basename $$m .py); echo "== $$n"; $(RUN) python -m bench.$$n || exit 1; done
+
+bench-%: $(ENV_STAMP) ## bench-ingest, bench-anomaly, ...: one benchmark (bench/bench_<name>.py)
+	$(RUN) python -m bench.bench_$(subst -,_,$*)
+
+eval-%: $(ENV_STAMP) ## eval-anomaly, eval-rightsizing, eval-forecast: write a report under docs/
+	$(RUN) python -m evals.eval_$(subst -,_,$*)
 
 clean: ## Remove the environment and local state
 	rm -rf .venv .tools .spendstream

@@ -1,0 +1,1 @@
+"""Evaluations on public and simulated data; each writes a report under docs/."""
