@@ -1,0 +1,1 @@
+"""Anomaly detectors (pure: no I/O imports)."""
