@@ -1,0 +1,126 @@
+"""docker-compose.yml and the Kubernetes manifests validate offline.
+
+No Docker engine or cluster is needed: compose is checked against the Compose
+Specification schema (vendored by check-jsonschema), Kubernetes resources
+against the API schemas of kubernetes-validate, and KEDA objects against the
+fields KEDA's Kafka scaler requires. The kustomizations are walked here the way
+kustomize reads them, so a missing file or a typo fails the test.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[3]
+K8S_BASE = ROOT / "deploy" / "k8s" / "base"
+SERVICES = ("ingestor", "anomaly", "rightsizing", "forecast", "gateway")
+CONSUMERS = ("anomaly", "rightsizing", "forecast", "gateway")
+K8S_VERSION = "1.32"
+
+SCALED_OBJECT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["apiVersion", "kind", "metadata", "spec"],
+    "properties": {
+        "apiVersion": {"const": "keda.sh/v1alpha1"},
+        "spec": {
+            "type": "object",
+            "required": ["scaleTargetRef", "triggers"],
+            "properties": {
+                "scaleTargetRef": {
+                    "type": "object",
+                    "required": ["name"],
+                    "properties": {"name": {"type": "string"}},
+                },
+                "minReplicaCount": {"type": "integer", "minimum": 0},
+                "maxReplicaCount": {"type": "integer", "minimum": 1},
+                "triggers": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {
+                        "type": "object",
+                        "required": ["type", "metadata"],
+                        "properties": {
+                            "type": {"const": "kafka"},
+                            "metadata": {
+                                "type": "object",
+                                "required": [
+                                    "bootstrapServers",
+                                    "consumerGroup",
+                                    "topic",
+                                    "lagThreshold",
+                                ],
+                                "additionalProperties": {"type": "string"},
+                            },
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+
+
+def _kustomize(directory: Path) -> list[dict[str, Any]]:
+    kustomization = yaml.safe_load((directory / "kustomization.yaml").read_text())
+    docs: list[dict[str, Any]] = []
+    for resource in kustomization["resources"]:
+        path = directory / resource
+        assert path.exists(), f"{directory}/kustomization.yaml lists missing {resource}"
+        if path.is_dir():
+            docs.extend(_kustomize(path))
+        else:
+            docs.extend(d for d in yaml.safe_load_all(path.read_text()) if d)
+    return docs
+
+
+@pytest.fixture(scope="module")
+def k8s_docs() -> list[dict[str, Any]]:
+    return _kustomize(K8S_BASE)
+
+
+def test_compose_file_matches_the_compose_spec() -> None:
+    vendor = importlib.resources.files("check_jsonschema.builtin_schemas.vendor")
+    schema = json.loads((vendor / "compose-spec.json").read_text())
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    errors = [e.message for e in jsonschema.Draft7Validator(schema).iter_errors(compose)]
+    assert errors == []
+    for name in SERVICES:
+        service = compose["services"][name]
+        assert (ROOT / service["build"]["dockerfile"]).exists(), f"{name} Dockerfile missing"
+        assert "healthcheck" in service and service["restart"] == "unless-stopped"
+    assert compose["services"]["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
+
+
+def test_kubernetes_resources_validate(k8s_docs: list[dict[str, Any]]) -> None:
+    for doc in k8s_docs:
+        if doc["apiVersion"].startswith("keda.sh/"):
+            continue
+        kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+
+
+def test_each_service_has_deployment_probes_and_pdb(k8s_docs: list[dict[str, Any]]) -> None:
+    by_kind: dict[str, dict[str, dict[str, Any]]] = {}
+    for doc in k8s_docs:
+        by_kind.setdefault(doc["kind"], {})[doc["metadata"]["name"]] = doc
+    for name in SERVICES:
+        container = by_kind["Deployment"][name]["spec"]["template"]["spec"]["containers"][0]
+        assert container["readinessProbe"] and container["livenessProbe"]
+        assert container["resources"]["requests"]
+        assert name in by_kind["PodDisruptionBudget"]
+
+
+def test_consumers_scale_on_their_own_group_lag(k8s_docs: list[dict[str, Any]]) -> None:
+    scaled = {d["metadata"]["name"]: d for d in k8s_docs if d["kind"] == "ScaledObject"}
+    assert set(scaled) == set(CONSUMERS)
+    for name, doc in scaled.items():
+        jsonschema.validate(doc, SCALED_OBJECT_SCHEMA)
+        assert doc["spec"]["scaleTargetRef"]["name"] == name
+        assert all(t["metadata"]["consumerGroup"] == name for t in doc["spec"]["triggers"])
