@@ -95,7 +95,8 @@ def test_compose_file_matches_the_compose_spec() -> None:
     for name in SERVICES:
         service = compose["services"][name]
         assert (ROOT / service["build"]["dockerfile"]).exists(), f"{name} Dockerfile missing"
-        assert "healthcheck" in service and service["restart"] == "unless-stopped"
+        assert "healthcheck" in service
+        assert service["restart"] == "unless-stopped"
     assert compose["services"]["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
 
 
@@ -112,7 +113,8 @@ def test_each_service_has_deployment_probes_and_pdb(k8s_docs: list[dict[str, Any
         by_kind.setdefault(doc["kind"], {})[doc["metadata"]["name"]] = doc
     for name in SERVICES:
         container = by_kind["Deployment"][name]["spec"]["template"]["spec"]["containers"][0]
-        assert container["readinessProbe"] and container["livenessProbe"]
+        assert container["readinessProbe"]
+        assert container["livenessProbe"]
         assert container["resources"]["requests"]
         assert name in by_kind["PodDisruptionBudget"]
 
