@@ -13,7 +13,17 @@ import importlib
 
 import typer
 
-SUBCOMMANDS: tuple[tuple[str, str], ...] = (("dev", "shared.devstack.cli:app"),)
+SUBCOMMANDS: tuple[tuple[str, str], ...] = (
+    ("dev", "shared.devstack.cli:app"),
+    ("topics", "shared.contracts_cli:topics_app"),
+)
+#: Single commands at the root: ``(name, "package.module:function")``.
+COMMANDS: tuple[tuple[str, str], ...] = (("schemas", "shared.contracts_cli:schemas"),)
+
+
+def _load(target: str) -> object:
+    module_name, attribute = target.split(":")
+    return getattr(importlib.import_module(module_name), attribute)
 
 
 def build_app() -> typer.Typer:
@@ -23,9 +33,9 @@ def build_app() -> typer.Typer:
         no_args_is_help=True,
     )
     for name, target in SUBCOMMANDS:
-        module_name, attribute = target.split(":")
-        sub_app = getattr(importlib.import_module(module_name), attribute)
-        app.add_typer(sub_app, name=name)
+        app.add_typer(_load(target), name=name)  # type: ignore[arg-type]  # a Typer by contract
+    for name, target in COMMANDS:
+        app.command(name)(_load(target))  # type: ignore[arg-type]  # a function by contract
     return app
 
 
