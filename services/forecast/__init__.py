@@ -1,0 +1,1 @@
+"""Forecast service: daily cost forecasts with backtested model choice and budget alerts."""

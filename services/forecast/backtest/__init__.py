@@ -1,0 +1,1 @@
+"""Rolling-origin backtests, accuracy metrics and interval calibration."""

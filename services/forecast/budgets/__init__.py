@@ -1,0 +1,1 @@
+"""Budget breach and outside-interval alerts with an open/update/resolve lifecycle."""

@@ -1,0 +1,1 @@
+"""The pure refresh pipeline (backtest, select, forecast) and the bounded history store."""

@@ -1,0 +1,35 @@
+"""The knobs of one refresh, frozen and picklable so they travel with each job."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Published horizons (days): a week, a billing month, a quarter.
+HORIZONS: tuple[int, ...] = (7, 30, 90)
+
+
+@dataclass(frozen=True)
+class RefreshConfig:
+    """What models compete and how they are judged.
+
+    Defaults are the service's; settings override them.
+    """
+
+    models: tuple[str, ...] = ("seasonal_naive", "damped_holt", "prophet")
+    horizons: tuple[int, ...] = HORIZONS
+    # Backtest folds (the issue asks for at least 3) and their spacing in days.
+    folds: int = 3
+    fold_step_days: int = 30
+    # Shortest training window a fold may have: eight weeks for weekly seasonality.
+    min_train_days: int = 56
+    # Below this a series gets the explicit "insufficient history" state.
+    min_history_days: int = 63
+    # Horizon whose MASE picks the model: the 30-day, billing-month view.
+    selection_horizon: int = 30
+    prophet_uncertainty_samples: int = 200
+    seed: int = 0
+
+    @property
+    def max_horizon(self) -> int:
+        """The longest horizon published."""
+        return max(self.horizons)

@@ -1,0 +1,159 @@
+"""One series' full refresh: backtest every model, pick one, forecast, project the month.
+
+``refresh_series`` is a top-level pure function so a process pool can run it;
+its job and result pickle (numpy arrays and pydantic models).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from services.forecast.backtest.calibration import Factors, apply, fit_factors
+from services.forecast.backtest.rolling import (
+    BacktestPlan,
+    ModelBacktest,
+    plan_origins,
+    run_backtest,
+)
+from services.forecast.backtest.scoring import score
+from services.forecast.engine.config import RefreshConfig
+from services.forecast.exceptions import InsufficientHistoryError, ModelFitError
+from services.forecast.models.base import DailyHistory, Prediction
+from services.forecast.models.registry import build_model
+from services.forecast.monthend.projection import project_month_end
+from services.forecast.selection.select import choose
+from shared.events.base import stable_id
+from shared.events.forecasts import BacktestScore, Forecast, ForecastPoint
+
+
+@dataclass(frozen=True)
+class RefreshJob:
+    """Everything a worker needs for one series."""
+
+    series_id: str
+    account_id: str
+    service: str | None
+    history: DailyHistory
+    config: RefreshConfig
+    generated_at: datetime
+
+
+@dataclass(frozen=True)
+class ModelOutcome:
+    """One model's backtest, scores, factors and (optionally) final calibrated forecast."""
+
+    backtest: ModelBacktest
+    scores: list[BacktestScore]
+    factors: Factors | None
+    forecast: Prediction | None = None
+
+
+@dataclass(frozen=True)
+class SeriesOutcome:
+    """Every model's outcome on one series and the chosen model's name."""
+
+    plan: BacktestPlan
+    chosen: str
+    models: dict[str, ModelOutcome] = field(default_factory=dict)
+
+
+def _final_forecast(
+    name: str, history: DailyHistory, factors: Factors, config: RefreshConfig
+) -> Prediction:
+    model = build_model(name, config.prophet_uncertainty_samples, config.seed)
+    prediction = apply(model.fit(history).predict(config.max_horizon), factors)
+    if float(np.min(history.values)) >= 0:  # a non-negative cost series stays so
+        prediction = prediction.clipped(0.0)
+    return prediction
+
+
+def evaluate_series(
+    history: DailyHistory, config: RefreshConfig, forecast_all: bool = False
+) -> SeriesOutcome:
+    """Backtest all models, choose one, and fit the final forecast(s).
+
+    ``forecast_all`` fits every model on the full history (the eval compares
+    them); the service fits only the chosen one.
+    """
+    plan = plan_origins(
+        len(history), config.folds, config.max_horizon, config.fold_step_days, config.min_train_days
+    )
+    outcomes: dict[str, ModelOutcome] = {}
+    for name in config.models:
+        model = build_model(name, config.prophet_uncertainty_samples, config.seed)
+        bt = run_backtest(model, history, plan)
+        ok = bt.error is None and bt.folds
+        outcomes[name] = ModelOutcome(
+            backtest=bt,
+            scores=score(bt, config.horizons) if ok else [],
+            factors=fit_factors(bt.folds, config.max_horizon) if ok else None,
+        )
+    all_scores = [s for o in outcomes.values() for s in o.scores]
+    chosen = choose(all_scores, config.selection_horizon, config.models)
+    for name in config.models if forecast_all else (chosen,):
+        outcome = outcomes[name]
+        if outcome.factors is None:
+            continue
+        try:
+            pred = _final_forecast(name, history, outcome.factors, config)
+        except ModelFitError:
+            continue
+        outcomes[name] = ModelOutcome(outcome.backtest, outcome.scores, outcome.factors, pred)
+    return SeriesOutcome(plan=plan, chosen=chosen, models=outcomes)
+
+
+def _points(history: DailyHistory, p: Prediction, horizon: int) -> list[ForecastPoint]:
+    start = history.last_date + timedelta(days=1)
+    return [
+        ForecastPoint(
+            date=start + timedelta(days=i),
+            yhat=float(p.mean[i]),
+            lo80=float(p.lo80[i]),
+            hi80=float(p.hi80[i]),
+            lo95=float(p.lo95[i]),
+            hi95=float(p.hi95[i]),
+        )
+        for i in range(horizon)
+    ]
+
+
+def refresh_series(job: RefreshJob) -> Forecast:
+    """The Forecast event for one series (``insufficient_history`` when too short)."""
+    history, config = job.history, job.config
+    base = {
+        "series_id": job.series_id,
+        "account_id": job.account_id,
+        "service": job.service,
+        "history_days": len(history),
+        "last_date": history.last_date if len(history) else None,
+        "generated_at": job.generated_at,
+    }
+    event_id = stable_id("forecast", job.series_id, base["last_date"], job.generated_at)
+    try:
+        if len(history) < config.min_history_days:
+            raise InsufficientHistoryError(
+                f"{len(history)} days of history; forecasts start at {config.min_history_days}"
+            )
+        outcome = evaluate_series(history, config)
+    except InsufficientHistoryError as exc:
+        return Forecast(id=event_id, status="insufficient_history", reason=str(exc), **base)
+    chosen = outcome.models[outcome.chosen]
+    if chosen.forecast is None:
+        return Forecast(
+            id=event_id,
+            status="insufficient_history",
+            reason=f"the chosen model {outcome.chosen} failed its final fit",
+            **base,
+        )
+    return Forecast(
+        id=event_id,
+        status="ok",
+        model=outcome.chosen,
+        horizons={h: _points(history, chosen.forecast, h) for h in config.horizons},
+        backtest=[s for o in outcome.models.values() for s in o.scores],
+        month_end=project_month_end(history, chosen.forecast),
+        **base,
+    )

@@ -1,0 +1,1 @@
+"""Month-end spend projections from actuals plus the forecast."""

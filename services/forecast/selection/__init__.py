@@ -1,0 +1,1 @@
+"""Choosing one model per series from its backtest scores."""
