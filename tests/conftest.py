@@ -1,0 +1,59 @@
+"""Session-wide real backends and per-test isolation for every test.
+
+``kafka_bootstrap`` / ``postgres_dsn`` are started lazily: a run of pure unit
+tests starts nothing. See ``tests/harness/backends.py`` for where they come from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from tests.harness.backends import BackendProvider
+from tests.harness.isolation import PgSchema, temporary_schema, unique_token
+
+
+@pytest.fixture(scope="session")
+def backend_provider() -> Iterator[BackendProvider]:
+    """Owns the session's broker and database; stops them at the end."""
+    provider = BackendProvider()
+    try:
+        yield provider
+    finally:
+        provider.close()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(backend_provider: BackendProvider) -> str:
+    """``host:port`` of the session's Kafka-compatible broker."""
+    return backend_provider.kafka_bootstrap()
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn(backend_provider: BackendProvider) -> str:
+    """DSN of the session's PostgreSQL database (share it through ``pg_schema``)."""
+    return backend_provider.postgres_dsn()
+
+
+@pytest.fixture
+def topic_prefix(request: pytest.FixtureRequest) -> str:
+    """A prefix no other test uses, e.g. for ``SpendstreamSettings(topic_prefix=...)``."""
+    return f"{unique_token(request.node.name)}."
+
+
+@pytest.fixture
+def unique_topic(topic_prefix: str) -> Callable[[str], str]:
+    """``unique_topic("orders")`` -> a topic name private to this test."""
+
+    def make(name: str) -> str:
+        return f"{topic_prefix}{name}"
+
+    return make
+
+
+@pytest.fixture
+def pg_schema(postgres_dsn: str, request: pytest.FixtureRequest) -> Iterator[PgSchema]:
+    """A fresh schema for this test; ``.dsn`` connects with it as the search_path."""
+    with temporary_schema(postgres_dsn, request.node.name) as schema:
+        yield schema

@@ -1,0 +1,1 @@
+"""Test harness: real backends for the session, per-test isolation, waiting on conditions."""
