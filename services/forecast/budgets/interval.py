@@ -61,13 +61,39 @@ class IntervalWatch:
         in_month = {p.date: p for p in points if p.date.replace(day=1) == month}
         self.references[series_id] = Reference(account_id, month, actual_before, in_month)
 
-    def observe(self, forecast: Forecast) -> None:
-        """Pin ``forecast`` as the reference if it is the first one for its month."""
+    def observe(self, forecast: Forecast, now: datetime) -> list[BudgetAlert]:
+        """Pin ``forecast`` as the reference if it is the first one for its month.
+
+        A new month resolves the series' incident of the month before.
+        """
         if forecast.month_end is None or not forecast.horizons:
-            return
+            return []
         current = self.references.get(forecast.series_id)
         if current is not None and current.month == forecast.month_end.month:
-            return
+            return []
+        alerts = []
+        for subject, month, kind in self.book.open_keys():
+            if subject == forecast.series_id and month < forecast.month_end.month:
+                revision = self.book.close(subject, month, kind)
+                incident = incident_id(subject, month, KIND)
+                alerts.append(
+                    BudgetAlert(
+                        id=stable_id(incident, "resolve", revision),
+                        incident_id=incident,
+                        action="resolve",
+                        revision=revision or 0,
+                        kind=KIND,
+                        series_id=subject,
+                        account_id=forecast.account_id,
+                        month=month,
+                        actual_to_date=0.0,
+                        projected=0.0,
+                        lo80=0.0,
+                        hi80=0.0,
+                        reason="the month closed",
+                        detected_at=now,
+                    )
+                )
         longest = forecast.horizons[max(forecast.horizons)]
         self.set_reference(
             forecast.series_id,
@@ -76,6 +102,7 @@ class IntervalWatch:
             forecast.month_end.actual_to_date,
             longest,
         )
+        return alerts
 
     def check(
         self, series_id: str, history: DailyHistory, projected: float, now: datetime

@@ -20,9 +20,10 @@ class RefreshConfig:
     # Backtest folds (the issue asks for at least 3) and their spacing in days.
     folds: int = 3
     fold_step_days: int = 30
-    # Shortest training window a fold may have: eight weeks for weekly seasonality.
-    min_train_days: int = 56
-    # Below this a series gets the explicit "insufficient history" state.
+    # Shortest training window a fold may have: six weeks show the weekly shape.
+    min_train_days: int = 42
+    # Below this a series gets the explicit "insufficient history" state: nine
+    # weeks are six training weeks plus three one-week folds.
     min_history_days: int = 63
     # Horizon whose MASE picks the model: the 30-day, billing-month view.
     selection_horizon: int = 30

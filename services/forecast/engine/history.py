@@ -77,6 +77,10 @@ class HistoryStore:
         for old in [d for d in state.days if d < cutoff]:
             del state.days[old]
 
+    def pending(self) -> bool:
+        """Whether any series changed since the last refresh."""
+        return bool(self._changed)
+
     def take_changed(self) -> list[str]:
         """The series changed since the last call (and forget them)."""
         changed, self._changed = sorted(self._changed), set()
@@ -85,6 +89,12 @@ class HistoryStore:
     def mark_changed(self, series_ids: list[str]) -> None:
         """Put series back on the to-do list (a refresh that failed)."""
         self._changed.update(s for s in series_ids if s in self._series)
+
+    def drop(self, series_ids: list[str]) -> None:
+        """Forget series (their partition moved to another replica)."""
+        for series_id in series_ids:
+            self._series.pop(series_id, None)
+            self._changed.discard(series_id)
 
     def snapshot(self, series_id: str) -> DailyHistory:
         """A contiguous copy of the series; missing days inside it cost 0."""
