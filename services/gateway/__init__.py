@@ -1,0 +1,1 @@
+"""The gateway: Kafka results -> PostgreSQL, REST ``/v1``, and real-time alert delivery."""

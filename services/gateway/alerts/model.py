@@ -1,0 +1,97 @@
+"""Alerts: one lifecycle change of an anomaly, a budget alert or a regressed recommendation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from shared.events import AnomalyEvent, BudgetAlert, Recommendation
+from shared.events.anomalies import SEVERITY_ORDER
+
+# A projected budget breach needs action this month; actuals leaving the
+# forecast interval are a warning worth a look.
+BUDGET_SEVERITY = {"projected_breach": "high", "outside_interval": "medium"}
+# A right-sized instance that is now under-provisioned risks an outage.
+REGRESSION_SEVERITY = "high"
+
+
+@dataclass(frozen=True)
+class Alert:
+    """What every channel (SSE, WebSocket, webhook, SNS) sends for one lifecycle change."""
+
+    event_id: str
+    source: str
+    alert_id: str
+    action: str
+    account_id: str
+    service: str | None
+    severity: str
+    impact_usd: float | None
+    title: str
+    occurred_at: datetime
+    payload: dict[str, Any]
+
+    @property
+    def severity_rank(self) -> int:
+        """0 (low) .. 3 (critical), for minimum-severity filters."""
+        return SEVERITY_ORDER[self.severity]
+
+
+def from_anomaly(event: AnomalyEvent) -> Alert:
+    """Every anomaly lifecycle event (open, update, resolve) is an alert."""
+    what = event.service or event.metric or event.series_id
+    impact = f" (${event.impact_usd:,.2f} above expected)" if event.impact_usd else ""
+    return Alert(
+        event_id=event.id,
+        source="anomaly",
+        alert_id=event.incident_id,
+        action=event.action,
+        account_id=event.account_id,
+        service=event.service,
+        severity=event.severity,
+        impact_usd=event.impact_usd,
+        title=f"{event.action}: {event.severity} {event.kind} anomaly in {what}"
+        f" on account {event.account_id}{impact}",
+        occurred_at=event.detected_at,
+        payload=event.model_dump(mode="json"),
+    )
+
+
+def from_budget_alert(event: BudgetAlert) -> Alert:
+    """Budget alerts carry their own lifecycle; impact is the projected overrun."""
+    limit = event.budget_usd if event.budget_usd is not None else event.hi80
+    return Alert(
+        event_id=event.id,
+        source="budget",
+        alert_id=event.incident_id,
+        action=event.action,
+        account_id=event.account_id,
+        service=None,
+        severity=BUDGET_SEVERITY[event.kind],
+        impact_usd=max(event.projected - limit, 0.0),
+        title=f"{event.action}: {event.kind.replace('_', ' ')} on {event.series_id}: "
+        f"{event.reason}",
+        occurred_at=event.detected_at,
+        payload=event.model_dump(mode="json"),
+    )
+
+
+def from_recommendation(event: Recommendation) -> Alert | None:
+    """Only a regression (right-sized, now under-provisioned) is worth interrupting someone."""
+    if not event.regression:
+        return None
+    return Alert(
+        event_id=event.id,
+        source="recommendation",
+        alert_id=event.resource_id,
+        action="open",
+        account_id=event.account_id,
+        service="AmazonEC2",
+        severity=REGRESSION_SEVERITY,
+        impact_usd=None,
+        title=f"regression: {event.resource_id} ({event.current_type}) is now "
+        f"{event.finding}: {event.reason}",
+        occurred_at=event.generated_at,
+        payload=event.model_dump(mode="json"),
+    )

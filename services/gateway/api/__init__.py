@@ -1,0 +1,1 @@
+"""The REST and streaming API (FastAPI): thin routes over the repositories."""

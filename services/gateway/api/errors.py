@@ -1,0 +1,54 @@
+"""Error responses: one JSON shape (``{"detail": ...}``), documented on every route."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from services.gateway.api.pagination import BadCursorError
+from services.gateway.api.schemas_results import ErrorBody
+from services.gateway.consumer import TRANSIENT_DB_ERRORS
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+def _doc(text: str) -> dict[str, Any]:
+    return {"model": ErrorBody, "description": text}
+
+
+#: Responses every authenticated route can give.
+COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _doc("Malformed cursor or parameter combination."),
+    401: _doc("Missing, malformed, unknown or revoked API key."),
+    429: _doc("Per-key rate limit exceeded; see Retry-After."),
+    503: _doc("The database is unavailable; retry later."),
+}
+NOT_FOUND = {404: _doc("No such object for this tenant.")}
+FORBIDDEN = {403: _doc("The key's scope does not allow this call.")}
+BODY_RESPONSES: dict[int | str, dict[str, Any]] = {
+    413: _doc("Request body larger than the limit."),
+    415: _doc("Request body must be application/json."),
+}
+
+
+async def _bad_cursor(_: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=400)
+
+
+async def _db_down(_: Request, exc: Exception) -> JSONResponse:
+    log.warning("database unavailable during request", error=type(exc).__name__)
+    return JSONResponse(
+        {"detail": "the database is unavailable; retry in a few seconds"},
+        status_code=503,
+        headers={"Retry-After": "5"},
+    )
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn known failures into documented responses."""
+    app.add_exception_handler(BadCursorError, _bad_cursor)
+    for exc_type in TRANSIENT_DB_ERRORS:
+        app.add_exception_handler(exc_type, _db_down)

@@ -1,0 +1,1 @@
+"""Route modules; each is a screenful: parse, call a repository, shape the response."""

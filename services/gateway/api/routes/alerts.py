@@ -1,0 +1,176 @@
+"""``/v1/alerts``: the alert history, a Server-Sent Events stream and a WebSocket stream.
+
+The stream position is ``alert_outbox.seq``; it is the SSE ``id``, so a client
+reconnecting with ``Last-Event-ID`` gets exactly what it missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal
+
+import orjson
+from fastapi import APIRouter, Header, HTTPException, Query, WebSocket, WebSocketDisconnect
+from sse_starlette import EventSourceResponse
+
+from services.gateway.alerts.body import envelope
+from services.gateway.api.deps import (
+    ConnDep,
+    Principal,
+    PrincipalDep,
+    StateDep,
+    StreamPrincipalDep,
+    authenticate,
+    token_from_headers,
+)
+from services.gateway.api.errors import COMMON_RESPONSES
+from services.gateway.api.params import PAGE_DEFAULT, Account, Limit
+from services.gateway.api.schemas_results import AlertOut, Page
+from services.gateway.api.state import GatewayState
+from services.gateway.repositories import alerts as repo
+from shared.events.anomalies import SEVERITY_ORDER, Severity
+
+router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
+# Alerts sent per poll of the outbox: a reconnecting client catches up in chunks.
+STREAM_BATCH = 200
+# Service filter values per stream.
+SERVICES_MAX = 50
+
+Services = Annotated[list[str], Query(max_length=SERVICES_MAX, description="Any of these.")]
+MinSeverity = Annotated[Severity, Query(description="Only alerts at least this severe.")]
+MinImpact = Annotated[float | None, Query(ge=0, le=1e12)]
+Source = Literal["anomaly", "budget", "recommendation"]
+After = Annotated[int, Query(ge=0, le=2**62, description="Start after this seq.")]
+
+
+def _filters(
+    account: str | None,
+    services: list[str],
+    min_severity: str,
+    min_impact: float | None,
+    source: str | None,
+) -> repo.StreamFilters:
+    return repo.StreamFilters(
+        account=account,
+        services=tuple(services),
+        min_severity_rank=SEVERITY_ORDER[min_severity],
+        min_impact_usd=min_impact,
+        source=source,
+    )
+
+
+def _out(row: Any) -> dict[str, Any]:
+    doc = envelope(repo.to_alert(row), row["seq"])
+    doc["detail"] = row["payload"]
+    doc["occurred_at"] = row["occurred_at"]
+    return doc
+
+
+@router.get("", response_model=Page[AlertOut], responses=COMMON_RESPONSES, summary="Alert history")
+async def list_alerts(
+    principal: PrincipalDep,
+    conn: ConnDep,
+    account: Account = None,
+    service: Services = [],  # noqa: B006  # FastAPI copies defaults per request
+    min_severity: MinSeverity = "low",
+    min_impact: MinImpact = None,
+    source: Source | None = None,
+    after: After = 0,
+    limit: Limit = PAGE_DEFAULT,
+) -> dict[str, Any]:
+    """Oldest first from ``after``; ``next_cursor`` is the last seq (pass it as ``after``)."""
+    f = _filters(account, service, min_severity, min_impact, source)
+    rows = await repo.after(conn, principal.accounts, f, after, limit + 1)
+    items = [_out(r) for r in rows[:limit]]
+    more = len(rows) > limit
+    return {"items": items, "next_cursor": str(items[-1]["seq"]) if more else None}
+
+
+async def _poll(
+    state: GatewayState, principal: Principal, f: repo.StreamFilters, after: int
+) -> list[dict[str, Any]]:
+    async with state.pool.acquire() as conn:
+        rows = await repo.after(conn, principal.accounts, f, after, STREAM_BATCH)
+    return [_out(r) for r in rows]
+
+
+def _resume_point(last_event_id: str | None, after: int) -> int:
+    if last_event_id is None:
+        return after
+    if not last_event_id.isdigit():
+        raise HTTPException(400, "Last-Event-ID must be the id of an event this stream sent")
+    return max(after, int(last_event_id))
+
+
+@router.get(
+    "/stream",
+    responses={
+        **COMMON_RESPONSES,
+        200: {"content": {"text/event-stream": {}}, "description": "SSE stream of alerts."},
+    },
+    response_class=EventSourceResponse,
+    summary="Server-Sent Events stream of alerts (resume with Last-Event-ID)",
+)
+async def stream_alerts(
+    principal: StreamPrincipalDep,
+    state: StateDep,
+    account: Account = None,
+    service: Services = [],  # noqa: B006  # FastAPI copies defaults per request
+    min_severity: MinSeverity = "low",
+    min_impact: MinImpact = None,
+    source: Source | None = None,
+    after: After = 0,
+    last_event_id: Annotated[str | None, Header(max_length=32)] = None,
+) -> EventSourceResponse:
+    """Each event: ``id`` = seq, ``event`` = ``alert``, ``data`` = the alert JSON."""
+    f = _filters(account, service, min_severity, min_impact, source)
+    position = _resume_point(last_event_id, after)
+
+    async def events() -> AsyncIterator[dict[str, Any]]:
+        nonlocal position
+        while not state.stop.is_set():
+            batch = await _poll(state, principal, f, position)
+            for doc in batch:
+                position = doc["seq"]
+                yield {"id": str(doc["seq"]), "event": "alert", "data": orjson.dumps(doc).decode()}
+            if len(batch) < STREAM_BATCH:
+                await asyncio.sleep(state.settings.stream_poll_s)
+
+    return EventSourceResponse(events(), ping=int(state.settings.stream_heartbeat_s))
+
+
+@router.websocket("/ws")
+async def websocket_alerts(
+    websocket: WebSocket,
+    account: Account = None,
+    service: Services = [],  # noqa: B006  # FastAPI copies defaults per request
+    min_severity: MinSeverity = "low",
+    min_impact: MinImpact = None,
+    source: Source | None = None,
+    after: After = 0,
+) -> None:
+    """WebSocket stream: one JSON text message per alert; authenticate with the same headers."""
+    state: GatewayState = websocket.app.state.gateway
+    token = token_from_headers(
+        websocket.headers.get("x-api-key"), websocket.headers.get("authorization")
+    )
+    try:
+        async with state.pool.acquire() as conn:
+            principal = await authenticate(state, conn, token)
+    except HTTPException as exc:
+        await websocket.close(code=4000 + exc.status_code, reason=str(exc.detail)[:120])
+        return
+    await websocket.accept()
+    f = _filters(account, service, min_severity, min_impact, source)
+    position = after
+    try:
+        while not state.stop.is_set():
+            batch = await _poll(state, principal, f, position)
+            for doc in batch:
+                position = doc["seq"]
+                await websocket.send_text(orjson.dumps(doc).decode())
+            if len(batch) < STREAM_BATCH:
+                await asyncio.sleep(state.settings.stream_poll_s)
+    except WebSocketDisconnect:
+        return

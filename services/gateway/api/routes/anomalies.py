@@ -1,0 +1,92 @@
+"""``/v1/anomalies``: incidents (filters, cursor pages), detail with root cause, feedback."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Path, Query, status
+
+from services.gateway.api.deps import ConnDep, PrincipalDep, StateDep, WriterDep
+from services.gateway.api.errors import BODY_RESPONSES, COMMON_RESPONSES, FORBIDDEN, NOT_FOUND
+from services.gateway.api.pagination import parse_cursor, timestamp
+from services.gateway.api.params import PAGE_DEFAULT, Account, Cursor, Limit, Text, page
+from services.gateway.api.schemas_manage import FeedbackAccepted, FeedbackIn
+from services.gateway.api.schemas_results import AnomalyDetail, AnomalyOut, Page
+from services.gateway.repositories import anomalies as repo
+from shared import topics
+from shared.events import Feedback, stable_id, utcnow
+from shared.events.anomalies import Severity
+
+router = APIRouter(prefix="/v1/anomalies", tags=["anomalies"], responses=COMMON_RESPONSES)
+IncidentId = Annotated[str, Path(min_length=1, max_length=128)]
+
+
+@router.get("", response_model=Page[AnomalyOut], summary="List anomaly incidents")
+async def list_anomalies(
+    principal: PrincipalDep,
+    conn: ConnDep,
+    account: Account = None,
+    service: Text = None,
+    severity: Severity | None = None,
+    status_: Annotated[Literal["open", "resolved"] | None, Query(alias="status")] = None,
+    since: Annotated[datetime | None, Query(description="detected_at >= since")] = None,
+    until: Annotated[datetime | None, Query(description="detected_at < until")] = None,
+    min_impact: Annotated[float | None, Query(ge=0, le=1e12)] = None,
+    limit: Limit = PAGE_DEFAULT,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    """Newest first. Filters combine with AND; every row is one of the tenant's accounts."""
+    after = parse_cursor(cursor, timestamp, str) if cursor is not None else None
+    filters = repo.AnomalyFilters(account, service, severity, status_, since, until, min_impact)
+    rows = await repo.list_page(conn, principal.accounts, filters, after, limit + 1)
+    return page(rows, limit, lambda r: [r["detected_at"], r["incident_id"]])
+
+
+@router.get(
+    "/{incident_id}",
+    response_model=AnomalyDetail,
+    responses=NOT_FOUND,
+    summary="One incident with root cause and history",
+)
+async def get_anomaly(
+    principal: PrincipalDep, conn: ConnDep, incident_id: IncidentId
+) -> dict[str, Any]:
+    """The incident's current state, root cause, related series and every lifecycle event."""
+    doc = await repo.get(conn, principal.accounts, incident_id)
+    if doc is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no anomaly {incident_id!r}")
+    return doc
+
+
+@router.post(
+    "/{incident_id}/feedback",
+    response_model=FeedbackAccepted,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={**NOT_FOUND, **FORBIDDEN, **BODY_RESPONSES},
+    summary="Tell the detector whether this anomaly was real",
+)
+async def post_feedback(
+    principal: WriterDep,
+    conn: ConnDep,
+    state: StateDep,
+    incident_id: IncidentId,
+    body: FeedbackIn,
+) -> dict[str, Any]:
+    """Published to the feedback topic; the anomaly service tunes itself with it."""
+    doc = await repo.get(conn, principal.accounts, incident_id)
+    if doc is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no anomaly {incident_id!r}")
+    feedback = Feedback(
+        id=stable_id("feedback", incident_id, uuid.uuid4().hex),
+        series_id=doc["series_id"],
+        incident_id=incident_id,
+        verdict=body.verdict,
+        tenant_id=principal.tenant_id,
+        author=body.author,
+        note=body.note,
+        created_at=utcnow(),
+    )
+    await state.publisher.send_and_wait(topics.FEEDBACK, feedback, key=doc["series_id"])
+    return {"id": feedback.id, "incident_id": incident_id, "verdict": body.verdict}

@@ -1,0 +1,122 @@
+"""``/v1/budgets``: CRUD; every change is published to the compacted budgets topic."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+import asyncpg
+from fastapi import APIRouter, HTTPException, Path, Response, status
+
+from services.gateway.api.deps import ConnDep, Principal, PrincipalDep, StateDep, WriterDep
+from services.gateway.api.errors import BODY_RESPONSES, COMMON_RESPONSES, FORBIDDEN, NOT_FOUND
+from services.gateway.api.pagination import parse_cursor
+from services.gateway.api.params import PAGE_DEFAULT, Cursor, Limit, page
+from services.gateway.api.schemas_manage import BudgetIn, BudgetOut
+from services.gateway.api.schemas_results import Page
+from services.gateway.api.state import GatewayState
+from services.gateway.repositories import budgets as repo
+from shared import topics
+from shared.events import Budget, stable_id
+
+router = APIRouter(prefix="/v1/budgets", tags=["budgets"], responses=COMMON_RESPONSES)
+BudgetId = Annotated[str, Path(min_length=1, max_length=64)]
+WRITE_RESPONSES = {**FORBIDDEN, **BODY_RESPONSES}
+
+
+def _check_account(principal: Principal, body: BudgetIn) -> None:
+    if body.account_id is not None and body.account_id not in principal.accounts:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"account_id {body.account_id} is not one of this tenant's accounts",
+        )
+
+
+async def _publish(state: GatewayState, tenant_id: str, row: asyncpg.Record, deleted: bool) -> None:
+    """Publish inside the caller's transaction: a failed publish rolls the change back."""
+    event = Budget(
+        id=stable_id("budget", row["id"], row["updated_at"].isoformat(), deleted),
+        tenant_id=tenant_id,
+        name=row["name"],
+        scope=row["scope"],
+        account_id=row["account_id"],
+        service=row["service"],
+        amount_usd=row["amount_usd"],
+        deleted=deleted,
+        updated_at=row["updated_at"],
+    )
+    await state.publisher.send_and_wait(topics.BUDGETS, event, key=row["id"])
+
+
+@router.get("", response_model=Page[BudgetOut], summary="The tenant's budgets")
+async def list_budgets(
+    principal: PrincipalDep, conn: ConnDep, limit: Limit = PAGE_DEFAULT, cursor: Cursor = None
+) -> dict[str, Any]:
+    """Ordered by id."""
+    after = parse_cursor(cursor, str)[0] if cursor is not None else None
+    rows = [dict(r) for r in await repo.list_page(conn, principal.tenant_id, after, limit + 1)]
+    return page(rows, limit, lambda r: [r["id"]])
+
+
+@router.post(
+    "",
+    response_model=BudgetOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=WRITE_RESPONSES,
+    summary="Create a budget",
+)
+async def create_budget(
+    principal: WriterDep, conn: ConnDep, state: StateDep, body: BudgetIn
+) -> dict[str, Any]:
+    """The forecast service watches the budgets topic and alerts on projected breaches."""
+    _check_account(principal, body)
+    async with conn.transaction():
+        row = await repo.upsert(conn, principal.tenant_id, uuid.uuid4().hex, body.model_dump())
+        await _publish(state, principal.tenant_id, row, deleted=False)
+    return dict(row)
+
+
+@router.get("/{budget_id}", response_model=BudgetOut, responses=NOT_FOUND, summary="One budget")
+async def get_budget(principal: PrincipalDep, conn: ConnDep, budget_id: BudgetId) -> dict[str, Any]:
+    """404 unless the budget is the tenant's."""
+    row = await repo.get(conn, principal.tenant_id, budget_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no budget {budget_id!r}")
+    return dict(row)
+
+
+@router.put(
+    "/{budget_id}",
+    response_model=BudgetOut,
+    responses={**NOT_FOUND, **WRITE_RESPONSES},
+    summary="Replace a budget",
+)
+async def replace_budget(
+    principal: WriterDep, conn: ConnDep, state: StateDep, budget_id: BudgetId, body: BudgetIn
+) -> dict[str, Any]:
+    """Full replacement of name, scope, account, service and amount."""
+    _check_account(principal, body)
+    async with conn.transaction():
+        if await repo.get(conn, principal.tenant_id, budget_id) is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no budget {budget_id!r}")
+        row = await repo.upsert(conn, principal.tenant_id, budget_id, body.model_dump())
+        await _publish(state, principal.tenant_id, row, deleted=False)
+    return dict(row)
+
+
+@router.delete(
+    "/{budget_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={**NOT_FOUND, **FORBIDDEN},
+    summary="Delete a budget",
+)
+async def delete_budget(
+    principal: WriterDep, conn: ConnDep, state: StateDep, budget_id: BudgetId
+) -> Response:
+    """Publishes a ``deleted`` budget event so consumers drop it too."""
+    async with conn.transaction():
+        row = await repo.delete(conn, principal.tenant_id, budget_id)
+        if row is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no budget {budget_id!r}")
+        await _publish(state, principal.tenant_id, row, deleted=True)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

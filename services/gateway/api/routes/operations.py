@@ -1,0 +1,97 @@
+"""Operator endpoints: dead letters (admin scope), health, readiness, Prometheus metrics."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Response, status
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from services.gateway.api.deps import AdminDep, ConnDep, StateDep
+from services.gateway.api.errors import COMMON_RESPONSES, FORBIDDEN, NOT_FOUND
+from services.gateway.api.pagination import parse_cursor, timestamp
+from services.gateway.api.params import PAGE_DEFAULT, Cursor, Limit, Text, page
+from services.gateway.api.schemas_results import DeadLetterOut, ErrorBody, Page
+from services.gateway.repositories import deadletters
+
+router = APIRouter()
+# A readiness probe must answer well inside the orchestrator's probe timeout (1 s default).
+READY_DB_TIMEOUT_S = 0.5
+
+
+@router.get(
+    "/v1/dead-letters",
+    response_model=Page[DeadLetterOut],
+    responses={**COMMON_RESPONSES, **FORBIDDEN},
+    tags=["operations"],
+    summary="Rejected records from every dead-letter topic (admin scope)",
+)
+async def list_dead_letters(
+    _: AdminDep,
+    conn: ConnDep,
+    source_topic: Text = None,
+    error_type: Text = None,
+    limit: Limit = PAGE_DEFAULT,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    """Newest first; ``source_topic`` and ``offset`` locate the original record for replay."""
+    after = parse_cursor(cursor, timestamp, str) if cursor is not None else None
+    rows = await deadletters.list_page(conn, source_topic, error_type, after, limit + 1)
+    return page(rows, limit, lambda r: [r["failed_at"], r["id"]])
+
+
+@router.get(
+    "/v1/dead-letters/{letter_id}",
+    response_model=DeadLetterOut,
+    responses={**COMMON_RESPONSES, **FORBIDDEN, **NOT_FOUND},
+    tags=["operations"],
+    summary="One dead letter (admin scope)",
+)
+async def get_dead_letter(
+    _: AdminDep, conn: ConnDep, letter_id: Annotated[str, Path(min_length=1, max_length=64)]
+) -> dict[str, Any]:
+    """The full record as stored."""
+    doc = await deadletters.get(conn, letter_id)
+    if doc is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no dead letter {letter_id!r}")
+    return doc
+
+
+@router.get("/healthz", tags=["operations"], summary="Liveness: the process serves HTTP")
+async def healthz() -> dict[str, str]:
+    """Always ok while the event loop runs."""
+    return {"status": "ok"}
+
+
+@router.get(
+    "/readyz",
+    tags=["operations"],
+    responses={503: {"model": ErrorBody, "description": "Not ready."}},
+    summary="Readiness: database reachable and consumer started",
+)
+async def readyz(state: StateDep) -> Response:
+    """503 while PostgreSQL is unreachable or the consumer has not joined yet."""
+    try:
+        async with asyncio.timeout(READY_DB_TIMEOUT_S), state.pool.acquire() as conn:
+            await conn.fetchval("SELECT 1")
+    except Exception as exc:  # any failure to reach the database means "not ready"
+        return JSONResponse(
+            {"detail": f"database unreachable: {type(exc).__name__}"}, status_code=503
+        )
+    if state.settings.run_consumer and not state.consumer_ready:
+        return JSONResponse({"detail": "consumer not started yet"}, status_code=503)
+    return JSONResponse({"status": "ready"})
+
+
+@router.get(
+    "/metrics",
+    tags=["operations"],
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format."}},
+    summary="Prometheus metrics",
+)
+async def metrics(state: StateDep) -> Response:
+    """Consumer, delivery and HTTP metrics of this process."""
+    return Response(generate_latest(state.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,149 @@
+"""``/v1/recommendations``, ``/v1/forecasts`` and ``/v1/costs``: tenant-scoped reads."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Path, Query, status
+
+from services.gateway.api.deps import ConnDep, PrincipalDep
+from services.gateway.api.errors import COMMON_RESPONSES, NOT_FOUND
+from services.gateway.api.pagination import parse_cursor, timestamp
+from services.gateway.api.params import PAGE_DEFAULT, Account, Cursor, Limit, Text, page
+from services.gateway.api.schemas_results import (
+    CostPointOut,
+    ForecastDetail,
+    ForecastSummary,
+    Page,
+)
+from services.gateway.repositories import results as repo
+from shared.events import Recommendation
+from shared.events.recommendations import Finding
+
+router = APIRouter(prefix="/v1", responses=COMMON_RESPONSES)
+SeriesId = Annotated[str, Path(min_length=1, max_length=512)]
+
+
+@router.get(
+    "/recommendations",
+    response_model=Page[Recommendation],
+    tags=["recommendations"],
+    summary="Right-sizing recommendations, largest savings first",
+)
+async def list_recommendations(
+    principal: PrincipalDep,
+    conn: ConnDep,
+    account: Account = None,
+    region: Text = None,
+    finding: Finding | None = None,
+    min_savings: Annotated[float | None, Query(ge=0, le=1e12)] = None,
+    regression: bool | None = None,
+    limit: Limit = PAGE_DEFAULT,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    """Sorted by estimated monthly savings (descending), then resource id."""
+    after = parse_cursor(cursor, float, str) if cursor is not None else None
+    f = repo.RecommendationFilters(account, region, finding, min_savings, regression)
+    rows = await repo.recommendations_page(conn, principal.accounts, f, after, limit + 1)
+    return page(rows, limit, lambda r: [r["estimated_monthly_savings"], r["resource_id"]])
+
+
+@router.get(
+    "/recommendations/{resource_id}",
+    response_model=Recommendation,
+    responses=NOT_FOUND,
+    tags=["recommendations"],
+    summary="The current recommendation for one instance",
+)
+async def get_recommendation(
+    principal: PrincipalDep,
+    conn: ConnDep,
+    resource_id: Annotated[str, Path(min_length=1, max_length=256)],
+) -> dict[str, Any]:
+    """404 unless the instance belongs to one of the tenant's accounts."""
+    doc = await repo.recommendation(conn, principal.accounts, resource_id)
+    if doc is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no recommendation for {resource_id!r}")
+    return doc
+
+
+def _summary(doc: dict[str, Any]) -> dict[str, Any]:
+    return {**doc, "horizons": sorted(int(h) for h in doc.get("horizons", {}))}
+
+
+@router.get(
+    "/forecasts",
+    response_model=Page[ForecastSummary],
+    tags=["forecasts"],
+    summary="Forecast series of the tenant",
+)
+async def list_forecasts(
+    principal: PrincipalDep,
+    conn: ConnDep,
+    account: Account = None,
+    service: Text = None,
+    limit: Limit = PAGE_DEFAULT,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    """Ordered by series id; fetch one with ``/v1/forecasts/{series_id}``."""
+    after = parse_cursor(cursor, str)[0] if cursor is not None else None
+    rows = await repo.forecasts_page(conn, principal.accounts, account, service, after, limit + 1)
+    return page([_summary(r) for r in rows], limit, lambda r: [r["series_id"]])
+
+
+@router.get(
+    "/forecasts/{series_id:path}",
+    response_model=ForecastDetail,
+    responses=NOT_FOUND,
+    tags=["forecasts"],
+    summary="One series' forecast for one horizon, with 80%/95% intervals",
+)
+async def get_forecast(
+    principal: PrincipalDep,
+    conn: ConnDep,
+    series_id: SeriesId,
+    horizon: Annotated[int | None, Query(ge=1, le=366, description="Days ahead.")] = None,
+) -> dict[str, Any]:
+    """Without ``horizon`` the longest one is returned."""
+    doc = await repo.forecast(conn, principal.accounts, series_id)
+    if doc is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no forecast for {series_id!r}")
+    horizons = {int(h): points for h, points in doc.get("horizons", {}).items()}
+    chosen = horizon if horizon is not None else max(horizons, default=None)
+    if chosen is not None and chosen not in horizons and horizon is not None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            f"series {series_id!r} has no {horizon}-day horizon; available: {sorted(horizons)}",
+        )
+    return {
+        **_summary(doc),
+        "horizon": chosen,
+        "points": horizons.get(chosen, []) if chosen is not None else [],
+    }
+
+
+@router.get(
+    "/costs",
+    response_model=Page[CostPointOut],
+    tags=["costs"],
+    summary="Daily (or hourly) cost series points",
+)
+async def list_costs(
+    principal: PrincipalDep,
+    conn: ConnDep,
+    granularity: Literal["daily", "hourly"] = "daily",
+    level: Literal["account", "service", "usage_type"] | None = None,
+    account: Account = None,
+    service: Text = None,
+    series_id: Annotated[str | None, Query(min_length=1, max_length=512)] = None,
+    start: Annotated[datetime | None, Query(description="period_start >= start")] = None,
+    end: Annotated[datetime | None, Query(description="period_start < end")] = None,
+    limit: Limit = PAGE_DEFAULT,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    """Points ordered by series then period: a page is a run of consecutive days per series."""
+    after = parse_cursor(cursor, str, timestamp) if cursor is not None else None
+    f = repo.CostFilters(granularity, level, account, service, series_id, start, end)
+    rows = [dict(r) for r in await repo.costs_page(conn, principal.accounts, f, after, limit + 1)]
+    return page(rows, limit, lambda r: [r["series_id"], r["period_start"].isoformat()])

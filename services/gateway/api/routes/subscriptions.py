@@ -1,0 +1,129 @@
+"""``/v1/subscriptions``: where alerts are pushed (webhook / SNS), and the delivery log."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Response, status
+
+from services.gateway.api.deps import ConnDep, Principal, PrincipalDep, WriterDep
+from services.gateway.api.errors import BODY_RESPONSES, COMMON_RESPONSES, FORBIDDEN, NOT_FOUND
+from services.gateway.api.pagination import parse_cursor
+from services.gateway.api.params import PAGE_DEFAULT, Cursor, Limit, page
+from services.gateway.api.schemas_manage import (
+    DeliveryOut,
+    SubscriptionCreated,
+    SubscriptionIn,
+    SubscriptionOut,
+)
+from services.gateway.api.schemas_results import Page
+from services.gateway.repositories import subscriptions as repo
+
+router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"], responses=COMMON_RESPONSES)
+SubId = Annotated[str, Path(min_length=1, max_length=64)]
+WRITE_RESPONSES = {**FORBIDDEN, **BODY_RESPONSES}
+# 32 bytes: the HMAC-SHA256 key length.
+SECRET_BYTES = 32
+
+
+def _fields(principal: Principal, body: SubscriptionIn) -> dict[str, Any]:
+    foreign = sorted(set(body.accounts) - set(principal.accounts))
+    if foreign:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"accounts {', '.join(foreign)} are not this tenant's; leave accounts empty for all",
+        )
+    fields = body.model_dump()
+    fields["url"] = str(body.url) if body.url is not None else None
+    return fields
+
+
+@router.get("", response_model=Page[SubscriptionOut], summary="The tenant's subscriptions")
+async def list_subscriptions(
+    principal: PrincipalDep, conn: ConnDep, limit: Limit = PAGE_DEFAULT, cursor: Cursor = None
+) -> dict[str, Any]:
+    """Ordered by id."""
+    after = parse_cursor(cursor, str)[0] if cursor is not None else None
+    rows = [dict(r) for r in await repo.list_page(conn, principal.tenant_id, after, limit + 1)]
+    return page(rows, limit, lambda r: [r["id"]])
+
+
+@router.post(
+    "",
+    response_model=SubscriptionCreated,
+    status_code=status.HTTP_201_CREATED,
+    responses=WRITE_RESPONSES,
+    summary="Subscribe a webhook or SNS topic to alerts",
+)
+async def create_subscription(
+    principal: WriterDep, conn: ConnDep, body: SubscriptionIn
+) -> dict[str, Any]:
+    """The response carries the HMAC signing secret once; it is never shown again."""
+    secret = secrets.token_urlsafe(SECRET_BYTES)
+    row = await repo.create(
+        conn, principal.tenant_id, uuid.uuid4().hex, secret, _fields(principal, body)
+    )
+    return {**dict(row), "secret": secret}
+
+
+@router.get(
+    "/{sub_id}", response_model=SubscriptionOut, responses=NOT_FOUND, summary="One subscription"
+)
+async def get_subscription(principal: PrincipalDep, conn: ConnDep, sub_id: SubId) -> dict[str, Any]:
+    """404 unless it is the tenant's."""
+    row = await repo.get(conn, principal.tenant_id, sub_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no subscription {sub_id!r}")
+    return dict(row)
+
+
+@router.put(
+    "/{sub_id}",
+    response_model=SubscriptionOut,
+    responses={**NOT_FOUND, **WRITE_RESPONSES},
+    summary="Replace a subscription's settings",
+)
+async def replace_subscription(
+    principal: WriterDep, conn: ConnDep, sub_id: SubId, body: SubscriptionIn
+) -> dict[str, Any]:
+    """The signing secret is kept."""
+    row = await repo.update(conn, principal.tenant_id, sub_id, _fields(principal, body))
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no subscription {sub_id!r}")
+    return dict(row)
+
+
+@router.delete(
+    "/{sub_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={**NOT_FOUND, **FORBIDDEN},
+    summary="Delete a subscription and its delivery log",
+)
+async def delete_subscription(principal: WriterDep, conn: ConnDep, sub_id: SubId) -> Response:
+    """Pending deliveries are dropped with it."""
+    if not await repo.delete(conn, principal.tenant_id, sub_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no subscription {sub_id!r}")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/{sub_id}/deliveries",
+    response_model=Page[DeliveryOut],
+    responses=NOT_FOUND,
+    summary="Delivery log: each alert sent to this subscription, with every attempt",
+)
+async def list_deliveries(
+    principal: PrincipalDep,
+    conn: ConnDep,
+    sub_id: SubId,
+    limit: Limit = PAGE_DEFAULT,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    """Newest first."""
+    if await repo.get(conn, principal.tenant_id, sub_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no subscription {sub_id!r}")
+    after = parse_cursor(cursor, int)[0] if cursor is not None else None
+    rows = await repo.deliveries_page(conn, sub_id, after, limit + 1)
+    return page(rows, limit, lambda r: [r["id"]])

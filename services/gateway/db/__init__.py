@@ -1,0 +1,1 @@
+"""PostgreSQL plumbing: migrations and the asyncpg pool."""

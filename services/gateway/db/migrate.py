@@ -1,0 +1,70 @@
+"""Apply the plain-SQL migrations in ``services/gateway/migrations`` with yoyo.
+
+yoyo needs a synchronous driver; psycopg 3 is its ``postgresql+psycopg`` backend.
+The schema is created first and passed as yoyo's ``schema`` argument, which sets
+``search_path`` so every table (and yoyo's own bookkeeping) lands inside it.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+from yoyo import get_backend, read_migrations
+
+from services.gateway.exceptions import MigrationError
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+_SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def check_schema_name(schema: str) -> str:
+    """Reject schema names that would need quoting (they end up in search_path).
+
+    >>> check_schema_name("gateway")
+    'gateway'
+    """
+    if not _SCHEMA_RE.match(schema):
+        raise MigrationError(
+            f"schema name {schema!r} must be lower-case letters, digits and underscores "
+            "(set SPENDSTREAM_PG_SCHEMA)"
+        )
+    return schema
+
+
+def yoyo_uri(dsn: str, schema: str) -> str:
+    """The yoyo URI for a libpq-style ``postgresql://`` DSN, pinned to ``schema``.
+
+    >>> yoyo_uri("postgresql://u:p@h:5/db?sslmode=require", "gw")
+    'postgresql+psycopg://u:p@h:5/db?sslmode=require&schema=gw'
+    """
+    parts = urlsplit(dsn)
+    if parts.scheme not in ("postgres", "postgresql"):
+        raise MigrationError(f"expected a postgresql:// DSN, got scheme {parts.scheme!r}")
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "schema"]
+    query.append(("schema", check_schema_name(schema)))
+    return urlunsplit(("postgresql+psycopg", parts.netloc, parts.path, urlencode(query), ""))
+
+
+def apply_migrations(dsn: str, schema: str) -> list[str]:
+    """Create ``schema`` if needed and apply pending migrations; return the ids applied."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
+                sql.Identifier(check_schema_name(schema))
+            )
+        )
+    backend = get_backend(yoyo_uri(dsn, schema))
+    migrations = read_migrations(str(MIGRATIONS_DIR))
+    try:
+        with backend.lock():
+            pending = backend.to_apply(migrations)
+            backend.apply_migrations(pending)
+    except Exception as exc:  # yoyo surfaces driver errors unwrapped
+        raise MigrationError(f"migrating schema {schema!r} failed: {exc}") from exc
+    finally:
+        backend.connection.close()
+    return [m.id for m in pending]

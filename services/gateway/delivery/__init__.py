@@ -1,0 +1,1 @@
+"""Outbound alert delivery: fan-out to subscriptions, webhooks and SNS, with retries."""

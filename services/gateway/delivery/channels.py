@@ -1,0 +1,115 @@
+"""The two push channels: signed HTTP webhooks (httpx) and Amazon SNS (boto3).
+
+Each send returns an outcome for the delivery log and never raises for a
+receiver's failure: failing is the receiver's normal way of saying "later".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import orjson
+
+from services.gateway.alerts import signing
+from services.gateway.alerts.body import BodyFormat, envelope, render
+from services.gateway.alerts.model import Alert
+
+USER_AGENT = "spendstream-gateway/1"
+# Receivers' error bodies can be large; the log keeps enough to diagnose.
+ERROR_TEXT_MAX = 500
+# SNS message attributes let SNS filter policies route by severity and account.
+_SNS_SUBJECT_MAX = 100
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One attempt's result."""
+
+    ok: bool
+    duration_ms: float
+    status_code: int | None = None
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """For ``repositories.alerts.record_attempt``."""
+        return {
+            "ok": self.ok,
+            "duration_ms": self.duration_ms,
+            "status_code": self.status_code,
+            "error": self.error,
+        }
+
+
+class WebhookSender:
+    """POSTs signed alert bodies."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self._client = client
+
+    async def send(
+        self, url: str, secret: str, alert: Alert, seq: int, body_format: BodyFormat
+    ) -> Outcome:
+        """One signed POST; 2xx is success, anything else (or no answer) is a failure."""
+        body = render(alert, seq, body_format)
+        timestamp = int(time.time())
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            signing.SIGNATURE_HEADER: signing.sign(secret, timestamp, body),
+            signing.TIMESTAMP_HEADER: str(timestamp),
+            signing.EVENT_ID_HEADER: alert.event_id,
+        }
+        started = time.perf_counter()
+        try:
+            response = await self._client.post(url, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            return Outcome(
+                False, _ms(started), error=f"{type(exc).__name__}: {exc}"[:ERROR_TEXT_MAX]
+            )
+        if 200 <= response.status_code < 300:
+            return Outcome(True, _ms(started), status_code=response.status_code)
+        return Outcome(
+            False,
+            _ms(started),
+            status_code=response.status_code,
+            error=response.text[:ERROR_TEXT_MAX] or response.reason_phrase,
+        )
+
+
+class SnsSender:
+    """Publishes the JSON envelope to an SNS topic (boto3 runs in a worker thread)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    async def send(self, topic_arn: str, alert: Alert, seq: int) -> Outcome:
+        """One ``Publish``; FIFO topics get the account as group and the event id as dedup id."""
+        kwargs: dict[str, Any] = {
+            "TopicArn": topic_arn,
+            "Message": orjson.dumps(envelope(alert, seq)).decode(),
+            "Subject": alert.title[:_SNS_SUBJECT_MAX].replace("\n", " "),
+            "MessageAttributes": {
+                "severity": {"DataType": "String", "StringValue": alert.severity},
+                "account_id": {"DataType": "String", "StringValue": alert.account_id},
+                "source": {"DataType": "String", "StringValue": alert.source},
+            },
+        }
+        if topic_arn.endswith(".fifo"):
+            kwargs["MessageGroupId"] = alert.account_id
+            kwargs["MessageDeduplicationId"] = alert.event_id
+        started = time.perf_counter()
+        try:
+            await asyncio.to_thread(self._client.publish, **kwargs)
+        except Exception as exc:  # botocore raises many unrelated types; all mean "retry"
+            return Outcome(
+                False, _ms(started), error=f"{type(exc).__name__}: {exc}"[:ERROR_TEXT_MAX]
+            )
+        return Outcome(True, _ms(started), status_code=200)
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000.0

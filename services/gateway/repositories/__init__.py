@@ -1,0 +1,1 @@
+"""SQL (asyncpg) behind the routes and the consumer: one module per table family."""

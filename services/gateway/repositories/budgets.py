@@ -1,0 +1,66 @@
+"""Budgets a tenant owns (the API writes them and publishes them to their compacted topic)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+_COLUMNS = "id, name, scope, account_id, service, amount_usd, created_at, updated_at"
+
+
+async def list_page(
+    conn: asyncpg.Connection, tenant_id: str, after: str | None, limit: int
+) -> list[asyncpg.Record]:
+    """A tenant's budgets ordered by id."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM budgets WHERE tenant_id = $1 AND ($2::text IS NULL OR id > $2) "
+        "ORDER BY id LIMIT $3",
+        tenant_id,
+        after,
+        limit,
+    )
+    return rows
+
+
+async def get(conn: asyncpg.Connection, tenant_id: str, budget_id: str) -> asyncpg.Record | None:
+    """One budget if it is the tenant's."""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM budgets WHERE id = $1 AND tenant_id = $2", budget_id, tenant_id
+    )
+    return row
+
+
+async def upsert(
+    conn: asyncpg.Connection, tenant_id: str, budget_id: str, fields: dict[str, Any]
+) -> asyncpg.Record:
+    """Create or replace a budget (caller checked ownership) and return the stored row."""
+    row: asyncpg.Record = await conn.fetchrow(
+        f"""
+        INSERT INTO budgets (id, tenant_id, name, scope, account_id, service, amount_usd)
+        VALUES ($1, $2, $3, $4, $5, $6, $7)
+        ON CONFLICT (id) DO UPDATE SET name = excluded.name, scope = excluded.scope,
+            account_id = excluded.account_id, service = excluded.service,
+            amount_usd = excluded.amount_usd, updated_at = now()
+        WHERE budgets.tenant_id = excluded.tenant_id
+        RETURNING {_COLUMNS}
+        """,
+        budget_id,
+        tenant_id,
+        fields["name"],
+        fields["scope"],
+        fields["account_id"],
+        fields["service"],
+        fields["amount_usd"],
+    )
+    return row
+
+
+async def delete(conn: asyncpg.Connection, tenant_id: str, budget_id: str) -> asyncpg.Record | None:
+    """Delete a tenant's budget; returns the deleted row (None if it was not theirs)."""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        f"DELETE FROM budgets WHERE id = $1 AND tenant_id = $2 RETURNING {_COLUMNS}",
+        budget_id,
+        tenant_id,
+    )
+    return row

@@ -1,0 +1,37 @@
+"""A tiny WHERE-clause builder: values always travel as parameters, never in SQL text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class Where:
+    """Tenant-scoped conditions; ``$1`` is always the tenant's account list.
+
+    >>> w = Where(["111"])
+    >>> w.add("service = {0}", "EC2")
+    >>> f"{w.sql()} LIMIT {w.param(10)}", w.args
+    ('WHERE account_id = ANY($1::text[]) AND service = $2 LIMIT $3', [['111'], 'EC2', 10])
+    """
+
+    def __init__(self, accounts: list[str]) -> None:
+        self.args: list[Any] = [accounts]
+        self.clauses = ["account_id = ANY($1::text[])"]
+
+    def param(self, value: Any) -> str:
+        """Bind ``value`` and return its placeholder."""
+        self.args.append(value)
+        return f"${len(self.args)}"
+
+    def add(self, clause: str, *values: Any) -> None:
+        """Append ``clause`` whose ``{0}``, ``{1}``... become the next placeholders."""
+        self.clauses.append(clause.format(*(self.param(v) for v in values)))
+
+    def add_if(self, clause: str, value: Any) -> None:
+        """Append ``clause`` only when the filter ``value`` was given."""
+        if value is not None:
+            self.add(clause, value)
+
+    def sql(self) -> str:
+        """The WHERE text."""
+        return "WHERE " + " AND ".join(self.clauses)

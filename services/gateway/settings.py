@@ -1,0 +1,62 @@
+"""The gateway's settings: the only place that knows its environment names.
+
+Every field maps to ``SPENDSTREAM_<FIELD>`` (upper case), e.g. ``SPENDSTREAM_HTTP_PORT``.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from shared.settings import SpendstreamSettings
+
+
+class GatewaySettings(SpendstreamSettings):
+    """Frozen settings for one gateway process."""
+
+    service_name: str = "gateway"
+
+    # HTTP: loopback by default; containers set 0.0.0.0 explicitly.
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+
+    # PostgreSQL schema (search_path) holding the gateway's tables; tests use one per test.
+    pg_schema: str = "gateway"
+    # Two connections cover the consumer and the delivery loop; ten serve a busy API.
+    db_pool_min: int = 2
+    db_pool_max: int = 10
+    # A statement that takes longer than this is a bug or an outage: fail it, retry later.
+    db_command_timeout_s: float = 30.0
+    # Ceiling of the backoff between database retries during an outage (tenacity).
+    db_retry_max_wait_s: float = 5.0
+
+    consumer_group: str = "gateway"
+    # Run the Kafka consumer and the delivery loops inside the API process.
+    run_consumer: bool = True
+    run_delivery: bool = True
+
+    # Request bodies are small JSON documents; 64 KiB is generous and bounds memory.
+    body_max_bytes: int = 64 * 1024
+    # Per-key token bucket: sustained requests/s and burst size.
+    rate_limit_per_s: float = 50.0
+    rate_limit_burst: int = 100
+
+    # Webhooks: exponential backoff with full jitter, capped, given up after N tries.
+    webhook_max_attempts: int = 8
+    webhook_backoff_base_s: float = 1.0
+    webhook_backoff_max_s: float = 300.0
+    # A receiver that takes longer than this is treated as down for this attempt.
+    webhook_timeout_s: float = 5.0
+    # How long a claimed delivery stays invisible to other workers (> timeout).
+    delivery_lease_s: float = 30.0
+    # Poll interval of the fan-out and delivery loops: alerts reach receivers within it.
+    delivery_poll_s: float = 0.5
+    # Deliveries claimed per poll: bounds concurrent outbound requests.
+    delivery_batch: int = 50
+
+    # Server-Sent Events / WebSocket: poll the outbox this often; heartbeat to keep proxies open.
+    stream_poll_s: float = 0.5
+    stream_heartbeat_s: float = 15.0
+
+    # SNS: the endpoint is configurable so moto or LocalStack can stand in for AWS.
+    sns_endpoint_url: str | None = None
+    aws_region: str = Field("us-east-1", description="Region for the SNS client.")
