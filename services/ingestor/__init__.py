@@ -1,0 +1,1 @@
+"""The ingestor: CUR/FOCUS deliveries, CloudWatch datapoints and EC2 inventory onto Kafka."""

@@ -1,0 +1,1 @@
+"""CloudWatch GetMetricData polling: pure planning (``plan``) and the boto3 poller."""

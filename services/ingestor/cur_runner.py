@@ -1,0 +1,78 @@
+"""One CUR pass: list deliveries, skip those already delivered, ingest the rest.
+
+Only the newest manifest of each (report, billing period) is considered, oldest
+period first; a delivery enters the delivered set only after its completed
+markers are acked, so a crash means the next pass ingests it again as a new
+attempt, which supersedes the unfinished one downstream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from services.ingestor.cur.manifest import latest_per_period
+from services.ingestor.delivery import AttemptReport, DeliveryIngestor
+from services.ingestor.sources import CurSource, LocalSource, S3Source
+from services.ingestor.state import StateStore
+from shared.kafka import EventProducer
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+def make_source(uri: str, s3_client: Any | None = None) -> CurSource:
+    """A LocalSource for a path, an S3Source for ``s3://bucket/prefix``."""
+    if uri.startswith("s3://"):
+        bucket, prefix = S3Source.parse_uri(uri)
+        if s3_client is None:
+            raise ValueError("an s3:// source needs an S3 client")
+        return S3Source(s3_client, bucket, prefix)
+    return LocalSource(Path(uri))
+
+
+class CurRunner:
+    """Ingests every new delivery of one source."""
+
+    def __init__(self, source: CurSource, producer: EventProducer, state: StateStore) -> None:
+        self.source = source
+        self.producer = producer
+        self.state = state
+        self.ingestor = DeliveryIngestor(producer, source, producer.settings.service_name)
+
+    async def run_once(self, force: bool = False) -> list[AttemptReport]:
+        """Ingest each delivery not yet in the delivered set (all of them with ``force``)."""
+        deliveries = await asyncio.to_thread(self.source.deliveries)
+        reports = []
+        for delivery in latest_per_period(deliveries):
+            if not force and self.state.is_delivered(delivery.key):
+                log.debug("delivery already ingested", manifest=delivery.manifest_key)
+                continue
+            log.info(
+                "delivery started",
+                manifest=delivery.manifest_key,
+                billing_period=delivery.billing_period.isoformat(),
+                files=len(delivery.files),
+            )
+            report = await self.ingestor.ingest(delivery)
+            self.state.mark_delivered(
+                delivery.key,
+                {
+                    **report.record(),
+                    "delivery_id": delivery.delivery_id,
+                    "manifest": delivery.manifest_key,
+                    "manifest_id": delivery.manifest_id,
+                    "billing_period": delivery.billing_period.isoformat(),
+                },
+            )
+            log.info(
+                "delivery completed",
+                manifest=delivery.manifest_key,
+                attempt_id=report.attempt_id,
+                rows=report.rows,
+                rejected=report.rejected,
+                cost_total=str(report.cost_total),
+            )
+            reports.append(report)
+        return reports

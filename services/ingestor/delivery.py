@@ -1,0 +1,250 @@
+"""Ingest one CUR delivery as one attempt: started markers, line items, completed markers.
+
+Per account (the topic key, so markers share the partition with the account's
+items and follow them): ``DeliveryStarted`` before the account's first item of
+the attempt, then the items, then - only once *every* record of the attempt is
+acked - ``DeliveryCompleted`` with that account's row count, rejected count and
+cost total. A crash anywhere before that leaves an attempt without completed
+markers, which consumers ignore; the next run starts a fresh attempt.
+
+Rejected rows and refused files go to ``CUR_LINE_ITEMS.dlq`` with file, row and
+reason. A refused file counts as one rejection on the payer account's marker
+(the payer owns the delivery), so a partial delivery is visible downstream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from services.ingestor.cur.formats import detect
+from services.ingestor.cur.manifest import Delivery
+from services.ingestor.cur.normalise import BatchNormaliser, FileContext, Rejected
+from services.ingestor.cur.readers import open_data_file
+from services.ingestor.exceptions import FileRefused
+from services.ingestor.sources import CurSource
+from shared.events import (
+    CostLineItem,
+    DeadLetter,
+    DeliveryCompleted,
+    DeliveryStarted,
+    stable_id,
+    utcnow,
+)
+from shared.kafka import DLQ_MAX_VALUE_CHARS, EventProducer
+from shared.logging import get_logger
+from shared.topics import CUR_LINE_ITEMS
+
+log = get_logger(__name__)
+
+# Await acks every 20k records: keeps the producer's queue (and our memory)
+# bounded to a few MB while leaving plenty in flight for throughput.
+ACK_WINDOW = 20_000
+# Account used for markers when a delivery yields no attributable row at all.
+UNKNOWN_ACCOUNT = "unknown"
+
+
+@dataclass
+class AccountTally:
+    """What one account contributed to an attempt."""
+
+    rows: int = 0
+    rejected: int = 0
+    cost: Decimal = field(default_factory=Decimal)
+    payers: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
+class AttemptReport:
+    """Outcome of one attempt, also written to the delivered set."""
+
+    delivery_key: str
+    attempt_id: str
+    accounts: dict[str, AccountTally] = field(default_factory=dict)
+    refused_files: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> int:
+        """Accepted rows over every account."""
+        return sum(t.rows for t in self.accounts.values())
+
+    @property
+    def rejected(self) -> int:
+        """Rejected rows and refused files over every account."""
+        return sum(t.rejected for t in self.accounts.values())
+
+    @property
+    def cost_total(self) -> Decimal:
+        """Exact sum of accepted unblended cost."""
+        return sum((t.cost for t in self.accounts.values()), Decimal())
+
+    def record(self) -> dict[str, Any]:
+        """The delivered-set entry."""
+        return {
+            "attempt_id": self.attempt_id,
+            "rows": self.rows,
+            "rejected": self.rejected,
+            "cost_total": str(self.cost_total),
+            "refused_files": self.refused_files,
+            "completed_at": utcnow().isoformat(),
+        }
+
+
+class DeliveryIngestor:
+    """Sends one delivery through an :class:`EventProducer` as one attempt."""
+
+    def __init__(self, producer: EventProducer, source: CurSource, service: str) -> None:
+        self.producer = producer
+        self.source = source
+        self.service = service
+
+    async def ingest(self, delivery: Delivery) -> AttemptReport:
+        """Run one attempt over every file of ``delivery``; return what it sent."""
+        attempt = _Attempt(self, delivery, uuid.uuid4().hex)
+        for key in delivery.files:
+            await attempt.ingest_file(key)
+        await attempt.finish()
+        return attempt.report
+
+
+class _Attempt:
+    def __init__(self, owner: DeliveryIngestor, delivery: Delivery, attempt_id: str) -> None:
+        self.producer = owner.producer
+        self.source = owner.source
+        self.service = owner.service
+        self.delivery = delivery
+        self.report = AttemptReport(delivery.key, attempt_id)
+        self.pending: list[Awaitable[Any]] = []
+        self.format: str = "legacy_cur"
+        # Payer accounts (or None) owed one rejection each for a refused file.
+        self.refusals: list[str | None] = []
+
+    async def _track(self, future: Awaitable[Any]) -> None:
+        self.pending.append(future)
+        if len(self.pending) >= ACK_WINDOW:
+            await self._drain()
+
+    async def _drain(self) -> None:
+        pending, self.pending = self.pending, []
+        if pending:
+            await asyncio.gather(*pending)
+
+    async def _tally(self, account: str) -> AccountTally:
+        tally = self.report.accounts.get(account)
+        if tally is None:
+            tally = self.report.accounts[account] = AccountTally()
+            started = DeliveryStarted(
+                id=stable_id(self.report.attempt_id, "started", account),
+                attempt_id=self.report.attempt_id,
+                delivery_id=self.delivery.delivery_id,
+                billing_period=self.delivery.billing_period,
+                account_id=account,
+                source_format=self.format,  # type: ignore[arg-type]  # a SourceFormat by detect()
+                source_uri=f"{self.source.uri.rstrip('/')}/{self.delivery.manifest_key}",
+                manifest_id=self.delivery.manifest_id,
+                started_at=utcnow(),
+            )
+            await self._track(await self.producer.send(CUR_LINE_ITEMS, started, key=account))
+        return tally
+
+    async def _dead_letter(self, file_key: str, row: int | None, reason: str, raw: Any) -> None:
+        letter = DeadLetter(
+            id=stable_id(self.delivery.key, file_key, row),
+            value=orjson.dumps(raw, default=str).decode()[:DLQ_MAX_VALUE_CHARS],
+            source_file=file_key,
+            source_row=row,
+            reason=reason,
+            error_type="FileRefused" if row is None else "RowRejected",
+            service=self.service,
+            failed_at=utcnow(),
+        )
+        future = await self.producer.send(CUR_LINE_ITEMS.dlq, letter, key=file_key)
+        await self._track(future)
+
+    async def ingest_file(self, key: str) -> None:
+        """Stream one data file; a refused file is dead-lettered and skipped."""
+        rows_before = sum(t.rows + t.rejected for t in self.report.accounts.values())
+        try:
+            await self._stream(key)
+        except FileRefused as exc:
+            log.error("file refused", file=key, reason=str(exc), delivery=self.delivery.key)
+            self.report.refused_files[key] = str(exc)
+            await self._dead_letter(key, None, str(exc), {"file": key})
+            self._refused_payer_rejection()
+        else:
+            done = sum(t.rows + t.rejected for t in self.report.accounts.values())
+            log.info("file ingested", file=key, rows=done - rows_before)
+
+    def _refused_payer_rejection(self) -> None:
+        payers: Counter[str] = Counter()
+        for tally in self.report.accounts.values():
+            payers.update(tally.payers)
+        payer = payers.most_common(1)[0][0] if payers else None
+        self.refusals.append(payer)
+
+    async def _stream(self, key: str) -> None:
+        with self.source.fetch(key) as path:
+            opened = open_data_file(path)
+            spec = detect(opened.header)
+            self.format = spec.name
+            context = FileContext(
+                attempt_id=self.report.attempt_id,
+                delivery_id=self.delivery.delivery_id,
+                delivery_key=self.delivery.key,
+                billing_period=self.delivery.billing_period,
+                source_file=key,
+            )
+            normaliser = BatchNormaliser(spec, opened.header, context)
+            next_row = 1
+            for batch in opened.batches:
+                await self._send_batch(normaliser, batch, next_row, key)
+                next_row += batch.num_rows
+
+    async def _send_batch(
+        self, normaliser: BatchNormaliser, batch: Any, first_row: int, key: str
+    ) -> None:
+        send = self.producer.send
+        for out in normaliser.rows(batch, first_row):
+            if isinstance(out, Rejected):
+                tally = await self._tally(out.account_id or UNKNOWN_ACCOUNT)
+                tally.rejected += 1
+                await self._dead_letter(key, out.source_row, out.reason, out.raw)
+                continue
+            account = out["account_id"]
+            tally = self.report.accounts.get(account) or await self._tally(account)
+            tally.rows += 1
+            tally.cost += Decimal(repr(out["unblended_cost"]))
+            if out["payer_account_id"]:
+                tally.payers[out["payer_account_id"]] += 1
+            item = CostLineItem.model_construct(**out)
+            await self._track(await send(CUR_LINE_ITEMS, item, key=account))
+        await asyncio.sleep(0)  # let the producer's sender run between batches
+
+    async def finish(self) -> None:
+        """Attribute refused files, await every ack, then send and ack completed markers."""
+        for payer in self.refusals:
+            owner = payer or next(iter(self.report.accounts), UNKNOWN_ACCOUNT)
+            (await self._tally(owner)).rejected += 1
+        await self._drain()
+        await self.producer.raw.flush()
+        for account, tally in self.report.accounts.items():
+            completed = DeliveryCompleted(
+                id=stable_id(self.report.attempt_id, "completed", account),
+                attempt_id=self.report.attempt_id,
+                delivery_id=self.delivery.delivery_id,
+                billing_period=self.delivery.billing_period,
+                account_id=account,
+                row_count=tally.rows,
+                rejected_count=tally.rejected,
+                cost_total=float(tally.cost),
+                completed_at=utcnow(),
+            )
+            await self._track(await self.producer.send(CUR_LINE_ITEMS, completed, key=account))
+        await self._drain()
