@@ -56,7 +56,7 @@ def make_producer(settings: SpendstreamSettings, **overrides: Any) -> AIOKafkaPr
     kwargs: dict[str, Any] = {
         **settings.kafka_client_kwargs(),
         "acks": "all",
-        "enable_idempotence": True,
+        "enable_idempotence": settings.kafka_enable_idempotence,
         "linger_ms": PRODUCER_LINGER_MS,
         "max_batch_size": PRODUCER_MAX_BATCH_BYTES,
         "client_id": settings.service_name,

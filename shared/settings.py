@@ -77,6 +77,9 @@ class SpendstreamSettings(BaseSettings):
     topic_prefix: str = ""
     # 1 suits the embedded broker; production clusters want 3.
     topic_replication_factor: int = 1
+    # Idempotent producers (no duplicates on retry). The embedded Tansu broker
+    # answers InitProducerId with an unknown error, so its stack.env sets this false.
+    kafka_enable_idempotence: bool = True
 
     postgres_dsn: SecretStr | None = None
     metrics_port: int | None = None
