@@ -16,6 +16,7 @@ import typer
 SUBCOMMANDS: tuple[tuple[str, str], ...] = (
     ("dev", "shared.devstack.cli:app"),
     ("topics", "shared.contracts_cli:topics_app"),
+    ("ingest", "services.ingestor.cli:app"),
     ("admin", "services.gateway.cli:app"),
 )
 #: Single commands at the root: ``(name, "package.module:function")``.
