@@ -1,0 +1,1 @@
+"""Right-sizing: bounded utilisation sketches + an instance catalogue -> recommendations."""

@@ -1,0 +1,141 @@
+"""Classify one instance over its lookback: idle, over-, under-provisioned or optimised.
+
+Order of the rules, each Compute Optimizer's:
+1. fewer than ``min_hours`` of CPU data -> insufficient data (no guess);
+2. peak CPU < 5% and network < 5 MB/day -> idle (stop or terminate);
+3. projected CPU or memory on the current type above its target, or a
+   burstable type whose mean CPU drains its credits -> under-provisioned;
+4. a cheaper type with fewer vCPUs (or, with memory measured, less memory)
+   keeps every projection within target -> over-provisioned;
+5. otherwise optimised (cheaper options such as Graviton are still listed).
+
+Percentiles are read as upper bounds from the sketch (estimate x (1 + 1%)), so
+a recommendation never rests on the sketch's error in its favour.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from services.rightsizing.catalogue.model import Catalogue, InstanceType
+from services.rightsizing.recommender.options import (
+    Demand,
+    Option,
+    fitting_options,
+    project_cpu,
+    rank,
+)
+from services.rightsizing.recommender.policy import HOURS_PER_MONTH, SizingPolicy
+from services.rightsizing.sketches.state import Window
+from shared.events.recommendations import Finding
+
+# A 5-minute maximum this close to 100% means the instance was saturated.
+PINNED_CPU_PCT = 99.0
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The finding and the numbers behind it, before it becomes an event."""
+
+    finding: Finding
+    cpu_pct: float | None
+    cpu_peak_pct: float | None
+    cpu_mean_pct: float | None
+    memory_pct: float | None
+    network_mb_per_day: float | None
+    hours_observed: float
+    current_monthly_cost: float | None
+    options: list[Option] = field(default_factory=list)
+    estimated_monthly_savings: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+def _monthly(itype: InstanceType, region: str) -> float | None:
+    price = itype.price(region)
+    return None if price is None else price * HOURS_PER_MONTH
+
+
+def assess_instance(
+    window: Window, current: InstanceType, region: str, catalogue: Catalogue, policy: SizingPolicy
+) -> Assessment:
+    """Apply the rules above to one instance's merged lookback."""
+    priced_in = catalogue.pricing_region(region)
+    cpu = window.cpu.quantile_upper(policy.cpu_quantile)
+    mem = window.mem.quantile_upper(policy.cpu_quantile) if window.mem is not None else None
+    base = Assessment(
+        finding="insufficient_data",
+        cpu_pct=cpu,
+        cpu_peak_pct=window.cpu.peak if window.cpu.count else None,
+        cpu_mean_pct=window.cpu.mean,
+        memory_pct=mem,
+        network_mb_per_day=window.net_mb_per_day,
+        hours_observed=window.hours_observed,
+        current_monthly_cost=_monthly(current, priced_in),
+    )
+    notes: list[str] = []
+    if priced_in != region:
+        notes.append(
+            f"the catalogue has no {region} prices, so {priced_in} prices are used "
+            f"(run `catalogue refresh --region {region}`)"
+        )
+    if window.cpu_stat not in (None, "Maximum"):
+        notes.append(f"only {window.cpu_stat} CPU is reported, which understates peaks")
+    if window.hours_observed < policy.min_hours or cpu is None:
+        return replace(base, notes=notes)
+    peak, mean = window.cpu.peak, window.cpu.mean or 0.0
+    net = window.net_mb_per_day
+    if peak < policy.idle_cpu_pct and (net is None or net < policy.idle_network_mb_per_day):
+        if net is None:
+            notes.append("network is not reported, so idleness rests on CPU alone")
+        savings = base.current_monthly_cost or 0.0
+        return replace(base, finding="idle", estimated_monthly_savings=savings, notes=notes)
+    demand = Demand(cpu_pct=cpu, cpu_mean_pct=mean, memory_pct=mem)
+    options = fitting_options(current, demand, catalogue, priced_in, policy)
+    baseline = current.burst_baseline_pct
+    credits_drained = baseline is not None and mean > baseline
+    if credits_drained:
+        notes.append(f"mean CPU {mean:.1f}% is above the {baseline:.0f}% credit baseline")
+    over_target = cpu > policy.cpu_target_pct or (
+        mem is not None and mem > policy.memory_target_pct
+    )
+    if peak >= PINNED_CPU_PCT:
+        notes.append("CPU was pinned at 100%, so true demand may be higher than projected")
+    if over_target or credits_drained:
+        chosen = rank(options, policy, cheaper_only=False)
+        savings = chosen[0].monthly_savings if chosen else 0.0
+        return replace(
+            base,
+            finding="underprovisioned",
+            options=chosen,
+            estimated_monthly_savings=savings,
+            notes=notes,
+        )
+    chosen = rank(options, policy, cheaper_only=True)
+    smaller = catalogue.next_smaller(current, priced_in)
+    shrinkable = smaller is not None and _fits(demand, current, smaller, policy)
+    finding: Finding = "overprovisioned" if shrinkable else "optimized"
+    savings = chosen[0].monthly_savings if chosen and shrinkable else 0.0
+    offered = smaller is not None and any(o.itype == smaller for o in chosen)
+    if shrinkable and smaller is not None and not offered and mem is None:
+        notes.append(
+            f"CPU would fit {smaller.name}, but it has less memory and memory is "
+            "not measured; install the CloudWatch agent to confirm that move"
+        )
+    return replace(
+        base, finding=finding, options=chosen, estimated_monthly_savings=savings, notes=notes
+    )
+
+
+def _fits(
+    demand: Demand, current: InstanceType, smaller: InstanceType, policy: SizingPolicy
+) -> bool:
+    """Would the next size down keep CPU (and measured memory) within target?
+
+    This decides the *finding*, as Compute Optimizer does; which moves we
+    *offer* is stricter (never less memory when memory is not measured).
+    """
+    if project_cpu(demand.cpu_pct, current, smaller) > policy.cpu_target_pct:
+        return False
+    if demand.memory_pct is None:
+        return True
+    return demand.memory_pct * current.memory_gib / smaller.memory_gib <= policy.memory_target_pct
