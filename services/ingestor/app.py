@@ -34,8 +34,8 @@ async def event_producer(settings: IngestorSettings) -> AsyncIterator[EventProdu
     """A started, durable producer; flushed and stopped on exit."""
     await ensure_topics(settings)
     producer = make_producer(settings)
-    await producer.start()
     try:
+        await producer.start()
         yield EventProducer(producer, settings)
         await producer.flush()
     finally:

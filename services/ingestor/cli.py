@@ -41,8 +41,10 @@ def cur(
     source: Annotated[str, typer.Option(help="Directory or s3://bucket/prefix.")],
     endpoint_url: EndpointOpt = None,
     force: Annotated[bool, typer.Option(help="Re-ingest deliveries already ingested.")] = False,
-    once: Annotated[bool, typer.Option("--once/--poll", help="One pass, or keep polling.")] = True,
-    poll_interval: Annotated[float, typer.Option(help="Seconds between passes.")] = 300.0,
+    once: Annotated[bool, typer.Option(help="One pass and exit (the default).")] = False,
+    poll_interval: Annotated[
+        float | None, typer.Option(help="Keep polling, this many seconds between passes.")
+    ] = None,
 ) -> None:
     """Ingest every new CUR / CUR 2.0 / FOCUS delivery under SOURCE."""
     settings = _settings(ingestor_aws_endpoint_url=endpoint_url)
@@ -60,7 +62,7 @@ def cur(
                     )
                 if not reports:
                     typer.echo("no new deliveries")
-                if once:
+                if once or poll_interval is None:
                     return
                 await asyncio.sleep(poll_interval)
 

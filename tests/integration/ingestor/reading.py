@@ -1,0 +1,76 @@
+"""Read a whole topic back (assign + seek to beginning, up to the end offsets) and decode it."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from shared.codec import decode
+from shared.events import CostLineItem, DeliveryCompleted
+from shared.settings import SpendstreamSettings
+from shared.topics import Topic
+
+# Each getmany waits at most this long; the loop ends when every partition is at its end.
+POLL_MS = 500
+
+
+@dataclass(frozen=True)
+class Record:
+    key: str | None
+    partition: int
+    offset: int
+    event: Any
+
+
+async def read_topic(settings: SpendstreamSettings, topic: Topic) -> list[Record]:
+    """Every record of ``topic`` up to now, in partition order."""
+    name = topic.full_name(settings.topic_prefix)
+    consumer = AIOKafkaConsumer(**settings.kafka_client_kwargs(), enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(name, p) for p in range(topic.partitions)]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        out: list[Record] = []
+        remaining = {tp for tp in partitions if ends[tp] > 0}
+        while remaining:
+            batches = await consumer.getmany(*remaining, timeout_ms=POLL_MS)
+            for tp, records in batches.items():
+                for r in records:
+                    key = r.key.decode() if r.key else None
+                    event = decode(r.value, r.headers, topic.values)
+                    out.append(Record(key, r.partition, r.offset, event))
+            for tp in list(remaining):
+                if await consumer.position(tp) >= ends[tp]:
+                    remaining.discard(tp)
+        return out
+    finally:
+        await consumer.stop()
+
+
+def per_day_totals(records: list[Record]) -> dict[tuple[str, str], Decimal]:
+    """Downstream's view: only completed attempts; the latest completed per (account, period) wins.
+
+    A small stand-in for the anomaly service's aggregator (not imported: services
+    never import each other), applying the restatement rule from DESIGN.md.
+    """
+    winners: dict[tuple[str, str], tuple[int, str]] = {}
+    for r in records:
+        if isinstance(r.event, DeliveryCompleted):
+            scope = (r.event.account_id, r.event.billing_period.isoformat())
+            if scope not in winners or winners[scope][0] < r.offset:
+                winners[scope] = (r.offset, r.event.attempt_id)
+    winning = {(scope[0], attempt) for scope, (_, attempt) in winners.items()}
+    totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for r in records:
+        e = r.event
+        if isinstance(e, CostLineItem) and (e.account_id, e.attempt_id) in winning:
+            totals[(e.account_id, e.usage_start.date().isoformat())] += Decimal(
+                repr(e.unblended_cost)
+            )
+    return dict(totals)
