@@ -1,0 +1,39 @@
+"""The right-sizing service's settings: the only place that knows its environment names.
+
+All names are ``SPENDSTREAM_RIGHTSIZING_*`` except the shared connection
+settings inherited from :class:`shared.settings.SpendstreamSettings`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from services.rightsizing.catalogue.files import DEFAULT_PATH
+from shared.settings import SpendstreamSettings
+
+
+class RightsizingSettings(SpendstreamSettings):
+    """Sizing policy, evaluation cadence and state for the right-sizing service."""
+
+    service_name: str = "rightsizing"
+
+    # One consumer group: replicas share the datapoint partitions (and their state).
+    rightsizing_group_id: str = "spendstream-rightsizing"
+    # Compute Optimizer's look-backs: 14 days by default, 32 or 93 selectable.
+    rightsizing_lookback_days: Literal[14, 32, 93] = 14
+    # Compute Optimizer's CPU percentiles: P99.5 default, P90 and P95 selectable.
+    rightsizing_cpu_percentile: Literal[90.0, 95.0, 99.5] = 99.5
+    # Compute Optimizer's CPU headroom: 20% default, 0% and 30% selectable.
+    rightsizing_cpu_headroom_pct: Literal[0.0, 20.0, 30.0] = 20.0
+    # Memory headroom when the CloudWatch agent reports memory.
+    rightsizing_memory_headroom_pct: float = 20.0
+    # Re-evaluate changed instances every minute: "continuous" next to Compute
+    # Optimizer's daily refresh, and cheap because only changed instances run.
+    rightsizing_evaluation_interval_s: float = 60.0
+    # The instance catalogue (types, sizes, prices); the shipped file by default.
+    rightsizing_catalogue_path: Path = DEFAULT_PATH
+    # Processes for evaluation passes (k-means and sizing never block the loop).
+    rightsizing_eval_workers: int = 1
+    # AWS Price List endpoint override for `catalogue refresh` (tests, VPC endpoints).
+    rightsizing_pricing_endpoint_url: str | None = None
