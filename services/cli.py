@@ -18,6 +18,7 @@ SUBCOMMANDS: tuple[tuple[str, str], ...] = (
     ("topics", "shared.contracts_cli:topics_app"),
     ("ingest", "services.ingestor.cli:app"),
     ("admin", "services.gateway.cli:app"),
+    ("rightsizing", "services.rightsizing.cli:app"),
 )
 #: Single commands at the root: ``(name, "package.module:function")``.
 COMMANDS: tuple[tuple[str, str], ...] = (("schemas", "shared.contracts_cli:schemas"),)
