@@ -39,7 +39,7 @@ class ReplayOnAssign(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokaf
     async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
         """Replay each assigned partition from its first record."""
         if assigned:
-            self._consumer.seek_to_beginning(*assigned)
+            await self._consumer.seek_to_beginning(*assigned)
             log.info("replaying costs.daily", partitions=sorted(tp.partition for tp in assigned))
 
 
