@@ -70,7 +70,6 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             buckets=TokenBuckets(settings.rate_limit_per_s, settings.rate_limit_burst),
         )
         app.state.gateway = state
-        stack.push_async_callback(_stop_loops, state)
         if settings.run_consumer:
             consumer = make_result_consumer(settings, settings.consumer_group)
             await consumer.start()
@@ -90,6 +89,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             )
             worker = DeliveryWorker(pool, settings, WebhookSender(http), SnsSender(sns))
             state.tasks.append(asyncio.create_task(worker.run(state.stop)))
+        # Registered last so it runs first: loops stop before their clients close.
+        stack.push_async_callback(_stop_loops, state)
         log.info("gateway started", consumer=settings.run_consumer, delivery=settings.run_delivery)
         yield
 

@@ -16,8 +16,10 @@ from collections.abc import Sequence
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer
+from prometheus_client import Counter
 from tenacity import (
     AsyncRetrying,
+    RetryCallState,
     retry_if_exception_type,
     wait_exponential_jitter,
 )
@@ -27,7 +29,7 @@ from shared import topics
 from shared.events import DeadLetter, Event, stable_id, utcnow
 from shared.kafka import EventProducer, Received, consume_batches, make_consumer
 from shared.logging import get_logger
-from shared.metrics import ServiceMetrics
+from shared.metrics import NAMESPACE, ServiceMetrics
 from shared.settings import SpendstreamSettings
 
 log = get_logger(__name__)
@@ -78,6 +80,13 @@ class ResultStore:
         self._metrics = metrics
         self._stop = stop
         self._max_wait_s = max_wait_s
+        self.db_retries = Counter(
+            "db_retries",
+            "Batches retried because PostgreSQL was unreachable.",
+            namespace=NAMESPACE,
+            subsystem="gateway",
+            registry=metrics.registry,
+        )
 
     async def __call__(self, batch: Sequence[Received]) -> None:
         """Store one partition's batch; return only once it is durable."""
@@ -97,20 +106,26 @@ class ResultStore:
     async def _retrying(self, pairs: Sequence[tuple[Event, str]]) -> None:
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(TRANSIENT_DB_ERRORS),
-            wait=wait_exponential_jitter(initial=DB_RETRY_INITIAL_S, max=self._max_wait_s),
+            wait=wait_exponential_jitter(
+                multiplier=DB_RETRY_INITIAL_S, jitter=DB_RETRY_INITIAL_S, max=self._max_wait_s
+            ),
             # Retry until the database is back, unless the service is shutting down.
             stop=lambda _state: self._stop.is_set(),
-            before_sleep=lambda state: log.warning(
-                "database unavailable; retrying batch",
-                attempt=state.attempt_number,
-                error=repr(state.outcome.exception()) if state.outcome else None,
-            ),
+            before_sleep=self._log_retry,
             reraise=True,
         )
         async for attempt in retrying:
             with attempt:
                 async with self._pool.acquire() as conn:
                     await ingest.store(conn, pairs)
+
+    def _log_retry(self, state: RetryCallState) -> None:
+        self.db_retries.inc()
+        log.warning(
+            "database unavailable; retrying batch",
+            attempt=state.attempt_number,
+            error=repr(state.outcome.exception()) if state.outcome else None,
+        )
 
     async def _store_or_dead_letter(self, record: Received) -> None:
         try:

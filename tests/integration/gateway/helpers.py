@@ -1,0 +1,115 @@
+"""Helpers shared by the gateway integration tests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import httpx
+from fastapi import FastAPI
+
+from services.gateway.api.state import GatewayState
+from services.gateway.app import create_app
+from services.gateway.repositories import ingest, tenants
+from services.gateway.settings import GatewaySettings
+from shared.events import Event
+from shared.topics import by_name
+
+
+@dataclass
+class RunningGateway:
+    """An app inside its lifespan plus an in-process HTTP client."""
+
+    app: FastAPI
+    client: httpx.AsyncClient
+    settings: GatewaySettings
+
+    @property
+    def state(self) -> GatewayState:
+        state: GatewayState = self.app.state.gateway
+        return state
+
+    async def tenant(self, name: str, accounts: list[str], scope: str = "write") -> str:
+        """Create a tenant and return a key of ``scope`` for it."""
+        async with self.state.pool.acquire() as conn:
+            await tenants.create_tenant(conn, name, accounts)
+            return (await tenants.create_key(conn, name, scope)).token
+
+    async def key(self, tenant: str, scope: str) -> str:
+        async with self.state.pool.acquire() as conn:
+            return (await tenants.create_key(conn, tenant, scope)).token
+
+    async def store(self, events: Sequence[Event], topic: str | None = None) -> None:
+        """Write events the way the consumer does (one batch, one transaction)."""
+        async with self.state.pool.acquire() as conn:
+            await ingest.store(conn, [(e, topic or _topic_of(e)) for e in events])
+
+    async def get(self, path: str, key: str, **params: object) -> httpx.Response:
+        return await self.client.get(path, params=params, headers=auth(key))  # type: ignore[arg-type]  # httpx accepts objects
+
+
+def _topic_of(event: Event) -> str:
+    return (
+        by_name("spendstream.anomalies.v1.dlq").name
+        if event.ce_type().startswith("spendstream.dead-letter")
+        else "n/a"
+    )
+
+
+def auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+@asynccontextmanager
+async def running_gateway(settings: GatewaySettings) -> AsyncIterator[RunningGateway]:
+    """Run the lifespan and serve the app in-process through httpx's ASGI transport."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+            yield RunningGateway(app, client, settings)
+
+
+TABLES = {
+    "anomalies": "incident_id",
+    "anomaly_events": "id",
+    "recommendations": "resource_id",
+    "forecasts": "series_id",
+    "costs_daily": "series_id, period_start",
+    "dead_letters": "id",
+    "budget_alerts": "incident_id",
+    "alert_outbox": "seq",
+}
+
+
+async def snapshot(gw: RunningGateway) -> dict[str, list[tuple[object, ...]]]:
+    """Every consumer-fed table, fully, in key order."""
+    async with gw.state.pool.acquire() as conn:
+        return {
+            table: [tuple(r) for r in await conn.fetch(f"SELECT * FROM {table} ORDER BY {key}")]
+            for table, key in TABLES.items()
+        }
+
+
+def records_consumed(gw: RunningGateway) -> float:
+    """Good records the consumer of this process has stored so far."""
+    total = 0.0
+    for metric in gw.state.metrics.records.collect():
+        total += sum(s.value for s in metric.samples if s.name.endswith("_total"))
+    return total
+
+
+async def publish(settings: GatewaySettings, events: Sequence[tuple[str, Event, str]]) -> None:
+    """Send ``(topic name, event, key)`` triples with the project's producer."""
+    from shared.kafka import EventProducer, make_producer
+
+    producer = make_producer(settings)
+    await producer.start()
+    try:
+        sender = EventProducer(producer, settings)
+        for topic, event, key in events:
+            await sender.send(by_name(topic), event, key)
+        await producer.flush()
+    finally:
+        await producer.stop()

@@ -1,0 +1,201 @@
+"""Event factories for gateway tests: valid events with deterministic ids."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from shared.events import (
+    AnomalyEvent,
+    BudgetAlert,
+    CostPoint,
+    DeadLetter,
+    Forecast,
+    Recommendation,
+    RootCause,
+    stable_id,
+)
+from shared.events.forecasts import BacktestScore, ForecastPoint, MonthEndProjection
+from shared.events.recommendations import RightsizeOption
+
+T0 = datetime(2025, 3, 1, tzinfo=UTC)
+
+
+def anomaly(
+    incident: str,
+    action: str = "open",
+    revision: int = 0,
+    account: str = "111111111111",
+    service: str = "AmazonEC2",
+    severity: str = "high",
+    impact: float = 250.0,
+    minute: int = 0,
+) -> AnomalyEvent:
+    at = T0 + timedelta(minutes=minute)
+    return AnomalyEvent(
+        id=stable_id(incident, action, revision),
+        incident_id=incident,
+        action=action,  # type: ignore[arg-type]  # tests pass valid literals
+        revision=revision,
+        kind="cost",
+        series_id=f"daily/{account}/{service}",
+        account_id=account,
+        service=service,
+        window_start=at - timedelta(days=1),
+        window_end=at,
+        actual=1000.0,
+        expected=1000.0 - impact,
+        lower=600.0,
+        upper=800.0,
+        score=0.99,
+        severity=severity,  # type: ignore[arg-type]  # tests pass valid literals
+        impact_usd=impact,
+        root_cause=[
+            RootCause(
+                dimension="usage_type",
+                value="BoxUsage:m5.large",
+                actual=900.0,
+                expected=700.0,
+                contribution=200.0,
+                share=0.8,
+            )
+        ],
+        detector="zscore",
+        reason="EC2 spend doubled",
+        detected_at=at,
+    )
+
+
+def recommendation(
+    resource: str,
+    account: str = "111111111111",
+    savings: float = 42.0,
+    regression: bool = False,
+    minute: int = 0,
+) -> Recommendation:
+    at = T0 + timedelta(minutes=minute)
+    return Recommendation(
+        id=stable_id("rec", resource, at.isoformat()),
+        resource_id=resource,
+        account_id=account,
+        region="us-east-1",
+        current_type="m5.xlarge",
+        finding="underprovisioned" if regression else "overprovisioned",
+        reason="p95 CPU 12% over 14 days",
+        lookback_days=14,
+        cpu_percentile=12.0,
+        memory_measured=False,
+        hours_observed=336.0,
+        current_monthly_cost=140.0,
+        options=[
+            RightsizeOption(
+                rank=1,
+                instance_type="m5.large",
+                vcpu=2,
+                memory_gib=8,
+                hourly_price=0.096,
+                projected_cpu_pct=24.0,
+                monthly_cost=70.0,
+                monthly_savings=savings,
+                performance_risk=1.0,
+                migration_effort="low",
+            )
+        ],
+        estimated_monthly_savings=savings,
+        regression=regression,
+        generated_at=at,
+    )
+
+
+def forecast(series: str, account: str = "111111111111") -> Forecast:
+    points = [
+        ForecastPoint(
+            date=date(2025, 3, 2) + timedelta(days=i),
+            yhat=100.0,
+            lo80=90.0,
+            hi80=110.0,
+            lo95=80.0,
+            hi95=120.0,
+        )
+        for i in range(7)
+    ]
+    return Forecast(
+        id=stable_id("fc", series),
+        series_id=series,
+        account_id=account,
+        service="AmazonEC2",
+        status="ok",
+        model="prophet",
+        history_days=90,
+        last_date=date(2025, 3, 1),
+        horizons={7: points, 30: points},
+        backtest=[
+            BacktestScore(
+                model="prophet",
+                folds=3,
+                horizon_days=7,
+                mape=0.05,
+                mase=0.8,
+                coverage80=0.8,
+                coverage95=0.95,
+            )
+        ],
+        month_end=MonthEndProjection(
+            month=date(2025, 3, 1),
+            actual_to_date=100.0,
+            projected=3100.0,
+            lo80=3000.0,
+            hi80=3200.0,
+            lo95=2900.0,
+            hi95=3300.0,
+        ),
+        generated_at=T0,
+    )
+
+
+def cost(account: str = "111111111111", day: int = 0, value: float = 10.0) -> CostPoint:
+    series = f"daily/{account}"
+    period = T0 + timedelta(days=day)
+    return CostPoint(
+        id=stable_id("cost", series, period.isoformat(), value),
+        series_id=series,
+        level="account",
+        granularity="daily",
+        period_start=period,
+        account_id=account,
+        cost=value,
+        attempt_id="attempt-1",
+        as_of=T0 + timedelta(days=day + 1),
+    )
+
+
+def dead_letter(n: int = 0) -> DeadLetter:
+    return DeadLetter(
+        id=stable_id("dl", n),
+        source_topic="spendstream.anomalies.v1",
+        partition=0,
+        offset=n,
+        value="{not json",
+        reason="invalid JSON",
+        error_type="DecodeError",
+        service="gateway",
+        failed_at=T0,
+    )
+
+
+def budget_alert(incident: str, account: str = "111111111111") -> BudgetAlert:
+    return BudgetAlert(
+        id=stable_id("ba", incident),
+        incident_id=incident,
+        action="open",
+        kind="projected_breach",
+        series_id=f"daily/{account}",
+        account_id=account,
+        month=date(2025, 3, 1),
+        budget_usd=1000.0,
+        actual_to_date=600.0,
+        projected=1500.0,
+        lo80=1400.0,
+        hi80=1600.0,
+        reason="projected to exceed the budget by $500",
+        detected_at=T0,
+    )
