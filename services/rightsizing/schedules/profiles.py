@@ -48,8 +48,9 @@ def normalised_profile(matrix: np.ndarray) -> np.ndarray | None:
     """Mean week scaled to [0, 1] by its own peak: the *shape* k-means clusters on."""
     if np.isnan(matrix).all():
         return None
-    with np.errstate(all="ignore"):
-        profile = np.nanmean(matrix, axis=0)
-    profile = np.where(np.isnan(profile), np.nanmean(profile), profile)
+    seen = (~np.isnan(matrix)).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        profile = np.where(seen > 0, np.nansum(matrix, axis=0) / seen, np.nan)
+    profile = np.where(np.isnan(profile), float(profile[seen > 0].mean()), profile)
     peak = float(profile.max())
     return profile / peak if peak > 0 else np.zeros(HOURS_PER_WEEK)

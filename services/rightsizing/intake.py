@@ -1,0 +1,111 @@
+"""Applying consumed records to instance state: datapoints, inventory, rejects.
+
+A batch's datapoints are grouped per (instance, metric, statistic, period)
+and folded in with one vectorised call each; inventory records update what
+the instance is. Datapoints that decode but cannot be utilisation go to the
+dead-letter topic with the reason. Changed states reach the changelog before
+the handler returns, i.e. before ``consume_batches`` commits the offsets.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+import numpy as np
+from aiokafka import ConsumerRecord
+
+from services.rightsizing.exceptions import BadDatapointError
+from services.rightsizing.sketches import InstanceState
+from services.rightsizing.store import StateStore
+from services.rightsizing.validation import check_datapoint
+from shared.codec import encode
+from shared.events import Ec2Instance, MetricDatapoint
+from shared.kafka import EventProducer, Received
+from shared.logging import get_logger
+from shared.metrics import ServiceMetrics
+
+log = get_logger(__name__)
+# EC2 states in which an instance is billed for compute (and so worth sizing).
+RUNNING_STATES = frozenset({"running", "pending"})
+
+
+def _as_record(received: Received, producer: EventProducer) -> ConsumerRecord[bytes, bytes]:
+    """Rebuild the raw record of a decoded event, for the dead-letter helper."""
+    value, headers = encode(received.event, producer.settings.service_name)
+    key = received.key.encode() if received.key else None
+    return ConsumerRecord(
+        topic=received.topic,
+        partition=received.partition,
+        offset=received.offset,
+        timestamp=-1,
+        timestamp_type=0,
+        key=key,
+        value=value,
+        checksum=None,
+        serialized_key_size=len(key or b""),
+        serialized_value_size=len(value),
+        headers=headers,
+    )
+
+
+def apply_inventory(state: InstanceState, item: Ec2Instance) -> None:
+    """Update what the instance is; a new type restarts its measurements."""
+    if state.instance_type is not None and item.instance_type != state.instance_type:
+        # Utilisation on the old type says little about the new one.
+        state.days.clear()
+        state.rightsized = item.instance_type in state.recommended_types
+    state.instance_type = item.instance_type
+    state.account_id, state.region = item.account_id, item.region
+    state.architecture = item.architecture
+    state.running = item.state in RUNNING_STATES
+    state.deleted = item.deleted
+    state.changed = True
+
+
+class Intake:
+    """The consume handler: records in, state updated and durably logged."""
+
+    def __init__(
+        self,
+        store: StateStore,
+        producer: EventProducer,
+        metrics: ServiceMetrics,
+        retention_days: int,
+    ) -> None:
+        self._store = store
+        self._producer = producer
+        self._metrics = metrics
+        self._retention_days = retention_days
+
+    async def __call__(self, batch: Sequence[Received]) -> None:
+        """Handle one batch (one partition's records)."""
+        groups: dict[tuple[str, str, str, int], list[tuple[int, float]]] = defaultdict(list)
+        partitions: dict[str, int] = {}
+        for received in batch:
+            event = received.event
+            self._metrics.records.labels(topic=received.topic).inc()
+            if isinstance(event, Ec2Instance):
+                state = self._store.get(event.instance_id, received.partition)
+                apply_inventory(state, event)
+                self._store.mark(event.instance_id)
+            elif isinstance(event, MetricDatapoint):
+                try:
+                    check_datapoint(event)
+                except BadDatapointError as exc:
+                    await self._producer.dead_letter(
+                        _as_record(received, self._producer), str(exc), type(exc).__name__
+                    )
+                    self._metrics.dead_letters.labels(topic=received.topic).inc()
+                    continue
+                key = (event.resource_id, event.metric, event.stat, event.period_s)
+                groups[key].append((int(event.timestamp.timestamp()), event.value))
+                partitions[event.resource_id] = received.partition
+        for (resource_id, metric, stat, period), points in groups.items():
+            state = self._store.get(resource_id, partitions[resource_id])
+            ts = np.fromiter((t for t, _ in points), dtype=np.int64, count=len(points))
+            values = np.fromiter((v for _, v in points), dtype=np.float64, count=len(points))
+            if state.add(metric, stat, ts, values, period):
+                state.trim(self._retention_days)
+                self._store.mark(resource_id)
+        await self._store.flush()
