@@ -26,6 +26,20 @@ class Record:
     event: Any
 
 
+async def topic_size(settings: SpendstreamSettings, topic: Topic) -> int:
+    """How many records the topic holds (sum of end offsets): cheap progress probe."""
+    name = topic.full_name(settings.topic_prefix)
+    consumer = AIOKafkaConsumer(**settings.kafka_client_kwargs(), enable_auto_commit=False)
+    await consumer.start()
+    try:
+        ends = await consumer.end_offsets(
+            [TopicPartition(name, p) for p in range(topic.partitions)]
+        )
+        return int(sum(ends.values()))
+    finally:
+        await consumer.stop()
+
+
 async def read_topic(settings: SpendstreamSettings, topic: Topic) -> list[Record]:
     """Every record of ``topic`` up to now, in partition order."""
     name = topic.full_name(settings.topic_prefix)
@@ -40,7 +54,7 @@ async def read_topic(settings: SpendstreamSettings, topic: Topic) -> list[Record
         remaining = {tp for tp in partitions if ends[tp] > 0}
         while remaining:
             batches = await consumer.getmany(*remaining, timeout_ms=POLL_MS)
-            for tp, records in batches.items():
+            for records in batches.values():
                 for r in records:
                     key = r.key.decode() if r.key else None
                     event = decode(r.value, r.headers, topic.values)

@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from services.ingestor.settings import IngestorSettings
+from services.ingestor.state import StateStore
+from shared.events import CostLineItem, DeliveryCompleted
+from shared.topics import CUR_LINE_ITEMS, ensure_topics
+from tests.fixtures.cur.builders import cur2_table, export_delivery, write_parquet
+from tests.integration.ingestor.reading import per_day_totals, read_topic, topic_size
+
+pytestmark = pytest.mark.integration
+
+FILES, ROWS_PER_FILE = 4, 15_000
+# Kill once this many records are on the topic: well inside the 60k-row delivery.
+KILL_AFTER_RECORDS = 4_000
+# The ingestor starts (imports, broker connect) and streams 60k rows within this on CI.
+DEADLINE_S = 120.0
+
+
+def env_for(settings: IngestorSettings, source: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "SPENDSTREAM_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+        "SPENDSTREAM_TOPIC_PREFIX": settings.topic_prefix,
+        "SPENDSTREAM_KAFKA_ENABLE_IDEMPOTENCE": "false",
+        "SPENDSTREAM_INGESTOR_STATE_DIR": str(settings.ingestor_state_dir),
+        "SPENDSTREAM_INGESTOR_CUR_SOURCE": str(source),
+        "SPENDSTREAM_LOG_JSON": "false",
+    }
+
+
+def run_cli(env: dict[str, str], source: Path) -> None:
+    code = "from services.cli import main; main()"
+    args = [sys.executable, "-c", code, "ingest", "cur", "--source", str(source), "--once"]
+    subprocess.run(args, env=env, check=True, timeout=DEADLINE_S, capture_output=True)
+
+
+async def test_killed_mid_delivery_then_rerun_gives_exact_daily_totals(
+    tmp_path: Path, make_settings: Callable[..., IngestorSettings]
+) -> None:
+    expected: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    files = []
+    for i in range(FILES):
+        table = cur2_table(ROWS_PER_FILE, seed=i, accounts=("111111111111", "222222222222", "3"))
+        files.append(write_parquet(table, tmp_path / "scratch" / f"cur2-{i:05d}.snappy.parquet"))
+        for account, start, cost in zip(
+            table.column("line_item_usage_account_id").to_pylist(),
+            table.column("line_item_usage_start_date").to_pylist(),
+            table.column("line_item_unblended_cost").to_pylist(),
+            strict=True,
+        ):
+            expected[(account, start.date().isoformat())] += Decimal(repr(cost))
+    root = tmp_path / "bucket"
+    export_delivery(root, files)
+    settings = make_settings()
+    env = env_for(settings, root)
+    await ensure_topics(settings)
+
+    service = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "services.ingestor",
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + DEADLINE_S
+        while await topic_size(settings, CUR_LINE_ITEMS) < KILL_AFTER_RECORDS:
+            assert service.returncode is None, "the ingestor exited before it was killed"
+            assert time.monotonic() < deadline, "the ingestor produced too little in time"
+            await asyncio.sleep(0.05)
+    finally:
+        service.kill()
+        await service.wait()
+
+    partial = await read_topic(settings, CUR_LINE_ITEMS)
+    assert not [r for r in partial if isinstance(r.event, DeliveryCompleted)], "killed too late"
+    assert 0 < sum(isinstance(r.event, CostLineItem) for r in partial) < FILES * ROWS_PER_FILE
+    assert per_day_totals(partial) == {}  # an unfinished attempt counts for nothing
+    assert StateStore(settings.ingestor_state_dir).deliveries() == {}
+
+    await asyncio.to_thread(run_cli, env, root)
+    records = await read_topic(settings, CUR_LINE_ITEMS)
+    assert per_day_totals(records) == dict(expected)
+
+    await asyncio.to_thread(run_cli, env, root)  # same files again: nothing changes
+    assert await topic_size(settings, CUR_LINE_ITEMS) == len(records)
+    assert per_day_totals(await read_topic(settings, CUR_LINE_ITEMS)) == dict(expected)
