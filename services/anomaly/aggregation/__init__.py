@@ -1,0 +1,1 @@
+"""Restatement-aware aggregation of CUR line items into cost series."""

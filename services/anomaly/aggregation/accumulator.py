@@ -1,0 +1,202 @@
+"""Restatement-aware aggregation of line items into daily cost per series.
+
+Per account, line items are summed per ingest attempt while the attempt is in
+flight. When ``DeliveryCompleted`` arrives and the attempt's row count matches
+what was received, the attempt *replaces* the account's previous completed
+attempt for that billing period: the changed series-days become cost points and
+past days that moved beyond the threshold become restatement notices. An
+attempt whose rows are missing is dropped (the previous values stand), and an
+attempt already applied is ignored, so replays change nothing.
+
+>>> from datetime import date, datetime
+>>> acc = AccountAccumulator("1")
+>>> day = date(2024, 1, 1)
+>>> acc.add_line_item("a1", day, day, "EC2", "Box", "us-east-1", "i-1", 10.0)
+>>> result = acc.complete("a1", day, row_count=1)
+>>> result.accepted, result.changed_days, round(result.values[day][("EC2", "Box")], 2)
+(True, [datetime.date(2024, 1, 1)], 10.0)
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+Leaf = tuple[str, str]
+# Keep this many top resources per usage type and day: root cause names the few
+# that matter, and the state stays small enough to snapshot on every batch.
+MAX_RESOURCES_PER_LEAF_DAY = 5
+# Attempt ids remembered per account to recognise a replayed completion (a few
+# months of several deliveries a day).
+APPLIED_ATTEMPTS_MEMORY = 512
+# Line item types that are not usage: monthly charges (tax, support fees, RI and
+# Savings Plans fees) and adjustments (credits, refunds, discounts). They are
+# published in the cost series but kept out of detection: they land on fixed
+# days by contract, not because something changed.
+NON_USAGE_LINE_ITEM_TYPES = frozenset(
+    {
+        "Tax",
+        "Fee",
+        "RIFee",
+        "SavingsPlanRecurringFee",
+        "SavingsPlanUpfrontFee",
+        "Credit",
+        "Refund",
+        "Discount",
+        "BundledDiscount",
+        "EdpDiscount",
+        "PrivateRateDiscount",
+        "SppDiscount",
+    }
+)
+# Money below a hundredth of a cent is float noise, not a change.
+EPSILON_USD = 1e-4
+
+
+@dataclass
+class PendingAttempt:
+    """Sums of one in-flight attempt."""
+
+    billing_period: date
+    rows: int = 0
+    values: dict[date, dict[Leaf, float]] = field(default_factory=dict)
+    usage: dict[date, dict[Leaf, float]] = field(default_factory=dict)
+    regions: dict[date, dict[Leaf, dict[str, float]]] = field(default_factory=dict)
+    resources: dict[date, dict[Leaf, dict[str, float]]] = field(default_factory=dict)
+    # Hourly cost per service ("" = the whole account): published, never diffed.
+    hourly: dict[datetime, dict[str, float]] = field(default_factory=dict)
+
+
+@dataclass
+class Completion:
+    """What a completed attempt changed."""
+
+    accepted: bool
+    reason: str = ""
+    changed_days: list[date] = field(default_factory=list)
+    values: dict[date, dict[Leaf, float]] = field(default_factory=dict)
+    previous: dict[date, dict[Leaf, float]] = field(default_factory=dict)
+    previous_attempt_id: str | None = None
+    latest_day: date | None = None
+    hourly: dict[datetime, dict[str, float]] = field(default_factory=dict)
+
+
+def _bump(table: dict[str, float], key: str, cost: float) -> None:
+    table[key] = table.get(key, 0.0) + cost
+
+
+class AccountAccumulator:
+    """Line items of one account -> per-billing-period daily values by usage type."""
+
+    def __init__(self, account_id: str) -> None:
+        self.account_id = account_id
+        self.pending: dict[str, PendingAttempt] = {}
+        self.applied: dict[date, dict[date, dict[Leaf, float]]] = {}
+        self.applied_attempt: dict[date, str] = {}
+        self.applied_usage: dict[date, dict[date, dict[Leaf, float]]] = {}
+        self.dims: dict[date, dict[Leaf, dict[str, dict[str, float]]]] = {}
+        self.latest_day: date | None = None
+        self._seen: deque[str] = deque(maxlen=APPLIED_ATTEMPTS_MEMORY)
+
+    def start(self, attempt_id: str, billing_period: date) -> None:
+        """An attempt began: forget any partial sums a crashed earlier run left."""
+        self.pending[attempt_id] = PendingAttempt(billing_period)
+
+    def add_line_item(
+        self,
+        attempt_id: str,
+        billing_period: date,
+        day: date,
+        service: str,
+        usage_type: str | None,
+        region: str | None,
+        resource_id: str | None,
+        cost: float,
+        hour: datetime | None = None,
+        line_item_type: str | None = None,
+    ) -> None:
+        """Add one line item's cost to its attempt's sums (``hour``: its usage hour)."""
+        attempt = self.pending.get(attempt_id)
+        if attempt is None:
+            attempt = self.pending[attempt_id] = PendingAttempt(billing_period)
+        leaf = (service, usage_type or "-")
+        attempt.rows += 1
+        day_values = attempt.values.setdefault(day, {})
+        day_values[leaf] = day_values.get(leaf, 0.0) + cost
+        if line_item_type not in NON_USAGE_LINE_ITEM_TYPES:
+            day_usage = attempt.usage.setdefault(day, {})
+            day_usage[leaf] = day_usage.get(leaf, 0.0) + cost
+        _bump(attempt.regions.setdefault(day, {}).setdefault(leaf, {}), region or "-", cost)
+        if hour is not None:
+            by_service = attempt.hourly.setdefault(
+                hour.replace(minute=0, second=0, microsecond=0), {}
+            )
+            _bump(by_service, service, cost)
+            _bump(by_service, "", cost)
+        if resource_id:
+            _bump(attempt.resources.setdefault(day, {}).setdefault(leaf, {}), resource_id, cost)
+
+    def complete(self, attempt_id: str, billing_period: date, row_count: int) -> Completion:
+        """Apply a completed attempt if it is whole and new; say what changed."""
+        attempt = self.pending.pop(attempt_id, None) or PendingAttempt(billing_period)
+        if attempt_id in self._seen:
+            return Completion(False, "attempt already applied (replay)")
+        if attempt.rows != row_count:
+            return Completion(
+                False, f"attempt has {attempt.rows} of {row_count} rows; previous values stand"
+            )
+        self._seen.append(attempt_id)
+        previous = self.applied.get(billing_period, {})
+        days = sorted(set(previous) | set(attempt.values))
+        changed = [
+            d
+            for d in days
+            if any(
+                abs(attempt.values.get(d, {}).get(leaf, 0.0) - previous.get(d, {}).get(leaf, 0.0))
+                > EPSILON_USD
+                for leaf in set(attempt.values.get(d, {})) | set(previous.get(d, {}))
+            )
+        ]
+        self.applied[billing_period] = attempt.values
+        self.applied_usage[billing_period] = attempt.usage
+        prev_attempt = self.applied_attempt.get(billing_period)
+        self.applied_attempt[billing_period] = attempt_id
+        for d in attempt.values:
+            self.dims[d] = {
+                leaf: {
+                    "region": attempt.regions.get(d, {}).get(leaf, {}),
+                    "resource": dict(
+                        sorted(
+                            attempt.resources.get(d, {}).get(leaf, {}).items(),
+                            key=lambda kv: -kv[1],
+                        )[:MAX_RESOURCES_PER_LEAF_DAY]
+                    ),
+                }
+                for leaf in attempt.values[d]
+            }
+        if attempt.values:
+            last = max(attempt.values)
+            self.latest_day = max(self.latest_day or last, last)
+        return Completion(
+            True,
+            changed_days=changed,
+            values={d: attempt.values.get(d, {}) for d in changed},
+            previous={d: previous.get(d, {}) for d in changed},
+            previous_attempt_id=prev_attempt,
+            latest_day=self.latest_day,
+            hourly={h: v for h, v in attempt.hourly.items() if h.date() in set(changed)},
+        )
+
+    def day_values(self, day: date) -> dict[Leaf, float]:
+        """Current usage cost of ``day`` per leaf (what detection sees; no monthly charges)."""
+        return dict(self.applied_usage.get(day.replace(day=1), {}).get(day, {}))
+
+    def day_dims(self, day: date) -> dict[Leaf, dict[str, dict[str, float]]]:
+        """Region and top-resource breakdowns of ``day``."""
+        return self.dims.get(day, {})
+
+    def forget_dims_before(self, day: date) -> None:
+        """Drop breakdowns the detector no longer needs (keeps the snapshot small)."""
+        for old in [d for d in self.dims if d < day]:
+            del self.dims[old]

@@ -1,0 +1,1 @@
+"""Cost series detection per account: hierarchy, grouping, root cause, lifecycle."""

@@ -1,0 +1,1 @@
+"""Online detectors for daily cost series."""

@@ -1,0 +1,1 @@
+"""Pure evaluation helpers: scoring, baselines, replay of the engine."""

@@ -1,0 +1,1 @@
+"""What people's verdicts do to detection."""

@@ -1,0 +1,1 @@
+"""Incident lifecycle (open, update, resolve) with deterministic ids."""

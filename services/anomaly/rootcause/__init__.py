@@ -1,0 +1,1 @@
+"""Contribution-based root cause ranking."""
