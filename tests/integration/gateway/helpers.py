@@ -113,3 +113,39 @@ async def publish(settings: GatewaySettings, events: Sequence[tuple[str, Event, 
         await producer.flush()
     finally:
         await producer.stop()
+
+
+@asynccontextmanager
+async def served(app: FastAPI) -> AsyncIterator[str]:
+    """Serve ``app`` (lifespan included) with uvicorn on a free loopback port; yield its URL.
+
+    Streaming responses (SSE, WebSocket) need a real server: httpx's ASGI
+    transport waits for the whole body.
+    """
+    import asyncio
+
+    import uvicorn
+
+    from shared.devstack.ports import free_port
+    from tests.harness.wait import wait_for_async
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=2,
+        )
+    )
+    task = asyncio.create_task(server.serve())
+    try:
+        await wait_for_async(lambda: server.started or task.done(), description="uvicorn up")
+        if task.done():
+            task.result()
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task

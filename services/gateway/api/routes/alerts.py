@@ -150,7 +150,10 @@ async def websocket_alerts(
     source: Source | None = None,
     after: After = 0,
 ) -> None:
-    """WebSocket stream: one JSON text message per alert; authenticate with the same headers."""
+    """WebSocket stream: one JSON text message per alert; authenticate with the same headers.
+
+    A bad key is refused at the handshake (HTTP 403).
+    """
     state: GatewayState = websocket.app.state.gateway
     token = token_from_headers(
         websocket.headers.get("x-api-key"), websocket.headers.get("authorization")
@@ -163,8 +166,9 @@ async def websocket_alerts(
         return
     await websocket.accept()
     f = _filters(account, service, min_severity, min_impact, source)
-    position = after
-    try:
+
+    async def pump() -> None:
+        position = after
         while not state.stop.is_set():
             batch = await _poll(state, principal, f, position)
             for doc in batch:
@@ -172,5 +176,18 @@ async def websocket_alerts(
                 await websocket.send_text(orjson.dumps(doc).decode())
             if len(batch) < STREAM_BATCH:
                 await asyncio.sleep(state.settings.stream_poll_s)
-    except WebSocketDisconnect:
-        return
+
+    async def until_disconnect() -> None:
+        while (await websocket.receive())["type"] != "websocket.disconnect":
+            continue
+
+    tasks = [asyncio.create_task(pump()), asyncio.create_task(until_disconnect())]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+    for result in results:
+        if isinstance(result, Exception) and not isinstance(result, WebSocketDisconnect):
+            raise result

@@ -1,0 +1,120 @@
+"""Webhooks: a receiver that is down gets the alert once it is back, signed, exactly once."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import orjson
+import pytest
+
+from services.gateway.alerts.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from services.gateway.settings import GatewaySettings
+from shared.devstack.ports import free_port
+from tests.harness.wait import wait_for_async
+from tests.integration.gateway.helpers import RunningGateway, auth, running_gateway
+from tests.integration.gateway.receiver import Receiver
+from tests.unit.gateway import factories as f
+
+pytestmark = pytest.mark.integration
+
+
+async def _subscribe(gw: RunningGateway, key: str, port: int, **extra: object) -> dict[str, str]:
+    body = {"name": "hook", "channel": "webhook", "url": f"http://127.0.0.1:{port}/hook", **extra}
+    response = await gw.client.post("/v1/subscriptions", json=body, headers=auth(key))
+    assert response.status_code == 201, response.text
+    doc: dict[str, str] = response.json()
+    return doc
+
+
+async def _deliveries(gw: RunningGateway, key: str, sub_id: str) -> list[dict[str, object]]:
+    response = await gw.get(f"/v1/subscriptions/{sub_id}/deliveries", key)
+    items: list[dict[str, object]] = response.json()["items"]
+    return items
+
+
+async def test_down_receiver_gets_alert_after_retries_with_valid_signature(
+    make_settings: Callable[..., GatewaySettings],
+) -> None:
+    settings = make_settings(
+        run_delivery=True, webhook_backoff_base_s=0.1, webhook_backoff_max_s=0.3
+    )
+    receiver = Receiver(free_port())
+    slack = Receiver(free_port())
+    await slack.start()
+    async with running_gateway(settings) as gw:
+        key = await gw.tenant("acme", ["111111111111"])
+        sub = await _subscribe(gw, key, receiver.port)
+        slack_sub = await _subscribe(gw, key, slack.port, body_format="slack")
+        critical_only = await _subscribe(gw, key, slack.port, min_severity="critical")
+        opened = f.anomaly("inc-1")
+        await gw.store([opened])
+
+        async def failed_twice() -> bool:
+            items = await _deliveries(gw, key, sub["id"])
+            return bool(items) and int(items[0]["attempts"]) >= 2  # type: ignore[call-overload]  # JSON int
+
+        await wait_for_async(failed_twice, description="two failed attempts")
+        await receiver.start()
+        try:
+            await wait_for_async(lambda: receiver.requests, description="alert delivered")
+            # A redelivered batch and a new lifecycle step: only the new step is sent.
+            await gw.store([opened, f.anomaly("inc-1", "resolve", 0, minute=5)])
+            await wait_for_async(lambda: len(receiver.requests) >= 2, description="resolve sent")
+            await wait_for_async(lambda: len(slack.requests) >= 2, description="slack sent")
+        finally:
+            await receiver.stop()
+            await slack.stop()
+        log = await _deliveries(gw, key, sub["id"])
+        assert await _deliveries(gw, key, critical_only["id"]) == []
+
+    assert len(receiver.requests) == 2
+    first = receiver.requests[0]
+    timestamp = int(first.headers[TIMESTAMP_HEADER.lower()])
+    signature = first.headers[SIGNATURE_HEADER.lower()]
+    assert verify(sub["secret"], timestamp, first.body, signature, now=int(time.time()))
+    assert not verify("wrong-secret", timestamp, first.body, signature, now=int(time.time()))
+    doc = orjson.loads(first.body)
+    assert (doc["event_id"], doc["action"], doc["severity"]) == (opened.id, "open", "high")
+    assert doc["detail"]["root_cause"][0]["value"] == "BoxUsage:m5.large"
+    assert [orjson.loads(r.body)["action"] for r in receiver.requests] == ["open", "resolve"]
+
+    oldest = log[-1]
+    assert oldest["status"] == "delivered"
+    attempts = oldest["log"]
+    assert isinstance(attempts, list)
+    assert len(attempts) >= 3
+    assert all(a["error"] for a in attempts[:-1])
+    assert attempts[-1]["status_code"] == 204
+
+    slack_doc = orjson.loads(slack.requests[0].body)
+    assert set(slack_doc) == {"text", "blocks"}
+    assert "anomaly" in slack_doc["text"]
+    assert slack_sub["body_format"] == "slack"
+
+
+async def test_gives_up_after_max_attempts(make_settings: Callable[..., GatewaySettings]) -> None:
+    settings = make_settings(
+        run_delivery=True,
+        webhook_backoff_base_s=0.05,
+        webhook_backoff_max_s=0.1,
+        webhook_max_attempts=3,
+    )
+    receiver = Receiver(free_port(), status=500)
+    await receiver.start()
+    try:
+        async with running_gateway(settings) as gw:
+            key = await gw.tenant("acme", ["111111111111"])
+            sub = await _subscribe(gw, key, receiver.port)
+            await gw.store([f.anomaly("inc-1")])
+
+            async def failed() -> list[dict[str, object]]:
+                items = await _deliveries(gw, key, sub["id"])
+                return [i for i in items if i["status"] == "failed"]
+
+            [delivery] = await wait_for_async(failed, description="delivery given up")
+    finally:
+        await receiver.stop()
+    assert delivery["attempts"] == 3
+    assert len(receiver.requests) == 3
+    assert delivery["last_status_code"] == 500
