@@ -23,10 +23,14 @@ from services.forecast.engine.config import RefreshConfig
 from services.forecast.exceptions import InsufficientHistoryError, ModelFitError
 from services.forecast.models.base import DailyHistory, Prediction
 from services.forecast.models.registry import build_model
-from services.forecast.monthend.projection import project_month_end
+from services.forecast.monthend.projection import (
+    days_left_in_month,
+    error_correlation,
+    project_month_end,
+)
 from services.forecast.selection.select import choose
 from shared.events.base import stable_id
-from shared.events.forecasts import BacktestScore, Forecast, ForecastPoint
+from shared.events.forecasts import BacktestScore, Forecast, ForecastPoint, MonthEndProjection
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,16 @@ def evaluate_series(
     return SeriesOutcome(plan=plan, chosen=chosen, models=outcomes)
 
 
+def month_end_for(history: DailyHistory, outcome: ModelOutcome) -> MonthEndProjection | None:
+    """The month-end projection of a model's final forecast, correlation from its folds."""
+    if outcome.forecast is None:
+        return None
+    _, remaining = days_left_in_month(history.last_date)
+    residuals = [f.actual - f.prediction.mean[: f.actual.shape[0]] for f in outcome.backtest.folds]
+    rho = error_correlation(residuals, remaining)
+    return project_month_end(history, outcome.forecast, rho)
+
+
 def _points(history: DailyHistory, p: Prediction, horizon: int) -> list[ForecastPoint]:
     start = history.last_date + timedelta(days=1)
     return [
@@ -154,6 +168,6 @@ def refresh_series(job: RefreshJob) -> Forecast:
         model=outcome.chosen,
         horizons={h: _points(history, chosen.forecast, h) for h in config.horizons},
         backtest=[s for o in outcome.models.values() for s in o.scores],
-        month_end=project_month_end(history, chosen.forecast),
+        month_end=month_end_for(history, chosen),
         **base,
     )

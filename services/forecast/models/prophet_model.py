@@ -79,9 +79,12 @@ class ProphetModel:
         """Fit weekly (+ yearly if >= 2 years) seasonality, month edges and linear growth."""
         if len(history) < MIN_DAYS:
             raise ModelFitError(f"prophet needs {MIN_DAYS} days, got {len(history)}")
+        logging.getLogger("prophet.plot").setLevel(logging.CRITICAL)  # "plotly missing" on import
+        from cmdstanpy.utils import get_logger
         from prophet import Prophet  # lazy: heavy import, only where fits happen
 
-        for name in _QUIET_LOGGERS:  # after the import: cmdstanpy sets its level on import
+        get_logger()  # cmdstanpy configures its logger (DEBUG + handler) on first use
+        for name in _QUIET_LOGGERS:
             logging.getLogger(name).setLevel(logging.ERROR)
 
         dates = pd.date_range(pd.Timestamp(history.start), periods=len(history))
