@@ -284,8 +284,8 @@ class AccountCostEngine:
                     if incident.incident_id == feedback.incident_id:
                         incident.confirmed = True
             return []
-        for sid, incident in list(self.open.items()):
-            if incident.incident_id != feedback.incident_id and sid != feedback.series_id:
+        for incident in list(self.open.values()):
+            if incident.incident_id != feedback.incident_id:
                 continue
             if feedback.verdict == "expected" and self.last_day in self.verdicts:
                 last = self.verdicts[self.last_day]

@@ -87,8 +87,13 @@ class MetricTracker:
         period: timedelta = timedelta(minutes=5),
         suppressed: bool = False,
         learn: bool = True,
+        threshold: float | None = None,
     ) -> list[AnomalyEvent]:
-        """Score then learn one point; return the lifecycle events it caused."""
+        """Score then learn one point; return the lifecycle events it caused.
+
+        ``threshold`` overrides the configured one (feedback raises it after a
+        false positive); ``suppressed`` (a planned window) opens nothing.
+        """
         if self.last_ts is not None and ts <= self.last_ts:
             return []
         score = min(1.0, max(0.0, float(self.detector.score_one(ts, value))))
@@ -97,7 +102,8 @@ class MetricTracker:
         expected = self.last_value if self.n_seen else value
         self.last_ts, self.last_value = ts, value
         self.n_seen += 1
-        anomalous = score >= self.config.threshold and not suppressed
+        limit = self.config.threshold if threshold is None else threshold
+        anomalous = score >= limit and not suppressed
         obs = Observation(
             window_start=ts,
             window_end=ts + period,

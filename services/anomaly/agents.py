@@ -1,0 +1,163 @@
+"""The agents: what happens to each line item and each datapoint.
+
+Handlers are a screenful each: find the key's state, call the pure core, map
+its results to output events. Feedback verdicts that close incidents arrive
+through :meth:`FeedbackSink.offer` and are applied on the agent's own loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from services.anomaly.costs.account_state import AccountState, CostStateConfig
+from services.anomaly.errors import BadRecordError
+from services.anomaly.feedback.rules import FeedbackBook
+from services.anomaly.loop import Output, StatefulAgent
+from services.anomaly.metrics.tracker import MetricTracker, MetricTrackerConfig, ScoringDetector
+from services.anomaly.tables import ChangelogTable
+from services.anomaly.topics import (
+    ANOMALIES_OUTPUT,
+    COST_INPUT,
+    METRIC_INPUT,
+    POINTS_OUTPUT,
+    RESTATEMENTS_OUTPUT,
+)
+from shared.events import AnomalyEvent, Event, Feedback, MetricDatapoint, utcnow
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+def _anomaly(event: AnomalyEvent) -> Output:
+    return (ANOMALIES_OUTPUT, event, event.series_id, None)
+
+
+class CostAgent(StatefulAgent[AccountState]):
+    """Line items -> cost points, restatements and cost incidents, per account."""
+
+    source = COST_INPUT
+
+    def __init__(
+        self, table: ChangelogTable[AccountState], config: CostStateConfig, book: FeedbackBook
+    ) -> None:
+        self.table = table
+        self.config = config
+        self.book = book
+        self._feedback: list[Feedback] = []
+
+    def state_key(self, event: Event) -> str:
+        """Partitioned by account: all of an account's series live together."""
+        account = getattr(event, "account_id", None)
+        if not account:
+            raise BadRecordError(f"{type(event).__name__} without account_id")
+        return str(account)
+
+    def new_state(self, key: str, event: Event) -> AccountState:
+        """A fresh account."""
+        return AccountState(key, self.config)
+
+    def apply(self, state: AccountState, event: Event) -> list[Output]:
+        """Aggregate; on a completed delivery publish points, restatements, incidents."""
+        out = state.on_event(event, self.book, utcnow())
+        if out.rejected:
+            log.warning(
+                "delivery attempt not applied", account=state.account_id, reason=out.rejected
+            )
+        outputs: list[Output] = [
+            (POINTS_OUTPUT, p, f"{p.series_id}@{p.period_start.isoformat()}", p.series_id)
+            for p in out.points
+        ]
+        outputs += [(RESTATEMENTS_OUTPUT, r, r.series_id, None) for r in out.restated]
+        outputs += [_anomaly(a) for a in out.anomalies]
+        return outputs
+
+    def offer(self, feedback: Feedback) -> None:
+        """Queue a verdict; it is applied on this agent's loop."""
+        if feedback.incident_id and feedback.verdict in ("false_positive", "expected"):
+            self._feedback.append(feedback)
+
+    def pending(self) -> list[Output]:
+        """Close the incidents queued verdicts name, in the accounts this worker owns."""
+        queued, self._feedback = self._feedback, []
+        outputs: list[Output] = []
+        for feedback in queued:
+            parts = feedback.series_id.split("/")  # "<granularity>/<account>/..."
+            account = parts[1] if len(parts) > 1 else ""
+            for partition, key, state in list(self.table.items()):
+                if key == account:
+                    events = state.engine.apply_feedback(feedback, utcnow())
+                    if events:
+                        self.table.put(partition, key, state)
+                        outputs += [_anomaly(e) for e in events]
+        return outputs
+
+
+class MetricAgent(StatefulAgent[MetricTracker]):
+    """Datapoints -> a score for every point and metric incidents, per stream."""
+
+    source = METRIC_INPUT
+
+    def __init__(
+        self,
+        table: ChangelogTable[MetricTracker],
+        config: MetricTrackerConfig,
+        book: FeedbackBook,
+        detector_factory: Callable[[], ScoringDetector],
+    ) -> None:
+        self.table = table
+        self.config = config
+        self.book = book
+        self.detector_factory = detector_factory
+        self._feedback: list[Feedback] = []
+
+    def state_key(self, event: Event) -> str:
+        """One detector per resource x metric x statistic."""
+        if not isinstance(event, MetricDatapoint):
+            raise BadRecordError(f"{type(event).__name__} is not a datapoint")
+        return f"{event.resource_id}|{event.metric}|{event.stat}"
+
+    def new_state(self, key: str, event: Event) -> MetricTracker:
+        """A fresh detector for a new stream."""
+        return MetricTracker(key, self.detector_factory(), self.config)
+
+    def apply(self, state: MetricTracker, event: Event) -> list[Output]:
+        """Score, then learn; publish lifecycle events."""
+        assert isinstance(event, MetricDatapoint)  # state_key rejected anything else
+        widen = self.book.widen(state.key, event.timestamp)
+        threshold = 1.0 - (1.0 - self.config.threshold) / widen
+        events = state.observe(
+            event.timestamp,
+            event.value,
+            event.account_id,
+            utcnow(),
+            period=timedelta(seconds=event.period_s),
+            suppressed=self.book.suppressed(state.key, event.timestamp),
+            learn=not self.book.planned(state.key, event.timestamp),
+            threshold=threshold,
+        )
+        return [_anomaly(e) for e in events]
+
+    def offer(self, feedback: Feedback) -> None:
+        """Queue a verdict; it is applied on this agent's loop."""
+        if feedback.incident_id and feedback.verdict in ("false_positive", "expected"):
+            self._feedback.append(feedback)
+
+    def pending(self) -> list[Output]:
+        """Close the metric incidents queued verdicts name."""
+        queued, self._feedback = self._feedback, []
+        outputs: list[Output] = []
+        for feedback in queued:
+            for partition, key, tracker in list(self.table.items()):
+                incident = tracker.incident
+                if key != feedback.series_id or incident is None:
+                    continue
+                if incident.incident_id == feedback.incident_id:
+                    reason = (
+                        "marked false positive"
+                        if feedback.verdict == "false_positive"
+                        else "expected by a person"
+                    )
+                    outputs += [_anomaly(e) for e in tracker.close(reason, utcnow())]
+                    self.table.put(partition, key, tracker)
+        return outputs

@@ -1,0 +1,114 @@
+"""Composition root: settings -> producer -> tables -> agents -> loops.
+
+Runs the cost loop (line items -> points, restatements, cost incidents), the
+metric loop (datapoints -> metric incidents) and the feedback follower in one
+process until SIGTERM/SIGINT. Nothing connects at import time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable
+
+from services.anomaly.agents import CostAgent, MetricAgent
+from services.anomaly.errors import MetricDetectorMissingError
+from services.anomaly.feedback.rules import FeedbackBook
+from services.anomaly.feedback_follower import follow_feedback
+from services.anomaly.loop import StatefulLoop
+from services.anomaly.metrics.tracker import ScoringDetector
+from services.anomaly.settings import AnomalySettings
+from services.anomaly.tables import ChangelogTable
+from services.anomaly.topics import COST_STATE, METRIC_STATE, ensure_changelogs
+from shared.kafka import EventProducer, make_producer
+from shared.logging import configure_logging, get_logger
+from shared.settings import load
+from shared.topics import ensure_topics
+
+# State snapshots of a busy account can exceed Kafka's 1 MiB default request;
+# 8 MiB leaves room while staying far below broker limits on message sets.
+PRODUCER_MAX_REQUEST_BYTES = 8 * 1024 * 1024
+
+log = get_logger(__name__)
+
+
+def default_metric_detector() -> Callable[[], ScoringDetector]:
+    """The metric detector factory from ``services.anomaly.detectors.metric``."""
+    try:
+        from services.anomaly.detectors.metric import (  # optional: owned by the NAB work
+            MetricDetector,
+            MetricDetectorConfig,
+        )
+    except ImportError as exc:
+        raise MetricDetectorMissingError(
+            "services.anomaly.detectors.metric is not available; set "
+            "SPENDSTREAM_ANOMALY_RUN_METRICS=false to run the cost loop alone"
+        ) from exc
+    return lambda: MetricDetector(MetricDetectorConfig())
+
+
+async def run(
+    settings: AnomalySettings,
+    stop: asyncio.Event,
+    detector_factory: Callable[[], ScoringDetector] | None = None,
+) -> None:
+    """Run every enabled loop until ``stop`` is set."""
+    await ensure_topics(settings)
+    await ensure_changelogs(settings)
+    raw = make_producer(settings, max_request_size=PRODUCER_MAX_REQUEST_BYTES)
+    await raw.start()
+    try:
+        producer = EventProducer(raw, settings)
+        book = FeedbackBook(settings.feedback_config())
+        loops: list[StatefulLoop[object]] = []
+        sinks = []
+        if settings.anomaly_run_costs:
+            cost = CostAgent(
+                ChangelogTable(COST_STATE, settings, raw), settings.cost_config(), book
+            )
+            sinks.append(cost)
+            loops.append(
+                StatefulLoop(
+                    cost,  # type: ignore[arg-type]  # loops are generic over their state
+                    producer,
+                    settings.anomaly_cost_group_id,
+                    settings.anomaly_max_poll_records,
+                    settings.anomaly_commit_interval_s,
+                )
+            )
+        if settings.anomaly_run_metrics:
+            factory = detector_factory or default_metric_detector()
+            metric = MetricAgent(
+                ChangelogTable(METRIC_STATE, settings, raw), settings.metric_config(), book, factory
+            )
+            sinks.append(metric)
+            loops.append(
+                StatefulLoop(
+                    metric,  # type: ignore[arg-type]  # loops are generic over their state
+                    producer,
+                    settings.anomaly_metric_group_id,
+                    settings.anomaly_max_poll_records,
+                    settings.anomaly_commit_interval_s,
+                )
+            )
+        log.info("anomaly service starting", loops=len(loops))
+        await asyncio.gather(
+            *(loop.run(stop) for loop in loops), follow_feedback(producer, book, sinks, stop)
+        )
+    finally:
+        await raw.stop()
+
+
+def main() -> None:
+    """Entry point: load settings, configure logging, run until SIGTERM/SIGINT."""
+    settings = load(AnomalySettings)
+    configure_logging(settings.service_name, settings.log_level, settings.log_json)
+
+    async def _run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await run(settings, stop)
+
+    asyncio.run(_run())

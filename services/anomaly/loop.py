@@ -1,0 +1,175 @@
+"""A consumer loop with changelog-backed state and at-least-once, replay-safe commits.
+
+Each poll's records are decoded (undecodable ones go to the dead-letter topic
+with the reason), handed to the agent one by one, and the agent's output events
+are sent at once. At most every ``commit_interval_s`` the loop checkpoints: it
+waits for the output acks, writes changed state to the changelog, and only
+then commits the input offsets. Every state value remembers the offset of the
+last record applied to it, so records replayed after a crash between the state
+write and the commit are skipped instead of applied twice.
+
+A rebalance waits for the batch in progress, checkpoints, drops revoked state
+and restores newly assigned state from the changelog before processing resumes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Iterable
+from typing import Any, Generic, TypeVar
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
+
+from services.anomaly.errors import AnomalyError
+from services.anomaly.tables import ChangelogTable
+from shared.codec import DecodeError, decode
+from shared.events import Event
+from shared.kafka import EventProducer, make_consumer
+from shared.logging import get_logger
+from shared.topics import Topic
+
+V = TypeVar("V")
+# Poll timeout: short, so a stop request and the commit interval are honoured promptly.
+POLL_TIMEOUT_MS = 200
+
+log = get_logger(__name__)
+
+Output = tuple[Topic, Event, str, str | None]  # topic, event, key, partition key
+
+
+class StatefulAgent(ABC, Generic[V]):
+    """What a loop runs per record: pure decisions on a partition's state."""
+
+    source: Topic
+    table: ChangelogTable[V]
+
+    @abstractmethod
+    def state_key(self, event: Event) -> str:
+        """The table key the event belongs to."""
+
+    @abstractmethod
+    def new_state(self, key: str, event: Event) -> V:
+        """A fresh state for a key seen for the first time."""
+
+    @abstractmethod
+    def apply(self, state: V, event: Event) -> list[Output]:
+        """Apply one event to its state; return the events to publish."""
+
+    def pending(self) -> list[Output]:
+        """Outputs from work queued outside records (feedback); default none."""
+        return []
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is untyped here
+    def __init__(self, loop: StatefulLoop[Any]) -> None:
+        self._loop = loop
+
+    async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        await self._loop.on_revoked(list(revoked))
+
+    async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        await self._loop.on_assigned(list(assigned))
+
+
+class StatefulLoop(Generic[V]):
+    """Consume ``agent.source`` in a consumer group, keeping the agent's state."""
+
+    def __init__(
+        self,
+        agent: StatefulAgent[V],
+        producer: EventProducer,
+        group_id: str,
+        max_poll_records: int,
+        commit_interval_s: float,
+    ) -> None:
+        self.agent = agent
+        self.producer = producer
+        self._group_id = group_id
+        self._max_poll_records = max_poll_records
+        self._commit_interval_s = commit_interval_s
+        self._lock = asyncio.Lock()
+        self._positions: dict[TopicPartition, int] = {}
+        self._acks: list[Awaitable[Any]] = []
+        self._consumer: AIOKafkaConsumer | None = None
+        self.ready = asyncio.Event()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until ``stop`` is set, then checkpoint and leave the group."""
+        settings = self.producer.settings
+        # Groups carry the topic prefix: environments (and tests) sharing a
+        # cluster must not join each other's groups.
+        group = f"{settings.topic_prefix}{self._group_id}"
+        consumer = make_consumer(settings, group, max_poll_records=self._max_poll_records)
+        self._consumer = consumer
+        consumer.subscribe(
+            [self.agent.source.full_name(settings.topic_prefix)], listener=_Rebalance(self)
+        )
+        await consumer.start()
+        last_checkpoint = time.monotonic()
+        try:
+            while not stop.is_set():
+                batches = await consumer.getmany(timeout_ms=POLL_TIMEOUT_MS)
+                async with self._lock:
+                    await self._process(batches)
+                    if time.monotonic() - last_checkpoint >= self._commit_interval_s:
+                        await self._checkpoint()
+                        last_checkpoint = time.monotonic()
+            async with self._lock:
+                await self._checkpoint()
+        finally:
+            await consumer.stop()
+
+    async def _process(
+        self, batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
+    ) -> None:
+        outputs = self.agent.pending()
+        for tp, records in batches.items():
+            for record in records:
+                try:
+                    event = decode(record.value, record.headers, self.agent.source.values)
+                    key = self.agent.state_key(event)
+                    state = self.agent.table.get(tp.partition, key)
+                    if state is None:
+                        state = self.agent.new_state(key, event)
+                    if getattr(state, "source_offset", -1) >= record.offset:
+                        continue  # already applied before a crash: replay-safe
+                    outputs += self.agent.apply(state, event)
+                    state.source_offset = record.offset  # type: ignore[attr-defined]
+                    self.agent.table.put(tp.partition, key, state)
+                except (DecodeError, AnomalyError, ValueError) as exc:
+                    await self.producer.dead_letter(record, str(exc), type(exc).__name__)
+            if records:
+                self._positions[tp] = records[-1].offset + 1
+        for topic, event, key, partition_key in outputs:
+            self._acks.append(await self.producer.send(topic, event, key, partition_key))
+
+    async def _checkpoint(self) -> None:
+        acks, self._acks = self._acks, []
+        for ack in acks:
+            await ack
+        await self.agent.table.flush()
+        if self._positions and self._consumer is not None:
+            positions, self._positions = self._positions, {}
+            await self._consumer.commit(positions)
+
+    async def on_revoked(self, revoked: list[TopicPartition]) -> None:
+        """Finish the batch in progress, checkpoint, and drop the revoked state."""
+        async with self._lock:
+            await self._checkpoint()
+            self.agent.table.drop(tp.partition for tp in revoked)
+            self.ready.clear()
+        log.info("partitions revoked", topic=self.agent.source.name, partitions=len(revoked))
+
+    async def on_assigned(self, assigned: list[TopicPartition]) -> None:
+        """Restore the newly assigned partitions' state before processing them."""
+        async with self._lock:
+            restored = await self.agent.table.restore(tp.partition for tp in assigned)
+            self.ready.set()
+        log.info(
+            "partitions assigned",
+            topic=self.agent.source.name,
+            partitions=sorted(tp.partition for tp in assigned),
+            keys_restored=restored,
+        )

@@ -1,0 +1,83 @@
+"""The anomaly service's settings: the only place that knows its environment names.
+
+All names are ``SPENDSTREAM_ANOMALY_*`` except the shared connection settings
+inherited from :class:`shared.settings.SpendstreamSettings`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from services.anomaly.costs.account_state import CostStateConfig
+from services.anomaly.costs.engine import CostEngineConfig
+from services.anomaly.detectors.cost.seasonal import CostDetectorConfig
+from services.anomaly.feedback.rules import FeedbackConfig
+from services.anomaly.metrics.tracker import MetricTrackerConfig
+from shared.settings import SpendstreamSettings
+
+
+class AnomalySettings(SpendstreamSettings):
+    """Which loops run, how hard they batch, and every detection knob."""
+
+    service_name: str = "anomaly"
+
+    # Consumer groups: replicas share line-item partitions (so accounts) and
+    # datapoint partitions (so resources) independently.
+    anomaly_cost_group_id: str = "anomaly-costs"
+    anomaly_metric_group_id: str = "anomaly-metrics"
+    anomaly_run_costs: bool = True
+    anomaly_run_metrics: bool = True
+    # Records per poll: big enough to amortise a state flush, small enough that
+    # one batch is processed well inside the rebalance timeout.
+    anomaly_max_poll_records: int = 2000
+    # State snapshots and offset commits happen together at most this often: a
+    # crash replays at most this much input, which the per-key offsets skip.
+    anomaly_commit_interval_s: float = 0.5
+
+    # Cost detection (AWS lets users set both floors).
+    anomaly_min_impact_usd: float = 25.0
+    anomaly_min_pct: float = 0.10
+    anomaly_k_sigma: float = 5.0
+    anomaly_warmup_days: int = 21
+    anomaly_level_shift_days: int = 3
+    anomaly_group_share: float = 0.8
+    anomaly_restatement_min_usd: float = 10.0
+    anomaly_restatement_min_pct: float = 0.05
+
+    # Metric detection: alert threshold on the detector's score, resolve after N normal points.
+    anomaly_metric_threshold: float = 0.99
+    anomaly_metric_resolve_after: int = 3
+
+    # Feedback: a false positive widens (or suppresses) the series for this long.
+    anomaly_fp_days: float = 7.0
+    anomaly_fp_widen: float = 2.0
+    anomaly_fp_mode: Literal["widen", "suppress"] = "widen"
+
+    def cost_config(self) -> CostStateConfig:
+        """The pure cores' configuration from these settings."""
+        detector = CostDetectorConfig(
+            warmup_days=self.anomaly_warmup_days,
+            k_sigma=self.anomaly_k_sigma,
+            min_impact_usd=self.anomaly_min_impact_usd,
+            min_pct=self.anomaly_min_pct,
+            level_shift_days=self.anomaly_level_shift_days,
+        )
+        return CostStateConfig(
+            engine=CostEngineConfig(detector=detector, group_share=self.anomaly_group_share),
+            restatement_min_usd=self.anomaly_restatement_min_usd,
+            restatement_min_pct=self.anomaly_restatement_min_pct,
+        )
+
+    def metric_config(self) -> MetricTrackerConfig:
+        """Alerting policy for metric streams."""
+        return MetricTrackerConfig(
+            threshold=self.anomaly_metric_threshold, resolve_after=self.anomaly_metric_resolve_after
+        )
+
+    def feedback_config(self) -> FeedbackConfig:
+        """What a false positive does."""
+        return FeedbackConfig(
+            fp_days=self.anomaly_fp_days,
+            fp_widen=self.anomaly_fp_widen,
+            fp_mode=self.anomaly_fp_mode,
+        )
