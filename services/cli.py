@@ -19,6 +19,7 @@ SUBCOMMANDS: tuple[tuple[str, str], ...] = (
     ("ingest", "services.ingestor.cli:app"),
     ("admin", "services.gateway.cli:app"),
     ("rightsizing", "services.rightsizing.cli:app"),
+    ("simulate", "services.ingestor.simulate_cli:app"),
 )
 #: Single commands at the root: ``(name, "package.module:function")``.
 COMMANDS: tuple[tuple[str, str], ...] = (("schemas", "shared.contracts_cli:schemas"),)
