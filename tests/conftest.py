@@ -6,12 +6,14 @@ tests starts nothing. See ``tests/harness/backends.py`` for where they come from
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 
 import pytest
 
 from tests.harness.backends import BackendProvider
 from tests.harness.isolation import PgSchema, temporary_schema, unique_token
+from tests.harness.kafka_features import supports_idempotent_producer
 
 
 @pytest.fixture(scope="session")
@@ -34,6 +36,15 @@ def kafka_bootstrap(backend_provider: BackendProvider) -> str:
 def postgres_dsn(backend_provider: BackendProvider) -> str:
     """DSN of the session's PostgreSQL database (share it through ``pg_schema``)."""
     return backend_provider.postgres_dsn()
+
+
+@pytest.fixture(scope="session")
+def kafka_enable_idempotence(kafka_bootstrap: str) -> bool:
+    """Whether the session broker accepts aiokafka idempotent producers (Tansu does not).
+
+    Pass it as ``SpendstreamSettings(kafka_enable_idempotence=...)``.
+    """
+    return asyncio.run(supports_idempotent_producer(kafka_bootstrap))
 
 
 @pytest.fixture

@@ -14,7 +14,14 @@ from pathlib import Path
 
 from shared.devstack import postgres, processes, tansu
 from shared.devstack.exceptions import DevStackError
-from shared.devstack.state import KAFKA_ENV, POSTGRES_ENV, StatePaths, read_env, write_env
+from shared.devstack.state import (
+    IDEMPOTENCE_ENV,
+    KAFKA_ENV,
+    POSTGRES_ENV,
+    StatePaths,
+    read_env,
+    write_env,
+)
 
 KAFKA = "kafka"
 POSTGRES = "postgres"
@@ -90,7 +97,10 @@ def up(
                 processes.write_pid(paths.postgres_pid, server.pid)
                 started.append(POSTGRES)
                 dsn = server.dsn
-            write_env(paths.env_file, {KAFKA_ENV: bootstrap, POSTGRES_ENV: dsn})
+            # aiokafka's idempotent producer gets UnknownError from Tansu's
+            # InitProducerId (see deploy/embedded/README.md): services must not ask.
+            values = {KAFKA_ENV: bootstrap, POSTGRES_ENV: dsn, IDEMPOTENCE_ENV: "false"}
+            write_env(paths.env_file, values)
             asyncio.run(_ensure_topics(bootstrap))
         except DevStackError:
             _stop(paths, started)

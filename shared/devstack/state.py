@@ -17,6 +17,7 @@ from shared.settings import state_dir as default_state_dir
 
 KAFKA_ENV = "SPENDSTREAM_KAFKA_BOOTSTRAP_SERVERS"
 POSTGRES_ENV = "SPENDSTREAM_POSTGRES_DSN"
+IDEMPOTENCE_ENV = "SPENDSTREAM_KAFKA_ENABLE_IDEMPOTENCE"
 
 
 @dataclass(frozen=True)

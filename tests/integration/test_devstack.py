@@ -18,7 +18,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.devstack import processes
-from shared.devstack.state import KAFKA_ENV, POSTGRES_ENV, StatePaths, read_env
+from shared.devstack.state import IDEMPOTENCE_ENV, KAFKA_ENV, POSTGRES_ENV, StatePaths, read_env
 from tests.harness.wait import wait_for
 
 pytestmark = pytest.mark.integration
@@ -114,6 +114,7 @@ def test_up_serves_kafka_and_postgres_then_down_leaves_nothing(state_dir: Path) 
     bootstrap, dsn = env[KAFKA_ENV], env[POSTGRES_ENV]
     assert dsn.startswith("postgresql://")
     assert dsn.endswith("/spendstream")
+    assert env[IDEMPOTENCE_ENV] == "false"
 
     status = run_cli(state_dir, "status")
     assert status.returncode == 0, status.stdout
