@@ -9,11 +9,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from services.rightsizing.exceptions import CatalogueError
 
+_T = TypeVar("_T")
 # Families we recommend into: general purpose (m), compute (c), memory (r) and
 # burstable (t), the classes Compute Optimizer draws EC2 options from. GPU,
 # storage-dense and high-memory families need a person's judgement.
@@ -110,7 +112,18 @@ class Catalogue:
     def __init__(self, types: Iterable[InstanceType], source: str = "") -> None:
         self._types = {t.name: t for t in types}
         self._regions = {r for t in self._types.values() for r in t.prices}
+        self._families: dict[str, list[InstanceType]] = {}
+        for t in self.types():
+            self._families.setdefault(t.family, []).append(t)
+        self._candidates: dict[str, list[InstanceType]] = {}
+        self._memo: dict[object, object] = {}
         self.source = source
+
+    def memo(self, key: object, build: Callable[[], _T]) -> _T:
+        """A value derived from this catalogue, built once (e.g. a region's candidate arrays)."""
+        if key not in self._memo:
+            self._memo[key] = build()
+        return self._memo[key]  # type: ignore[return-value]  # stored by its own builder
 
     def __len__(self) -> int:
         return len(self._types)
@@ -144,13 +157,17 @@ class Catalogue:
         return max(smaller, key=lambda t: (t.vcpu, t.memory_gib), default=None)
 
     def candidates(self, region: str) -> list[InstanceType]:
-        """Recommendable types priced in ``region``."""
-        return [t for t in self.types() if t.recommendable and t.price(region) is not None]
+        """Recommendable types priced in ``region`` (computed once per region)."""
+        found = self._candidates.get(region)
+        if found is None:
+            found = [t for t in self.types() if t.recommendable and t.price(region) is not None]
+            self._candidates[region] = found
+        return found
 
     def family_members(self, family: str, region: str) -> list[InstanceType]:
         """Every priced, non-metal size of one family (even a previous-generation one)."""
         return [
             t
-            for t in self.types()
-            if t.family == family and t.size != "metal" and t.price(region) is not None
+            for t in self._families.get(family, ())
+            if t.size != "metal" and t.price(region) is not None
         ]

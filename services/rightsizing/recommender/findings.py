@@ -18,13 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from services.rightsizing.catalogue.model import Catalogue, InstanceType
-from services.rightsizing.recommender.options import (
-    Demand,
-    Option,
-    fitting_options,
-    project_cpu,
-    rank,
-)
+from services.rightsizing.recommender.options import Demand, Option, best_options, project_cpu
 from services.rightsizing.recommender.policy import HOURS_PER_MONTH, SizingPolicy
 from services.rightsizing.sketches.state import Window
 from shared.events.recommendations import Finding
@@ -90,7 +84,6 @@ def assess_instance(
         savings = base.current_monthly_cost or 0.0
         return replace(base, finding="idle", estimated_monthly_savings=savings, notes=notes)
     demand = Demand(cpu_pct=cpu, cpu_mean_pct=mean, memory_pct=mem)
-    options = fitting_options(current, demand, catalogue, priced_in, policy)
     baseline = current.burst_baseline_pct
     credits_drained = baseline is not None and mean > baseline
     if credits_drained:
@@ -101,7 +94,7 @@ def assess_instance(
     if peak >= PINNED_CPU_PCT:
         notes.append("CPU was pinned at 100%, so true demand may be higher than projected")
     if over_target or credits_drained:
-        chosen = rank(options, policy, cheaper_only=False)
+        chosen = best_options(current, demand, catalogue, priced_in, policy, cheaper_only=False)
         savings = chosen[0].monthly_savings if chosen else 0.0
         return replace(
             base,
@@ -110,7 +103,7 @@ def assess_instance(
             estimated_monthly_savings=savings,
             notes=notes,
         )
-    chosen = rank(options, policy, cheaper_only=True)
+    chosen = best_options(current, demand, catalogue, priced_in, policy, cheaper_only=True)
     smaller = catalogue.next_smaller(current, priced_in)
     shrinkable = smaller is not None and _fits(demand, current, smaller, policy)
     finding: Finding = "overprovisioned" if shrinkable else "optimized"

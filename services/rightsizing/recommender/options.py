@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
+
 from services.rightsizing.catalogue.model import Catalogue, InstanceType
 from services.rightsizing.recommender.policy import HOURS_PER_MONTH, SizingPolicy
 
@@ -77,79 +79,132 @@ def performance_risk(
     return round(min(max(risk, 0.0), 4.0), 1)
 
 
-def assess(
+@dataclass(frozen=True)
+class Pool:
+    """Every type priced in one region, as arrays, so a workload is matched in one pass."""
+
+    types: list[InstanceType]
+    names: np.ndarray
+    families: np.ndarray
+    recommendable: np.ndarray
+    capacity: np.ndarray  # vCPUs x performance factor
+    memory: np.ndarray
+    price: np.ndarray
+    baseline: np.ndarray  # burst credit baseline per vCPU; NaN for fixed-performance types
+    graviton: np.ndarray
+    inverse_capacity: np.ndarray
+    inverse_memory: np.ndarray
+    burstable_index: np.ndarray
+
+    def eligibility(self, current: InstanceType) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Same-family mask, candidate mask, and "at least as much memory" mask for a type."""
+        same_family = self.families == current.family
+        eligible = (self.recommendable | same_family) & (self.names != current.name)
+        return same_family, eligible, self.memory >= current.memory_gib
+
+    @classmethod
+    def of(cls, catalogue: Catalogue, region: str) -> Pool:
+        """The region's pool (built once per catalogue and region)."""
+        return catalogue.memo(("pool", region), lambda: cls._build(catalogue, region))
+
+    @classmethod
+    def _build(cls, catalogue: Catalogue, region: str) -> Pool:
+        types = [
+            t
+            for t in catalogue.types()
+            if t.price(region) is not None and t.size != "metal" and t.gpu_count == 0
+        ]
+        capacity = np.array([t.vcpu * t.performance_factor for t in types])
+        memory = np.array([t.memory_gib for t in types])
+        baseline = np.array([t.burst_baseline_pct or np.nan for t in types])
+        return cls(
+            types=types,
+            names=np.array([t.name for t in types]),
+            families=np.array([t.family for t in types]),
+            recommendable=np.array([t.recommendable for t in types], dtype=bool),
+            capacity=capacity,
+            memory=memory,
+            price=np.array([t.price(region) or 0.0 for t in types]),
+            baseline=baseline,
+            graviton=np.array([t.is_graviton for t in types], dtype=bool),
+            inverse_capacity=1.0 / capacity,
+            inverse_memory=1.0 / memory,
+            burstable_index=np.flatnonzero(~np.isnan(baseline)),
+        )
+
+
+def best_options(
     current: InstanceType,
-    candidate: InstanceType,
     demand: Demand,
+    catalogue: Catalogue,
     region: str,
     policy: SizingPolicy,
-) -> Option | None:
-    """The candidate's projections, or None when it would not fit the workload."""
-    price, current_price = candidate.price(region), current.price(region)
-    if price is None or current_price is None:
-        return None
-    cpu = project_cpu(demand.cpu_pct, current, candidate)
-    if cpu > policy.cpu_target_pct:
-        return None
-    memory: float | None = None
-    if demand.memory_pct is not None:
-        memory = demand.memory_pct * current.memory_gib / candidate.memory_gib
-        if memory > policy.memory_target_pct:
-            return None
-    elif candidate.memory_gib < current.memory_gib:
-        return None  # memory not measured: never shrink it
-    baseline = candidate.burst_baseline_pct
-    if candidate.burstable and (
-        baseline is None or project_cpu(demand.cpu_mean_pct, current, candidate) > baseline
-    ):
-        return None  # mean load would drain the CPU credits
-    monthly = price * HOURS_PER_MONTH
-    return Option(
-        itype=candidate,
-        projected_cpu_pct=cpu,
-        projected_memory_pct=memory,
-        hourly_price=price,
-        monthly_cost=monthly,
-        monthly_savings=current_price * HOURS_PER_MONTH - monthly,
-        performance_risk=performance_risk(cpu, memory, policy, candidate.burstable),
-        migration_effort=migration_effort(current, candidate),
-    )
-
-
-def fitting_options(
-    current: InstanceType, demand: Demand, catalogue: Catalogue, region: str, policy: SizingPolicy
+    cheaper_only: bool,
 ) -> list[Option]:
-    """Every candidate (same family, or current-generation families) that fits."""
-    pool = {t.name: t for t in catalogue.candidates(region)}
-    pool.update({t.name: t for t in catalogue.family_members(current.family, region)})
-    pool.pop(current.name, None)
-    found = (assess(current, t, demand, region, policy) for t in pool.values())
-    return [o for o in found if o is not None]
+    """Up to ``max_options`` types that fit, ranked.
 
-
-def rank(options: list[Option], policy: SizingPolicy, cheaper_only: bool) -> list[Option]:
-    """Up to ``max_options``: best savings first (Graviton preferred), then low effort.
-
-    When cheaper options are wanted the list always keeps the best same-family
-    option, which needs no new AMI, so a person has a low-effort choice.
+    Candidates are the current family's sizes and every recommendable
+    (current-generation) type. With ``cheaper_only`` (over-provisioned or
+    optimised), options must save money and rank by savings, Graviton's
+    counted ``graviton_rank_bonus`` higher, and the best same-family option is
+    always kept (no new AMI needed). Otherwise (under-provisioned) the cheapest
+    fitting types come first.
     """
-    current_cost = max((o.monthly_cost + o.monthly_savings for o in options), default=0.0)
-    if cheaper_only:
-        floor = policy.min_savings_fraction * current_cost
-        options = [o for o in options if o.monthly_savings > floor]
-
-        def score(o: Option) -> tuple[float, float]:
-            bonus = 1.0 + (policy.graviton_rank_bonus if o.itype.is_graviton else 0.0)
-            return (-o.monthly_savings * bonus, o.performance_risk)
+    pool = Pool.of(catalogue, region)
+    current_price = current.price(region)
+    if current_price is None or not pool.types:
+        return []
+    same_family, eligible, keeps_memory = catalogue.memo(
+        ("eligible", region, current.name), lambda: pool.eligibility(current)
+    )
+    work = current.vcpu * current.performance_factor
+    cpu = demand.cpu_pct * work * pool.inverse_capacity
+    ok = eligible & (cpu <= policy.cpu_target_pct)
+    memory = None
+    if demand.memory_pct is not None:
+        memory = demand.memory_pct * current.memory_gib * pool.inverse_memory
+        ok &= memory <= policy.memory_target_pct
     else:
+        ok &= keeps_memory  # memory not measured: never shrink it
+    burst = pool.burstable_index
+    if burst.size:  # the mean load must not drain a burstable type's CPU credits
+        mean = demand.cpu_mean_pct * work * pool.inverse_capacity[burst]
+        ok[burst] &= mean <= pool.baseline[burst]
+    monthly = pool.price * HOURS_PER_MONTH
+    savings = current_price * HOURS_PER_MONTH - monthly
+    if cheaper_only:
+        ok &= savings > policy.min_savings_fraction * current_price * HOURS_PER_MONTH
+        primary = -savings * (1.0 + policy.graviton_rank_bonus * pool.graviton)
+    else:
+        primary = monthly * (1.0 - policy.graviton_rank_bonus * pool.graviton)
+    index = np.flatnonzero(ok)
+    order = index[np.lexsort((cpu[index], primary[index]))]
+    chosen = [int(i) for i in order[: policy.max_options]]
+    family_first = order[same_family[order]][:1].tolist()
+    if cheaper_only and chosen and family_first and family_first[0] not in chosen:
+        chosen = [*chosen[: policy.max_options - 1], int(family_first[0])]
+    return [_option(pool, i, current, cpu, memory, monthly, savings, policy) for i in chosen]
 
-        def score(o: Option) -> tuple[float, float]:
-            bonus = 1.0 - (policy.graviton_rank_bonus if o.itype.is_graviton else 0.0)
-            return (o.monthly_cost * bonus, o.performance_risk)
 
-    ordered = sorted(options, key=score)
-    chosen = ordered[: policy.max_options]
-    same_family = [o for o in ordered if o.migration_effort == "very_low"]
-    if cheaper_only and same_family and same_family[0] not in chosen and chosen:
-        chosen = [*chosen[: policy.max_options - 1], same_family[0]]
-    return chosen
+def _option(
+    pool: Pool,
+    i: int,
+    current: InstanceType,
+    cpu: np.ndarray,
+    memory: np.ndarray | None,
+    monthly: np.ndarray,
+    savings: np.ndarray,
+    policy: SizingPolicy,
+) -> Option:
+    itype = pool.types[i]
+    mem = None if memory is None else float(memory[i])
+    return Option(
+        itype=itype,
+        projected_cpu_pct=float(cpu[i]),
+        projected_memory_pct=mem,
+        hourly_price=float(pool.price[i]),
+        monthly_cost=float(monthly[i]),
+        monthly_savings=float(savings[i]),
+        performance_risk=performance_risk(float(cpu[i]), mem, policy, itype.burstable),
+        migration_effort=migration_effort(current, itype),
+    )

@@ -34,13 +34,18 @@ def week_matrix(
 ) -> np.ndarray:
     """``weeks x 168`` hourly CPU (max or mean), NaN where there is no data; row 0 is newest."""
     out = np.full((weeks, HOURS_PER_WEEK), np.nan)
-    for day, record in days.items():
-        back = newest_day - day
-        if back < 0 or back >= weeks * DAYS_PER_WEEK:
-            continue
-        start = weekday(day) * HOURS_PER_DAY
-        values = record.hourly_max() if stat == "max" else record.hourly_mean()
-        out[back // DAYS_PER_WEEK, start : start + HOURS_PER_DAY] = values
+    kept = [(d, r) for d, r in days.items() if 0 <= newest_day - d < weeks * DAYS_PER_WEEK]
+    if not kept:
+        return out
+    hourly = np.stack([r.hourly for _, r in kept])  # days x (sum, count, max) x 24
+    counts = hourly[:, 1]
+    values = hourly[:, 2] if stat == "max" else hourly[:, 0] / np.maximum(counts, 1)
+    day_ids = np.array([d for d, _ in kept])
+    rows = (newest_day - day_ids) // DAYS_PER_WEEK
+    cols = ((day_ids + _EPOCH_WEEKDAY) % DAYS_PER_WEEK)[:, None] * HOURS_PER_DAY + np.arange(
+        HOURS_PER_DAY
+    )
+    out[rows[:, None], cols] = np.where(counts > 0, values, np.nan)
     return out
 
 
@@ -48,9 +53,10 @@ def normalised_profile(matrix: np.ndarray) -> np.ndarray | None:
     """Mean week scaled to [0, 1] by its own peak: the *shape* k-means clusters on."""
     if np.isnan(matrix).all():
         return None
-    seen = (~np.isnan(matrix)).sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        profile = np.where(seen > 0, np.nansum(matrix, axis=0) / seen, np.nan)
-    profile = np.where(np.isnan(profile), float(profile[seen > 0].mean()), profile)
+    observed = ~np.isnan(matrix)
+    seen = observed.sum(axis=0)
+    sums = np.where(observed, matrix, 0.0).sum(axis=0)
+    profile = sums / np.maximum(seen, 1)
+    profile[seen == 0] = float(sums.sum() / max(int(seen.sum()), 1))
     peak = float(profile.max())
     return profile / peak if peak > 0 else np.zeros(HOURS_PER_WEEK)

@@ -32,6 +32,9 @@ _MAPPING = LogarithmicMapping(RELATIVE_ACCURACY)
 _GAMMA_MANTISSA = 2 * RELATIVE_ACCURACY / (1 - RELATIVE_ACCURACY)
 _MULTIPLIER = (1 / math.log1p(_GAMMA_MANTISSA)) * math.log(2)
 _LN2 = math.log(2)
+# Shared by every empty sketch (read-only: the first add replaces, never mutates it).
+_NO_BINS = np.zeros(0, dtype=np.uint32)
+_NO_BINS.flags.writeable = False
 
 
 def mapping() -> LogarithmicMapping:
@@ -51,7 +54,7 @@ class CompactSketch:
 
     def __init__(self) -> None:
         self.offset = 0
-        self.bins = np.zeros(0, dtype=np.uint32)
+        self.bins = _NO_BINS
         self.zeros = 0
         self.count = 0
         self.total = 0.0
@@ -74,9 +77,20 @@ class CompactSketch:
             keys = keys_of(positive)
             lo = int(keys.min())
             counts = np.bincount(keys - lo)
-            self._add_counts(lo, counts)
+            self.add_counts(lo, counts)
 
-    def _add_counts(self, lo: int, counts: np.ndarray) -> None:
+    @classmethod
+    def from_bins(
+        cls, offset: int, bins: np.ndarray, zeros: int, count: int, total: float, peak: float
+    ) -> CompactSketch:
+        """A sketch from bin counts already computed (the bulk path); ``count`` includes zeros."""
+        sketch = cls.__new__(cls)
+        sketch.offset, sketch.bins, sketch.zeros, sketch.count = offset, bins, zeros, count
+        sketch.total, sketch.peak = total, peak
+        return sketch
+
+    def add_counts(self, lo: int, counts: np.ndarray) -> None:
+        """Add bin counts for keys ``lo .. lo + len(counts) - 1``."""
         hi = lo + counts.size
         if self.bins.size == 0:
             self.offset, self.bins = lo, counts.astype(np.uint32)
@@ -88,12 +102,29 @@ class CompactSketch:
             self.offset, self.bins = new_lo, grown
         self.bins[lo - self.offset : hi - self.offset] += counts.astype(np.uint32)
 
+    @classmethod
+    def merged(cls, sketches: list[CompactSketch]) -> CompactSketch:
+        """One sketch summarising all of ``sketches`` (one allocation, not one per merge)."""
+        out = cls()
+        full = [s for s in sketches if s.bins.size]
+        if full:
+            lo = min(s.offset for s in full)
+            hi = max(s.offset + s.bins.size for s in full)
+            out.offset, out.bins = lo, np.zeros(hi - lo, dtype=np.uint32)
+            for s in full:
+                out.bins[s.offset - lo : s.offset - lo + s.bins.size] += s.bins
+        out.zeros = sum(s.zeros for s in sketches)
+        out.count = sum(s.count for s in sketches)
+        out.total = sum(s.total for s in sketches)
+        out.peak = max((s.peak for s in sketches), default=0.0)
+        return out
+
     def merge(self, other: CompactSketch) -> None:
         """Fold ``other`` in; the result summarises both inputs."""
         if other.count == 0:
             return
         if other.bins.size:
-            self._add_counts(other.offset, other.bins)
+            self.add_counts(other.offset, other.bins)
         self.zeros += other.zeros
         self.count += other.count
         self.total += other.total

@@ -36,6 +36,14 @@ class DayRecord:
         # rows: CPU sum, count, max per hour of day; float32 is plenty for percentages.
         self.hourly = np.zeros((3, HOURS_PER_DAY), dtype=np.float32)
 
+    @classmethod
+    def from_cpu(cls, cpu: CompactSketch, hourly: np.ndarray, cpu_seconds: float) -> DayRecord:
+        """A day built from already-summarised CPU (the bulk path)."""
+        record = cls.__new__(cls)
+        record.cpu, record.hourly, record.cpu_seconds = cpu, hourly, cpu_seconds
+        record.mem, record.net_bytes = None, None
+        return record
+
     def add_cpu(self, timestamps: np.ndarray, values: np.ndarray, period_s: int) -> None:
         """Add CPU points (epoch seconds, percent) that all fall on this day."""
         self.cpu.add_many(values)

@@ -119,14 +119,10 @@ class InstanceState:
         days = {
             d: r for d, r in self.days.items() if newest is not None and d > newest - lookback_days
         }
-        cpu = CompactSketch()
-        mem: CompactSketch | None = None
         net_days = [r.net_bytes for r in days.values() if r.net_bytes is not None]
-        for record in days.values():
-            cpu.merge(record.cpu)
-            if record.mem is not None:
-                mem = mem or CompactSketch()
-                mem.merge(record.mem)
+        cpu = CompactSketch.merged([r.cpu for r in days.values()])
+        mems = [r.mem for r in days.values() if r.mem is not None]
+        mem = CompactSketch.merged(mems) if mems else None
         hours = sum(r.hours_observed for r in days.values())
         net = max(net_days) / BYTES_PER_MB if net_days else None
         return Window(cpu, mem, net, hours, self.cpu_stat, days)
