@@ -64,3 +64,36 @@ def test_cur2_deliveries_round_trip_through_s3(moto: str) -> None:
     assert json.loads(body)["config"]["seed"] == CONFIG.seed
     head = s3.head_object(Bucket=BUCKET, Key="cw/datapoints.parquet")
     assert head["ContentLength"] > 0
+
+
+def test_put_metric_data_reads_back_with_get_metric_data(moto: str) -> None:
+    from services.ingestor.simulate.cloudwatch_put import put_metric_data
+
+    org = simulate_organisation(CONFIG)
+    inst = org.instances[0]
+    day = org.dates[2]
+    sent = put_metric_data(org, start=day, end=org.dates[3], endpoint_url=moto)
+    assert sent >= 288 * 3 * len(org.instances)
+    cw = boto3.client("cloudwatch", endpoint_url=moto, region_name="us-east-1")
+    start = pd.Timestamp(day, tz="UTC").to_pydatetime()
+    result = cw.get_metric_data(
+        MetricDataQueries=[
+            {
+                "Id": "cpu",
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": "AWS/EC2",
+                        "MetricName": "CPUUtilization",
+                        "Dimensions": [{"Name": "InstanceId", "Value": inst.instance_id}],
+                    },
+                    "Period": 300,
+                    "Stat": "Maximum",
+                },
+            }
+        ],
+        StartTime=start,
+        EndTime=start + pd.Timedelta(hours=1),
+    )
+    values = result["MetricDataResults"][0]["Values"]
+    util = org.instance_utilisation(inst.instance_id, start=day, end=org.dates[3])
+    assert sorted(values) == pytest.approx(sorted(util.cpu_max[:12].tolist()))
