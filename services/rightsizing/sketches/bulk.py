@@ -64,7 +64,7 @@ def add_cpu_day(days: list[dict[int, DayRecord]], day: int, timestamps: np.ndarr
         values.max(axis=1).tolist(), strict=True,
     )  # fmt: skip
     for i, (some, lo, hi, zeros, total, peak) in enumerate(rows):
-        bins = dense[i, lo:hi] if some else dense[i, :0]
+        bins = dense[i, lo:hi].copy() if some else dense[i, :0].copy()  # free the block
         sketch = CompactSketch.from_bins(base + lo if some else 0, bins, zeros, steps, total, peak)
         record = days[i].get(day)
         if record is None:
