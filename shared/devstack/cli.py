@@ -29,7 +29,7 @@ StateDirOption = Annotated[
     typer.Option(
         "--state-dir",
         envvar="SPENDSTREAM_STATE_DIR",
-        help="Where data, logs, pid files and stack.env live [default: <project>/.spendstream].",
+        help="Where data, logs, pid files and stack.env live (default: <project>/.spendstream).",
     ),
 ]
 
@@ -38,10 +38,10 @@ StateDirOption = Annotated[
 def up(
     state_dir: StateDirOption = None,
     kafka_port: Annotated[
-        int | None, typer.Option(help="Broker port on 127.0.0.1 [default: a free one].")
+        int | None, typer.Option(help="Broker port on 127.0.0.1 (default: a free one).")
     ] = None,
     postgres_port: Annotated[
-        int | None, typer.Option(help="PostgreSQL port on 127.0.0.1 [default: a free one].")
+        int | None, typer.Option(help="PostgreSQL port on 127.0.0.1 (default: a free one).")
     ] = None,
 ) -> None:
     """Start the broker and PostgreSQL (if not running), create topics, write stack.env."""
