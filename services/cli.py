@@ -10,6 +10,8 @@ To add a command group, append ``(name, "package.module:app")`` to
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
+from typing import Any
 
 import typer
 
@@ -30,16 +32,30 @@ def _load(target: str) -> object:
     return getattr(importlib.import_module(module_name), attribute)
 
 
+def _load_app(target: str) -> typer.Typer:
+    app = _load(target)
+    if not isinstance(app, typer.Typer):
+        raise TypeError(f"{target} must be a typer.Typer, got {type(app).__name__}")
+    return app
+
+
+def _load_command(target: str) -> Callable[..., Any]:
+    command = _load(target)
+    if not callable(command):
+        raise TypeError(f"{target} must be a function, got {type(command).__name__}")
+    return command
+
+
 def build_app() -> typer.Typer:
-    """Assemble the root app from every registered sub-app."""
+    """Assemble the root app from every registered sub-app and command."""
     app = typer.Typer(
         help="spendstream: real-time AWS cost intelligence on Kafka.",
         no_args_is_help=True,
     )
     for name, target in SUBCOMMANDS:
-        app.add_typer(_load(target), name=name)  # type: ignore[arg-type]  # a Typer by contract
+        app.add_typer(_load_app(target), name=name)
     for name, target in COMMANDS:
-        app.command(name)(_load(target))  # type: ignore[arg-type]  # a function by contract
+        app.command(name)(_load_command(target))
     return app
 
 

@@ -9,8 +9,11 @@ marker, so nothing is left behind even after a lost pid file.
 from __future__ import annotations
 
 import asyncio
+import signal
 from dataclasses import dataclass
 from pathlib import Path
+
+from aiokafka.errors import KafkaError
 
 from shared.devstack import postgres, processes, tansu
 from shared.devstack.exceptions import DevStackError
@@ -22,6 +25,8 @@ from shared.devstack.state import (
     read_env,
     write_env,
 )
+from shared.settings import SecurityProtocol, SpendstreamSettings
+from shared.topics import ensure_topics
 
 KAFKA = "kafka"
 POSTGRES = "postgres"
@@ -81,22 +86,8 @@ def up(
         env = read_env(paths.env_file)
         started: list[str] = []
         try:
-            bootstrap = env.get(KAFKA_ENV)
-            if bootstrap is None or _running(paths, KAFKA) is None:
-                paths.kafka_pid.unlink(missing_ok=True)
-                broker = tansu.start_broker(paths.root, paths.kafka_log, kafka_port)
-                processes.write_pid(paths.kafka_pid, broker.pid)
-                started.append(KAFKA)
-                bootstrap = broker.bootstrap_servers
-            dsn = env.get(POSTGRES_ENV)
-            if dsn is None or _running(paths, POSTGRES) is None:
-                paths.postgres_pid.unlink(missing_ok=True)
-                server = postgres.start_postgres(
-                    paths.root, paths.postgres_dir, paths.postgres_log, postgres_port
-                )
-                processes.write_pid(paths.postgres_pid, server.pid)
-                started.append(POSTGRES)
-                dsn = server.dsn
+            bootstrap = _ensure_kafka(paths, env.get(KAFKA_ENV), kafka_port, started)
+            dsn = _ensure_postgres(paths, env.get(POSTGRES_ENV), postgres_port, started)
             # aiokafka's idempotent producer gets UnknownError from Tansu's
             # InitProducerId (see deploy/embedded/README.md): services must not ask.
             values = {KAFKA_ENV: bootstrap, POSTGRES_ENV: dsn, IDEMPOTENCE_ENV: "false"}
@@ -116,7 +107,7 @@ def down(state_dir: Path | None = None) -> list[int]:
         _stop(paths, [KAFKA, POSTGRES])
         for stray in processes.stack_processes(paths.root):
             stopped.append(stray.pid)
-            processes.stop_process(stray, signal_number=15, grace_s=SWEEP_GRACE_S)
+            processes.stop_process(stray, signal_number=signal.SIGTERM, grace_s=SWEEP_GRACE_S)
         paths.env_file.unlink(missing_ok=True)
     return stopped
 
@@ -148,6 +139,32 @@ def _running(paths: StatePaths, component: str) -> int | None:
     return proc.pid if proc else None
 
 
+def _ensure_kafka(
+    paths: StatePaths, known: str | None, port: int | None, started: list[str]
+) -> str:
+    """The running broker's bootstrap servers, starting a broker when there is none."""
+    if known is not None and _running(paths, KAFKA) is not None:
+        return known
+    _stop(paths, [KAFKA])  # a broker whose endpoint was lost is of no use
+    broker = tansu.start_broker(paths.root, paths.kafka_log, port)
+    processes.write_pid(paths.kafka_pid, broker.pid)
+    started.append(KAFKA)
+    return broker.bootstrap_servers
+
+
+def _ensure_postgres(
+    paths: StatePaths, known: str | None, port: int | None, started: list[str]
+) -> str:
+    """The running server's DSN, starting the server when it is not running."""
+    if known is not None and _running(paths, POSTGRES) is not None:
+        return known
+    _stop(paths, [POSTGRES])
+    server = postgres.start_postgres(paths.root, paths.postgres_dir, paths.postgres_log, port)
+    processes.write_pid(paths.postgres_pid, server.pid)
+    started.append(POSTGRES)
+    return server.dsn
+
+
 def _stop(paths: StatePaths, components: list[str]) -> None:
     """Stop ``components`` and remove their pid files."""
     if KAFKA in components:
@@ -168,10 +185,16 @@ def redact_dsn(dsn: str | None) -> str | None:
 
 
 async def _ensure_topics(bootstrap_servers: str) -> None:
-    """Create every registered topic on the broker (idempotent)."""
+    """Create every registered topic on the fresh broker (idempotent)."""
+    settings = SpendstreamSettings(
+        kafka_bootstrap_servers=bootstrap_servers,
+        # The embedded broker is plaintext, whatever the shell says about others.
+        kafka_security_protocol=SecurityProtocol.PLAINTEXT,
+    )
     try:
-        from shared.settings import SpendstreamSettings
-        from shared.topics import ensure_topics
-    except ImportError:  # the topic registry is not merged yet: nothing to create
-        return
-    await ensure_topics(SpendstreamSettings(kafka_bootstrap_servers=bootstrap_servers))
+        await ensure_topics(settings)
+    except KafkaError as exc:
+        raise DevStackError(
+            f"the broker at {bootstrap_servers} refused to create the topics: {exc!r}; "
+            "see its log in the state dir"
+        ) from exc
