@@ -10,12 +10,18 @@ import pyarrow as pa
 
 
 def to_arrow(value: Any, n: int, typ: pa.DataType) -> pa.Array:
-    """A column of ``n`` values: None -> nulls, str -> constant, categorical -> decoded."""
+    """A column of ``n`` values: None -> nulls, str -> constant, categorical -> ``typ``.
+
+    ``typ`` may be a dictionary type, then categoricals keep their codes (no decoding).
+    """
     if value is None:
         return pa.nulls(n, typ)
     if isinstance(value, str):
         indices = pa.array(np.zeros(n, dtype=np.int32))
         return pa.DictionaryArray.from_arrays(indices, pa.array([value])).cast(typ)
+    if pa.types.is_dictionary(typ) and not isinstance(value, pd.Series | pd.Categorical):
+        plain = value if isinstance(value, pa.Array) else pa.array(np.asarray(value), pa.string())
+        return plain.dictionary_encode().cast(typ)
     if isinstance(value, pd.Series):
         value = value.array
     if isinstance(value, pd.Categorical):

@@ -88,6 +88,11 @@ SCALAR_SCHEMA = pa.schema(
 SCHEMA = pa.schema(
     [*SCALAR_SCHEMA, ("resource_tags", _MAP), ("product", _MAP), ("cost_category", _MAP)]
 )
+#: What is handed to the Parquet writer: strings stay dictionary-encoded in memory (no
+#: decode and re-encode); the file stores plain UTF-8 columns, as CUR 2.0 does, because
+#: the Arrow schema is not embedded (``store_schema=False``).
+_DICT = pa.dictionary(pa.int32(), pa.string())
+WRITE_SCHEMA = pa.schema([pa.field(f.name, _DICT) if f.type == pa.string() else f for f in SCHEMA])
 
 
 def table(chunk: pd.DataFrame, delivery: Delivery, layout: LineLayout) -> pa.Table:
@@ -140,7 +145,8 @@ def table(chunk: pd.DataFrame, delivery: Delivery, layout: LineLayout) -> pa.Tab
         "line_item_usage_start_date": chunk["usage_start"].to_numpy().astype("datetime64[ms]"),
         "line_item_usage_end_date": chunk["usage_end"].to_numpy().astype("datetime64[ms]"),
     }
-    table = build_table(values, SCALAR_SCHEMA, n)
+    scalar = pa.schema([WRITE_SCHEMA.field(f.name) for f in SCALAR_SCHEMA])
+    table = build_table(values, scalar, n)
     empty = pa.MapArray.from_arrays(
         pa.array(np.zeros(n + 1, dtype=np.int32)),
         pa.array([], pa.string()),
@@ -148,7 +154,7 @@ def table(chunk: pd.DataFrame, delivery: Delivery, layout: LineLayout) -> pa.Tab
     )
     return pa.Table.from_arrays(
         [*table.columns, layout.tags_map.take(lines), layout.product_map.take(series), empty],
-        schema=SCHEMA,
+        schema=WRITE_SCHEMA,
     )
 
 

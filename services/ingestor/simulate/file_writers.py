@@ -58,7 +58,9 @@ def write_rolling(
                 key = key_for(len(out.keys) + 1)
                 handle = stack.enter_context(sink.open(key))
                 if kind == "parquet":
-                    writer = pq.ParquetWriter(handle, schema, compression="snappy")
+                    writer = pq.ParquetWriter(
+                        handle, schema, compression="snappy", store_schema=False
+                    )
                 else:
                     stream = stack.enter_context(_gzip(handle))
                     writer = pacsv.CSVWriter(stream, schema)
@@ -72,7 +74,7 @@ def write_rolling(
             key = key_for(1)
             with sink.open(key) as handle:
                 if kind == "parquet":
-                    pq.ParquetWriter(handle, schema).close()
+                    pq.ParquetWriter(handle, schema, store_schema=False).close()
                 else:
                     with _gzip(handle) as stream:
                         pacsv.CSVWriter(stream, schema).close()

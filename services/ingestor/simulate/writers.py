@@ -120,7 +120,7 @@ def _write_one(
             tables(),
             lambda n: f"{report}/data/{part}/{mid}/{report}-{n:05d}.{ext}",
             kind,
-            module.SCHEMA,
+            getattr(module, "WRITE_SCHEMA", module.SCHEMA),
             file_max_rows,
         )
         doc = cur2.manifest(
