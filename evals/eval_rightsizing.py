@@ -85,7 +85,7 @@ def write_report(seeds: list[dict[str, Any]], nab: list[dict[str, Any]], command
              "## Simulated fleets (ground truth from `services.ingestor.simulate`)", "",
              "| seed | instances | idle recall | over recall | under recall | optimized recall "
              "| schedule recall | schedules on non-schedulable | unsafe recs | resize savings "
-             "ours / truth | schedule savings ours / truth | ingest s | evaluate s |",
+             "ours / truth | schedule savings ours / truth | simulate + stream s | evaluate s |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for s in seeds:
         r, so, st = s["recall"], s["savings_ours"], s["savings_truth"]

@@ -39,6 +39,7 @@ class Assessment:
     network_mb_per_day: float | None
     hours_observed: float
     current_monthly_cost: float | None
+    cpu_stat: str | None = None
     options: list[Option] = field(default_factory=list)
     estimated_monthly_savings: float = 0.0
     notes: list[str] = field(default_factory=list)
@@ -65,6 +66,7 @@ def assess_instance(
         network_mb_per_day=window.net_mb_per_day,
         hours_observed=window.hours_observed,
         current_monthly_cost=_monthly(current, priced_in),
+        cpu_stat=window.cpu_stat,
     )
     notes: list[str] = []
     if priced_in != region:

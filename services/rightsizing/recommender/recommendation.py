@@ -54,15 +54,19 @@ def reason_text(
     elif a.finding == "idle":
         net = "not reported"
         if a.network_mb_per_day is not None:
-            net = f"{a.network_mb_per_day:.2f} MB/day"
+            net = (
+                f"{a.network_mb_per_day:.2f} MB on the busiest day "
+                f"(< {policy.idle_network_mb_per_day:g} MB/day)"
+            )
         parts = [
             f"Idle over {days} days: peak CPU {_pct(a.cpu_peak_pct)} (< {policy.idle_cpu_pct:g}%), "
-            f"network {net} (< {policy.idle_network_mb_per_day:g} MB/day). "
+            f"network {net}. "
             f"{_ACTION['idle']} to save ${a.estimated_monthly_savings:,.2f}/month."
         ]
     else:
         parts = [
-            f"CPU {p} of the 5-minute maximum was {_pct(a.cpu_pct)} of {who.vcpu} vCPUs on "
+            f"CPU {p} of the 5-minute {(a.cpu_stat or 'Maximum').lower()} was "
+            f"{_pct(a.cpu_pct)} of {who.vcpu} vCPUs on "
             f"{who.instance_type} over {days} days (peak {_pct(a.cpu_peak_pct)}; target "
             f"<= {policy.cpu_target_pct:g}% with {policy.cpu_headroom_pct:g}% headroom)."
         ]
