@@ -16,6 +16,7 @@ from services.ingestor.simulate.findings import classify, summarise
 from services.ingestor.simulate.fleet import FleetMember
 from services.ingestor.simulate.records import Finding, Profile, SimInstance, Utilisation
 from services.ingestor.simulate.utilisation import STEP_MINUTES, STEPS_PER_DAY, generate_days
+from shared.events import MetricDatapoint, stable_id
 
 #: (metric, statistic, key of the generated arrays); mem only with the agent.
 DATAPOINT_SERIES = (
@@ -134,3 +135,34 @@ def iter_datapoints(
                 continue
             for ts, value in zip(stamps, data[key].tolist(), strict=True):
                 yield m.instance_id, metric, stat, ts, value
+
+
+def iter_metric_events(
+    instance_days: Iterable[tuple[FleetMember, date, dict[str, np.ndarray]]],
+) -> Iterator[MetricDatapoint]:
+    """The same datapoints as wire events (ids as the ingestor's file replay makes them)."""
+    stamps: list[datetime] = []
+    stamp_day: date | None = None
+    for m, day, data in instance_days:
+        if day != stamp_day:
+            stamps, stamp_day = day_timestamps(day), day
+        for metric, stat, key in DATAPOINT_SERIES:
+            if key == "mem" and not m.load.has_memory_agent:
+                continue
+            namespace = "CWAgent" if key == "mem" else "AWS/EC2"
+            unit = {"net_in": "Bytes", "net_out": "Bytes"}.get(key, "Percent")
+            for ts, value in zip(stamps, data[key].tolist(), strict=True):
+                yield MetricDatapoint(
+                    id=stable_id(
+                        m.account_id, m.region, m.instance_id, metric, stat, ts.isoformat()
+                    ),
+                    resource_id=m.instance_id,
+                    account_id=m.account_id,
+                    region=m.region,
+                    namespace=namespace,
+                    metric=metric,
+                    stat=stat,
+                    unit=unit,
+                    timestamp=ts,
+                    value=value,
+                )

@@ -29,6 +29,7 @@ from services.ingestor.simulate.hourly import hour_weights
 from services.ingestor.simulate.metric_anomalies import inject_metric_anomalies, midnight_utc
 from services.ingestor.simulate.records import InjectedAnomaly, SimInstance, Utilisation
 from services.ingestor.simulate.series import Account, Series, build_accounts, build_series
+from shared.events import MetricDatapoint
 
 COST_COLUMNS = ["date", "account_id", "service", "usage_type", "region", "line_item_type", "cost"]
 
@@ -147,6 +148,12 @@ class SimulatedOrg:
     ) -> Iterator[tuple[str, str, str, datetime, float]]:
         """(instance_id, metric, stat, timestamp, value) tuples, 5-minute, streamed."""
         return fleet_view.iter_datapoints(self.iter_instance_days(start, end))
+
+    def iter_metric_datapoints(
+        self, start: date | None = None, end: date | None = None
+    ) -> Iterator[MetricDatapoint]:
+        """The datapoints as ``MetricDatapoint`` events (for producing onto Kafka)."""
+        return fleet_view.iter_metric_events(self.iter_instance_days(start, end))
 
     def ground_truth(self) -> dict[str, Any]:
         """JSON-able truth: config, accounts, anomalies, instances."""

@@ -232,3 +232,31 @@ def test_docstring_examples_run(module: str) -> None:
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0
     assert result.failed == 0
+
+
+def test_metric_events_match_the_tuples_and_the_file_replay_ids(org) -> None:
+    from services.ingestor.datapoint_file import to_datapoint
+
+    end = org.dates[1]
+    events = org.iter_metric_datapoints(end=end)
+    first = next(events)
+    instance_id, metric, stat, ts, value = next(org.iter_datapoints(end=end))
+    assert (first.resource_id, first.metric, first.stat, first.timestamp, first.value) == (
+        instance_id,
+        metric,
+        stat,
+        ts,
+        value,
+    )
+    replayed = to_datapoint(
+        {
+            "instance_id": instance_id,
+            "account_id": first.account_id,
+            "region": first.region,
+            "metric": metric,
+            "stat": stat,
+            "timestamp": ts.isoformat(),
+            "value": value,
+        }
+    )
+    assert replayed.id == first.id
