@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections import Counter
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -24,9 +23,10 @@ from typing import Any
 
 import orjson
 
+from services.ingestor.batching import HeaderFactory, TopicBatcher, encode_body
 from services.ingestor.cur.formats import detect
 from services.ingestor.cur.manifest import Delivery
-from services.ingestor.cur.normalise import BatchNormaliser, FileContext, Rejected
+from services.ingestor.cur.normalise import BatchNormaliser, FileContext
 from services.ingestor.cur.readers import open_data_file
 from services.ingestor.exceptions import FileRefused
 from services.ingestor.sources import CurSource
@@ -44,9 +44,9 @@ from shared.topics import CUR_LINE_ITEMS
 
 log = get_logger(__name__)
 
-# Await acks every 20k records: keeps the producer's queue (and our memory)
-# bounded to a few MB while leaving plenty in flight for throughput.
-ACK_WINDOW = 20_000
+# Await dead-letter acks every 1k letters: a file of bad rows cannot pile up
+# unbounded futures, and ordinary deliveries (few rejects) never wait on it.
+DLQ_ACK_WINDOW = 1_000
 # Account used for markers when a delivery yields no attributable row at all.
 UNKNOWN_ACCOUNT = "unknown"
 
@@ -58,7 +58,7 @@ class AccountTally:
     rows: int = 0
     rejected: int = 0
     cost: Decimal = field(default_factory=Decimal)
-    payers: Counter[str] = field(default_factory=Counter)
+    payer: str | None = None
 
 
 @dataclass
@@ -121,20 +121,12 @@ class _Attempt:
         self.service = owner.service
         self.delivery = delivery
         self.report = AttemptReport(delivery.key, attempt_id)
-        self.pending: list[Awaitable[Any]] = []
+        self.items = TopicBatcher(owner.producer, CUR_LINE_ITEMS)
+        self.headers = HeaderFactory(CostLineItem.ce_type(), owner.service)
+        self.dead_letters: list[Awaitable[Any]] = []
         self.format: str = "legacy_cur"
         # Payer accounts (or None) owed one rejection each for a refused file.
         self.refusals: list[str | None] = []
-
-    async def _track(self, future: Awaitable[Any]) -> None:
-        self.pending.append(future)
-        if len(self.pending) >= ACK_WINDOW:
-            await self._drain()
-
-    async def _drain(self) -> None:
-        pending, self.pending = self.pending, []
-        if pending:
-            await asyncio.gather(*pending)
 
     async def _tally(self, account: str) -> AccountTally:
         tally = self.report.accounts.get(account)
@@ -151,7 +143,7 @@ class _Attempt:
                 manifest_id=self.delivery.manifest_id,
                 started_at=utcnow(),
             )
-            await self._track(await self.producer.send(CUR_LINE_ITEMS, started, key=account))
+            await self.items.append_event(started, key=account)
         return tally
 
     async def _dead_letter(self, file_key: str, row: int | None, reason: str, raw: Any) -> None:
@@ -165,29 +157,27 @@ class _Attempt:
             service=self.service,
             failed_at=utcnow(),
         )
-        future = await self.producer.send(CUR_LINE_ITEMS.dlq, letter, key=file_key)
-        await self._track(future)
+        self.dead_letters.append(await self.producer.send(CUR_LINE_ITEMS.dlq, letter, key=file_key))
+        if len(self.dead_letters) >= DLQ_ACK_WINDOW:
+            pending, self.dead_letters = self.dead_letters, []
+            await asyncio.gather(*pending)
 
     async def ingest_file(self, key: str) -> None:
         """Stream one data file; a refused file is dead-lettered and skipped."""
-        rows_before = sum(t.rows + t.rejected for t in self.report.accounts.values())
+        rows_before = self._seen()
         try:
             await self._stream(key)
         except FileRefused as exc:
             log.error("file refused", file=key, reason=str(exc), delivery=self.delivery.key)
             self.report.refused_files[key] = str(exc)
             await self._dead_letter(key, None, str(exc), {"file": key})
-            self._refused_payer_rejection()
+            payers = [t.payer for t in self.report.accounts.values() if t.payer]
+            self.refusals.append(max(set(payers), key=payers.count) if payers else None)
         else:
-            done = sum(t.rows + t.rejected for t in self.report.accounts.values())
-            log.info("file ingested", file=key, rows=done - rows_before)
+            log.info("file ingested", file=key, rows=self._seen() - rows_before)
 
-    def _refused_payer_rejection(self) -> None:
-        payers: Counter[str] = Counter()
-        for tally in self.report.accounts.values():
-            payers.update(tally.payers)
-        payer = payers.most_common(1)[0][0] if payers else None
-        self.refusals.append(payer)
+    def _seen(self) -> int:
+        return sum(t.rows + t.rejected for t in self.report.accounts.values())
 
     async def _stream(self, key: str) -> None:
         with self.source.fetch(key) as path:
@@ -210,21 +200,23 @@ class _Attempt:
     async def _send_batch(
         self, normaliser: BatchNormaliser, batch: Any, first_row: int, key: str
     ) -> None:
-        send = self.producer.send
-        for out in normaliser.rows(batch, first_row):
-            if isinstance(out, Rejected):
-                tally = await self._tally(out.account_id or UNKNOWN_ACCOUNT)
-                tally.rejected += 1
-                await self._dead_letter(key, out.source_row, out.reason, out.raw)
-                continue
-            account = out["account_id"]
-            tally = self.report.accounts.get(account) or await self._tally(account)
+        items, rejected = normaliser.normalise(batch, first_row)
+        for out in rejected:
+            tally = await self._tally(out.account_id or UNKNOWN_ACCOUNT)
+            tally.rejected += 1
+            await self._dead_letter(key, out.source_row, out.reason, out.raw)
+        self.headers.tick()
+        headers, try_append, accounts = self.headers, self.items.try_append, self.report.accounts
+        for item in items:
+            account = item["account_id"]
+            tally = accounts.get(account) or await self._tally(account)
+            if tally.rows == 0:
+                tally.payer = item["payer_account_id"]
             tally.rows += 1
-            tally.cost += Decimal(repr(out["unblended_cost"]))
-            if out["payer_account_id"]:
-                tally.payers[out["payer_account_id"]] += 1
-            item = CostLineItem.model_construct(**out)
-            await self._track(await send(CUR_LINE_ITEMS, item, key=account))
+            tally.cost += Decimal(repr(item["unblended_cost"]))
+            value, head = encode_body(item), headers(item["id"])
+            if not try_append(account, value, head):
+                await self.items.append(account, value, head)
         await asyncio.sleep(0)  # let the producer's sender run between batches
 
     async def finish(self) -> None:
@@ -232,8 +224,8 @@ class _Attempt:
         for payer in self.refusals:
             owner = payer or next(iter(self.report.accounts), UNKNOWN_ACCOUNT)
             (await self._tally(owner)).rejected += 1
-        await self._drain()
-        await self.producer.raw.flush()
+        await self.items.flush()
+        await asyncio.gather(*self.dead_letters)
         for account, tally in self.report.accounts.items():
             completed = DeliveryCompleted(
                 id=stable_id(self.report.attempt_id, "completed", account),
@@ -246,5 +238,5 @@ class _Attempt:
                 cost_total=float(tally.cost),
                 completed_at=utcnow(),
             )
-            await self._track(await self.producer.send(CUR_LINE_ITEMS, completed, key=account))
-        await self._drain()
+            await self.items.append_event(completed, key=account)
+        await self.items.flush()

@@ -21,7 +21,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from services.ingestor.cur import values
+from services.ingestor.cur import columns, values
 from services.ingestor.cur.formats import FormatSpec
 from shared.events import stable_id
 
@@ -36,6 +36,38 @@ _AMORTISATION_INPUTS = (
     "amortized_cost",
 )
 _TEXT_FIELDS = ("usage_type", "operation", "region", "resource_id", "instance_type")
+_NUMBER_FIELDS = frozenset({"unblended_cost", *_COST_FIELDS, *_AMORTISATION_INPUTS})
+_AMORTISED_TYPES = frozenset(
+    {
+        "SavingsPlanCoveredUsage",
+        "SavingsPlanNegation",
+        "SavingsPlanUpfrontFee",
+        "DiscountedUsage",
+        "RIFee",
+    }
+)
+_NO_TAGS: dict[str, str] = {}
+# Column order the row loop unpacks (first nine by name, the rest by position).
+_ROW_FIELDS = (
+    "account_id",
+    "usage_start",
+    "usage_end",
+    "unblended_cost",
+    "line_item_type",
+    "amortized_cost",
+    "payer_account_id",
+    "service",
+    "currency",
+    "usage_type",
+    "operation",
+    "region",
+    "resource_id",
+    "instance_type",
+    "net_cost",
+    "list_cost",
+    "usage_amount",
+    "tags",
+)
 # Every field any format may map; a field a file lacks reads as None.
 ALL_FIELDS = (
     "account_id",
@@ -87,108 +119,137 @@ def amortised(line_item_type: str | None, unblended: float, row: dict[str, Any])
 
 
 class BatchNormaliser:
-    """Normalises the batches of one file; keeps only a small timestamp cache."""
+    """Normalises the batches of one file, column by column (see ``columns``)."""
 
     def __init__(self, spec: FormatSpec, header: list[str], context: FileContext) -> None:
         self.spec = spec
         self.context = context
         self.columns = spec.resolve(header)
-        self.tag_columns = [
-            c for c in header if spec.tag_prefixes and c.startswith(spec.tag_prefixes)
-        ]
+        prefixes = spec.tag_prefixes
+        self.tag_columns = [c for c in header if prefixes and c.startswith(prefixes)]
         self._times = values.TimeParser()
 
-    def _column(self, batch: pa.RecordBatch, name: str) -> list[Any]:
-        column = self.columns.get(name)
-        if column is None:
-            return [None] * batch.num_rows
-        return batch.column(column).to_pylist()
+    def _prepare(self, batch: pa.RecordBatch) -> tuple[dict[str, list[Any]], dict[int, str]]:
+        n = batch.num_rows
+        cols: dict[str, list[Any]] = {}
+        errors: dict[int, str] = {}
+        for name in ALL_FIELDS:
+            column = self.columns.get(name)
+            if column is None:
+                cols[name] = [None] * n
+                continue
+            arr = batch.column(column)
+            if name in _NUMBER_FIELDS:
+                cols[name], bad = columns.number_column(arr, column)
+            elif name in ("usage_start", "usage_end"):
+                cols[name], bad = columns.time_column(arr, column, self._times)
+            else:
+                cols[name], bad = columns.text_column(arr), {}
+            for i, reason in bad.items():
+                errors.setdefault(i, reason)
+        tags_column = self.spec.tags_column
+        if tags_column and tags_column in batch.schema.names:
+            cols["tags"], bad = columns.tags_column(
+                batch.column(tags_column), tags_column, self.spec.strip_tag_prefixes
+            )
+            for i, reason in bad.items():
+                errors.setdefault(i, reason)
+        else:
+            cols["tags"] = [_NO_TAGS] * n
+        if self.tag_columns:
+            cols["tags"] = self._legacy_tags(batch, cols["tags"])
+        return cols, errors
+
+    def _legacy_tags(
+        self, batch: pa.RecordBatch, base: list[dict[str, str]]
+    ) -> list[dict[str, str]]:
+        out = [dict(t) for t in base]
+        for column in self.tag_columns:
+            key = column.split("/", 1)[1]
+            for prefix in self.spec.strip_tag_prefixes:
+                key = key.removeprefix(prefix)
+            for i, value in enumerate(columns.text_column(batch.column(column))):
+                if value is not None:
+                    out[i][key] = value
+        return out
+
+    def normalise(
+        self, batch: pa.RecordBatch, first_row: int
+    ) -> tuple[list[dict[str, Any]], list[Rejected]]:
+        """Each row of ``batch`` as a line-item dict or a Rejected, numbered from ``first_row``."""
+        cols, errors = self._prepare(batch)
+        ctx = self.context
+        key, source_file, fmt = ctx.delivery_key, ctx.source_file, self.spec.name
+        attempt_id, delivery_id, period = ctx.attempt_id, ctx.delivery_id, ctx.billing_period
+        items: list[dict[str, Any]] = []
+        rejected: list[Rejected] = []
+        rows = zip(*(cols[f] for f in _ROW_FIELDS), strict=True)
+        for i, row in enumerate(rows):
+            (account, start, end, cost, line_type, effective, payer, service, currency) = row[:9]
+            reason = errors.get(i) if errors else None
+            if reason is None and (account is None or start is None or cost is None):
+                reason = self._missing(account, start, cost)
+            if reason is not None:
+                rejected.append(Rejected(first_row + i, reason, account, self._raw(batch, i)))
+                continue
+            if effective is None:
+                effective = cost
+                if line_type in _AMORTISED_TYPES:
+                    inputs = {f: cols[f][i] for f in _AMORTISATION_INPUTS}
+                    effective = amortised(line_type, cost, inputs)
+            source_row = first_row + i
+            items.append(
+                {
+                    "id": stable_id(key, source_file, source_row),
+                    "attempt_id": attempt_id,
+                    "delivery_id": delivery_id,
+                    "billing_period": period,
+                    "source_format": fmt,
+                    "source_file": source_file,
+                    "source_row": source_row,
+                    "usage_start": start,
+                    "usage_end": end or start,
+                    "account_id": account,
+                    "payer_account_id": payer,
+                    "service": service or "Unknown",
+                    "usage_type": row[9],
+                    "operation": row[10],
+                    "region": row[11],
+                    "resource_id": row[12],
+                    "instance_type": row[13],
+                    "line_item_type": line_type,
+                    "unblended_cost": cost,
+                    "net_cost": row[14],
+                    "amortized_cost": effective,
+                    "list_cost": row[15],
+                    "usage_amount": row[16],
+                    "currency": currency or "USD",
+                    "tags": row[17],
+                }
+            )
+        return items, rejected
+
+    def _missing(self, account: Any, start: Any, cost: Any) -> str | None:
+        if account is None:
+            return f"{self.columns['account_id']}: missing account id"
+        if start is None:
+            return f"{self.columns['usage_start']}: missing usage start"
+        if cost is None:
+            return f"{self.columns['unblended_cost']}: missing cost"
+        return None
+
+    def _raw(self, batch: pa.RecordBatch, i: int) -> dict[str, Any]:
+        wanted = [*self.columns.values(), *self.tag_columns]
+        if self.spec.tags_column and self.spec.tags_column in batch.schema.names:
+            wanted.append(self.spec.tags_column)
+        return {c: batch.column(c)[i].as_py() for c in dict.fromkeys(wanted)}
 
     def rows(self, batch: pa.RecordBatch, first_row: int) -> Iterator[dict[str, Any] | Rejected]:
-        """Yield one normalised dict or Rejected per row; ``first_row`` numbers them (1-based)."""
-        names = ALL_FIELDS
-        cols = {name: self._column(batch, name) for name in names}
-        tag_cols = {c: batch.column(c).to_pylist() for c in self.tag_columns}
-        tags_cell = (
-            batch.column(self.spec.tags_column).to_pylist()
-            if self.spec.tags_column and self.spec.tags_column in batch.schema.names
-            else None
-        )
-        for i in range(batch.num_rows):
-            row = {name: cols[name][i] for name in names}
-            source_row = first_row + i
-            try:
-                yield self._normalise(row, source_row, tag_cols, tags_cell, i)
-            except values.CellError as exc:
-                account = values.text(row["account_id"])
-                yield Rejected(source_row, str(exc), account, self._raw(row, tag_cols, i))
-
-    def _raw(self, row: dict[str, Any], tag_cols: dict[str, list[Any]], i: int) -> dict[str, Any]:
-        raw = {self.columns[k]: v for k, v in row.items() if k in self.columns}
-        raw.update({c: v[i] for c, v in tag_cols.items() if v[i]})
-        return raw
-
-    def _normalise(
-        self,
-        row: dict[str, Any],
-        source_row: int,
-        tag_cols: dict[str, list[Any]],
-        tags_cell: list[Any] | None,
-        i: int,
-    ) -> dict[str, Any]:
-        spec = self.spec
-        account = values.text(row["account_id"])
-        if account is None:
-            raise values.CellError(f"{self.columns['account_id']}: missing account id")
-        start = self._times(row["usage_start"], self.columns["usage_start"])
-        if start is None:
-            raise values.CellError(f"{self.columns['usage_start']}: missing usage start")
-        end = self._times(row["usage_end"], self.columns.get("usage_end", "usage_end")) or start
-        unblended = values.number(row["unblended_cost"], self.columns["unblended_cost"])
-        if unblended is None:
-            raise values.CellError(f"{self.columns['unblended_cost']}: missing cost")
-        numbers = {f: values.number(row[f], self.columns.get(f, f)) for f in _COST_FIELDS}
-        inputs = {f: values.number(row[f], self.columns.get(f, f)) for f in _AMORTISATION_INPUTS}
-        line_item_type = values.text(row["line_item_type"])
-        effective = inputs["amortized_cost"]
-        if effective is None:
-            effective = amortised(line_item_type, unblended, inputs)
-        if tags_cell is not None:
-            tags = values.tags_from_cell(
-                tags_cell[i], spec.tags_column or "", spec.strip_tag_prefixes
-            )
-        else:
-            tags = {}
-        for column, cells in tag_cols.items():
-            value = values.text(cells[i])
-            if value is not None:
-                key = column.split("/", 1)[1]
-                for prefix in spec.strip_tag_prefixes:
-                    key = key.removeprefix(prefix)
-                tags[key] = value
-        ctx = self.context
-        item: dict[str, Any] = {
-            "id": stable_id(ctx.delivery_key, ctx.source_file, source_row),
-            "attempt_id": ctx.attempt_id,
-            "delivery_id": ctx.delivery_id,
-            "billing_period": ctx.billing_period,
-            "source_format": spec.name,
-            "source_file": ctx.source_file,
-            "source_row": source_row,
-            "usage_start": start,
-            "usage_end": end,
-            "account_id": account,
-            "payer_account_id": values.text(row["payer_account_id"]),
-            "service": values.text(row["service"]) or "Unknown",
-            "line_item_type": line_item_type,
-            "unblended_cost": unblended,
-            "net_cost": numbers["net_cost"],
-            "amortized_cost": effective,
-            "list_cost": numbers["list_cost"],
-            "usage_amount": numbers["usage_amount"],
-            "currency": values.text(row["currency"]) or "USD",
-            "tags": tags,
-        }
-        for name in _TEXT_FIELDS:
-            item[name] = values.text(row[name])
-        return item
+        """Rows in file order: a line-item dict or a Rejected each."""
+        items, rejected = self.normalise(batch, first_row)
+        if not rejected:
+            yield from items
+            return
+        merged: list[dict[str, Any] | Rejected] = [*items, *rejected]
+        merged.sort(key=lambda o: o.source_row if isinstance(o, Rejected) else o["source_row"])
+        yield from merged

@@ -89,7 +89,8 @@ class TimeParser:
         return parsed
 
 
-def _strip(key: str, prefixes: tuple[str, ...]) -> str:
+def strip_prefix(key: str, prefixes: tuple[str, ...]) -> str:
+    """``key`` without the first of ``prefixes`` it starts with."""
     for prefix in prefixes:
         if key.startswith(prefix):
             return key[len(prefix) :]
@@ -116,6 +117,6 @@ def tags_from_cell(value: Any, column: str, strip: tuple[str, ...] = ()) -> dict
             raise CellError(f"{column}: tags are not a JSON object: {raw[:60]!r}") from None
     pairs = value.items() if isinstance(value, dict) else value
     try:
-        return {_strip(str(k), strip): str(v) for k, v in pairs if v is not None and v != ""}
+        return {strip_prefix(str(k), strip): str(v) for k, v in pairs if v is not None and v != ""}
     except (TypeError, ValueError):
         raise CellError(f"{column}: tags are not key/value pairs") from None

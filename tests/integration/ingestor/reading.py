@@ -7,15 +7,24 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from shared.codec import decode
+from shared.codec import decode, header
 from shared.events import CostLineItem, DeliveryCompleted
 from shared.settings import SpendstreamSettings
 from shared.topics import Topic
 
 # Each getmany waits at most this long; the loop ends when every partition is at its end.
 POLL_MS = 500
+
+
+@dataclass(frozen=True)
+class Light:
+    """An undecoded event: its ``ce_type`` and JSON fields."""
+
+    ce_type: str
+    fields: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -40,8 +49,14 @@ async def topic_size(settings: SpendstreamSettings, topic: Topic) -> int:
         await consumer.stop()
 
 
-async def read_topic(settings: SpendstreamSettings, topic: Topic) -> list[Record]:
-    """Every record of ``topic`` up to now, in partition order."""
+async def read_topic(
+    settings: SpendstreamSettings, topic: Topic, *, light: bool = False
+) -> list[Record]:
+    """Every record of ``topic`` up to now, in partition order.
+
+    ``light`` skips model validation: events come back as :class:`Light` (type + JSON
+    fields), which is all the totals need and several times faster on big topics.
+    """
     name = topic.full_name(settings.topic_prefix)
     consumer = AIOKafkaConsumer(**settings.kafka_client_kwargs(), enable_auto_commit=False)
     await consumer.start()
@@ -57,7 +72,11 @@ async def read_topic(settings: SpendstreamSettings, topic: Topic) -> list[Record
             for records in batches.values():
                 for r in records:
                     key = r.key.decode() if r.key else None
-                    event = decode(r.value, r.headers, topic.values)
+                    if light:
+                        fields = orjson.loads(r.value)
+                        event: Any = Light(header(r.headers, "ce_type") or "", fields)
+                    else:
+                        event = decode(r.value, r.headers, topic.values)
                     out.append(Record(key, r.partition, r.offset, event))
             for tp in list(remaining):
                 if await consumer.position(tp) >= ends[tp]:
@@ -67,24 +86,31 @@ async def read_topic(settings: SpendstreamSettings, topic: Topic) -> list[Record
         await consumer.stop()
 
 
+def _fields(event: Any) -> tuple[str, dict[str, Any]]:
+    if isinstance(event, Light):
+        return event.ce_type, event.fields
+    return event.ce_type(), event.model_dump(mode="json")
+
+
 def per_day_totals(records: list[Record]) -> dict[tuple[str, str], Decimal]:
     """Downstream's view: only completed attempts; the latest completed per (account, period) wins.
 
     A small stand-in for the anomaly service's aggregator (not imported: services
     never import each other), applying the restatement rule from DESIGN.md.
     """
+    completed, item = DeliveryCompleted.ce_type(), CostLineItem.ce_type()
     winners: dict[tuple[str, str], tuple[int, str]] = {}
     for r in records:
-        if isinstance(r.event, DeliveryCompleted):
-            scope = (r.event.account_id, r.event.billing_period.isoformat())
+        kind, e = _fields(r.event)
+        if kind == completed:
+            scope = (e["account_id"], e["billing_period"])
             if scope not in winners or winners[scope][0] < r.offset:
-                winners[scope] = (r.offset, r.event.attempt_id)
+                winners[scope] = (r.offset, e["attempt_id"])
     winning = {(scope[0], attempt) for scope, (_, attempt) in winners.items()}
     totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     for r in records:
-        e = r.event
-        if isinstance(e, CostLineItem) and (e.account_id, e.attempt_id) in winning:
-            totals[(e.account_id, e.usage_start.date().isoformat())] += Decimal(
-                repr(e.unblended_cost)
-            )
+        kind, e = _fields(r.event)
+        if kind == item and (e["account_id"], e["attempt_id"]) in winning:
+            day = e["usage_start"][:10]
+            totals[(e["account_id"], day)] += Decimal(repr(e["unblended_cost"]))
     return dict(totals)
