@@ -24,7 +24,10 @@ SUBCOMMANDS: tuple[tuple[str, str], ...] = (
     ("simulate", "services.ingestor.simulate_cli:app"),
 )
 #: Single commands at the root: ``(name, "package.module:function")``.
-COMMANDS: tuple[tuple[str, str], ...] = (("schemas", "shared.contracts_cli:schemas"),)
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("schemas", "shared.contracts_cli:schemas"),
+    ("demo", "demo.cli:demo"),
+)
 
 
 def _load(target: str) -> object:

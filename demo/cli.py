@@ -1,0 +1,117 @@
+"""``spendstream demo``: the system on a simulated organisation, end to end.
+
+Starts the embedded stack and the services, simulates and ingests an
+organisation, waits until anomalies, recommendations and forecasts have
+reached the gateway, prints them, then tails alerts until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+from rich.console import Console
+
+from demo.pipeline import (
+    GATEWAY_READY_TIMEOUT_S,
+    DemoError,
+    Pipeline,
+    Scenario,
+    create_api_key,
+    ingest,
+    running_system,
+    simulate,
+)
+from demo.results import GatewayClient, Snapshot, render
+from shared.settings import state_dir
+
+# Results keep arriving for a while after ingest (forecast fits, rightsizing's
+# evaluation interval); 8 minutes keeps `make demo` inside 10 on 2 cores.
+RESULTS_TIMEOUT_S = 480.0
+# How often to ask the gateway whether everything has arrived.
+POLL_S = 2.0
+
+console = Console()
+
+
+def _log(message: str) -> None:
+    console.print(f"[bold cyan]▸[/bold cyan] {message}")
+
+
+def wait_until_ready(pipeline: Pipeline, client: GatewayClient) -> None:
+    """Wait for the gateway's readiness probe, failing if a service died."""
+    deadline = time.monotonic() + GATEWAY_READY_TIMEOUT_S
+    while not client.ready():
+        pipeline.check_alive()
+        if time.monotonic() > deadline:
+            raise DemoError(f"gateway not ready after {GATEWAY_READY_TIMEOUT_S:.0f} s")
+        time.sleep(0.5)
+
+
+def wait_for_results(
+    pipeline: Pipeline, client: GatewayClient, timeout: float = RESULTS_TIMEOUT_S
+) -> Snapshot:
+    """Poll until all three result kinds are in; show progress meanwhile."""
+    deadline = time.monotonic() + timeout
+    with console.status("waiting for results") as status:
+        while True:
+            pipeline.check_alive()
+            snapshot = client.snapshot()
+            status.update(
+                f"results so far: {len(snapshot.anomalies)} open anomalies, "
+                f"{len(snapshot.recommendations)} recommendations, "
+                f"{len(snapshot.forecasts)} account forecasts"
+            )
+            if snapshot.complete or time.monotonic() > deadline:
+                return snapshot
+            time.sleep(POLL_S)
+
+
+def demo(
+    seed: Annotated[int, typer.Option(help="Simulation seed.")] = 7,
+    days: Annotated[int, typer.Option(help="Days of history to simulate (60-120).")] = 90,
+    accounts: Annotated[int, typer.Option(help="Member accounts.")] = 3,
+    instances: Annotated[int, typer.Option(help="EC2 instances in the fleet.")] = 60,
+    tail: Annotated[bool, typer.Option(help="Tail alerts over SSE until Ctrl-C.")] = True,
+    directory: Annotated[
+        Path | None, typer.Option("--state-dir", help="Where the demo keeps its state.")
+    ] = None,
+) -> None:
+    """Run every service on a simulated AWS organisation and show the results."""
+    root = directory or state_dir() / "demo"
+    scenario = Scenario(seed=seed, days=days, accounts=accounts, instances=instances)
+    started = time.monotonic()
+    try:
+        with running_system(root, log=_log) as pipeline:
+            simulate(pipeline, scenario, log=_log)
+            client_key = create_api_key(pipeline)
+            client = GatewayClient(pipeline.gateway_url, client_key)
+            try:
+                wait_until_ready(pipeline, client)
+                ingest(pipeline, log=_log)
+                snapshot = wait_for_results(pipeline, client)
+                render(snapshot, console)
+                _log(f"ready in {time.monotonic() - started:.0f} s")
+                console.print(
+                    f"\nGateway: {pipeline.gateway_url}/docs   API key: [bold]{client_key}[/bold]\n"
+                    f"  curl -H 'Authorization: Bearer {client_key}' "
+                    f"{pipeline.gateway_url}/v1/anomalies\n"
+                )
+                if tail:
+                    _log("live alerts over SSE (Ctrl-C to stop everything):")
+                    for alert in client.tail():
+                        console.print(
+                            f"  #{alert['seq']} {alert.get('action', '')} "
+                            f"{alert.get('severity', '')} {alert.get('series_id', '')} "
+                            f"{alert.get('reason', '')}"
+                        )
+            finally:
+                client.close()
+    except KeyboardInterrupt:
+        _log("stopped; nothing left running")
+    except (DemoError, httpx.HTTPError) as exc:
+        console.print(f"[red]demo failed:[/red] {exc}")
+        raise typer.Exit(1) from exc

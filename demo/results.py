@@ -1,0 +1,159 @@
+"""Read what a user came for from the gateway's REST API, and show it.
+
+Top open anomalies with root cause and dollar impact, top savings, the
+month-end forecast per account, and a live tail of alerts over SSE.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import orjson
+from httpx_sse import connect_sse
+from rich.console import Console
+from rich.table import Table
+
+# Local REST calls answer in milliseconds; 10 s only guards against a hung service.
+HTTP_TIMEOUT_S = 10.0
+TOP_N = 10
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything the demo shows, fetched in one pass."""
+
+    anomalies: list[dict[str, Any]]
+    recommendations: list[dict[str, Any]]
+    forecasts: list[dict[str, Any]]
+
+    @property
+    def complete(self) -> bool:
+        """Each of the three result kinds has arrived."""
+        return bool(self.anomalies and self.recommendations and self.forecasts)
+
+
+class GatewayClient:
+    """A thin client over the gateway's /v1 API for one API key."""
+
+    def __init__(self, base_url: str, api_key: str) -> None:
+        self._http = httpx.Client(
+            base_url=base_url,
+            headers={"Authorization": f"Bearer {api_key}"},
+            timeout=HTTP_TIMEOUT_S,
+        )
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self._http.close()
+
+    def get(self, path: str, **params: Any) -> Any:
+        """GET a JSON document; raise on any non-2xx answer."""
+        response = self._http.get(path, params={k: v for k, v in params.items() if v is not None})
+        response.raise_for_status()
+        return response.json()
+
+    def ready(self) -> bool:
+        """The gateway serves and its database answers."""
+        try:
+            return self._http.get("/readyz").status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def snapshot(self, top: int = TOP_N) -> Snapshot:
+        """Open cost anomalies by impact, recommendations by savings, account forecasts."""
+        anomalies = self.get("/v1/anomalies", status="open", limit=200)["items"]
+        cost = [a for a in anomalies if a["kind"] == "cost"]
+        cost.sort(key=lambda a: -(a.get("impact_usd") or 0.0))
+        detailed = [self.get(f"/v1/anomalies/{a['incident_id']}") for a in cost[:top]]
+        metric = [a for a in anomalies if a["kind"] == "metric"][: max(0, top - len(detailed))]
+        recs = self.get("/v1/recommendations", limit=top)["items"]
+        summaries = self.get("/v1/forecasts", limit=200)["items"]
+        account_level = [f for f in summaries if f.get("service") is None and f["status"] == "ok"]
+        forecasts = [self.get(f"/v1/forecasts/{f['series_id']}") for f in account_level]
+        return Snapshot(detailed + metric, recs, forecasts)
+
+    def tail(self, after: int = 0) -> Iterator[dict[str, Any]]:
+        """Alerts as they happen (SSE); resumes after event ``after``."""
+        headers = {"Last-Event-ID": str(after)} if after else {}
+        with connect_sse(
+            self._http, "GET", "/v1/alerts/stream", headers=headers, timeout=None
+        ) as source:
+            for event in source.iter_sse():
+                if event.event == "alert":
+                    yield {"seq": int(event.id), **orjson.loads(event.data)}
+
+
+def _money(value: float | None) -> str:
+    return "-" if value is None else f"${value:,.0f}"
+
+
+def _root_cause(anomaly: dict[str, Any]) -> str:
+    causes = anomaly.get("root_cause") or []
+    if not causes:
+        return str(anomaly.get("reason", ""))
+    top = causes[0]
+    return f"{top['dimension']} {top['value']} ({top['share']:.0%})"
+
+
+def render(snapshot: Snapshot, console: Console) -> None:
+    """Print the three tables."""
+    table = Table(title="Top open anomalies", show_lines=False)
+    for column in ("severity", "account", "service / resource", "window", "impact", "root cause"):
+        table.add_column(column)
+    for a in snapshot.anomalies:
+        where = a.get("service") or a.get("resource_id") or a["series_id"]
+        if a["kind"] == "metric":
+            where = f"{a.get('resource_id')} {a.get('metric')}"
+        table.add_row(
+            a["severity"],
+            a["account_id"],
+            where,
+            f"{a['window_start'][:10]} → {a['window_end'][:10]}",
+            _money(a.get("impact_usd")),
+            _root_cause(a),
+        )
+    console.print(table)
+
+    table = Table(title="Top savings (right-sizing)")
+    for column in (
+        "instance",
+        "account",
+        "finding",
+        "current",
+        "recommended",
+        "$/month saved",
+        "why",
+    ):
+        table.add_column(column)
+    for r in snapshot.recommendations:
+        options = r.get("options") or []
+        table.add_row(
+            r["resource_id"],
+            r["account_id"],
+            r["finding"],
+            r["current_type"],
+            options[0]["instance_type"] if options else ("stop" if r["finding"] == "idle" else "-"),
+            _money(r.get("estimated_monthly_savings")),
+            r.get("reason", "")[:80],
+        )
+    console.print(table)
+
+    table = Table(title="Month-end forecast per account")
+    for column in ("account", "month", "to date", "projected", "80% interval", "model", "MASE"):
+        table.add_column(column)
+    for f in snapshot.forecasts:
+        month_end = f.get("month_end") or {}
+        chosen: dict[str, Any] = next((b for b in f.get("backtest", []) if b["model"] == f.get("model")), {})
+        table.add_row(
+            f["account_id"],
+            str(month_end.get("month", "-"))[:7],
+            _money(month_end.get("actual_to_date")),
+            _money(month_end.get("projected")),
+            f"{_money(month_end.get('lo80'))} to {_money(month_end.get('hi80'))}",
+            f.get("model") or "-",
+            "-" if chosen.get("mase") is None else f"{chosen['mase']:.2f}",
+        )
+    console.print(table)

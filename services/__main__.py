@@ -1,0 +1,5 @@
+"""``python -m services ...`` is the ``spendstream`` console script."""
+
+from services.cli import main
+
+main()
