@@ -146,7 +146,9 @@ def render(snapshot: Snapshot, console: Console) -> None:
         table.add_column(column)
     for f in snapshot.forecasts:
         month_end = f.get("month_end") or {}
-        chosen: dict[str, Any] = next((b for b in f.get("backtest", []) if b["model"] == f.get("model")), {})
+        chosen: dict[str, Any] = next(
+            (b for b in f.get("backtest", []) if b["model"] == f.get("model")), {}
+        )
         table.add_row(
             f["account_id"],
             str(month_end.get("month", "-"))[:7],
