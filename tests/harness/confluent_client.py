@@ -57,7 +57,9 @@ def consume(bootstrap: str, topic: str, count: int) -> int:
             message = consumer.poll(POLL_S)
             if message is None or message.error() is not None:
                 continue
-            seen.add(message.value())
+            value = message.value()
+            if value is not None:
+                seen.add(value)
         if seen:
             consumer.commit(asynchronous=False)
     finally:

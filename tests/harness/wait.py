@@ -30,7 +30,7 @@ def _timeout_message(what: str, timeout: float, last: object, error: BaseExcepti
 
 
 def _describe(predicate: Callable[..., object], description: str | None) -> str:
-    return description or getattr(predicate, "__name__", repr(predicate))
+    return description or str(getattr(predicate, "__name__", repr(predicate)))
 
 
 def wait_for(

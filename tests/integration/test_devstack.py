@@ -17,7 +17,7 @@ import psutil
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
-from shared.devstack import processes
+from shared.devstack import processes, stack
 from shared.devstack.state import IDEMPOTENCE_ENV, KAFKA_ENV, POSTGRES_ENV, StatePaths, read_env
 from tests.harness.wait import wait_for
 
@@ -85,7 +85,7 @@ def state_dir() -> Iterator[Path]:
     try:
         yield path
     finally:
-        run_cli(path, "down")
+        stack.down(path)  # in-process: a safety net, the CLI itself is under test
         shutil.rmtree(path, ignore_errors=True)
 
 
