@@ -1,22 +1,28 @@
 """Replay a CloudWatch datapoints file (the simulator's output) onto the datapoints topic.
 
-Accepted: CSV, CSV.gz, Parquet or JSON lines with one datapoint per row:
-``resource_id`` (or ``instance_id``), ``account_id``, ``region``, ``metric``,
-``stat``, ``timestamp``, ``value`` and optionally ``namespace``, ``unit``,
-``period_s``. Rows that do not parse are logged and counted, never sent.
-Ids are deterministic, so replaying twice is idempotent downstream.
+Accepted: Parquet (streamed by row group), JSON lines (``.jsonl``, ``.jsonl.gz``)
+or CSV, one datapoint per row: ``instance_id`` (or ``resource_id``),
+``account_id``, ``region``, ``metric``, ``stat``, ``timestamp``, ``value`` and
+optionally ``namespace``, ``unit``, ``period_s``. Ids are the poller's
+(``stable_id(stream key, timestamp)``), so a replay and a live poll of the same
+point are the same event, and replaying twice is idempotent downstream. Rows
+that do not parse are logged and counted, never sent. Records go out through
+per-partition batches (see ``batching``): millions of points replay in minutes.
 """
 
 from __future__ import annotations
 
-import asyncio
+import gzip
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
+import pyarrow as pa
 
+from services.ingestor.batching import HeaderFactory, TopicBatcher, encode_body
+from services.ingestor.cur import columns, values
 from services.ingestor.cur.readers import open_data_file
 from services.ingestor.exceptions import FileRefused
 from shared.events import MetricDatapoint, stable_id
@@ -26,63 +32,110 @@ from shared.topics import CLOUDWATCH_DATAPOINTS
 
 log = get_logger(__name__)
 
-# Await acks every 20k datapoints: bounded memory, plenty in flight.
-ACK_WINDOW = 20_000
+# JSON lines are grouped into Arrow-sized chunks of this many rows before sending.
+JSONL_CHUNK_ROWS = 50_000
+DEFAULT_PERIOD_S = 300
+REQUIRED = ("account_id", "region", "metric", "timestamp", "value")
 
 
-def _rows(path: Path) -> Iterator[dict[str, Any]]:
+def _jsonl_chunks(handle: BinaryIO | gzip.GzipFile) -> Iterator[pa.RecordBatch]:
+    rows: list[dict[str, Any]] = []
+    for line in handle:
+        if line.strip():
+            # As text: one bad cell must not make Arrow reject the whole chunk's
+            # types; the column parsers then reject just that row (str(float) is repr).
+            fields = orjson.loads(line)
+            rows.append({k: None if v is None else str(v) for k, v in fields.items()})
+        if len(rows) >= JSONL_CHUNK_ROWS:
+            yield pa.RecordBatch.from_pylist(rows)
+            rows = []
+    if rows:
+        yield pa.RecordBatch.from_pylist(rows)
+
+
+def _batches(path: Path) -> Iterator[pa.RecordBatch]:
     if not path.exists():
         raise FileRefused(f"{path}: no such datapoints file")
-    if path.suffix in (".jsonl", ".ndjson"):
+    if path.name.endswith(".jsonl.gz"):
+        with gzip.open(path, "rb") as handle:
+            yield from _jsonl_chunks(handle)
+    elif path.name.endswith((".jsonl", ".ndjson")):
         with path.open("rb") as handle:
-            for line in handle:
-                if line.strip():
-                    yield orjson.loads(line)
-        return
-    opened = open_data_file(path)
-    for batch in opened.batches:
-        yield from batch.to_pylist()
+            yield from _jsonl_chunks(handle)
+    else:
+        yield from open_data_file(path).batches
 
 
-def to_datapoint(row: dict[str, Any]) -> MetricDatapoint:
-    """One row as a datapoint; raises ValueError/KeyError when a field is missing or bad."""
-    resource = str(row.get("resource_id") or row["instance_id"])
-    ts = row["timestamp"]
-    when = ts if isinstance(ts, datetime) else datetime.fromisoformat(str(ts))
-    when = when if when.tzinfo else when.replace(tzinfo=UTC)
-    metric, stat = str(row["metric"]), str(row.get("stat") or "Average")
-    account, region = str(row["account_id"]), str(row["region"])
-    return MetricDatapoint(
-        id=stable_id(account, region, resource, metric, stat, when.isoformat()),
-        resource_id=resource,
-        account_id=account,
-        region=region,
-        namespace=str(row.get("namespace") or "AWS/EC2"),
-        metric=metric,
-        stat=stat,
-        unit=row.get("unit") or None,
-        period_s=int(row.get("period_s") or 300),
-        timestamp=when,
-        value=float(row["value"]),
+def _column(batch: pa.RecordBatch, *names: str) -> list[Any] | None:
+    for name in names:
+        if name in batch.schema.names:
+            return columns.text_column(batch.column(name))
+    return None
+
+
+def datapoint_bodies(batch: pa.RecordBatch) -> tuple[list[tuple[str, str, bytes]], int]:
+    """(key, id, JSON body) per valid row, and the count of rows skipped."""
+    missing = [n for n in REQUIRED if n not in batch.schema.names]
+    resources = _column(batch, "instance_id", "resource_id")
+    if missing or resources is None:
+        raise FileRefused(f"datapoints file lacks column(s) {missing or ['instance_id']}")
+    n = batch.num_rows
+    stamps, bad_time = columns.time_column(
+        batch.column("timestamp"), "timestamp", values.TimeParser()
     )
+    numbers, bad_value = columns.number_column(batch.column("value"), "value")
+    accounts, regions = _column(batch, "account_id"), _column(batch, "region")
+    metrics, stats = _column(batch, "metric"), _column(batch, "stat") or [None] * n
+    namespaces = _column(batch, "namespace") or [None] * n
+    units = _column(batch, "unit") or [None] * n
+    periods = batch.column("period_s").to_pylist() if "period_s" in batch.schema.names else None
+    if accounts is None or regions is None or metrics is None:  # checked above; for typing
+        raise FileRefused("datapoints file lacks account_id, region or metric")
+    out: list[tuple[str, str, bytes]] = []
+    skipped = 0
+    for i in range(n):
+        resource, ts, value = resources[i], stamps[i], numbers[i]
+        if (
+            i in bad_time
+            or i in bad_value
+            or None in (resource, ts, value, accounts[i], metrics[i])
+        ):
+            skipped += 1
+            continue
+        stat = stats[i] or "Average"
+        key = f"{accounts[i]}/{regions[i]}/{resource}/{metrics[i]}/{stat}"
+        event_id = stable_id(key, ts.astimezone(UTC).isoformat())
+        body = {
+            "id": event_id,
+            "resource_id": resource,
+            "account_id": accounts[i],
+            "region": regions[i],
+            "namespace": namespaces[i] or "AWS/EC2",
+            "metric": metrics[i],
+            "stat": stat,
+            "unit": units[i],
+            "period_s": int(periods[i]) if periods and periods[i] else DEFAULT_PERIOD_S,
+            "timestamp": ts,
+            "value": value,
+        }
+        out.append((resource, event_id, encode_body(body)))
+    return out, skipped
 
 
 async def replay_datapoints(path: Path, producer: EventProducer) -> int:
     """Send every datapoint of ``path``; return how many were acked."""
-    sent, bad = 0, 0
-    pending: list[Any] = []
-    for row in _rows(path):
-        try:
-            point = to_datapoint(row)
-        except (KeyError, ValueError, TypeError) as exc:
-            bad += 1
-            log.warning("datapoint row skipped", file=str(path), reason=repr(exc))
-            continue
-        pending.append(await producer.send(CLOUDWATCH_DATAPOINTS, point, key=point.resource_id))
-        if len(pending) >= ACK_WINDOW:
-            await asyncio.gather(*pending)
-            sent, pending = sent + len(pending), []
-    await asyncio.gather(*pending)
-    sent += len(pending)
-    log.info("datapoints replayed", file=str(path), sent=sent, skipped=bad)
+    batcher = TopicBatcher(producer, CLOUDWATCH_DATAPOINTS)
+    headers = HeaderFactory(MetricDatapoint.ce_type(), producer.settings.service_name)
+    sent = skipped = 0
+    for batch in _batches(path):
+        bodies, bad = datapoint_bodies(batch)
+        skipped += bad
+        headers.tick()
+        for key, event_id, body in bodies:
+            await batcher.append(key, body, headers(event_id))
+        sent += len(bodies)
+    await batcher.flush()
+    if skipped:
+        log.warning("datapoint rows skipped", file=str(path), skipped=skipped)
+    log.info("datapoints replayed", file=str(path), sent=sent)
     return sent
