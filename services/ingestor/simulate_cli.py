@@ -41,6 +41,9 @@ def simulate(
     cloudwatch_days: Annotated[
         int | None, typer.Option(help="Only the last N days of datapoints (default: all).")
     ] = None,
+    mtd_every_days: Annotated[
+        int | None, typer.Option(help="Also deliver month-to-date every N days.")
+    ] = None,
     until: Annotated[
         str | None, typer.Option(help="Only deliveries issued by this ISO time (replays).")
     ] = None,
@@ -59,12 +62,26 @@ def simulate(
         )
         org = simulate_organisation(config)
         cutoff = datetime.fromisoformat(until) if until else None
-        planned = [d for d in plan_deliveries(org) if cutoff is None or d.issued_at <= cutoff]
+        planned = [
+            d
+            for d in plan_deliveries(org, mtd_every_days)
+            if cutoff is None or d.issued_at <= cutoff
+        ]
         cw_first = org.dates[-cloudwatch_days] if cloudwatch_days else None
         cw_days = (min(cloudwatch_days or days, days)) if cloudwatch_out else 0
         total = sum(len(d.days) for d in planned) + cw_days
         with tqdm(total=total, unit="day", desc=f"simulate {fmt}") as bar:
-            written = write_cur(org, out, fmt, grain, report, cutoff, endpoint_url, bar.update)
+            written = write_cur(
+                org,
+                out,
+                fmt,
+                grain,
+                report,
+                cutoff,
+                endpoint_url,
+                bar.update,
+                mtd_every_days=mtd_every_days,
+            )
             points = 0
             if cloudwatch_out:
                 points = write_cloudwatch(

@@ -9,10 +9,11 @@ carry the whole month; each has its own manifest id (``assemblyId``/``executionI
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
+from services.ingestor.simulate.exceptions import WriterError
 from shared.events import stable_id
 
 if TYPE_CHECKING:
@@ -35,6 +36,8 @@ class Delivery:
     days: range
     #: (series index, day index) -> the cost this delivery shows instead of the final one.
     overrides: dict[tuple[int, int], float] = field(default_factory=dict)
+    #: Whether tax, support and monthly fees are in (only at month close).
+    month_charges: bool = True
 
     @property
     def period_end(self) -> date:
@@ -48,16 +51,26 @@ def _uuid_like(*parts: object) -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
 
 
-def plan_deliveries(org: SimulatedOrg) -> list[Delivery]:
-    """Every delivery in issue order (month by month; a restated month twice)."""
+def plan_deliveries(org: SimulatedOrg, mtd_every_days: int | None = None) -> list[Delivery]:
+    """Every delivery in issue order.
+
+    Args:
+        org: The organisation.
+        mtd_every_days: Also deliver month-to-date every N days (AWS refreshes CUR at
+            least daily); these carry the days so far and no month-start charges (tax,
+            support, monthly fees), which AWS finalises at month close.
+    """
+    if mtd_every_days is not None and mtd_every_days < 1:
+        raise WriterError(f"mtd_every_days={mtd_every_days}: use 1 or more, or None")
     cal = org.calendar
     index = {s.series_id: i for i, s in enumerate(org.series)}
+    seed = org.config.seed
+    months = cal.month_key.tolist()
     out: list[Delivery] = []
-    for month in sorted(set(cal.month_key.tolist())):
-        days_idx = [i for i, m in enumerate(cal.month_key.tolist()) if m == month]
+    for month in sorted(set(months)):
+        days_idx = [i for i, m in enumerate(months) if m == month]
         days = range(days_idx[0], days_idx[-1] + 1)
         period = cal.dates[days.start].replace(day=1)
-        closed = datetime.combine(cal.dates[days.stop - 1], time(), tzinfo=UTC)
         restated = [
             a
             for a in org.anomalies
@@ -65,20 +78,42 @@ def plan_deliveries(org: SimulatedOrg) -> list[Delivery]:
             and a.series_id in index
             and cal.dates[days.start] <= a.start <= cal.dates[days.stop - 1]
         ]
-        seed = org.config.seed
-        if restated:
-            overrides = {
-                (index[a.series_id or ""], cal.dates.index(a.start)): float(a.original_value or 0)
-                for a in restated
-            }
+        overrides = {
+            (index[a.series_id or ""], cal.dates.index(a.start)): float(a.original_value or 0)
+            for a in restated
+        }
+        for cut in range(days.start + (mtd_every_days or 0), days.stop, mtd_every_days or 1):
+            if not mtd_every_days:
+                break
             out.append(
                 Delivery(
-                    period, 0, _uuid_like(seed, period, 0), closed + CLOSE_DELAY, days, overrides
+                    period,
+                    len(out),
+                    _uuid_like(seed, period, "mtd", cut),
+                    _midnight(cal.dates[cut - 1]) + CLOSE_DELAY,
+                    range(days.start, cut),
+                    {k: v for k, v in overrides.items() if k[1] < cut},
+                    month_charges=False,
                 )
             )
-            out.append(
-                Delivery(period, 1, _uuid_like(seed, period, 1), closed + RESTATEMENT_DELAY, days)
+        closed = _midnight(cal.dates[days.stop - 1])
+        out.append(
+            Delivery(
+                period, len(out), _uuid_like(seed, period, 0), closed + CLOSE_DELAY, days, overrides
             )
-        else:
-            out.append(Delivery(period, 0, _uuid_like(seed, period, 0), closed + CLOSE_DELAY, days))
-    return sorted(out, key=lambda d: (d.issued_at, d.billing_period))
+        )
+        if restated:
+            out.append(
+                Delivery(
+                    period, len(out), _uuid_like(seed, period, 1), closed + RESTATEMENT_DELAY, days
+                )
+            )
+    ordered = sorted(out, key=lambda d: (d.issued_at, d.billing_period))
+    first: dict[date, int] = {}
+    for d in ordered:  # sequence: 0, 1, 2... within each billing period, in issue order
+        first.setdefault(d.billing_period, ordered.index(d))
+    return [replace(d, sequence=i - first[d.billing_period]) for i, d in enumerate(ordered)]
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=UTC)

@@ -70,6 +70,8 @@ def iter_line_chunks(
         costs, extra = _day_costs(org, delivery, d)
         s = lay.series
         line = (costs[s] - extra[s]) * lay.weight + extra[s] * lay.culprit
+        if not delivery.month_charges:
+            line = np.where(lay.one_shot[s], 0.0, line)
         if grain == "hourly":
             pos = np.repeat(np.arange(n_lines), 24)
             hour = np.tile(np.arange(24), n_lines)

@@ -163,6 +163,7 @@ def write_cur(
     on_day: Callable[[int], None] | None = None,
     file_max_rows: int = DEFAULT_FILE_MAX_ROWS,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    mtd_every_days: int | None = None,
 ) -> list[WrittenDelivery]:
     """Write every delivery (issued by ``until``) of ``org`` in ``fmt`` under ``dest``.
 
@@ -177,6 +178,7 @@ def write_cur(
         on_day: Called with 1 after each delivered day (progress bars).
         file_max_rows: Rows per data file before rolling over.
         chunk_rows: Rows per in-memory chunk (bounds memory).
+        mtd_every_days: Also write month-to-date deliveries every N days.
     """
     if fmt not in FORMATS:
         raise WriterError(f"format {fmt!r}: use one of {FORMATS}")
@@ -184,7 +186,7 @@ def write_cur(
     layout = LineLayout.of(org)
     return [
         _write_one(org, sink, fmt, d, grain, report, layout, on_day, file_max_rows, chunk_rows)
-        for d in plan_deliveries(org)
+        for d in plan_deliveries(org, mtd_every_days)
         if until is None or d.issued_at <= until
     ]
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,6 @@ from typer.testing import CliRunner
 from services.cli import build_app
 from services.ingestor.cur.formats import detect
 from services.ingestor.cur.manifest import latest_per_period, parse_manifest
-from services.ingestor.datapoint_file import to_datapoint
 from services.ingestor.simulate import SimConfig, simulate_organisation
 from services.ingestor.simulate.cloudwatch_out import write_cloudwatch
 from services.ingestor.simulate.deliveries import plan_deliveries
@@ -227,9 +227,11 @@ def test_cloudwatch_file_matches_the_api(org, tmp_path: Path) -> None:
     np.testing.assert_array_equal(mine["value"].to_numpy(), util.cpu_max)
     write_cloudwatch(org, str(tmp_path / "cw.jsonl"), end=end)
     with (tmp_path / "cw.jsonl").open() as handle:
-        point = to_datapoint(json.loads(handle.readline()))
-    assert point.metric == "CPUUtilization"
-    assert point.timestamp.tzinfo is not None
+        point = json.loads(handle.readline())
+    assert {"instance_id", "account_id", "region", "metric", "stat", "timestamp", "value"} <= set(
+        point
+    )
+    assert datetime.fromisoformat(point["timestamp"]).tzinfo is not None
 
 
 def test_ground_truth_file(org, tmp_path: Path) -> None:
@@ -271,3 +273,22 @@ def test_cli_writes_files_and_truth(tmp_path: Path) -> None:
     assert (tmp_path / "ground_truth.json").exists()
     assert (tmp_path / "cw.parquet").exists()
     assert list(tmp_path.rglob("*-Manifest.json"))
+
+
+def test_month_to_date_deliveries_grow_and_the_last_one_wins(org, tmp_path: Path) -> None:
+    plan = plan_deliveries(org, mtd_every_days=7)
+    june = [d for d in plan if d.billing_period == date(2026, 6, 1)]
+    assert len(june) >= 2
+    assert [d.sequence for d in june] == list(range(len(june)))
+    assert all(a.issued_at < b.issued_at for a, b in itertools.pairwise(june))
+    mtd, close = june[0], june[-1]
+    assert not mtd.month_charges
+    assert close.month_charges
+    assert len(mtd.days) < len(close.days)
+    written = write_cur(org, str(tmp_path), "focus", mtd_every_days=7)
+    assert len(written) == len(plan)
+    first = read_delivery(tmp_path, "focus", written[0].data_keys)
+    assert set(first["ChargeCategory"]) == {"Usage"}  # tax and fees wait for month close
+    assert first["ChargePeriodStart"].str[:10].max() < str(org.dates[mtd.days.stop])
+    with pytest.raises(WriterError, match="mtd_every_days"):
+        plan_deliveries(org, mtd_every_days=0)
