@@ -5,6 +5,8 @@ month's last simulated day, 06:00 UTC). The month holding the restatement anomal
 a second, later delivery (AWS may revise a closed period for two weeks): the first
 shows the restated day at its original value, the second at the restated value. Both
 carry the whole month; each has its own manifest id (``assemblyId``/``executionId``).
+Optionally, month-to-date deliveries every N days precede the close (see
+:func:`plan_deliveries`).
 """
 
 from __future__ import annotations
