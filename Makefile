@@ -8,10 +8,10 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 RUN := $(UV) run --frozen
 ENV_STAMP := .venv/.synced
 
-.PHONY: help env demo test lint fmt bench schemas dev-up dev-down clean
+.PHONY: help env demo test lint fmt bench lock schemas dev-up dev-down clean
 
 help: ## Show this help
-	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | sort | \
+	@grep -hE '^[a-zA-Z_%-]+:.*?## ' $(MAKEFILE_LIST) | sort | \
 	  awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
 
 .tools/bin/uv:
@@ -38,6 +38,11 @@ lint: $(ENV_STAMP) ## ruff lint + format check, mypy on shared/
 fmt: $(ENV_STAMP) ## Format and auto-fix with ruff
 	$(RUN) ruff format .
 	$(RUN) ruff check --fix .
+
+lock: | $(if $(findstring .tools,$(UV)),.tools/bin/uv) ## Re-lock (uv.lock) and export pip constraint files
+	$(UV) lock
+	$(UV) export --frozen --no-hashes --no-dev -o requirements.lock
+	$(UV) export --frozen --no-hashes --all-groups -o requirements-dev.lock
 
 schemas: $(ENV_STAMP) ## Regenerate JSON Schemas under shared/schemas/
 	$(RUN) spendstream schemas
