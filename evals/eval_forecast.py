@@ -234,6 +234,23 @@ def render(summary: dict[str, Any], seconds: float) -> str:
         f"{_fmt(sel['share_mase_below_1'], True)}.",
         f"- Empirical coverage of the 80% interval in 75-85% (selected model, 30 days): "
         f"{_fmt(sel['coverage80'], True)}.",
+        "",
+        "## Method notes",
+        "",
+        "- Models: weekly seasonal naive (empirical k-week-ahead error quantiles); damped Holt "
+        "(ETS(A,Ad,N)) on the weekly-deseasonalised series with Gaussian bounds; Prophet "
+        "(linear growth, weekly seasonality, month-start/month-end regressors; yearly needs "
+        ">= 730 days, so it is off here), bounds from 200 predictive samples.",
+        "- Backtest: 3 rolling origins 30 days apart, the last 90-day window ending on the "
+        "last training day; selection by lowest MASE at 30 days, ties to the simpler model.",
+        "- Calibration: per model and horizon bucket (1-7, 8-30, 31-90 days) the half-widths "
+        "are scaled by the split-conformal quantile (finite-sample corrected) of "
+        "|error| / half-width over the backtest folds. Folds overlap in time and errors are "
+        "autocorrelated, so this is approximate; the holdout above is the honest check.",
+        "- Month end: the sum's half-width is sqrt((1-rho) sum hw^2 + rho (sum hw)^2) with rho "
+        "the average pairwise (uncentred) correlation of the chosen model's backtest errors.",
+        "- The simulator posts Tax, Support and Route 53 charges on each month's first day, "
+        "so every service series has a month-start spike; the holdout starts on one.",
     ]
     return "\n".join(lines) + "\n"
 
