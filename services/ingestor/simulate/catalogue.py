@@ -83,7 +83,12 @@ def load_instance_types() -> dict[str, InstanceType]:
 
 
 def smaller_type(types: dict[str, InstanceType], name: str) -> InstanceType | None:
-    """The next smaller size of the same family with fewer vCPUs, if the table has one."""
+    """The next smaller size of the same family with fewer vCPUs, if the table has one.
+
+    >>> types = load_instance_types()
+    >>> smaller_type(types, "m5.2xlarge").name, smaller_type(types, "m5.large")
+    ('m5.xlarge', None)
+    """
     current = types[name]
     candidates = [
         t

@@ -46,7 +46,19 @@ def summarise(
 
 
 def classify(inputs: FindingInputs, vcpu_ratio: float | None, memory_ratio: float | None) -> str:
-    """The finding; ratios are current/smaller size (None when no smaller size exists)."""
+    """The finding; ratios are current/smaller size (None when no smaller size exists).
+
+    >>> busy = FindingInputs(cpu_p995=91.0, cpu_peak=100.0, mem_p995=None,
+    ...                      net_bytes_per_day_max=1e9)
+    >>> classify(busy, 2.0, 2.0)
+    'underprovisioned'
+    >>> classify(FindingInputs(30.0, 41.0, 35.0, 1e9), 2.0, 2.0)
+    'overprovisioned'
+    >>> classify(FindingInputs(30.0, 41.0, 45.0, 1e9), 2.0, 2.0)  # memory would not fit
+    'optimized'
+    >>> classify(FindingInputs(2.0, 3.5, None, 1e6), None, None)
+    'idle'
+    """
     if inputs.cpu_peak < IDLE_PEAK_CPU_PCT and inputs.net_bytes_per_day_max < (
         IDLE_NET_BYTES_PER_DAY
     ):

@@ -224,7 +224,12 @@ def test_bad_config_is_refused(bad) -> None:
 
 @pytest.mark.parametrize(
     "module",
-    ["services.ingestor.simulate", "services.ingestor.simulate.organisation"],
+    [
+        "services.ingestor.simulate",
+        "services.ingestor.simulate.organisation",
+        "services.ingestor.simulate.findings",
+        "services.ingestor.simulate.catalogue",
+    ],
 )
 def test_docstring_examples_run(module: str) -> None:
     import doctest

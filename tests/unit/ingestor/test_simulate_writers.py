@@ -292,3 +292,11 @@ def test_month_to_date_deliveries_grow_and_the_last_one_wins(org, tmp_path: Path
     assert first["ChargePeriodStart"].str[:10].max() < str(org.dates[mtd.days.stop])
     with pytest.raises(WriterError, match="mtd_every_days"):
         plan_deliveries(org, mtd_every_days=0)
+
+
+def test_cli_refuses_an_unknown_format(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        build_app(), ["simulate", "--days", "30", "--format", "xlsx", "--out", str(tmp_path)]
+    )
+    assert result.exit_code == 2
+    assert "use one of" in result.output
