@@ -98,15 +98,30 @@ def evaluate_series(
     all_scores = [s for o in outcomes.values() for s in o.scores]
     chosen = choose(all_scores, config.selection_horizon, config.models)
     for name in config.models if forecast_all else (chosen,):
-        outcome = outcomes[name]
-        if outcome.factors is None:
-            continue
-        try:
-            pred = _final_forecast(name, history, outcome.factors, config)
-        except ModelFitError:
-            continue
-        outcomes[name] = ModelOutcome(outcome.backtest, outcome.scores, outcome.factors, pred)
+        _fit_final(name, history, config, outcomes)
+    # Should the winner's final fit fail, the next best model that fits stands in.
+    remaining = list(config.models)
+    while outcomes[chosen].forecast is None and len(remaining) > 1:
+        remaining.remove(chosen)
+        rest = [s for s in all_scores if s.model in remaining]
+        if not rest:
+            break
+        chosen = choose(rest, config.selection_horizon, remaining)
+        _fit_final(chosen, history, config, outcomes)
     return SeriesOutcome(plan=plan, chosen=chosen, models=outcomes)
+
+
+def _fit_final(
+    name: str, history: DailyHistory, config: RefreshConfig, outcomes: dict[str, ModelOutcome]
+) -> None:
+    outcome = outcomes[name]
+    if outcome.factors is None or outcome.forecast is not None:
+        return
+    try:
+        pred = _final_forecast(name, history, outcome.factors, config)
+    except ModelFitError:
+        return
+    outcomes[name] = ModelOutcome(outcome.backtest, outcome.scores, outcome.factors, pred)
 
 
 def month_end_for(history: DailyHistory, outcome: ModelOutcome) -> MonthEndProjection | None:

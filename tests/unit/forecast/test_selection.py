@@ -76,3 +76,20 @@ def test_calibrated_backtest_coverage_is_near_nominal_on_gaussian_noise(make_ser
     outcome = evaluate_series(make_series(365, noise=5.0, seed=3), FAST)
     cov = [s.coverage80 for s in outcome.models["damped_holt"].scores]
     assert 0.6 <= float(np.mean(cov)) <= 0.95
+
+
+def test_winner_whose_final_fit_fails_hands_over_to_the_next_best(make_series, monkeypatch):
+    from services.forecast.engine import refresh
+    from services.forecast.exceptions import ModelFitError
+
+    real = refresh._final_forecast
+
+    def flaky(name, *args):
+        if name == "damped_holt":
+            raise ModelFitError("simulated final-fit failure")
+        return real(name, *args)
+
+    monkeypatch.setattr(refresh, "_final_forecast", flaky)
+    outcome = evaluate_series(make_series(300, trend=0.8, noise=1.0), FAST)
+    assert outcome.chosen == "seasonal_naive"
+    assert outcome.models["seasonal_naive"].forecast is not None
