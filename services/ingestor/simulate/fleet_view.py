@@ -140,12 +140,17 @@ def iter_datapoints(
 def iter_metric_events(
     instance_days: Iterable[tuple[FleetMember, date, dict[str, np.ndarray]]],
 ) -> Iterator[MetricDatapoint]:
-    """The same datapoints as wire events (ids as the ingestor's file replay makes them)."""
+    """The same datapoints as wire events.
+
+    Ids follow the CloudWatch poller's scheme, ``stable_id("<account>/<region>/<instance>/
+    <metric>/<stat>", timestamp)``, so a simulated point and a polled one dedupe.
+    """
     stamps: list[datetime] = []
     stamp_day: date | None = None
     for m, day, data in instance_days:
         if day != stamp_day:
             stamps, stamp_day = day_timestamps(day), day
+        stream = f"{m.account_id}/{m.region}/{m.instance_id}"
         for metric, stat, key in DATAPOINT_SERIES:
             if key == "mem" and not m.load.has_memory_agent:
                 continue
@@ -153,9 +158,7 @@ def iter_metric_events(
             unit = {"net_in": "Bytes", "net_out": "Bytes"}.get(key, "Percent")
             for ts, value in zip(stamps, data[key].tolist(), strict=True):
                 yield MetricDatapoint(
-                    id=stable_id(
-                        m.account_id, m.region, m.instance_id, metric, stat, ts.isoformat()
-                    ),
+                    id=stable_id(f"{stream}/{metric}/{stat}", ts.isoformat()),
                     resource_id=m.instance_id,
                     account_id=m.account_id,
                     region=m.region,
