@@ -33,7 +33,7 @@ def _load_file(path: Path) -> Any:
     if path.suffix == ".json":
         return orjson.loads(path.read_bytes())
     try:
-        import yaml
+        import yaml  # type: ignore[import-untyped]  # optional: only YAML account files need it
     except ImportError as exc:
         raise ConfigError(f"{path}: install pyyaml or give the accounts as JSON") from exc
     return yaml.safe_load(path.read_text())

@@ -96,7 +96,8 @@ def datapoint_bodies(batch: pa.RecordBatch) -> tuple[list[tuple[str, str, bytes]
     for i in range(n):
         resource, ts, value = resources[i], stamps[i], numbers[i]
         if (
-            i in bad_time
+            ts is None
+            or i in bad_time
             or i in bad_value
             or None in (resource, ts, value, accounts[i], metrics[i])
         ):

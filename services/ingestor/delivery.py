@@ -38,6 +38,7 @@ from shared.events import (
     stable_id,
     utcnow,
 )
+from shared.events.cur import SourceFormat
 from shared.kafka import DLQ_MAX_VALUE_CHARS, EventProducer
 from shared.logging import get_logger
 from shared.topics import CUR_LINE_ITEMS
@@ -124,7 +125,7 @@ class _Attempt:
         self.items = TopicBatcher(owner.producer, CUR_LINE_ITEMS)
         self.headers = HeaderFactory(CostLineItem.ce_type(), owner.service)
         self.dead_letters: list[Awaitable[Any]] = []
-        self.format: str = "legacy_cur"
+        self.format: SourceFormat = "legacy_cur"
         # Payer accounts (or None) owed one rejection each for a refused file.
         self.refusals: list[str | None] = []
 
@@ -138,7 +139,7 @@ class _Attempt:
                 delivery_id=self.delivery.delivery_id,
                 billing_period=self.delivery.billing_period,
                 account_id=account,
-                source_format=self.format,  # type: ignore[arg-type]  # a SourceFormat by detect()
+                source_format=self.format,
                 source_uri=f"{self.source.uri.rstrip('/')}/{self.delivery.manifest_key}",
                 manifest_id=self.delivery.manifest_id,
                 started_at=utcnow(),

@@ -163,7 +163,7 @@ def tags_column(
         except values.CellError as exc:
             parsed.append({})
             failed[j] = str(exc)
-    result = []
+    result: list[dict[str, str]] = []
     for i, j in enumerate(to_list(encoded.indices)):
         if j is None:
             result.append({})

@@ -83,10 +83,10 @@ def _report_name(doc: dict[str, Any], key: str) -> str:
 def _file_key(ref: Any) -> str:
     if isinstance(ref, dict):
         ref = ref.get("key") or ref.get("path") or ref.get("uri") or ""
-    ref = str(ref)
-    if ref.startswith("s3://"):
-        ref = ref[5:].split("/", 1)[1] if "/" in ref[5:] else ""
-    return ref.lstrip("/")
+    text = str(ref)
+    if text.startswith("s3://"):
+        text = text[5:].split("/", 1)[1] if "/" in text[5:] else ""
+    return text.lstrip("/")
 
 
 def parse_manifest(body: bytes, key: str, modified: float = 0.0) -> Delivery:

@@ -8,10 +8,12 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from services.ingestor.batching import encode_body
 from services.ingestor.cur.formats import detect
 from services.ingestor.cur.normalise import BatchNormaliser, FileContext, Rejected
 from services.ingestor.cur.readers import open_data_file
 from services.ingestor.exceptions import FileRefused
+from shared.codec import encode_value
 from shared.events import CostLineItem
 from tests.fixtures.cur.builders import (
     FOCUS_SAMPLE,
@@ -172,3 +174,10 @@ def test_amortised_cost_follows_savings_plan_rules() -> None:
     normaliser = BatchNormaliser(detect(table.column_names), table.column_names, CTX)
     out = list(normaliser.rows(table.to_batches()[0], 1))
     assert [o["amortized_cost"] for o in out] == [0.6, 0.0, 2.0]
+
+
+def test_batched_bodies_are_the_bytes_the_shared_codec_produces(tmp_path: Path) -> None:
+    items, _ = normalise(write_parquet(cur2_table(50), tmp_path / "p.parquet"))
+    items += normalise(FOCUS_SAMPLE)[0][:50] + normalise(LEGACY_SAMPLE)[0][:50]
+    for item in items:
+        assert encode_body(item) == encode_value(CostLineItem.model_validate(item))
