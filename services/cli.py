@@ -22,6 +22,7 @@ SUBCOMMANDS: tuple[tuple[str, str], ...] = (
     ("admin", "services.gateway.cli:app"),
     ("rightsizing", "services.rightsizing.cli:app"),
     ("simulate", "services.ingestor.simulate_cli:app"),
+    ("forecast", "services.forecast.cli:app"),
 )
 #: Single commands at the root: ``(name, "package.module:function")``.
 COMMANDS: tuple[tuple[str, str], ...] = (
