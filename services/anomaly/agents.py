@@ -10,10 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
+from aiokafka import ConsumerRecord
+
 from services.anomaly.costs.account_state import AccountState, CostStateConfig
 from services.anomaly.errors import BadRecordError
 from services.anomaly.feedback.rules import FeedbackBook
 from services.anomaly.loop import Output, StatefulAgent
+from services.anomaly.metrics.fast_decode import Datapoint, fast_datapoint
 from services.anomaly.metrics.tracker import MetricTracker, MetricTrackerConfig, ScoringDetector
 from services.anomaly.tables import ChangelogTable
 from services.anomaly.topics import (
@@ -23,10 +26,12 @@ from services.anomaly.topics import (
     POINTS_OUTPUT,
     RESTATEMENTS_OUTPUT,
 )
+from shared.codec import header
 from shared.events import AnomalyEvent, Event, Feedback, MetricDatapoint, utcnow
 from shared.logging import get_logger
 
 log = get_logger(__name__)
+DATAPOINT_TYPE = MetricDatapoint.ce_type()
 
 
 def _anomaly(event: AnomalyEvent) -> Output:
@@ -59,7 +64,7 @@ class CostAgent(StatefulAgent[AccountState]):
 
     def apply(self, state: AccountState, event: Event) -> list[Output]:
         """Aggregate; on a completed delivery publish points, restatements, incidents."""
-        out = state.on_event(event, self.book, utcnow())
+        out = state.on_event(event, self.book, self.now)
         if out.rejected:
             log.warning(
                 "delivery attempt not applied", account=state.account_id, reason=out.rejected
@@ -111,9 +116,17 @@ class MetricAgent(StatefulAgent[MetricTracker]):
         self.detector_factory = detector_factory
         self._feedback: list[Feedback] = []
 
+    def decode(self, record: ConsumerRecord[bytes, bytes]) -> Event | Datapoint:  # type: ignore[override]
+        """Fast strict path for plain datapoints; the full validator for anything else."""
+        if header(record.headers, "ce_type") == DATAPOINT_TYPE:
+            event = fast_datapoint(record.value)
+            if event is not None:
+                return event
+        return super().decode(record)
+
     def state_key(self, event: Event) -> str:
         """One detector per resource x metric x statistic."""
-        if not isinstance(event, MetricDatapoint):
+        if not isinstance(event, Datapoint | MetricDatapoint):
             raise BadRecordError(f"{type(event).__name__} is not a datapoint")
         return f"{event.resource_id}|{event.metric}|{event.stat}"
 
@@ -123,18 +136,17 @@ class MetricAgent(StatefulAgent[MetricTracker]):
 
     def apply(self, state: MetricTracker, event: Event) -> list[Output]:
         """Score, then learn; publish lifecycle events."""
-        assert isinstance(event, MetricDatapoint)  # state_key rejected anything else
-        widen = self.book.widen(state.key, event.timestamp)
-        threshold = 1.0 - (1.0 - self.config.threshold) / widen
+        assert isinstance(event, Datapoint | MetricDatapoint)  # state_key rejected the rest
+        widen, suppressed, planned = self.book.rules(state.key, event.timestamp)
         events = state.observe(
             event.timestamp,
             event.value,
             event.account_id,
-            utcnow(),
+            self.now,
             period=timedelta(seconds=event.period_s),
-            suppressed=self.book.suppressed(state.key, event.timestamp),
-            learn=not self.book.planned(state.key, event.timestamp),
-            threshold=threshold,
+            suppressed=suppressed,
+            learn=not planned,
+            threshold=1.0 - (1.0 - self.config.threshold) / widen,
         )
         return [_anomaly(e) for e in events]
 

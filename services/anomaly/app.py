@@ -8,8 +8,10 @@ process until SIGTERM/SIGINT. Nothing connects at import time.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import signal
 from collections.abc import Callable
+from typing import cast
 
 from services.anomaly.agents import CostAgent, MetricAgent
 from services.anomaly.errors import MetricDetectorMissingError
@@ -32,8 +34,18 @@ PRODUCER_MAX_REQUEST_BYTES = 8 * 1024 * 1024
 log = get_logger(__name__)
 
 
-def default_metric_detector() -> Callable[[], ScoringDetector]:
-    """The metric detector factory from ``services.anomaly.detectors.metric``."""
+def metric_detector_factory(spec: str = "") -> Callable[[], ScoringDetector]:
+    """The metric detector factory: ``spec`` ("module:Class") or the NAB-tuned default."""
+    if spec:
+        module_name, _, attribute = spec.partition(":")
+        try:
+            cls = getattr(importlib.import_module(module_name), attribute)
+        except (ImportError, AttributeError) as exc:
+            raise MetricDetectorMissingError(
+                f"SPENDSTREAM_ANOMALY_METRIC_DETECTOR={spec!r} cannot be imported; "
+                "use 'package.module:ClassName'"
+            ) from exc
+        return cast(Callable[[], ScoringDetector], cls)
     try:
         from services.anomaly.detectors.metric import (  # optional: owned by the NAB work
             MetricDetector,
@@ -77,7 +89,7 @@ async def run(
                 )
             )
         if settings.anomaly_run_metrics:
-            factory = detector_factory or default_metric_detector()
+            factory = detector_factory or metric_detector_factory(settings.anomaly_metric_detector)
             metric = MetricAgent(
                 ChangelogTable(METRIC_STATE, settings, raw), settings.metric_config(), book, factory
             )

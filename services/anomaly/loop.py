@@ -18,6 +18,7 @@ import asyncio
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Iterable
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
@@ -25,7 +26,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord
 from services.anomaly.errors import AnomalyError
 from services.anomaly.tables import ChangelogTable
 from shared.codec import DecodeError, decode
-from shared.events import Event
+from shared.events import Event, utcnow
 from shared.kafka import EventProducer, make_consumer
 from shared.logging import get_logger
 from shared.topics import Topic
@@ -44,6 +45,12 @@ class StatefulAgent(ABC, Generic[V]):
 
     source: Topic
     table: ChangelogTable[V]
+    #: Wall-clock time of the batch being processed (set by the loop once per poll).
+    now: datetime = datetime.min.replace(tzinfo=UTC)
+
+    def decode(self, record: ConsumerRecord[bytes, bytes]) -> Event:
+        """Record -> event, or DecodeError (overridden where a faster path exists)."""
+        return decode(record.value, record.headers, self.source.values)
 
     @abstractmethod
     def state_key(self, event: Event) -> str:
@@ -124,11 +131,12 @@ class StatefulLoop(Generic[V]):
     async def _process(
         self, batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
     ) -> None:
+        self.agent.now = utcnow()
         outputs = self.agent.pending()
         for tp, records in batches.items():
             for record in records:
                 try:
-                    event = decode(record.value, record.headers, self.agent.source.values)
+                    event = self.agent.decode(record)
                     key = self.agent.state_key(event)
                     state = self.agent.table.get(tp.partition, key)
                     if state is None:

@@ -31,8 +31,9 @@ class AnomalySettings(SpendstreamSettings):
     # one batch is processed well inside the rebalance timeout.
     anomaly_max_poll_records: int = 2000
     # State snapshots and offset commits happen together at most this often: a
-    # crash replays at most this much input, which the per-key offsets skip.
-    anomaly_commit_interval_s: float = 0.5
+    # crash replays at most this much input (the per-key offsets skip what was
+    # applied), and a stream's state is pickled at most once per interval.
+    anomaly_commit_interval_s: float = 1.0
 
     # Cost detection (AWS lets users set both floors).
     anomaly_min_impact_usd: float = 25.0
@@ -44,6 +45,9 @@ class AnomalySettings(SpendstreamSettings):
     anomaly_restatement_min_usd: float = 10.0
     anomaly_restatement_min_pct: float = 0.05
 
+    # Metric detector class as "module:Class" (constructed with no arguments);
+    # empty means services.anomaly.detectors.metric's MetricDetector(MetricDetectorConfig()).
+    anomaly_metric_detector: str = ""
     # Metric detection: alert threshold on the detector's score, resolve after N normal points.
     anomaly_metric_threshold: float = 0.99
     anomaly_metric_resolve_after: int = 3

@@ -25,6 +25,10 @@ V = TypeVar("V")
 # Fast compression: state snapshots are mostly floats and repeated ids; level 1
 # shrinks them ~3x at a fraction of the cost of the default level.
 ZLIB_LEVEL = 1
+# Per-stream detector state is a few KB: compressing it costs more CPU than the
+# bytes are worth. Account cost states grow to hundreds of KB: those shrink ~3x.
+COMPRESS_ABOVE_BYTES = 16 * 1024
+_PLAIN, _ZLIB = b"p", b"z"
 # Restore polls until the end offsets captured at the start are reached.
 RESTORE_POLL_MS = 200
 
@@ -32,13 +36,19 @@ log = get_logger(__name__)
 
 
 def dumps(value: Any) -> bytes:
-    """Pickle and compress one state value."""
-    return zlib.compress(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), ZLIB_LEVEL)
+    """Pickle one state value; compress it when it is large enough to be worth it."""
+    raw = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    if len(raw) < COMPRESS_ABOVE_BYTES:
+        return _PLAIN + raw
+    return _ZLIB + zlib.compress(raw, ZLIB_LEVEL)
 
 
 def loads(data: bytes) -> Any:
     """Inverse of :func:`dumps` (only ever applied to this service's own changelog)."""
-    return pickle.loads(zlib.decompress(data))  # our own topic, written by dumps
+    body = data[1:]
+    if data[:1] == _ZLIB:
+        body = zlib.decompress(body)
+    return pickle.loads(body)  # our own topic, written by dumps
 
 
 class ChangelogTable(Generic[V]):

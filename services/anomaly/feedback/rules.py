@@ -63,6 +63,13 @@ class FeedbackBook:
         if (start, end) not in windows:
             windows.append((start, end))
 
+    def rules(self, series_id: str, at: datetime) -> tuple[float, bool, bool]:
+        """(band multiplier, suppressed, planned) for one point, in one call."""
+        if not self._fp_until and not self._planned:
+            return 1.0, False, False  # the hot path: no feedback at all
+        planned = self.planned(series_id, at)
+        return self.widen(series_id, at), planned or self.suppressed(series_id, at), planned
+
     def _lineage(self, series_id: str) -> list[str]:
         parts = series_id.split("/")
         return ["/".join(parts[:i]) for i in range(len(parts), 1, -1)]

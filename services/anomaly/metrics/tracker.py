@@ -104,6 +104,8 @@ class MetricTracker:
         self.n_seen += 1
         limit = self.config.threshold if threshold is None else threshold
         anomalous = score >= limit and not suppressed
+        if not anomalous and self.incident is None:
+            return []  # the common case: nothing to say, nothing to build
         obs = Observation(
             window_start=ts,
             window_end=ts + period,
