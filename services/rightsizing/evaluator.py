@@ -56,7 +56,10 @@ class Evaluator:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self._interval_s)
             if not stop.is_set():
-                await self.evaluate_once()
+                try:
+                    await self.evaluate_once()
+                except Exception:  # a failed pass is retried next tick, never fatal
+                    log.exception("evaluation pass failed; retrying next interval")
 
     async def evaluate_once(self) -> int:
         """One pass; returns the number of recommendations published."""
@@ -66,9 +69,14 @@ class Evaluator:
         for state in changed:
             state.changed = False  # data arriving during the pass marks it again
         loop = asyncio.get_running_loop()
-        outcomes = await loop.run_in_executor(
-            self._pool, evaluate_fleet, changed, self._catalogue, self._config, self._clock()
-        )
+        try:
+            outcomes = await loop.run_in_executor(
+                self._pool, evaluate_fleet, changed, self._catalogue, self._config, self._clock()
+            )
+        except Exception:
+            for state in changed:
+                state.changed = True  # evaluate them again next pass
+            raise
         sent = []
         for outcome in outcomes:
             state = self._store.states.get(outcome.resource_id)

@@ -46,15 +46,23 @@ def add_cpu_day(days: list[dict[int, DayRecord]], day: int, timestamps: np.ndarr
     """Add ``values[i]`` (CPU at ``timestamps``, all on UTC ``day``) to ``days[i][day]``."""
     n, steps = values.shape
     positive = values > mapping().min_possible
-    keys = np.where(positive, keys_of(np.where(positive, values, 1.0)), 0)
-    has_keys = positive.any(axis=1)
-    big = np.iinfo(np.int64).max
-    lows = np.where(positive, keys, big).min(axis=1)
-    highs = np.where(positive, keys, -big).max(axis=1)
-    base = int(lows[has_keys].min()) if has_keys.any() else 0
-    width = int(highs[has_keys].max()) - base + 1 if has_keys.any() else 1
-    # One bincount for the whole fleet: row i's key k lands at i * width + (k - base).
-    flat = (np.arange(n)[:, None] * width + (keys - base))[positive]
+    if positive.all():  # the common case: no zeros, fewer passes over the block
+        keys = keys_of(values)
+        lows, highs = keys.min(axis=1), keys.max(axis=1)
+        has_keys = np.ones(n, dtype=bool)
+        base = int(lows.min())
+        width = int(highs.max()) - base + 1
+        flat = (keys + (np.arange(n)[:, None] * width - base)).ravel()
+    else:
+        keys = np.where(positive, keys_of(np.where(positive, values, 1.0)), 0)
+        has_keys = positive.any(axis=1)
+        big = np.iinfo(np.int64).max
+        lows = np.where(positive, keys, big).min(axis=1)
+        highs = np.where(positive, keys, -big).max(axis=1)
+        base = int(lows[has_keys].min()) if has_keys.any() else 0
+        width = int(highs[has_keys].max()) - base + 1 if has_keys.any() else 1
+        flat = (np.arange(n)[:, None] * width + (keys - base))[positive]
+    # One bincount for the whole block: row i's key k lands at i * width + (k - base).
     dense = np.bincount(flat, minlength=n * width).reshape(n, width).astype(np.uint32)
     hourly = _hourly(timestamps, values)
     seconds = float(period_s * steps)

@@ -71,10 +71,13 @@ def test_a_type_change_restarts_measurements_and_marks_followed_advice() -> None
     assert not state.running
 
 
-def test_bulk_day_update_equals_the_streaming_path() -> None:
+@pytest.mark.parametrize("with_zeros", [True, False])
+def test_bulk_day_update_equals_the_streaming_path(with_zeros: bool) -> None:
     rng = np.random.default_rng(5)
-    values = rng.uniform(0, 100, (4, 288))
-    values[1] = 0.0  # an all-zero instance
+    values = rng.uniform(0.01, 100, (4, 288))
+    if with_zeros:
+        values[1] = 0.0  # an all-zero instance
+        values[2, :10] = 0.0
     ts = 20_454 * 86_400 + np.arange(288, dtype=np.int64) * 300
     bulk: list[dict[int, DayRecord]] = [{} for _ in range(4)]
     add_cpu_day(bulk, 20_454, ts, values, 300)
