@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from services.ingestor.simulate import SimConfig, simulate_organisation
 from services.ingestor.simulate.cloudwatch_out import write_cloudwatch
-from services.ingestor.simulate.deliveries import plan_deliveries
+from services.ingestor.simulate.deliveries import issued_by, plan_deliveries
 from services.ingestor.simulate.exceptions import SimulationError
 from services.ingestor.simulate.writers import FORMATS, write_cur, write_ground_truth
 
@@ -62,11 +62,7 @@ def simulate(
         )
         org = simulate_organisation(config)
         cutoff = datetime.fromisoformat(until) if until else None
-        planned = [
-            d
-            for d in plan_deliveries(org, mtd_every_days)
-            if cutoff is None or d.issued_at <= cutoff
-        ]
+        planned = [d for d in plan_deliveries(org, mtd_every_days) if issued_by(d, cutoff)]
         cw_first = org.dates[-cloudwatch_days] if cloudwatch_days else None
         cw_days = (min(cloudwatch_days or days, days)) if cloudwatch_out else 0
         total = sum(len(d.days) for d in planned) + cw_days

@@ -117,5 +117,12 @@ def plan_deliveries(org: SimulatedOrg, mtd_every_days: int | None = None) -> lis
     return [replace(d, sequence=i - first[d.billing_period]) for i, d in enumerate(ordered)]
 
 
+def issued_by(delivery: Delivery, until: datetime | None) -> bool:
+    """Whether ``delivery`` is issued at or before ``until`` (naive times are UTC)."""
+    if until is None:
+        return True
+    return delivery.issued_at <= (until if until.tzinfo else until.replace(tzinfo=UTC))
+
+
 def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=UTC)

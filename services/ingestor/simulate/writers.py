@@ -24,7 +24,7 @@ import orjson
 import pyarrow as pa
 
 from services.ingestor.simulate import cur2, focus, legacy_cur
-from services.ingestor.simulate.deliveries import Delivery, plan_deliveries
+from services.ingestor.simulate.deliveries import Delivery, issued_by, plan_deliveries
 from services.ingestor.simulate.exceptions import WriterError
 from services.ingestor.simulate.file_writers import DEFAULT_FILE_MAX_ROWS, write_rolling
 from services.ingestor.simulate.line_items import DEFAULT_CHUNK_ROWS, iter_line_chunks
@@ -187,7 +187,7 @@ def write_cur(
     return [
         _write_one(org, sink, fmt, d, grain, report, layout, on_day, file_max_rows, chunk_rows)
         for d in plan_deliveries(org, mtd_every_days)
-        if until is None or d.issued_at <= until
+        if issued_by(d, until)
     ]
 
 

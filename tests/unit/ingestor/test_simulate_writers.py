@@ -270,6 +270,26 @@ def test_cli_writes_files_and_truth(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "deliveries" in result.output
+    until = CliRunner().invoke(
+        build_app(),
+        [
+            "simulate",
+            "--seed",
+            "3",
+            "--days",
+            "30",
+            "--accounts",
+            "2",
+            "--instances",
+            "10",
+            "--out",
+            str(tmp_path / "until"),
+            "--until",
+            "2026-06-15T00:00",
+        ],
+    )
+    assert until.exit_code == 0, until.output
+    assert "0 deliveries, 0 line items" in until.output
     assert (tmp_path / "ground_truth.json").exists()
     assert (tmp_path / "cw.parquet").exists()
     assert list(tmp_path.rglob("*-Manifest.json"))
