@@ -24,7 +24,8 @@ from services.ingestor.settings import IngestorSettings
 from services.ingestor.state import StateStore
 from shared.kafka import EventProducer, make_producer
 from shared.logging import get_logger
-from shared.topics import ensure_topics
+from shared.metrics import ServiceMetrics
+from shared.topics import CLOUDWATCH_DATAPOINTS, CUR_LINE_ITEMS, INVENTORY_EC2, ensure_topics
 
 log = get_logger(__name__)
 
@@ -93,21 +94,40 @@ async def every(
 async def run(settings: IngestorSettings, stop: asyncio.Event) -> None:
     """The service: every configured loop on its interval until ``stop`` is set."""
     state = StateStore(settings.ingestor_state_dir)
+    metrics = ServiceMetrics(settings.service_name)
+    if settings.metrics_port is not None:
+        metrics.serve(settings.metrics_port)
     async with event_producer(settings) as producer:
         loops = []
         if settings.ingestor_cur_source:
             runner = cur_runner(settings, producer, state, settings.ingestor_cur_source)
-            loops.append(every("cur", settings.ingestor_cur_poll_s, runner.run_once, stop))
+
+            async def cur_pass() -> None:
+                reports = await runner.run_once()
+                metrics.records.labels(CUR_LINE_ITEMS.name).inc(sum(r.rows for r in reports))
+                rejected = sum(r.rejected for r in reports)
+                metrics.dead_letters.labels(CUR_LINE_ITEMS.dlq.name).inc(rejected)
+
+            loops.append(every("cur", settings.ingestor_cur_poll_s, cur_pass, stop))
         if accounts(settings):
             poller = cloudwatch_poller(settings, producer, state)
             collector = InventoryCollector(
                 aws_clients(settings), accounts(settings), producer, state
             )
+
+            async def cloudwatch_pass() -> None:
+                sent = await poller.poll_once()
+                metrics.records.labels(CLOUDWATCH_DATAPOINTS.name).inc(sent)
+
+            async def inventory_pass() -> None:
+                changed, deleted = await collector.scan_once()
+                metrics.records.labels(INVENTORY_EC2.name).inc(changed + deleted)
+
             loops.append(
-                every("cloudwatch", settings.ingestor_cloudwatch_poll_s, poller.poll_once, stop)
+                every("cloudwatch", settings.ingestor_cloudwatch_poll_s, cloudwatch_pass, stop)
             )
             loops.append(
-                every("inventory", settings.ingestor_inventory_poll_s, collector.scan_once, stop)
+                every("inventory", settings.ingestor_inventory_poll_s, inventory_pass, stop)
             )
         if not loops:
             raise IngestorError(
