@@ -42,6 +42,7 @@ import numpy as np
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from river import anomaly
 
+from services.anomaly.loop import FETCH_MAX_WAIT_MS
 from shared.codec import decode, encode
 from shared.devstack import tansu
 from shared.events import AnomalyEvent, MetricDatapoint
@@ -249,7 +250,10 @@ async def latency(
     await ensure_topics(settings)
     proc = worker(settings, spec, log, None)
     consumer = AIOKafkaConsumer(
-        **settings.kafka_client_kwargs(), group_id=None, enable_auto_commit=False
+        **settings.kafka_client_kwargs(),
+        group_id=None,
+        enable_auto_commit=False,
+        fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
     )
     await consumer.start()
     raw = make_producer(settings)
