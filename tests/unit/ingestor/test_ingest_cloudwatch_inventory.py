@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from services.ingestor.accounts import parse_accounts
 from services.ingestor.cloudwatch import plan
 from services.ingestor.inventory.changes import diff
@@ -71,3 +73,40 @@ def test_accounts_from_json() -> None:
         ("1", ("us-east-1",), "arn:aws:iam::1:role/x"),
         ("2", ("a", "b"), None),
     ]
+
+
+class ThrottledThenOk:
+    """A CloudWatch client stand-in: throttles twice, then serves two NextToken pages."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict] = []
+
+    def get_metric_data(self, **kwargs):
+        from botocore.exceptions import ClientError
+
+        self.calls.append(kwargs)
+        if len(self.calls) <= 2:
+            raise ClientError(
+                {"Error": {"Code": "Throttling", "Message": "slow down"}}, "GetMetricData"
+            )
+        t = T0 + timedelta(minutes=5 * len(self.calls))
+        page = {"MetricDataResults": [{"Id": "q0", "Timestamps": [t], "Values": [1.0]}]}
+        if "NextToken" not in kwargs:
+            page["NextToken"] = "more"
+        return page
+
+
+def test_throttling_is_retried_and_pages_are_followed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tenacity import wait_none
+
+    from services.ingestor.cloudwatch import poller
+
+    client = ThrottledThenOk()
+    call = plan.Call(tuple(plan.streams_for("1", "r", "i-1")[:1]), (T0,), T0 + timedelta(hours=1))
+    # the same retry policy without real sleeping in a unit test
+    monkeypatch.setattr(poller, "_get_page", poller._get_page.retry_with(wait=wait_none()))
+    points = poller.fetch(client, call, 300)
+    assert len(client.calls) == 4
+    assert client.calls[-1]["NextToken"] == "more"
+    assert len(points[0]) == 2
+    assert len(client.calls[0]["MetricDataQueries"]) == 1
