@@ -161,8 +161,22 @@ class SimulatedOrg:
             "config": self.config.to_json(),
             "payer_account_id": self.payer_account_id,
             "accounts": [
-                {"account_id": a.account_id, "name": a.name, "regions": list(a.archetype.regions)}
-                for a in self.accounts
+                *(
+                    {
+                        "account_id": a.account_id,
+                        "name": a.name,
+                        "role": "member",
+                        "regions": list(a.archetype.regions),
+                    }
+                    for a in self.accounts
+                ),
+                # The management account: it carries the support fee in daily_costs.
+                {
+                    "account_id": self.payer_account_id,
+                    "name": "management",
+                    "role": "payer",
+                    "regions": ["us-east-1"],
+                },
             ],
             "anomalies": [a.to_json() for a in self.anomalies],
             "instances": [i.to_json() for i in self.instances],

@@ -206,6 +206,9 @@ def test_ground_truth_is_json(org) -> None:
     assert truth["config"]["seed"] == CONFIG.seed
     assert len(truth["instances"]) == CONFIG.instances
     assert {"id", "kind", "start", "end", "magnitude"} <= set(truth["anomalies"][0])
+    listed = {a["account_id"] for a in truth["accounts"]}
+    assert set(org.daily_costs["account_id"]) == listed
+    assert len(listed) == CONFIG.accounts + 1  # members and the payer
 
 
 @pytest.mark.parametrize(
