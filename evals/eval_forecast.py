@@ -247,8 +247,9 @@ def render(summary: dict[str, Any], seconds: float) -> str:
         "are scaled by the split-conformal quantile (finite-sample corrected) of "
         "|error| / half-width over the backtest folds. Folds overlap in time and errors are "
         "autocorrelated, so this is approximate; the holdout above is the honest check.",
-        "- Month end: the sum's half-width is sqrt((1-rho) sum hw^2 + rho (sum hw)^2) with rho "
-        "the average pairwise (uncentred) correlation of the chosen model's backtest errors.",
+        "- Month end: month-to-date actual + forecast; the interval is the sum of daily "
+        "bounds (comonotonic) scaled per level by the conformal quantile of k-day-sum errors "
+        "over sliding windows of the chosen model's calibrated backtest folds (k = days left).",
         "- The simulator posts Tax, Support and Route 53 charges on each month's first day, "
         "so every service series has a month-start spike; the holdout starts on one.",
     ]

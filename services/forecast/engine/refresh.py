@@ -14,6 +14,7 @@ import numpy as np
 from services.forecast.backtest.calibration import Factors, apply, fit_factors
 from services.forecast.backtest.rolling import (
     BacktestPlan,
+    Fold,
     ModelBacktest,
     plan_origins,
     run_backtest,
@@ -23,11 +24,8 @@ from services.forecast.engine.config import RefreshConfig
 from services.forecast.exceptions import InsufficientHistoryError, ModelFitError
 from services.forecast.models.base import DailyHistory, Prediction
 from services.forecast.models.registry import build_model
-from services.forecast.monthend.projection import (
-    days_left_in_month,
-    error_correlation,
-    project_month_end,
-)
+from services.forecast.monthend.calibration import sum_factors
+from services.forecast.monthend.projection import days_left_in_month, project_month_end
 from services.forecast.selection.select import choose
 from shared.events.base import stable_id
 from shared.events.forecasts import BacktestScore, Forecast, ForecastPoint, MonthEndProjection
@@ -125,13 +123,15 @@ def _fit_final(
 
 
 def month_end_for(history: DailyHistory, outcome: ModelOutcome) -> MonthEndProjection | None:
-    """The month-end projection of a model's final forecast, correlation from its folds."""
-    if outcome.forecast is None:
+    """A model's month-end projection, its interval calibrated on its backtest folds."""
+    if outcome.forecast is None or outcome.factors is None:
         return None
     _, remaining = days_left_in_month(history.last_date)
-    residuals = [f.actual - f.prediction.mean[: f.actual.shape[0]] for f in outcome.backtest.folds]
-    rho = error_correlation(residuals, remaining)
-    return project_month_end(history, outcome.forecast, rho)
+    folds = [
+        Fold(f.origin, f.actual, apply(f.prediction, outcome.factors), f.scale)
+        for f in outcome.backtest.folds
+    ]
+    return project_month_end(history, outcome.forecast, sum_factors(folds, remaining))
 
 
 def _points(history: DailyHistory, p: Prediction, horizon: int) -> list[ForecastPoint]:

@@ -4,14 +4,14 @@ The month projected is the one the next forecast day belongs to. The interval
 of a sum of days depends on how the daily errors move together: independent
 days would add half-widths in quadrature (far too narrow on cost data, whose
 errors are autocorrelated), comonotonic days add them linearly (too wide).
-With ``rho`` the average pairwise correlation of the daily errors over the
-remaining days, the sum's half-width is
-``sqrt((1 - rho) * sum(hw**2) + rho * sum(hw)**2)``; ``rho`` comes from the
-backtest residuals (``error_correlation``), 1 (comonotonic) when unknown.
+The projection starts from the comonotonic sum and scales it by a factor per
+level calibrated on the backtest (``monthend.calibration``).
 
 >>> import numpy as np
 >>> from datetime import date
->>> from services.forecast.models.base import DailyHistory, Prediction
+>>> from services.forecast.models.base import LEVELS, DailyHistory, Prediction
+
+SumFactors = dict[float, float]
 >>> h = DailyHistory(date(2025, 1, 1), np.full(29, 10.0))
 >>> p = Prediction(*(np.full(5, v) for v in (10.0, 9, 11, 8, 12)))
 >>> m = project_month_end(h, p)
@@ -22,14 +22,15 @@ backtest residuals (``error_correlation``), 1 (comonotonic) when unknown.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Sequence
 from datetime import date, timedelta
 
 import numpy as np
 
 from services.forecast.exceptions import ForecastError
-from services.forecast.models.base import DailyHistory, Prediction
+from services.forecast.models.base import LEVELS, DailyHistory, Prediction
 from shared.events.forecasts import MonthEndProjection
+
+SumFactors = dict[float, float]
 
 
 def month_start(day: date) -> date:
@@ -45,40 +46,19 @@ def days_left_in_month(after: date) -> tuple[date, int]:
     return month_start(first_future), (end - after).days
 
 
-def error_correlation(residuals: Sequence[np.ndarray], days: int) -> float:
-    """Average pairwise correlation of errors ``days`` apart or less, from backtest folds.
-
-    Uses uncentred second moments, so a shared bias (a level shift the model
-    missed) counts as correlation, as it should for a sum.
-
-    >>> import numpy as np
-    >>> round(error_correlation([np.ones(10), -np.ones(10)], 5), 2)
-    1.0
-    """
-    k = max(min(days, *(r.shape[0] for r in residuals)) if residuals else 0, 0)
-    if k < 2:
-        return 1.0
-    energy = sum(float(np.sum(r[:k] ** 2)) for r in residuals)
-    if energy <= 0:
-        return 1.0
-    weighted = 0.0
-    for lag in range(1, k):
-        lagged = sum(float(np.sum(r[: k - lag] * r[lag:k])) for r in residuals)
-        rho = lagged / energy * k / (k - lag)
-        weighted += 2 * (k - lag) * rho
-    return float(np.clip(weighted / (k * (k - 1)), 0.0, 1.0))
-
-
-def _sum_bound(mean: np.ndarray, bound: np.ndarray, rho: float) -> float:
-    hw = np.abs(bound - mean)
-    half = np.sqrt((1 - rho) * np.sum(hw**2) + rho * np.sum(hw) ** 2)
-    return float(np.sum(mean) + np.sign(np.sum(bound - mean)) * half)
+def _sum_bound(mean: np.ndarray, bound: np.ndarray, factor: float) -> float:
+    return float(np.sum(mean) + factor * np.sum(bound - mean))
 
 
 def project_month_end(
-    history: DailyHistory, prediction: Prediction, rho: float = 1.0
+    history: DailyHistory, prediction: Prediction, factors: SumFactors | None = None
 ) -> MonthEndProjection:
-    """Actual to date + forecast to month end, with 80/95% bounds for correlation ``rho``."""
+    """Actual to date + forecast to month end, with 80/95% bounds.
+
+    ``factors`` scale the comonotonic half-width of the sum per level (see
+    ``monthend.calibration``); without them the bounds are comonotonic.
+    """
+    factors = factors or {level: 1.0 for level in LEVELS}
     month, remaining = days_left_in_month(history.last_date)
     if remaining > prediction.horizon:
         raise ForecastError(
@@ -88,15 +68,16 @@ def project_month_end(
     actual = float(history.values[max(in_month, 0) :].sum()) if in_month < len(history) else 0.0
     mean = prediction.mean[:remaining]
 
-    def total(bound: np.ndarray) -> float:
-        return actual + _sum_bound(mean, bound[:remaining], rho)
+    def total(bound: np.ndarray, level: float) -> float:
+        return actual + _sum_bound(mean, bound[:remaining], factors[level])
 
+    low, high = LEVELS
     return MonthEndProjection(
         month=month,
         actual_to_date=actual,
         projected=actual + float(mean.sum()),
-        lo80=total(prediction.lo80),
-        hi80=total(prediction.hi80),
-        lo95=total(prediction.lo95),
-        hi95=total(prediction.hi95),
+        lo80=total(prediction.lo80, low),
+        hi80=total(prediction.hi80, low),
+        lo95=total(prediction.lo95, high),
+        hi95=total(prediction.hi95, high),
     )

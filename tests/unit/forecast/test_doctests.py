@@ -17,6 +17,7 @@ MODULES = [
     "services.forecast.models.damped_holt",
     "services.forecast.models.registry",
     "services.forecast.models.seasonal_naive",
+    "services.forecast.monthend.calibration",
     "services.forecast.monthend.projection",
     "services.forecast.selection.select",
 ]
