@@ -11,39 +11,26 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import pwd
 import secrets
 import signal
-import stat
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from shared.devstack import processes
-from shared.devstack.exceptions import BinaryNotFoundError, DevStackError, StateDirError
+from shared.devstack.exceptions import BinaryNotFoundError, DevStackError
 from shared.devstack.ports import LOOPBACK, claim_port
 from shared.devstack.postgres_ready import wait_until_ready
+from shared.devstack.run_as import OsUser, check_reachable, server_os_user
 
 COMPONENT = "postgresql"
 DATABASE = "spendstream"
 SUPERUSER = "postgres"
-OS_USER_ENV = "SPENDSTREAM_POSTGRES_OS_USER"
-# `nobody` exists on every Linux; override with OS_USER_ENV for a dedicated user.
-DEFAULT_OS_USER = "nobody"
 # initdb writes ~40 MB of catalog files; 120 s covers slow disks and CI.
 INITDB_TIMEOUT_S = 120.0
 # Fast shutdown (SIGINT) ends sessions and writes a checkpoint; 30 s is
 # generous for a dev database before we fall back to SIGKILL.
 STOP_GRACE_S = 30.0
-
-
-@dataclass(frozen=True)
-class OsUser:
-    """The operating-system account the server runs as."""
-
-    name: str
-    uid: int
-    gid: int
 
 
 @dataclass(frozen=True)
@@ -76,21 +63,6 @@ def bin_dir() -> Path:
     return path
 
 
-def server_os_user() -> OsUser | None:
-    """The unprivileged account to run as when we are root; ``None`` when we are not."""
-    if os.geteuid() != 0:
-        return None
-    name = os.environ.get(OS_USER_ENV, DEFAULT_OS_USER)
-    try:
-        entry = pwd.getpwnam(name)
-    except KeyError as exc:
-        raise StateDirError(
-            f"PostgreSQL refuses to run as root and OS user {name!r} does not exist; "
-            f"create it (`useradd --system {name}`) or set {OS_USER_ENV} to an existing user."
-        ) from exc
-    return OsUser(name=name, uid=entry.pw_uid, gid=entry.pw_gid)
-
-
 def start_postgres(
     state_dir: Path, pg_dir: Path, log_path: Path, port: int | None = None
 ) -> Postgres:
@@ -106,7 +78,7 @@ def start_postgres(
     data_dir = pg_dir / "data"
     password = _superuser_password(pg_dir)
     if user is not None:
-        _check_reachable(data_dir, user)
+        check_reachable(data_dir, user)
     if not (data_dir / "PG_VERSION").exists():
         _initdb(binaries, data_dir, password, user)
     port = claim_port(COMPONENT, port)
@@ -190,17 +162,4 @@ def _initdb(binaries: Path, data_dir: Path, password: str, user: OsUser | None) 
     if done.returncode != 0:
         raise DevStackError(
             f"initdb failed for {data_dir} (exit {done.returncode}):\n{done.stderr.strip()}"
-        )
-
-
-def _check_reachable(path: Path, user: OsUser) -> None:
-    """Make sure ``user`` can traverse every parent of ``path`` (postgres needs it)."""
-    for parent in path.parents:
-        info = parent.stat()
-        if info.st_uid == user.uid or info.st_mode & stat.S_IXOTH:
-            continue
-        raise StateDirError(
-            f"PostgreSQL runs as OS user {user.name!r} (it refuses root), "
-            f"which cannot enter {parent}. "
-            f"Run `chmod o+x {parent}` or point SPENDSTREAM_STATE_DIR somewhere world-traversable."
         )
