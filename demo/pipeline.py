@@ -86,9 +86,17 @@ class Pipeline:
 
 @contextmanager
 def running_system(
-    state_dir: Path, log: Callable[[str], None] = print, extra_env: Mapping[str, str] | None = None
+    state_dir: Path,
+    log: Callable[[str], None] = print,
+    extra_env: Mapping[str, str] | None = None,
+    replicas: Mapping[str, int] | None = None,
 ) -> Iterator[Pipeline]:
-    """Start the stack and every consuming service; stop all of it on exit."""
+    """Start the stack and every consuming service; stop all of it on exit.
+
+    ``replicas`` runs several processes of a service in one consumer group
+    (named ``<service>-1``, ``<service>-2`` ...); extra gateways get their own
+    HTTP port, and ``gateway_url`` points at the first.
+    """
     state_dir.mkdir(parents=True, exist_ok=True)
     log(f"starting the embedded stack (Kafka-compatible broker + PostgreSQL) in {state_dir}")
     up = stack.up(state_dir)
@@ -175,14 +183,23 @@ def create_api_key(pipeline: Pipeline) -> str:
     return pipeline.api_key
 
 
+def ingest_argv(pipeline: Pipeline) -> list[list[str]]:
+    """The two ingest commands (CUR deliveries, then CloudWatch datapoints)."""
+    data = pipeline.data_dir
+    return [
+        ["ingest", "cur", "--source", str(data / "cur"), "--force"],
+        ["ingest", "file-datapoints", str(data / "cloudwatch.parquet")],
+    ]
+
+
 def ingest(pipeline: Pipeline, log: Callable[[str], None] = print) -> None:
     """Stream the CUR deliveries and the CloudWatch datapoints onto Kafka."""
-    data = pipeline.data_dir
+    cur, datapoints = ingest_argv(pipeline)
     started = time.monotonic()
+    pipeline.timings["ingest_started_at"] = time.time()
     log("ingesting CUR deliveries")
-    pipeline.cli("ingest", "cur", "--source", str(data / "cur"), "--force")
+    pipeline.cli(*cur)
     pipeline.timings["ingest_cur_s"] = time.monotonic() - started
-    pipeline.timings["ingested_at"] = time.time()
     log("replaying CloudWatch datapoints")
-    pipeline.cli("ingest", "file-datapoints", str(data / "cloudwatch.parquet"))
+    pipeline.cli(*datapoints)
     pipeline.timings["ingest_datapoints_s"] = time.monotonic() - started
