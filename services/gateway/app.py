@@ -14,11 +14,12 @@ from collections.abc import AsyncIterator
 import boto3
 import httpx
 import uvicorn
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from prometheus_client import CollectorRegistry
 
 from services.gateway.api import errors
 from services.gateway.api.middleware import BodyLimit, RequestMetrics
+from services.gateway.api.params import reject_repeated_query
 from services.gateway.api.routes import (
     alerts,
     anomalies,
@@ -114,6 +115,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         description="Anomalies, recommendations, forecasts, costs, budgets and real-time "
         "alerts for the AWS accounts of the calling API key's tenant.",
         lifespan=_lifespan,
+        dependencies=[Depends(reject_repeated_query)],
     )
     app.state.settings = settings
     app.state.registry = CollectorRegistry()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from services.gateway.api.pagination import BadCursorError
@@ -32,6 +33,13 @@ BODY_RESPONSES: dict[int | str, dict[str, Any]] = {
     413: _doc("Request body larger than the limit."),
     415: _doc("Request body must be application/json."),
 }
+
+
+def invalid(location: tuple[str | int, ...], message: str, value: object) -> RequestValidationError:
+    """A 422 in the same shape as FastAPI's own validation errors (one documented schema)."""
+    return RequestValidationError(
+        [{"loc": location, "msg": message, "type": "value_error", "input": value}]
+    )
 
 
 async def _bad_cursor(_: Request, exc: Exception) -> JSONResponse:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, get_args, get_origin
 
 from fastapi import Query
+from fastapi.exceptions import RequestValidationError
+from fastapi.requests import HTTPConnection
+from pydantic import AwareDatetime, BeforeValidator
 
 from services.gateway.api.pagination import encode_cursor
 
@@ -27,6 +31,18 @@ Account = Annotated[
     str | None, Query(pattern=ACCOUNT_PATTERN, description="12-digit AWS account id.")
 ]
 Text = Annotated[str | None, Query(min_length=1, max_length=FILTER_MAX)]
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _rfc3339_only(value: object) -> object:
+    """Refuse unix numbers and bare dates that pydantic would otherwise coerce."""
+    if isinstance(value, str) and not _RFC3339.match(value):
+        raise ValueError("expected an RFC 3339 date-time with offset, e.g. 2025-03-01T00:00:00Z")
+    return value
+
+
+#: An RFC 3339 timestamp with an offset (what the OpenAPI ``date-time`` format means).
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339_only)]
 
 
 def page(rows: list[T], limit: int, key: Callable[[T], list[Any]]) -> dict[str, Any]:
@@ -34,3 +50,39 @@ def page(rows: list[T], limit: int, key: Callable[[T], list[Any]]) -> dict[str, 
     more = len(rows) > limit
     items = rows[:limit]
     return {"items": items, "next_cursor": encode_cursor(key(items[-1])) if more else None}
+
+
+def _is_list(annotation: Any) -> bool:
+    if get_origin(annotation) in (list, tuple, set, frozenset):
+        return True
+    return any(_is_list(arg) for arg in get_args(annotation) if arg is not type(None))
+
+
+def reject_repeated_query(request: HTTPConnection) -> None:
+    """422 when a single-valued query parameter is given twice (``?a=1&a=2``).
+
+    Starlette would silently keep the last value; a client that sends two values
+    means something we would not do, so it is told.
+    """
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    repeated = {
+        k for k, _ in request.query_params.multi_items() if len(request.query_params.getlist(k)) > 1
+    }
+    if not repeated:
+        return
+    lists = {p.alias for p in dependant.query_params if _is_list(p.field_info.annotation)}
+    for name in sorted(repeated - lists):
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("query", name),
+                    "msg": f"{name} takes one value; it was given "
+                    f"{len(request.query_params.getlist(name))}",
+                    "type": "value_error",
+                    "input": None,
+                }
+            ]
+        )

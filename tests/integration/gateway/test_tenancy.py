@@ -110,7 +110,7 @@ async def test_cannot_point_budgets_or_subscriptions_at_foreign_accounts(
         "/v1/subscriptions", json={**WEBHOOK, "accounts": [B1]}, headers=auth(key_a)
     )
     assert (budget.status_code, sub.status_code) == (422, 422)
-    assert B1 in budget.json()["detail"]
+    assert B1 in budget.json()["detail"][0]["msg"]
 
 
 async def test_feedback_and_budgets_are_published(gateway: RunningGateway) -> None:

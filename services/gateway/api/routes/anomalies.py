@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
@@ -11,7 +10,15 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 from services.gateway.api.deps import ConnDep, PrincipalDep, StateDep, WriterDep
 from services.gateway.api.errors import BODY_RESPONSES, COMMON_RESPONSES, FORBIDDEN, NOT_FOUND
 from services.gateway.api.pagination import parse_cursor, timestamp
-from services.gateway.api.params import PAGE_DEFAULT, Account, Cursor, Limit, Text, page
+from services.gateway.api.params import (
+    PAGE_DEFAULT,
+    Account,
+    Cursor,
+    Limit,
+    Text,
+    Timestamp,
+    page,
+)
 from services.gateway.api.schemas_manage import FeedbackAccepted, FeedbackIn
 from services.gateway.api.schemas_results import AnomalyDetail, AnomalyOut, Page
 from services.gateway.repositories import anomalies as repo
@@ -31,8 +38,8 @@ async def list_anomalies(
     service: Text = None,
     severity: Severity | None = None,
     status_: Annotated[Literal["open", "resolved"] | None, Query(alias="status")] = None,
-    since: Annotated[datetime | None, Query(description="detected_at >= since")] = None,
-    until: Annotated[datetime | None, Query(description="detected_at < until")] = None,
+    since: Annotated[Timestamp | None, Query(description="detected_at >= since")] = None,
+    until: Annotated[Timestamp | None, Query(description="detected_at < until")] = None,
     min_impact: Annotated[float | None, Query(ge=0, le=1e12)] = None,
     limit: Limit = PAGE_DEFAULT,
     cursor: Cursor = None,

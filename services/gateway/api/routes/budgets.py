@@ -9,7 +9,13 @@ import asyncpg
 from fastapi import APIRouter, HTTPException, Path, Response, status
 
 from services.gateway.api.deps import ConnDep, Principal, PrincipalDep, StateDep, WriterDep
-from services.gateway.api.errors import BODY_RESPONSES, COMMON_RESPONSES, FORBIDDEN, NOT_FOUND
+from services.gateway.api.errors import (
+    BODY_RESPONSES,
+    COMMON_RESPONSES,
+    FORBIDDEN,
+    NOT_FOUND,
+    invalid,
+)
 from services.gateway.api.pagination import parse_cursor
 from services.gateway.api.params import PAGE_DEFAULT, Cursor, Limit, page
 from services.gateway.api.schemas_manage import BudgetIn, BudgetOut
@@ -26,9 +32,10 @@ WRITE_RESPONSES = {**FORBIDDEN, **BODY_RESPONSES}
 
 def _check_account(principal: Principal, body: BudgetIn) -> None:
     if body.account_id is not None and body.account_id not in principal.accounts:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
+        raise invalid(
+            ("body", "account_id"),
             f"account_id {body.account_id} is not one of this tenant's accounts",
+            body.account_id,
         )
 
 

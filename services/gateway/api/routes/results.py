@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
@@ -10,7 +9,15 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 from services.gateway.api.deps import ConnDep, PrincipalDep
 from services.gateway.api.errors import COMMON_RESPONSES, NOT_FOUND
 from services.gateway.api.pagination import parse_cursor, timestamp
-from services.gateway.api.params import PAGE_DEFAULT, Account, Cursor, Limit, Text, page
+from services.gateway.api.params import (
+    PAGE_DEFAULT,
+    Account,
+    Cursor,
+    Limit,
+    Text,
+    Timestamp,
+    page,
+)
 from services.gateway.api.schemas_results import (
     CostPointOut,
     ForecastDetail,
@@ -137,8 +144,8 @@ async def list_costs(
     account: Account = None,
     service: Text = None,
     series_id: Annotated[str | None, Query(min_length=1, max_length=512)] = None,
-    start: Annotated[datetime | None, Query(description="period_start >= start")] = None,
-    end: Annotated[datetime | None, Query(description="period_start < end")] = None,
+    start: Annotated[Timestamp | None, Query(description="period_start >= start")] = None,
+    end: Annotated[Timestamp | None, Query(description="period_start < end")] = None,
     limit: Limit = PAGE_DEFAULT,
     cursor: Cursor = None,
 ) -> dict[str, Any]:

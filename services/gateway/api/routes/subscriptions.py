@@ -9,7 +9,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Response, status
 
 from services.gateway.api.deps import ConnDep, Principal, PrincipalDep, WriterDep
-from services.gateway.api.errors import BODY_RESPONSES, COMMON_RESPONSES, FORBIDDEN, NOT_FOUND
+from services.gateway.api.errors import (
+    BODY_RESPONSES,
+    COMMON_RESPONSES,
+    FORBIDDEN,
+    NOT_FOUND,
+    invalid,
+)
 from services.gateway.api.pagination import parse_cursor
 from services.gateway.api.params import PAGE_DEFAULT, Cursor, Limit, page
 from services.gateway.api.schemas_manage import (
@@ -31,9 +37,10 @@ SECRET_BYTES = 32
 def _fields(principal: Principal, body: SubscriptionIn) -> dict[str, Any]:
     foreign = sorted(set(body.accounts) - set(principal.accounts))
     if foreign:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
+        raise invalid(
+            ("body", "accounts"),
             f"accounts {', '.join(foreign)} are not this tenant's; leave accounts empty for all",
+            foreign,
         )
     fields = body.model_dump()
     fields["url"] = str(body.url) if body.url is not None else None
