@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from services.gateway.repositories import ingest
+from tests.unit.gateway import factories as f
+
+
+def test_rows_per_statement_and_alerts() -> None:
+    events = [
+        (f.anomaly("i"), "t"),
+        (f.anomaly("i", "resolve"), "t"),
+        (f.recommendation("r", regression=True), "t"),
+        (f.recommendation("r2"), "t"),
+        (f.forecast("s"), "t"),
+        (f.cost(), "t"),
+        (f.dead_letter(), "x.dlq"),
+        (f.budget_alert("b"), "t"),
+    ]
+    rows = ingest.to_rows(events)
+    counts = {sql.split()[2]: len(params) for sql, params in rows.by_statement.items()}
+    assert counts == {
+        "anomalies": 2,
+        "anomaly_events": 2,
+        "recommendations": 2,
+        "forecasts": 1,
+        "costs_daily": 1,
+        "dead_letters": 1,
+        "budget_alerts": 1,
+    }
+    assert [a.source for a in rows.alerts] == ["anomaly", "anomaly", "recommendation", "budget"]
+    dead = rows.by_statement[ingest.INSERT_DEAD_LETTER][0]
+    assert dead[2] == "x.dlq"
+
+
+def test_lifecycle_versions_order_steps() -> None:
+    order = [("open", 0), ("update", 0), ("resolve", 0), ("open", 1), ("update", 1)]
+    versions = [ingest.lifecycle_version(a, r) for a, r in order]
+    assert versions == sorted(versions)
+    assert len(set(versions)) == len(versions)
