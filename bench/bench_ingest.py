@@ -245,6 +245,7 @@ def main() -> None:
     parser.add_argument("--rss-child", nargs=3, metavar=("BOOTSTRAP", "PARQUET", "STATE"))
     args = parser.parse_args()
     configure_logging("bench-ingest", "WARNING", json=False)
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[attr-defined]  # progress as it runs
     if args.rss_child:
         bootstrap, parquet, state = args.rss_child
         rss_child(bootstrap, Path(parquet), Path(state))
