@@ -28,7 +28,6 @@ def describe(ec2: Any, account_id: str, region: str) -> list[dict[str, Any]]:
     out = []
     for page in ec2.get_paginator("describe_instances").paginate():
         for reservation in page.get("Reservations", []):
-            owner = reservation.get("OwnerId") or account_id
             for inst in reservation.get("Instances", []):
                 state = inst.get("State", {}).get("Name", "unknown")
                 if state == "terminated":
@@ -37,7 +36,7 @@ def describe(ec2: Any, account_id: str, region: str) -> list[dict[str, Any]]:
                 out.append(
                     {
                         "instance_id": inst["InstanceId"],
-                        "account_id": owner if owner == account_id else account_id,
+                        "account_id": account_id,
                         "region": region,
                         "instance_type": inst.get("InstanceType", "unknown"),
                         "state": state,
