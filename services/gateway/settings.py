@@ -17,7 +17,8 @@ class GatewaySettings(SpendstreamSettings):
 
     # HTTP: loopback by default; containers set 0.0.0.0 explicitly.
     http_host: str = "127.0.0.1"
-    http_port: int = 8080
+    # 8000: the port docker-compose and the Kubernetes manifests expose.
+    http_port: int = 8000
 
     # PostgreSQL schema (search_path) holding the gateway's tables; tests use one per test.
     pg_schema: str = "gateway"

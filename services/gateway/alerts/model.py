@@ -38,8 +38,11 @@ class Alert:
         return SEVERITY_ORDER[self.severity]
 
 
-def from_anomaly(event: AnomalyEvent) -> Alert:
-    """Every anomaly lifecycle event (open, update, resolve) is an alert."""
+def from_anomaly(event: AnomalyEvent, payload: dict[str, Any] | None = None) -> Alert:
+    """Every anomaly lifecycle event (open, update, resolve) is an alert.
+
+    ``payload`` is the event's JSON dump when the caller already has it.
+    """
     what = event.service or event.metric or event.series_id
     impact = f" (${event.impact_usd:,.2f} above expected)" if event.impact_usd else ""
     return Alert(
@@ -54,11 +57,11 @@ def from_anomaly(event: AnomalyEvent) -> Alert:
         title=f"{event.action}: {event.severity} {event.kind} anomaly in {what}"
         f" on account {event.account_id}{impact}",
         occurred_at=event.detected_at,
-        payload=event.model_dump(mode="json"),
+        payload=payload if payload is not None else event.model_dump(mode="json"),
     )
 
 
-def from_budget_alert(event: BudgetAlert) -> Alert:
+def from_budget_alert(event: BudgetAlert, payload: dict[str, Any] | None = None) -> Alert:
     """Budget alerts carry their own lifecycle; impact is the projected overrun."""
     limit = event.budget_usd if event.budget_usd is not None else event.hi80
     return Alert(
@@ -73,11 +76,13 @@ def from_budget_alert(event: BudgetAlert) -> Alert:
         title=f"{event.action}: {event.kind.replace('_', ' ')} on {event.series_id}: "
         f"{event.reason}",
         occurred_at=event.detected_at,
-        payload=event.model_dump(mode="json"),
+        payload=payload if payload is not None else event.model_dump(mode="json"),
     )
 
 
-def from_recommendation(event: Recommendation) -> Alert | None:
+def from_recommendation(
+    event: Recommendation, payload: dict[str, Any] | None = None
+) -> Alert | None:
     """Only a regression (right-sized, now under-provisioned) is worth interrupting someone."""
     if not event.regression:
         return None
@@ -93,5 +98,5 @@ def from_recommendation(event: Recommendation) -> Alert | None:
         title=f"regression: {event.resource_id} ({event.current_type}) is now "
         f"{event.finding}: {event.reason}",
         occurred_at=event.generated_at,
-        payload=event.model_dump(mode="json"),
+        payload=payload if payload is not None else event.model_dump(mode="json"),
     )

@@ -152,15 +152,16 @@ def to_rows(events: Sequence[tuple[Event, str]]) -> Rows:
                 (event.id, event.incident_id, event.action, event.revision, event.detected_at,
                  payload),
             )  # fmt: skip
-            rows.alerts.append(from_anomaly(event))
+            rows.alerts.append(from_anomaly(event, payload))
         elif isinstance(event, Recommendation):
+            payload = event.model_dump(mode="json")
             rows.add(
                 UPSERT_RECOMMENDATION,
                 (event.resource_id, event.id, event.account_id, event.region, event.finding,
                  event.current_type, event.estimated_monthly_savings, event.regression,
-                 event.generated_at, event.model_dump(mode="json")),
+                 event.generated_at, payload),
             )  # fmt: skip
-            alert = from_recommendation(event)
+            alert = from_recommendation(event, payload)
             if alert is not None:
                 rows.alerts.append(alert)
         elif isinstance(event, Forecast):
@@ -184,13 +185,14 @@ def to_rows(events: Sequence[tuple[Event, str]]) -> Rows:
                  event.model_dump(mode="json")),
             )  # fmt: skip
         elif isinstance(event, BudgetAlert):
+            payload = event.model_dump(mode="json")
             rows.add(
                 UPSERT_BUDGET_ALERT,
                 (event.incident_id, event.id, lifecycle_version(event.action, event.revision),
                  event.account_id, event.kind, event.action, event.month, event.detected_at,
-                 event.model_dump(mode="json")),
+                 payload),
             )  # fmt: skip
-            rows.alerts.append(from_budget_alert(event))
+            rows.alerts.append(from_budget_alert(event, payload))
     return rows
 
 

@@ -1,0 +1,345 @@
+"""Gateway benchmark: list latency at a fixed request rate, and batched vs per-row ingest.
+
+In one run:
+
+1. **fill** - 1,000,000 anomalies and 1,000,000 recommendations COPYed into a
+   fresh schema (100 accounts; the benchmark tenant owns 10 of them), then ANALYZE.
+2. **latency** - the gateway (``python -m services.gateway``, uvicorn, no
+   consumer) in a subprocess; a second process drives each list endpoint at a
+   fixed rate (open loop: request *i* is due at ``t0 + i / rate`` and its latency
+   counts from that moment, so a slow server cannot hide queueing) and reports
+   p50/p99/max.
+3. **ingest** - the consumer's write path (``repositories.ingest.store``: one
+   transaction per 500-event batch, ``executemany`` upserts) against a
+   baseline doing the same statements one row at a time, each in its own
+   transaction (a naive consumer); fresh schemas, same events mix (anomaly
+   lifecycle events and recommendations), Kafka excluded from both. Prints
+   rows/s and the ratio.
+
+PostgreSQL is ``SPENDSTREAM_POSTGRES_DSN`` if set, else a private embedded
+server; the broker (needed by the gateway's lifespan) is
+``SPENDSTREAM_KAFKA_BOOTSTRAP_SERVERS`` if set, else a private embedded Tansu.
+Both private servers are stopped at the end.
+
+Run: ``make bench-gateway`` (``--rows``, ``--rate``, ``--seconds`` to change).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import numpy as np
+import orjson
+import psycopg
+from psycopg import sql
+
+from services.gateway.db.migrate import apply_migrations
+from services.gateway.repositories import ingest, tenants
+from shared.devstack import tansu
+from shared.devstack.ports import free_port
+from shared.devstack.postgres import start_postgres, stop_postgres
+from shared.events import stable_id
+from tests.unit.gateway import factories as f
+
+ACCOUNTS = [f"{100000000000 + i}" for i in range(100)]
+TENANT_ACCOUNTS = ACCOUNTS[:10]
+SEVERITIES = ["low", "medium", "high", "critical"]
+COPY_CHUNK = 50_000
+INGEST_BATCH = 500  # the consumer's max_poll_records
+READY_TIMEOUT_S = 60.0
+ENDPOINTS = [
+    "/v1/anomalies?limit=50",
+    "/v1/anomalies?severity=high&status=open&limit=50",
+    "/v1/recommendations?limit=50",
+    f"/v1/recommendations?account={TENANT_ACCOUNTS[3]}&min_savings=10&limit=50",
+]
+
+
+# ---------------------------------------------------------------- backends
+@contextlib.contextmanager
+def backends() -> Iterator[tuple[str, str]]:
+    """(postgres dsn, kafka bootstrap): from the environment or private embedded servers."""
+    dsn = os.environ.get("SPENDSTREAM_POSTGRES_DSN")
+    bootstrap = os.environ.get("SPENDSTREAM_KAFKA_BOOTSTRAP_SERVERS")
+    with tempfile.TemporaryDirectory(prefix="bench-gateway-") as tmp:
+        root = Path(tmp)
+        root.chmod(0o755)
+        pg = broker = None
+        try:
+            if not dsn:
+                pg = start_postgres(root, root / "postgres", root / "postgres.log")
+                dsn = pg.dsn
+            if not bootstrap:
+                broker = tansu.start_broker(root, root / "tansu.log")
+                bootstrap = broker.bootstrap_servers
+            yield dsn, bootstrap
+        finally:
+            if broker is not None:
+                tansu.stop_broker(broker.pid, root)
+            if pg is not None:
+                stop_postgres(pg.pid, root)
+
+
+def fresh_schema(dsn: str, name: str) -> str:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
+    apply_migrations(dsn, name)
+    return name
+
+
+# ---------------------------------------------------------------- fill
+def _anomaly_rows(n: int, start: int) -> Iterator[tuple[Any, ...]]:
+    template = f.anomaly("tmpl").model_dump(mode="json")
+    t0 = datetime(2025, 1, 1, tzinfo=UTC)
+    for i in range(start, start + n):
+        account = ACCOUNTS[i % len(ACCOUNTS)]
+        severity = SEVERITIES[i % 4]
+        at = t0 + timedelta(seconds=i * 30)
+        incident = f"inc-{i:08d}"
+        status = "resolved" if i % 3 == 0 else "open"
+        payload = {
+            **template,
+            "id": stable_id(incident, "open"),
+            "incident_id": incident,
+            "account_id": account,
+            "severity": severity,
+            "impact_usd": float(i % 1000),
+            "detected_at": at.isoformat(),
+            "action": "resolve" if status == "resolved" else "open",
+        }
+        yield (
+            incident, payload["id"], 0, status, payload["action"], 0, "cost",
+            template["series_id"], account, "AmazonEC2", severity, i % 4, float(i % 1000),
+            at - timedelta(days=1), at, at, at, payload,
+        )  # fmt: skip
+
+
+def _recommendation_rows(n: int, start: int) -> Iterator[tuple[Any, ...]]:
+    template = f.recommendation("tmpl").model_dump(mode="json")
+    at = datetime(2025, 3, 1, tzinfo=UTC)
+    for i in range(start, start + n):
+        account = ACCOUNTS[i % len(ACCOUNTS)]
+        resource = f"i-{i:017x}"
+        savings = float((i * 7919) % 5000) / 10
+        payload = {
+            **template,
+            "id": stable_id("rec", resource),
+            "resource_id": resource,
+            "account_id": account,
+            "estimated_monthly_savings": savings,
+        }
+        yield (
+            resource, payload["id"], account, "us-east-1", "overprovisioned", "m5.xlarge",
+            savings, False, at, payload,
+        )  # fmt: skip
+
+
+ANOMALY_COLUMNS = [
+    "incident_id", "last_event_id", "version", "status", "action", "revision", "kind",
+    "series_id", "account_id", "service", "severity", "severity_rank", "impact_usd",
+    "window_start", "window_end", "detected_at", "opened_at", "payload",
+]  # fmt: skip
+RECOMMENDATION_COLUMNS = [
+    "resource_id", "event_id", "account_id", "region", "finding", "current_type",
+    "monthly_savings", "regression", "generated_at", "payload",
+]  # fmt: skip
+
+
+async def fill(dsn: str, schema: str, rows: int) -> tuple[str, float]:
+    """COPY ``rows`` anomalies and recommendations; return an admin key and the seconds taken."""
+    conn = await asyncpg.connect(dsn, server_settings={"search_path": schema})
+    # COPY speaks PostgreSQL's binary format: jsonb is a version byte (1) + the JSON text.
+    await conn.set_type_codec(
+        "jsonb",
+        encoder=lambda v: b"\x01" + orjson.dumps(v),
+        decoder=lambda b: orjson.loads(b[1:]),
+        schema="pg_catalog",
+        format="binary",
+    )
+    started = time.perf_counter()
+    try:
+        await tenants.create_tenant(conn, "bench", TENANT_ACCOUNTS)
+        key = (await tenants.create_key(conn, "bench", "admin")).token
+        for table, columns, gen in (
+            ("anomalies", ANOMALY_COLUMNS, _anomaly_rows),
+            ("recommendations", RECOMMENDATION_COLUMNS, _recommendation_rows),
+        ):
+            for start in range(0, rows, COPY_CHUNK):
+                chunk = list(gen(min(COPY_CHUNK, rows - start), start))
+                await conn.copy_records_to_table(table, records=chunk, columns=columns)
+            print(f"  {table}: {rows:,} rows copied ({time.perf_counter() - started:.0f} s)")
+        await conn.execute("ANALYZE anomalies; ANALYZE recommendations")
+    finally:
+        await conn.close()
+    return key, time.perf_counter() - started
+
+
+# ---------------------------------------------------------------- latency
+async def drive(base: str, key: str, path: str, rate: float, seconds: float) -> list[float]:
+    """Open-loop load: latencies (s) measured from each request's scheduled time."""
+    n = int(rate * seconds)
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    headers = {"Authorization": f"Bearer {key}"}
+    latencies: list[float] = []
+    errors = 0
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+
+        async def one(due: float) -> None:
+            nonlocal errors
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            response = await client.get(path, headers=headers)
+            if response.status_code != 200:
+                errors += 1
+            latencies.append(time.perf_counter() - due)
+
+        t0 = time.perf_counter() + 0.2
+        await asyncio.gather(*(one(t0 + i / rate) for i in range(n)))
+    if errors:
+        raise RuntimeError(f"{errors} of {n} requests to {path} failed")
+    return latencies
+
+
+def load_main(argv: list[str]) -> None:
+    """Entry point of the load-generator process: prints one JSON line per endpoint."""
+    base, key, rate, seconds, *paths = argv
+    for path in paths:
+        lat = asyncio.run(drive(base, key, path, float(rate), float(seconds)))
+        print(json.dumps({"path": path, "latencies": lat}), flush=True)
+
+
+def serve(dsn: str, bootstrap: str, schema: str, port: int) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "SPENDSTREAM_POSTGRES_DSN": dsn,
+        "SPENDSTREAM_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "SPENDSTREAM_KAFKA_ENABLE_IDEMPOTENCE": "false",
+        "SPENDSTREAM_PG_SCHEMA": schema,
+        "SPENDSTREAM_HTTP_PORT": str(port),
+        "SPENDSTREAM_RUN_CONSUMER": "false",
+        "SPENDSTREAM_RUN_DELIVERY": "false",
+        "SPENDSTREAM_RATE_LIMIT_PER_S": "1000000",
+        "SPENDSTREAM_RATE_LIMIT_BURST": "1000000",
+        "SPENDSTREAM_LOG_LEVEL": "WARNING",
+        "SPENDSTREAM_TOPIC_PREFIX": "bench.",
+    }
+    proc = subprocess.Popen([sys.executable, "-m", "services.gateway"], env=env)
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                return proc
+        if proc.poll() is not None:
+            raise RuntimeError("gateway exited during start-up")
+        time.sleep(0.2)
+    proc.terminate()
+    raise RuntimeError("gateway not ready in time")
+
+
+# ---------------------------------------------------------------- ingest
+def ingest_events(n: int) -> list[tuple[Any, str]]:
+    """A consumer-like mix: 3 lifecycle events per incident plus one recommendation."""
+    events: list[tuple[Any, str]] = []
+    i = 0
+    while len(events) < n:
+        inc = f"bench-{i}"
+        account = ACCOUNTS[i % len(ACCOUNTS)]
+        events += [
+            (f.anomaly(inc, "open", 0, account=account, minute=i), "t"),
+            (f.anomaly(inc, "update", 1, account=account, minute=i + 1), "t"),
+            (f.anomaly(inc, "resolve", 1, account=account, minute=i + 2), "t"),
+            (f.recommendation(f"r-{i}", account=account, savings=float(i % 97)), "t"),
+        ]
+        i += 1
+    return events[:n]
+
+
+async def ingest_rate(dsn: str, schema: str, events: list[tuple[Any, str]], batched: bool) -> float:
+    from services.gateway.db.pool import _init_connection
+
+    conn = await asyncpg.connect(dsn, server_settings={"search_path": schema})
+    await _init_connection(conn)
+    try:
+        started = time.perf_counter()
+        if batched:
+            for i in range(0, len(events), INGEST_BATCH):
+                await ingest.store(conn, events[i : i + INGEST_BATCH])
+        else:
+            for event in events:
+                rows = ingest.to_rows([event])
+                for statement, params in rows.by_statement.items():
+                    await conn.execute(statement, *params[0])
+                for alert in rows.alerts:
+                    await conn.execute(ingest.INSERT_ALERT, *ingest.alert_row(alert))
+        return len(events) / (time.perf_counter() - started)
+    finally:
+        await conn.close()
+
+
+# ---------------------------------------------------------------- main
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="anomalies and recommendations")
+    parser.add_argument("--rate", type=float, default=100.0, help="requests/s per endpoint")
+    parser.add_argument("--seconds", type=float, default=15.0, help="per endpoint")
+    parser.add_argument("--ingest-events", type=int, default=40_000)
+    parser.add_argument("--baseline-events", type=int, default=8_000)
+    args = parser.parse_args()
+    with backends() as (dsn, bootstrap):
+        print(f"== fill: {args.rows:,} anomalies + {args.rows:,} recommendations (COPY)")
+        schema = fresh_schema(dsn, "bench_gateway")
+        key, took = asyncio.run(fill(dsn, schema, args.rows))
+        print(f"  filled in {took:.0f} s")
+
+        port = free_port()
+        server = serve(dsn, bootstrap, schema, port)
+        try:
+            print(f"== latency: {args.rate:g} req/s for {args.seconds:g} s per endpoint "
+                  "(load from a second process, loopback)")  # fmt: skip
+            load = subprocess.run(
+                [sys.executable, "-m", "bench.bench_gateway", "--load",
+                 f"http://127.0.0.1:{port}", key, str(args.rate), str(args.seconds), *ENDPOINTS],
+                check=True, capture_output=True, text=True,
+            )  # fmt: skip
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        for line in load.stdout.splitlines():
+            doc = json.loads(line)
+            ms = np.array(doc["latencies"]) * 1000
+            p50, p99 = np.percentile(ms, [50, 99])
+            print(f"  {doc['path']:<72} n={len(ms):5d} p50={p50:7.1f} ms "
+                  f"p99={p99:7.1f} ms max={ms.max():7.1f} ms")  # fmt: skip
+
+        print("== ingest: batched (500-event transactions) vs one INSERT per row")
+        batched = asyncio.run(
+            ingest_rate(dsn, fresh_schema(dsn, "bench_ingest_batched"),
+                        ingest_events(args.ingest_events), batched=True)
+        )  # fmt: skip
+        naive = asyncio.run(
+            ingest_rate(dsn, fresh_schema(dsn, "bench_ingest_naive"),
+                        ingest_events(args.baseline_events), batched=False)
+        )  # fmt: skip
+        print(f"  batched:  {batched:10,.0f} events/s ({args.ingest_events:,} events)")
+        print(f"  baseline: {naive:10,.0f} events/s ({args.baseline_events:,} events)")
+        print(f"  ratio:    {batched / naive:10.1f}x (target >= 10x)")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--load":
+        load_main(sys.argv[2:])
+    else:
+        main()
