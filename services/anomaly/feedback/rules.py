@@ -72,7 +72,7 @@ class FeedbackBook:
 
     def _lineage(self, series_id: str) -> list[str]:
         parts = series_id.split("/")
-        return ["/".join(parts[:i]) for i in range(len(parts), 1, -1)]
+        return ["/".join(parts[:i]) for i in range(len(parts), 0, -1)]
 
     def planned(self, series_id: str, at: datetime) -> bool:
         """True if ``at`` falls in a planned window of the series or an ancestor."""

@@ -54,6 +54,15 @@ class CostDetectorConfig:
     # Four weeks of residuals set the band width: long enough to be stable,
     # short enough to follow a change in volatility within a month.
     residual_window: int = 28
+    # Which quantile of |relative residual| sets the band, and the factor that
+    # turns it into a Gaussian sigma (0.5 -> 1.4826, the MAD; 0.9 -> 1/1.645).
+    # The 90th percentile widens the band for bursty, heavy-tailed usage types
+    # (data transfer, NAT bytes, scanned TB) where the median understated it.
+    residual_quantile: float = 0.9
+    residual_to_sigma: float = 1 / 1.645
+    # A band estimated from n residuals is itself uncertain: widen it by
+    # (1 + boost / n), i.e. x1.67 right after warm-up, fading within weeks.
+    young_band_boost: float = 14.0
     # Billing data is never noise-free in relative terms; a 2% floor stops a
     # perfectly flat series from alerting on cents.
     noise_floor_pct: float = 0.02
@@ -98,7 +107,10 @@ class CostSeriesDetector:
         self._level = 0.0
         self._trend = 0.0
         self._season = [1.0] * DAYS_PER_WEEK
-        self._abs_rel_resid = stats.RollingQuantile(q=0.5, window_size=self.config.residual_window)
+        self._abs_rel_resid = stats.RollingQuantile(
+            q=self.config.residual_quantile, window_size=self.config.residual_window
+        )
+        self._n_resid = 0
         self._streak: list[tuple[date, float]] = []
         self._streak_sign = 0
         self.last_day: date | None = None
@@ -120,7 +132,9 @@ class CostSeriesDetector:
     def _band(self, expected: float, widen: float) -> tuple[float, float, float]:
         """Lower, upper and the relative scale used for them."""
         raw = self._abs_rel_resid.get()
-        scale = max(self.config.noise_floor_pct, 1.4826 * raw if raw is not None else 0.0)
+        cfg = self.config
+        scale = max(cfg.noise_floor_pct, cfg.residual_to_sigma * raw if raw is not None else 0.0)
+        scale *= 1.0 + cfg.young_band_boost / max(1, self._n_resid)
         half = self.config.k_sigma * scale * widen * max(expected, self.config.min_impact_usd)
         return max(0.0, expected - half), expected + half, scale
 
@@ -223,6 +237,7 @@ class CostSeriesDetector:
         for d, v in self._warm:
             exp = (self._level - self._trend * (last - d).days) * self._season[d.weekday()]
             self._abs_rel_resid.update(abs(v - exp) / max(exp, self.config.min_impact_usd))
+            self._n_resid += 1
         self._warm = []
 
     def _learn(self, day: date, value: float, expected: float) -> None:
@@ -236,6 +251,7 @@ class CostSeriesDetector:
             self._season[day.weekday()] = max(0.05, new_s)
         denominator = max(expected, cfg.min_impact_usd)
         self._abs_rel_resid.update(abs(value - expected) / denominator)
+        self._n_resid += 1
         self.last_day = day
         self.n_seen += 1
 
