@@ -30,6 +30,14 @@ class CostMatrix:
     fn: float
 
 
+#: NAB's published profile weights (config/profiles.json at ea702d7), so scoring needs no file.
+NAB_PROFILES = {
+    "standard": CostMatrix(tp=1.0, fp=0.11, fn=1.0),
+    "reward_low_FP_rate": CostMatrix(tp=1.0, fp=0.22, fn=1.0),
+    "reward_low_FN_rate": CostMatrix(tp=1.0, fp=0.11, fn=2.0),
+}
+
+
 @dataclass(frozen=True)
 class Series:
     """One NAB data file: its key (path relative to the data root) and its rows."""
@@ -55,11 +63,15 @@ def read_series(path: Path, key: str) -> Series:
 def list_series(data_dir: Path) -> dict[str, Path]:
     """Every ``.csv`` or ``.csv.gz`` under ``data_dir``, keyed ``<category>/<file>.csv``, sorted.
 
+    ``data_dir`` is NAB's data root or one of its category folders.
+
     Raises:
         NabDataError: when there is none, which almost always means a wrong ``--data`` path.
     """
+    # Pointing at one category folder (e.g. data/realAWSCloudwatch) keeps NAB's keys.
+    root = data_dir.parent if any(data_dir.glob("*.csv*")) else data_dir
     found = {
-        p.relative_to(data_dir).as_posix().removesuffix(".gz"): p
+        p.relative_to(root).as_posix().removesuffix(".gz"): p
         for p in data_dir.rglob("*")
         if p.name.endswith((".csv", ".csv.gz"))
     }

@@ -1,0 +1,49 @@
+"""Frozen configuration of the streaming metric detector; every number says why it is what it is."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class MetricDetectorConfig:
+    """Global constants of :class:`MetricDetector` (no per-series tuning).
+
+    Values were chosen on NAB's realAWSCloudwatch corpus as a whole (see docs/anomaly-eval.md);
+    they are generic to 5-minute CloudWatch-style metrics, not fitted per file.
+    """
+
+    #: EWMA weight of the newest value in the one-step prediction: 0.3 follows level changes
+    #: within a few points, so only the first points of a shift look surprising.
+    level_alpha: float = 0.3
+    #: EWMA weight of the mean absolute prediction error (the error scale): 0.01 ~ 100 points
+    #: (8 h at 5 min), slow enough that a burst of errors does not explain itself away.
+    scale_alpha: float = 0.01
+    #: Errors are squashed as 1 - exp(-error / (k * scale)); k=3 keeps ordinary noise near 0.3.
+    error_scale_k: float = 3.0
+    #: Points averaged into the "recent surprise" (Numenta's likelihood uses 10).
+    short_window: int = 10
+    #: Points of history the surprise distribution is estimated over: 30 days at 5 min.
+    long_window: int = 8640
+    #: Points seen before any score above 0: the statistics need ~half a day to settle.
+    learning_points: int = 150
+    #: A value beyond the range seen so far by this fraction of the range is scored 1.0
+    #: (Numenta's "spatial anomaly"); 0 means any new extreme after the learning period.
+    spatial_tolerance: float = 0.0
+    #: Tail probability at or below which a point is "red"; only the first red point of a
+    #: run keeps its score (later ones drop to ``yellow_probability``), as NAB's HTM does,
+    #: because NAB rewards only the first detection in a window and charges for the rest.
+    red_probability: float = 1e-5
+    #: Probability assigned to red points that follow a red point.
+    yellow_probability: float = 1e-3
+    #: Floors on the surprise distribution's mean and std (Numenta's values) so a perfectly
+    #: quiet history does not turn the first tiny error into a certain anomaly.
+    min_surprise_mean: float = 0.03
+    min_surprise_std: float = 0.0173
+    #: Log-scaled likelihoods are divided by log(1e-10): probability 1e-10 maps to score 1.
+    probability_floor: float = 1e-10
+    #: Score at or above which ``update`` flags an anomaly. NAB's optimiser picked ~0.50 for
+    #: the standard profile on realAWSCloudwatch.
+    threshold: float = 0.5
+    #: Half-width of the reported expected band, in error-scale units.
+    band_scales: float = 3.0
