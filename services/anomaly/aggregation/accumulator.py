@@ -50,6 +50,9 @@ NON_USAGE_LINE_ITEM_TYPES = frozenset(
         "SppDiscount",
     }
 )
+# Billing periods whose values are kept for diffing: AWS finalises a month's
+# bill within days of its end, so the current and two previous months suffice.
+BILLING_PERIODS_KEPT = 3
 # Money below a hundredth of a cent is float noise, not a change.
 EPSILON_USD = 1e-4
 
@@ -160,6 +163,9 @@ class AccountAccumulator:
         ]
         self.applied[billing_period] = attempt.values
         self.applied_usage[billing_period] = attempt.usage
+        for old in sorted(self.applied)[:-BILLING_PERIODS_KEPT]:
+            for table in (self.applied, self.applied_usage, self.applied_attempt):
+                table.pop(old, None)  # type: ignore[attr-defined]  # all dicts keyed by period
         prev_attempt = self.applied_attempt.get(billing_period)
         self.applied_attempt[billing_period] = attempt_id
         for d in attempt.values:

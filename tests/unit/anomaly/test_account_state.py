@@ -80,3 +80,15 @@ def test_monthly_charges_are_published_but_not_detected() -> None:
     out, _ = apply(state, combined)
     assert any(p.series_id == "daily/1/EC2/-" for p in out.points)
     assert "daily/1/EC2/-" not in state.engine.series
+
+
+def test_only_recent_billing_periods_are_kept() -> None:
+    from services.anomaly.aggregation.accumulator import BILLING_PERIODS_KEPT, AccountAccumulator
+
+    acc = AccountAccumulator("1")
+    for month in range(1, 6):
+        period = date(2024, month, 1)
+        acc.add_line_item(f"a{month}", period, period, "EC2", "Box", "r", None, 1.0)
+        assert acc.complete(f"a{month}", period, row_count=1).accepted
+    assert sorted(acc.applied) == [date(2024, m, 1) for m in range(6 - BILLING_PERIODS_KEPT, 6)]
+    assert acc.applied_usage.keys() == acc.applied.keys()
