@@ -79,13 +79,13 @@ class Evaluator:
             raise
         sent = []
         for outcome in outcomes:
-            state = self._store.states.get(outcome.resource_id)
-            if outcome.event is None or state is None:
+            live = self._store.states.get(outcome.resource_id)
+            if outcome.event is None or live is None:
                 continue  # unchanged, or its partition moved to another replica meanwhile
             sent.append(
                 await self._producer.send(RECOMMENDATIONS, outcome.event, key=outcome.resource_id)
             )
-            apply_outcome(state, outcome)
+            apply_outcome(live, outcome)
             self._store.mark(outcome.resource_id)
         if sent:
             await asyncio.gather(*sent)

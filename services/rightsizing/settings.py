@@ -7,9 +7,12 @@ settings inherited from :class:`shared.settings.SpendstreamSettings`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+
+from pydantic import field_validator
 
 from services.rightsizing.catalogue.files import DEFAULT_PATH
+from services.rightsizing.recommender.policy import CPU_HEADROOM_CHOICES, CPU_PERCENTILE_CHOICES
+from services.rightsizing.sketches.state import LOOKBACK_CHOICES
 from shared.settings import SpendstreamSettings
 
 
@@ -21,11 +24,11 @@ class RightsizingSettings(SpendstreamSettings):
     # One consumer group: replicas share the datapoint partitions (and their state).
     rightsizing_group_id: str = "spendstream-rightsizing"
     # Compute Optimizer's look-backs: 14 days by default, 32 or 93 selectable.
-    rightsizing_lookback_days: Literal[14, 32, 93] = 14
+    rightsizing_lookback_days: int = 14
     # Compute Optimizer's CPU percentiles: P99.5 default, P90 and P95 selectable.
-    rightsizing_cpu_percentile: Literal[90.0, 95.0, 99.5] = 99.5
+    rightsizing_cpu_percentile: float = 99.5
     # Compute Optimizer's CPU headroom: 20% default, 0% and 30% selectable.
-    rightsizing_cpu_headroom_pct: Literal[0.0, 20.0, 30.0] = 20.0
+    rightsizing_cpu_headroom_pct: float = 20.0
     # Memory headroom when the CloudWatch agent reports memory.
     rightsizing_memory_headroom_pct: float = 20.0
     # Re-evaluate changed instances every minute: "continuous" next to Compute
@@ -35,5 +38,27 @@ class RightsizingSettings(SpendstreamSettings):
     rightsizing_catalogue_path: Path = DEFAULT_PATH
     # Processes for evaluation passes (k-means and sizing never block the loop).
     rightsizing_eval_workers: int = 1
+
+    @field_validator("rightsizing_lookback_days")
+    @classmethod
+    def _lookback_choice(cls, value: int) -> int:
+        if value not in LOOKBACK_CHOICES:
+            raise ValueError(f"choose one of {LOOKBACK_CHOICES} days (Compute Optimizer's)")
+        return value
+
+    @field_validator("rightsizing_cpu_percentile")
+    @classmethod
+    def _percentile_choice(cls, value: float) -> float:
+        if value not in CPU_PERCENTILE_CHOICES:
+            raise ValueError(f"choose one of {CPU_PERCENTILE_CHOICES} (Compute Optimizer's)")
+        return value
+
+    @field_validator("rightsizing_cpu_headroom_pct")
+    @classmethod
+    def _headroom_choice(cls, value: float) -> float:
+        if value not in CPU_HEADROOM_CHOICES:
+            raise ValueError(f"choose one of {CPU_HEADROOM_CHOICES} (Compute Optimizer's)")
+        return value
+
     # AWS Price List endpoint override for `catalogue refresh` (tests, VPC endpoints).
     rightsizing_pricing_endpoint_url: str | None = None

@@ -90,7 +90,8 @@ def save_catalogue(types: Iterable[InstanceType], path: Path) -> int:
                 t.gpu_count or "",
                 t.local_nvme_gib or "",
             ]
-            for region, price in sorted(t.prices.items()) or [("", None)]:
+            priced: list[tuple[str, float | None]] = sorted(t.prices.items())
+            for region, price in priced or [("", None)]:
                 writer.writerow([*base, region, "" if price is None else price])
                 rows += 1
     return rows

@@ -46,6 +46,7 @@ def add_cpu_day(days: list[dict[int, DayRecord]], day: int, timestamps: np.ndarr
     """Add ``values[i]`` (CPU at ``timestamps``, all on UTC ``day``) to ``days[i][day]``."""
     n, steps = values.shape
     positive = values > mapping().min_possible
+    has_keys: np.ndarray
     if positive.all():  # the common case: no zeros, fewer passes over the block
         keys = keys_of(values)
         lows, highs = keys.min(axis=1), keys.max(axis=1)
@@ -55,7 +56,7 @@ def add_cpu_day(days: list[dict[int, DayRecord]], day: int, timestamps: np.ndarr
         flat = (keys + (np.arange(n)[:, None] * width - base)).ravel()
     else:
         keys = np.where(positive, keys_of(np.where(positive, values, 1.0)), 0)
-        has_keys = positive.any(axis=1)
+        has_keys = np.asarray(positive.any(axis=1), dtype=bool)
         big = np.iinfo(np.int64).max
         lows = np.where(positive, keys, big).min(axis=1)
         highs = np.where(positive, keys, -big).max(axis=1)

@@ -44,7 +44,8 @@ def mapping() -> LogarithmicMapping:
 
 def keys_of(values: np.ndarray) -> np.ndarray:
     """The ddsketch keys of strictly positive values, vectorised."""
-    return np.ceil(np.log2(values) * _MULTIPLIER).astype(np.int64)
+    keys: np.ndarray = np.ceil(np.log2(values) * _MULTIPLIER).astype(np.int64)
+    return keys
 
 
 class CompactSketch:
