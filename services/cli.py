@@ -23,6 +23,7 @@ SUBCOMMANDS: tuple[tuple[str, str], ...] = (
     ("rightsizing", "services.rightsizing.cli:app"),
     ("simulate", "services.ingestor.simulate_cli:app"),
     ("forecast", "services.forecast.cli:app"),
+    ("anomaly", "services.anomaly.cli:app"),
     ("eval", "services.anomaly.nab_cli:eval_app"),
 )
 #: Single commands at the root: ``(name, "package.module:function")``.
