@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from river import stats
 
@@ -13,9 +13,8 @@ from services.anomaly.detectors.metric.errors import InvalidDatapointError
 from services.anomaly.detectors.metric.likelihood import AnomalyLikelihood, LikelihoodAssessment
 
 
-@dataclass(frozen=True)
-class DetectionResult:
-    """Outcome of scoring one datapoint (before the detector learned it)."""
+class DetectionResult(NamedTuple):
+    """Outcome of scoring one datapoint (scored before learning it); a cheap immutable tuple."""
 
     score: float
     expected: float
@@ -24,8 +23,7 @@ class DetectionResult:
     is_anomaly: bool
 
 
-@dataclass(frozen=True)
-class _Assessment:
+class _Assessment(NamedTuple):
     raw: float
     likelihood: LikelihoodAssessment
     result: DetectionResult

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from river import stats, utils
 
@@ -20,8 +20,7 @@ from services.anomaly.detectors.metric.config import MetricDetectorConfig
 _SQRT2 = math.sqrt(2.0)
 
 
-@dataclass(frozen=True)
-class LikelihoodAssessment:
+class LikelihoodAssessment(NamedTuple):
     """What committing one raw surprise value would do (computed without changing state)."""
 
     average: float
