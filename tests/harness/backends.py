@@ -12,15 +12,20 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
+import shared.devstack
 from shared.devstack import stack
 from shared.devstack.ports import free_port
+from shared.devstack.processes import LAUNCH_TIMEOUT_S
 from shared.devstack.tansu import answers_metadata
 from tests.harness.wait import wait_for
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 KAFKA_ENV = "SPENDSTREAM_TEST_KAFKA_BOOTSTRAP"
 POSTGRES_ENV = "SPENDSTREAM_TEST_POSTGRES_DSN"
 # Same as the integration images in docker-compose.yml: tests and compose agree.
@@ -61,6 +66,24 @@ def docker_available() -> bool:
         return False
     finally:
         client.close()
+
+
+def start_watchdog(state_dir: Path) -> None:
+    """Start ``tests.harness.watchdog``: it stops the stack if this process dies first.
+
+    It goes through the devstack launcher so it is detached (a killed pytest
+    cannot take it down) and this process keeps no child to reap.
+    """
+    launcher = Path(shared.devstack.__file__).with_name("launcher.py")
+    argv = [sys.executable, "-m", "tests.harness.watchdog"]
+    argv += ["--owner-pid", str(os.getpid()), "--state-dir", str(state_dir)]
+    launch = [sys.executable, "-I", str(launcher), "--log", str(state_dir / "watchdog.log")]
+    subprocess.run(
+        [*launch, "--cwd", str(REPO_ROOT), "--", *argv],
+        check=True,
+        capture_output=True,
+        timeout=LAUNCH_TIMEOUT_S,
+    )
 
 
 class BackendProvider:
@@ -122,6 +145,7 @@ class BackendProvider:
             state_dir.chmod(0o755)
             self._cleanup.callback(shutil.rmtree, state_dir, ignore_errors=True)
             self._cleanup.callback(stack.down, state_dir)
+            start_watchdog(state_dir)
             self._embedded = stack.up(state_dir)
         return self._embedded
 
