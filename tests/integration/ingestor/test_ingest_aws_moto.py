@@ -162,7 +162,8 @@ async def test_inventory_across_accounts_through_assumed_roles_publishes_changes
             aws_secret_access_key=creds["SecretAccessKey"],
             aws_session_token=creds["SessionToken"],
         )
-        for region in ("us-east-1", "eu-west-1"):
+        regions = ["eu-west-1"] if account == MAIN else ["us-east-1", "eu-west-1"]
+        for region in regions:
             ec2 = session.client("ec2", endpoint_url=moto, region_name=region)
             ec2.run_instances(
                 ImageId="ami-12345678",
@@ -173,7 +174,7 @@ async def test_inventory_across_accounts_through_assumed_roles_publishes_changes
                     {"ResourceType": "instance", "Tags": [{"Key": "team", "Value": account}]}
                 ],
             )
-        accounts[account] = {"role_arn": role_arn, "regions": ["us-east-1", "eu-west-1"]}
+        accounts[account] = {"role_arn": role_arn, "regions": regions}
     settings = make_settings(
         ingestor_aws_endpoint_url=moto, ingestor_accounts=orjson.dumps(accounts).decode()
     )
@@ -184,7 +185,7 @@ async def test_inventory_across_accounts_through_assumed_roles_publishes_changes
     async with event_producer(settings) as producer:
         state = StateStore(settings.ingestor_state_dir)
         collector = InventoryCollector(clients, configured, producer, state)
-        assert await collector.scan_once() == (4, 0)
+        assert await collector.scan_once() == (3, 0)
         assert await collector.scan_once() == (0, 0)
         other = clients.for_account(configured[1], "ec2", "eu-west-1")
         victim = other.describe_instances()["Reservations"][0]["Instances"][0]["InstanceId"]
@@ -195,10 +196,12 @@ async def test_inventory_across_accounts_through_assumed_roles_publishes_changes
         for r in await read_topic(settings, INVENTORY_EC2)
         if isinstance(r.event, Ec2Instance)
     ]
-    assert len(events) == 5
+    assert len(events) == 4
     live = [e for e in events if not e.deleted]
     assert {(e.account_id, e.region) for e in live} == {
-        (a, r) for a in (MAIN, OTHER) for r in ("us-east-1", "eu-west-1")
+        (MAIN, "eu-west-1"),
+        (OTHER, "us-east-1"),
+        (OTHER, "eu-west-1"),
     }
     assert all(e.tags["team"] == e.account_id for e in live)
     gone = [e for e in events if e.deleted]

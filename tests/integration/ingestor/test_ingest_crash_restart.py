@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
 import sys
 import time
 from collections import defaultdict
@@ -12,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from services.ingestor.app import event_producer
+from services.ingestor.cur_runner import CurRunner, make_source
 from services.ingestor.settings import IngestorSettings
 from services.ingestor.state import StateStore
 from shared.events import CostLineItem, DeliveryCompleted
@@ -40,12 +41,14 @@ def env_for(settings: IngestorSettings, source: Path) -> dict[str, str]:
     }
 
 
-def run_cli(env: dict[str, str], source: Path) -> None:
-    # The ingest sub-app alone: the same command as `spendstream ingest cur`, without
-    # importing every other service's CLI into a short-lived process.
-    code = "from services.ingestor.cli import app; app()"
-    args = [sys.executable, "-c", code, "cur", "--source", str(source), "--once"]
-    subprocess.run(args, env=env, check=True, timeout=DEADLINE_S, capture_output=True)
+async def rerun(settings: IngestorSettings, source: Path) -> list:
+    """Re-run the ingestor over the same source and state dir (in-process: the
+    killed run above is the separate process that matters)."""
+    async with event_producer(settings) as producer:
+        runner = CurRunner(
+            make_source(str(source)), producer, StateStore(settings.ingestor_state_dir)
+        )
+        return await runner.run_once()
 
 
 async def test_killed_mid_delivery_then_rerun_gives_exact_daily_totals(
@@ -94,9 +97,10 @@ async def test_killed_mid_delivery_then_rerun_gives_exact_daily_totals(
     assert per_day_totals(partial) == {}  # an unfinished attempt counts for nothing
     assert StateStore(settings.ingestor_state_dir).deliveries() == {}
 
-    await asyncio.to_thread(run_cli, env, root)
+    reports = await rerun(settings, root)
+    assert [r.rows for r in reports] == [FILES * ROWS_PER_FILE]
     records = await read_topic(settings, CUR_LINE_ITEMS, light=True)
     assert per_day_totals(records) == dict(expected)
 
-    await asyncio.to_thread(run_cli, env, root)  # same files again: nothing is sent
+    assert await rerun(settings, root) == []  # same files again: nothing is sent
     assert await topic_size(settings, CUR_LINE_ITEMS) == len(records)
