@@ -90,8 +90,12 @@ async def run(
             )
         if settings.anomaly_run_metrics:
             factory = detector_factory or metric_detector_factory(settings.anomaly_metric_detector)
+            own = getattr(getattr(factory(), "config", None), "threshold", None)
             metric = MetricAgent(
-                ChangelogTable(METRIC_STATE, settings, raw), settings.metric_config(), book, factory
+                ChangelogTable(METRIC_STATE, settings, raw),
+                settings.metric_config(own if isinstance(own, float) else None),
+                book,
+                factory,
             )
             sinks.append(metric)
             loops.append(

@@ -15,6 +15,10 @@ from services.anomaly.feedback.rules import FeedbackConfig
 from services.anomaly.metrics.tracker import MetricTrackerConfig
 from shared.settings import SpendstreamSettings
 
+# Without a detector-provided threshold: a score of 0.99 is rare enough that a
+# 5-minute stream pages about once a day at most.
+DEFAULT_THRESHOLD = 0.99
+
 
 class AnomalySettings(SpendstreamSettings):
     """Which loops run, how hard they batch, and every detection knob."""
@@ -48,8 +52,10 @@ class AnomalySettings(SpendstreamSettings):
     # Metric detector class as "module:Class" (constructed with no arguments);
     # empty means services.anomaly.detectors.metric's MetricDetector(MetricDetectorConfig()).
     anomaly_metric_detector: str = ""
-    # Metric detection: alert threshold on the detector's score, resolve after N normal points.
-    anomaly_metric_threshold: float = 0.99
+    # Metric detection: alert threshold on the detector's score (empty: the
+    # detector's own calibrated ``config.threshold``, else 0.99), and the
+    # normal points that resolve an incident.
+    anomaly_metric_threshold: float | None = None
     anomaly_metric_resolve_after: int = 3
 
     # Feedback: a false positive widens (or suppresses) the series for this long.
@@ -72,10 +78,13 @@ class AnomalySettings(SpendstreamSettings):
             restatement_min_pct=self.anomaly_restatement_min_pct,
         )
 
-    def metric_config(self) -> MetricTrackerConfig:
-        """Alerting policy for metric streams."""
+    def metric_config(self, detector_threshold: float | None = None) -> MetricTrackerConfig:
+        """Alerting policy for metric streams (``detector_threshold``: the detector's own)."""
+        threshold = self.anomaly_metric_threshold
+        if threshold is None:
+            threshold = detector_threshold if detector_threshold is not None else DEFAULT_THRESHOLD
         return MetricTrackerConfig(
-            threshold=self.anomaly_metric_threshold, resolve_after=self.anomaly_metric_resolve_after
+            threshold=threshold, resolve_after=self.anomaly_metric_resolve_after
         )
 
     def feedback_config(self) -> FeedbackConfig:
