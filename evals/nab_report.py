@@ -116,7 +116,16 @@ def nab_report(nab: Path | None = None, out: Path | None = None) -> tuple[str, d
         f"| {r['fp_rows_standard']} |"
         for r in rows
     ]
-    lines += ["", "Throughput through the runner (points/s, one core, incl. file I/O): "]
+    lines += [
+        "",
+        "Honesty notes: the spendstream detector's constants (MetricDetectorConfig) were picked "
+        "by a small manual search (about 30 configurations) scored on these same 17 files, so "
+        "its row is in-sample; the *held out* row only takes the alert threshold from the "
+        "artificialWithAnomaly files. Baselines use fixed textbook settings. Published "
+        "detectors' thresholds were tuned by NAB on all 58 files.",
+        "",
+        "Throughput through the runner (points/s, one core, incl. file I/O, shared machine): ",
+    ]
     lines += [", ".join(f"{k} {v:,.0f}" for k, v in rates.items())]
     return "\n".join(lines) + "\n", {"data": str(nab), "rows": rows, "points_per_s": rates}
 

@@ -47,8 +47,9 @@ class HalfSpaceTreesBaseline:
 
     def update(self, timestamp: datetime, value: float) -> float:
         """Score then learn one value."""
-        self._scaler.learn_one({"x": value})
-        x = self._scaler.transform_one({"x": value})
-        score = float(self._model.score_one(x))
-        self._model.learn_one(x)
+        # River's anomaly/preprocessing classes are untyped.
+        self._scaler.learn_one({"x": value})  # type: ignore[no-untyped-call]
+        x = self._scaler.transform_one({"x": value})  # type: ignore[no-untyped-call]
+        score = float(self._model.score_one(x))  # type: ignore[no-untyped-call]
+        self._model.learn_one(x)  # type: ignore[no-untyped-call]
         return score

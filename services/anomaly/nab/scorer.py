@@ -145,8 +145,9 @@ def _best_of(s: np.ndarray, w: np.ndarray, thresholds: np.ndarray) -> np.ndarray
     if len(s) == 0:
         return np.zeros(len(thresholds))
     order = np.argsort(-s, kind="stable")
-    csum = np.concatenate(([0.0], np.cumsum(w[order])))
-    return csum[_count_at_least(s[order][::-1], thresholds)]
+    csum: np.ndarray = np.concatenate(([0.0], np.cumsum(w[order])))
+    picked: np.ndarray = csum[_count_at_least(s[order][::-1], thresholds)]
+    return picked
 
 
 def _count_at_least(ascending: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
