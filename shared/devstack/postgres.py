@@ -19,6 +19,7 @@ from pathlib import Path
 
 from shared.devstack import processes
 from shared.devstack.exceptions import BinaryNotFoundError, DevStackError
+from shared.devstack.logs import log_size
 from shared.devstack.ports import LOOPBACK, claim_port
 from shared.devstack.postgres_ready import wait_until_ready
 from shared.devstack.run_as import OsUser, check_reachable, server_os_user
@@ -86,6 +87,7 @@ def start_postgres(
     # TCP on loopback only, no Unix socket: the socket path would have to be
     # short and writable by the run-as user, and every client here uses TCP.
     argv += ["-c", f"listen_addresses={LOOPBACK}", "-c", "unix_socket_directories="]
+    log_start = log_size(log_path)
     pid = processes.spawn_detached(
         argv,
         env=dict(os.environ),
@@ -98,7 +100,12 @@ def start_postgres(
     server = Postgres(pid=pid, port=port, password=password, log_path=log_path)
     try:
         wait_until_ready(
-            pid=pid, port=port, password=password, log_path=log_path, database=DATABASE
+            log_start=log_start,
+            pid=pid,
+            port=port,
+            password=password,
+            log_path=log_path,
+            database=DATABASE,
         )
     except DevStackError:
         stop_postgres(pid, state_dir)

@@ -25,7 +25,9 @@ PROBE_INTERVAL_S = 0.1
 ADDR_IN_USE_MARKER = "Address already in use"
 
 
-def wait_until_ready(*, pid: int, port: int, password: str, log_path: Path, database: str) -> None:
+def wait_until_ready(
+    *, pid: int, port: int, password: str, log_path: Path, log_start: int, database: str
+) -> None:
     """Block until the server accepts logins, then make sure ``database`` exists.
 
     Raises:
@@ -35,10 +37,12 @@ def wait_until_ready(*, pid: int, port: int, password: str, log_path: Path, data
     """
     deadline = time.monotonic() + READY_TIMEOUT_S
     while True:
-        if ADDR_IN_USE_MARKER in log_tail(log_path):
+        if ADDR_IN_USE_MARKER in log_tail(log_path, since=log_start):
             raise PortInUseError(COMPONENT, port)
         if not psutil.pid_exists(pid):
-            raise ComponentExitedError(COMPONENT, None, log_tail(log_path), str(log_path))
+            raise ComponentExitedError(
+                COMPONENT, None, log_tail(log_path, since=log_start), str(log_path)
+            )
         if asyncio.run(_ensure_database(port, password, database)):
             return
         if time.monotonic() > deadline:

@@ -27,7 +27,7 @@ from shared.devstack.exceptions import (
     PortInUseError,
     StartupTimeoutError,
 )
-from shared.devstack.logs import log_tail
+from shared.devstack.logs import log_size, log_tail
 from shared.devstack.ports import LOOPBACK, accepts_connections, claim_port
 
 COMPONENT = "kafka (tansu)"
@@ -90,12 +90,13 @@ def start_broker(state_dir: Path, log_path: Path, port: int | None = None) -> Br
     url = f"tcp://{LOOPBACK}:{port}"
     argv = [binary, "broker", "--listener-url", url, "--advertised-listener-url", url]
     argv += ["--storage-engine", STORAGE_ENGINE]
+    log_start = log_size(log_path)
     pid = processes.spawn_detached(
         argv, env=dict(os.environ), state_dir=state_dir, log_path=log_path, cwd=state_dir
     )
     broker = Broker(pid=pid, port=port, log_path=log_path)
     try:
-        _wait_until_ready(broker)
+        _wait_until_ready(broker, log_start)
     except DevStackError:
         stop_broker(pid, state_dir)
         raise
@@ -109,15 +110,15 @@ def stop_broker(pid: int | None, state_dir: Path) -> None:
         processes.stop_process(proc, signal_number=signal.SIGTERM, grace_s=STOP_GRACE_S)
 
 
-def _wait_until_ready(broker: Broker) -> None:
+def _wait_until_ready(broker: Broker, log_start: int) -> None:
     """Poll until the broker answers a metadata request, fails, or the deadline passes."""
     deadline = time.monotonic() + READY_TIMEOUT_S
     while True:
-        if ADDR_IN_USE_MARKER in log_tail(broker.log_path):
+        if ADDR_IN_USE_MARKER in log_tail(broker.log_path, since=log_start):
             raise PortInUseError(COMPONENT, broker.port)
         if not psutil.pid_exists(broker.pid):
             raise ComponentExitedError(
-                COMPONENT, None, log_tail(broker.log_path), str(broker.log_path)
+                COMPONENT, None, log_tail(broker.log_path, since=log_start), str(broker.log_path)
             )
         # A plain TCP connect first: it keeps aiokafka from logging a connection
         # error for every probe while the listener is not bound yet.

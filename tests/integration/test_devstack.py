@@ -194,6 +194,9 @@ def test_taken_port_fails_clearly_and_starts_nothing(state_dir: Path, option: st
     assert result.returncode == 1
     assert f"127.0.0.1:{port} is already in use" in result.stderr
     assert leftover_processes(state_dir) == []
+    # The failure stays in the log; it must not fail the next, healthy start.
+    retry = run_cli(state_dir, "up")
+    assert retry.returncode == 0, retry.stderr
 
 
 def test_missing_broker_binary_fails_clearly(state_dir: Path) -> None:
