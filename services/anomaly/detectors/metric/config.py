@@ -30,6 +30,9 @@ class MetricDetectorConfig:
     #: A value beyond the range seen so far by this fraction of the range is scored 1.0
     #: (Numenta's "spatial anomaly"); 0 means any new extreme after the learning period.
     spatial_tolerance: float = 0.0
+    #: ...but only when the value is also a surprising jump (raw surprise >= this), so a metric
+    #: drifting gradually to new highs does not page at every step (+1.1 NAB points, in-sample).
+    spatial_min_surprise: float = 0.5
     #: Tail probability at or below which a point is "red"; only the first red point of a
     #: run keeps its score (later ones drop to ``yellow_probability``), as NAB's HTM does,
     #: because NAB rewards only the first detection in a window and charges for the rest.

@@ -39,7 +39,8 @@ class MetricDetector:
     2. *Anomaly likelihood* (Numenta-style): the mean surprise of the last few points is compared
        with the long-run distribution of such means; the Gaussian tail probability is
        log-scaled, and only the first point of a run of very improbable ones keeps a high score.
-    3. *Spatial anomaly*: a value outside every value seen so far scores 1.0.
+    3. *Spatial anomaly*: a value outside every value seen so far, reached by a surprising
+       jump, scores 1.0.
 
     Scores are 0.0 during the first ``learning_points`` points.
 
@@ -99,7 +100,8 @@ class MetricDetector:
         likelihood = self._likelihood.assess(raw)
         score = 0.0
         if self._seen >= cfg.learning_points:
-            score = 1.0 if self._is_spatial_anomaly(value) else likelihood.score
+            spatial = raw >= cfg.spatial_min_surprise and self._is_spatial_anomaly(value)
+            score = 1.0 if spatial else likelihood.score
         band = cfg.band_scales * scale
         result = DetectionResult(
             score=score,
