@@ -119,7 +119,7 @@ def nab_report(nab: Path | None = None, out: Path | None = None) -> tuple[str, d
     lines += [
         "",
         "Honesty notes: the spendstream detector's constants (MetricDetectorConfig) were picked "
-        "by a small manual search (about 30 configurations) scored on these same 17 files, so "
+        "by a small manual search (about 45 configurations) scored on these same 17 files, so "
         "its row is in-sample; the *held out* row only takes the alert threshold from the "
         "artificialWithAnomaly files. Baselines use fixed textbook settings. Published "
         "detectors' thresholds were tuned by NAB on all 58 files.",
