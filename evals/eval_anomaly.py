@@ -186,10 +186,13 @@ def _nab_section() -> tuple[str, dict[str, Any] | None]:
         check=False,
     )
     body = proc.stdout.strip() or proc.stderr.strip()[-4000:]
-    return f"\n## NAB (from `python -m evals.nab_report`, exit {proc.returncode})\n\n{body}\n", {
-        "exit_code": proc.returncode,
-        "stdout": proc.stdout[-20000:],
-    }
+    data: dict[str, Any] = {"exit_code": proc.returncode}
+    report = DOCS / "nab-eval.json"
+    if proc.returncode == 0 and report.exists():
+        data["report"] = json.loads(report.read_text())
+    else:
+        data["output"] = body[-20000:]
+    return f"\n{body}\n", data
 
 
 def main(
