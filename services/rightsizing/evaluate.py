@@ -23,6 +23,7 @@ from services.rightsizing.schedules import (
     week_matrix,
 )
 from services.rightsizing.schedules.profiles import DAYS_PER_WEEK, HOURS_PER_WEEK
+from services.rightsizing.sketches.codec import decode_state
 from services.rightsizing.sketches.state import InstanceState
 from shared.events import Recommendation
 from shared.events.recommendations import OffHoursSchedule
@@ -115,6 +116,16 @@ def evaluate_fleet(
             event = to_event(a, who, policy, schedule, state.last_finding, state.rightsized, now)
         outcomes.append(Outcome(resource_id, a.finding, digest, event))
     return outcomes
+
+
+def evaluate_snapshots(blobs: list[bytes], catalogue: Catalogue, config: EvaluationConfig,
+                       now: datetime) -> list[Outcome]:  # fmt: skip
+    """``evaluate_fleet`` over states serialised by ``encode_state`` (the process-pool entry).
+
+    The event loop serialises the states itself before handing them over, so
+    the pool's feeder thread never pickles a state the loop is still updating.
+    """
+    return evaluate_fleet([decode_state(blob) for blob in blobs], catalogue, config, now)
 
 
 def apply_outcome(state: InstanceState, outcome: Outcome) -> None:

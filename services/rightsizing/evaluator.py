@@ -15,7 +15,8 @@ from concurrent.futures import Executor
 from datetime import UTC, datetime
 
 from services.rightsizing.catalogue import Catalogue
-from services.rightsizing.evaluate import EvaluationConfig, apply_outcome, evaluate_fleet
+from services.rightsizing.evaluate import EvaluationConfig, apply_outcome, evaluate_snapshots
+from services.rightsizing.sketches import encode_state
 from services.rightsizing.store import StateStore
 from shared.kafka import EventProducer
 from shared.logging import get_logger
@@ -70,9 +71,11 @@ class Evaluator:
             state.changed = False  # data arriving during the pass marks it again
         loop = asyncio.get_running_loop()
         try:
+            snapshots = [encode_state(state) for state in changed]  # a consistent copy
             outcomes = await loop.run_in_executor(
-                self._pool, evaluate_fleet, changed, self._catalogue, self._config, self._clock()
-            )
+                self._pool, evaluate_snapshots, snapshots, self._catalogue, self._config,
+                self._clock(),
+            )  # fmt: skip
         except Exception:
             for state in changed:
                 state.changed = True  # evaluate them again next pass

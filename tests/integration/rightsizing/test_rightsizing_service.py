@@ -190,11 +190,12 @@ async def test_findings_dead_letters_restart_and_regression(kafka_bootstrap, top
                     found = {i: getattr(latest(recs, i), "finding", None) for i in expected}
                     return found == expected
 
-                await wait_for_async(
-                    first_round,
-                    timeout=STARTUP_TIMEOUT_S,
-                    description="the expected finding for every instance",
-                )
+                try:
+                    await wait_for_async(first_round, timeout=STARTUP_TIMEOUT_S,
+                                         description="the expected finding for every instance")
+                except AssertionError:
+                    print({i: latest(recs, i) for i in expected})
+                    raise
                 await wait_for_async(lambda: len(dead) >= 3, description="three dead letters")
             assert latest(recs, "i-over").options
             reasons = sorted(d.reason for d in dead if isinstance(d, DeadLetter))
