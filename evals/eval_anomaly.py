@@ -192,7 +192,8 @@ def _nab_section() -> tuple[str, dict[str, Any] | None]:
         data["report"] = json.loads(report.read_text())
     else:
         data["output"] = body[-20000:]
-    return f"\n{body}\n", data
+    heading = "" if body.startswith("#") else "## NAB (from `python -m evals.nab_report`)\n\n"
+    return f"\n{heading}{body}\n", data
 
 
 def main(
