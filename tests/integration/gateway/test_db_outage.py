@@ -13,21 +13,20 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from services.gateway.settings import GatewaySettings
 from shared.devstack import processes
 from shared.devstack.ports import LOOPBACK
 from shared.devstack.postgres import (
-    DATABASE,
     Postgres,
     bin_dir,
     server_os_user,
     start_postgres,
     stop_postgres,
 )
-from shared.devstack.postgres_ready import wait_until_ready
-from tests.harness.wait import wait_for_async
+from tests.harness.wait import wait_for, wait_for_async
 from tests.integration.gateway.helpers import (
     RunningGateway,
     publish,
@@ -78,9 +77,13 @@ class DedicatedPostgres:
             gid=user.gid if user else None,
         )
         self.server = Postgres(pid=pid, port=self.port, password=self.password, log_path=log_path)
-        wait_until_ready(
-            pid=pid, port=self.port, password=self.password, log_path=log_path, database=DATABASE
-        )
+        dsn = self.server.dsn
+
+        def accepts_logins() -> bool:
+            with psycopg.connect(dsn, connect_timeout=1):
+                return True
+
+        wait_for(accepts_logins, ignore=(psycopg.OperationalError,), description="restart")
 
     def stop(self) -> None:
         if self.server is not None:
