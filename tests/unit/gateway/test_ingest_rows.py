@@ -36,3 +36,21 @@ def test_lifecycle_versions_order_steps() -> None:
     versions = [ingest.lifecycle_version(a, r) for a, r in order]
     assert versions == sorted(versions)
     assert len(set(versions)) == len(versions)
+
+
+def test_collapse_keeps_the_final_state_per_key() -> None:
+    events = [
+        (f.anomaly("i", "open", 0, minute=0), "t"),
+        (f.anomaly("i", "update", 1, minute=5), "t"),
+        (f.anomaly("i", "resolve", 1, minute=9), "t"),
+        (f.recommendation("r", savings=1.0, minute=0), "t"),
+        (f.recommendation("r", savings=2.0, minute=3), "t"),
+        (f.cost(day=0, value=1.0), "t"),
+    ]
+    rows = ingest.collapse(ingest.to_rows(events))
+    [anomaly] = rows.by_statement[ingest.UPSERT_ANOMALY]
+    assert (anomaly[4], anomaly[16]) == ("resolve", f.T0)  # latest action, first opened_at
+    assert len(rows.by_statement[ingest.INSERT_ANOMALY_EVENT]) == 3  # history keeps every step
+    [rec] = rows.by_statement[ingest.UPSERT_RECOMMENDATION]
+    assert rec[6] == 2.0
+    assert len(rows.alerts) == 3
