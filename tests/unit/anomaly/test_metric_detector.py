@@ -40,11 +40,26 @@ def test_docstring_example_runs() -> None:
 
 
 def test_scores_are_in_unit_interval_and_flag_the_spike() -> None:
-    scores = _scores(MetricDetector(), _series(600))
+    scores = _scores(MetricDetector(MetricDetectorConfig(rest_points=0)), _series(600))
     assert all(0.0 <= s <= 1.0 for s in scores)
     assert scores[400] == 1.0
     assert max(scores[300:399]) < MetricDetectorConfig().threshold
     assert max(scores[450:470]) >= MetricDetectorConfig().threshold
+
+
+def test_quiet_period_after_an_alert_then_alerts_again() -> None:
+    rest = 40
+    values = _series(600)
+    d = MetricDetector(MetricDetectorConfig(rest_points=rest))
+    scores = _scores(d, values[: 401 + rest])
+    assert scores[400] == 1.0
+    assert scores[401 : 401 + rest] == [0.0] * rest  # the aftershock burst does not re-page
+    # A default detector rests a day: the burst 50 points after the spike stays silent.
+    default = _scores(MetricDetector(), values)
+    assert default[400] == 1.0
+    assert max(default[401:600]) == 0.0
+    # After the quiet period a new extreme alerts again.
+    assert d.update(T0 + (401 + rest) * STEP, 150.0).score == 1.0
 
 
 def test_scores_before_learning() -> None:

@@ -42,7 +42,9 @@ class MetricDetector:
     3. *Spatial anomaly*: a value outside every value seen so far, reached by a surprising
        jump, scores 1.0.
 
-    Scores are 0.0 during the first ``learning_points`` points.
+    Scores are 0.0 during the first ``learning_points`` points, and during the
+    ``rest_points`` points after a score reached ``threshold`` (the detector keeps learning):
+    one alert per incident.
 
     Example:
         >>> from datetime import datetime, timedelta
@@ -67,6 +69,12 @@ class MetricDetector:
         self._max = stats.Max()
         self._likelihood = AnomalyLikelihood(self.config)
         self._seen = 0
+        self._resting = 0  # points left in the quiet period after an alert
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        """Restore a pickle; states pickled before the quiet period existed start not resting."""
+        self.__dict__.update(state)
+        self.__dict__.setdefault("_resting", 0)
 
     def score_one(self, timestamp: datetime, value: float) -> float:
         """Anomaly score of ``value`` given everything learned so far; does not learn it."""
@@ -99,7 +107,7 @@ class MetricDetector:
             raw = 0.0 if error == 0.0 else 1.0
         likelihood = self._likelihood.assess(raw)
         score = 0.0
-        if self._seen >= cfg.learning_points:
+        if self._seen >= cfg.learning_points and self._resting == 0:
             spatial = raw >= cfg.spatial_min_surprise and self._is_spatial_anomaly(value)
             score = 1.0 if spatial else likelihood.score
         band = cfg.band_scales * scale
@@ -128,3 +136,7 @@ class MetricDetector:
         self._max.update(value)
         self._likelihood.commit(assessment.raw, assessment.likelihood)
         self._seen += 1
+        if self._resting > 0:
+            self._resting -= 1
+        elif assessment.result.is_anomaly:
+            self._resting = self.config.rest_points
