@@ -59,7 +59,7 @@ def _scores(fold: Fold, level: float) -> np.ndarray:
     floor = MIN_RELATIVE_HALF_WIDTH * np.abs(mean) + 1e-9
     below = fold.actual < mean
     half = np.where(below, mean - lo[:n], hi[:n] - mean)
-    return np.abs(fold.actual - mean) / np.maximum(half, floor)
+    return np.asarray(np.abs(fold.actual - mean) / np.maximum(half, floor), dtype=float)
 
 
 def _quantile(scores: np.ndarray, level: float) -> float:

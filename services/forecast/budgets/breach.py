@@ -177,7 +177,7 @@ class BudgetWatch:
         return BudgetAlert(
             id=stable_id(incident, action, revision),
             incident_id=incident,
-            action=action,  # type: ignore[arg-type]  # one of open/update/resolve by construction
+            action=action,
             revision=revision,
             kind=KIND,
             budget_id=budget.id,

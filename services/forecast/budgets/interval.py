@@ -139,7 +139,7 @@ class IntervalWatch:
             BudgetAlert(
                 id=stable_id(incident, action, revision),
                 incident_id=incident,
-                action=action,  # type: ignore[arg-type]  # open/update/resolve by construction
+                action=action,
                 revision=revision,
                 kind=KIND,
                 series_id=series_id,

@@ -38,17 +38,17 @@ class FittedSeasonalNaive:
     def _error_quantiles(self, k: int) -> np.ndarray:
         diffs = self.values[WEEK * k :] - self.values[: -WEEK * k]
         if diffs.size >= MIN_DIFFS_FOR_EMPIRICAL:
-            return np.quantile(diffs, _QUANTILES)
+            return np.asarray(np.quantile(diffs, _QUANTILES), dtype=float)
         one = self.values[WEEK:] - self.values[:-WEEK]
         if one.size == 0:
             return np.zeros(len(_QUANTILES))
-        return np.quantile(one, _QUANTILES) * np.sqrt(k)
+        return np.asarray(np.quantile(one, _QUANTILES) * np.sqrt(k), dtype=float)
 
     def predict(self, horizon: int) -> Prediction:
         """Repeat the last week; bounds from the k-week-ahead error quantiles."""
         steps = np.arange(horizon)
         mean = self.last_season[steps % WEEK]
-        q = np.stack([self._error_quantiles(s // WEEK + 1) for s in steps])
+        q = np.stack([self._error_quantiles(int(s) // WEEK + 1) for s in steps])
         return Prediction(
             mean=mean,
             lo80=mean + q[:, 1],

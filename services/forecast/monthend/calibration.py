@@ -33,6 +33,11 @@ MIN_WINDOWS = 10
 FACTOR_RANGE = (0.05, 5.0)
 
 
+def _cumsum0(values: np.ndarray) -> np.ndarray:
+    """Prefix sums with a leading zero: window sums become two lookups."""
+    return np.concatenate([[0.0], np.cumsum(values)])
+
+
 def sum_factors(folds: Sequence[Fold], days: int) -> SumFactors:
     """Per-level factors on the comonotonic half-width of a ``days``-day sum."""
     factors: SumFactors = {}
@@ -45,9 +50,8 @@ def sum_factors(folds: Sequence[Fold], days: int) -> SumFactors:
                 continue
             lo, hi = fold.prediction.bounds(level)
             mean = fold.prediction.mean[:n]
-            cum = lambda a: np.concatenate([[0.0], np.cumsum(a)])  # noqa: E731
-            c_act, c_mean = cum(fold.actual), cum(mean)
-            c_up, c_down = cum(hi[:n] - mean), cum(mean - lo[:n])
+            c_act, c_mean = _cumsum0(fold.actual), _cumsum0(mean)
+            c_up, c_down = _cumsum0(hi[:n] - mean), _cumsum0(mean - lo[:n])
             for s in range(n - k + 1):
                 err = (c_act[s + k] - c_act[s]) - (c_mean[s + k] - c_mean[s])
                 half = (c_up if err > 0 else c_down)[s + k] - (c_up if err > 0 else c_down)[s]
