@@ -364,6 +364,7 @@ def latency(args: argparse.Namespace, dsn: str, bootstrap: str) -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+    log_path.unlink(missing_ok=True)
     for line in load.stdout.splitlines():
         doc = json.loads(line)
         ms = np.array(doc["latencies"]) * 1000
