@@ -21,7 +21,10 @@ from shared.devstack import processes, stack
 from shared.devstack.state import IDEMPOTENCE_ENV, KAFKA_ENV, POSTGRES_ENV, StatePaths, read_env
 from tests.harness.wait import wait_for
 
-pytestmark = pytest.mark.integration
+# Each test runs the CLI and clients as fresh Python processes (6-8 of them);
+# ~12 s on an idle machine, but each start costs 20-40 s on an overloaded
+# 2-CPU CI runner, so these get twice the suite's default timeout.
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(600)]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SPENDSTREAM = str(Path(sys.executable).with_name("spendstream"))
