@@ -62,6 +62,15 @@ def test_quiet_period_after_an_alert_then_alerts_again() -> None:
     assert d.update(T0 + (401 + rest) * STEP, 150.0).score == 1.0
 
 
+def test_incident_does_not_inflate_the_error_scale() -> None:
+    values = _series(600)
+    resting, eager = MetricDetector(), MetricDetector(MetricDetectorConfig(rest_points=0))
+    for i, v in enumerate(values[:480]):
+        r, e = resting.update(T0 + i * STEP, v), eager.update(T0 + i * STEP, v)
+    # The default detector rests after the spike at 400 and does not learn the burst's errors.
+    assert r.upper - r.lower < 0.8 * (e.upper - e.lower)
+
+
 def test_scores_before_learning() -> None:
     values = _series(420)
     d = MetricDetector()

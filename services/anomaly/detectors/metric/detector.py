@@ -43,8 +43,9 @@ class MetricDetector:
        jump, scores 1.0.
 
     Scores are 0.0 during the first ``learning_points`` points, and during the
-    ``rest_points`` points after a score reached ``threshold`` (the detector keeps learning):
-    one alert per incident.
+    ``rest_points`` points after a score reached ``threshold``: one alert per incident. During
+    an incident the prediction keeps following the data, but the error scale and the
+    surprise distribution do not learn, so the incident does not mask the next one.
 
     Example:
         >>> from datetime import datetime, timedelta
@@ -129,12 +130,15 @@ class MetricDetector:
 
     def _commit(self, value: float, assessment: _Assessment) -> None:
         error = abs(value - assessment.result.expected)
+        # An alert and its quiet period are an incident: the error scale and the surprise
+        # distribution learn only from normal data, so a second incident still stands out.
+        normal = self._resting == 0 and not assessment.result.is_anomaly
         self._level.update(value)
-        if self._seen > 0:
+        if self._seen > 0 and normal:
             self._scale.update(error)
         self._min.update(value)
         self._max.update(value)
-        self._likelihood.commit(assessment.raw, assessment.likelihood)
+        self._likelihood.commit(assessment.raw, assessment.likelihood, normal=normal)
         self._seen += 1
         if self._resting > 0:
             self._resting -= 1

@@ -57,11 +57,17 @@ class AnomalyLikelihood:
         score = math.log(probability + cfg.probability_floor) / math.log(cfg.probability_floor)
         return LikelihoodAssessment(average, probability, is_red, min(max(score, 0.0), 1.0))
 
-    def commit(self, raw: float, assessment: LikelihoodAssessment) -> None:
-        """Learn ``raw`` (with the assessment ``assess(raw)`` returned)."""
+    def commit(self, raw: float, assessment: LikelihoodAssessment, *, normal: bool = True) -> None:
+        """Learn ``raw`` (with the assessment ``assess(raw)`` returned).
+
+        ``normal=False`` (during an incident) keeps the recent window moving but leaves the
+        long-run distribution alone, so an incident's surprise does not make the next one
+        look ordinary.
+        """
         if len(self._recent) == self._recent.maxlen:
             self._recent_sum -= self._recent[0]
         self._recent.append(raw)
         self._recent_sum += raw
-        self._history.update(assessment.average)
+        if normal:
+            self._history.update(assessment.average)
         self._prev_red = assessment.is_red
