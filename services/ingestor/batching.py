@@ -25,6 +25,10 @@ from shared.events import Event, utcnow
 from shared.kafka import EventProducer, partition_for
 from shared.topics import Topic
 
+# At most 16 submitted batches (~16 MiB) awaiting the broker's ack: aiokafka
+# bounds batches *queued* per partition but not requests in flight, so a slow
+# broker would otherwise let unacked batches (and our memory) pile up.
+MAX_UNACKED_BATCHES = 16
 # orjson options the codec uses for event bodies.
 BODY_OPTIONS = orjson.OPT_NON_STR_KEYS
 
@@ -109,11 +113,12 @@ class TopicBatcher:
             return
         future = await self._raw.send_batch(builder, self._name, partition=partition)
         self._inflight.append(future)
-        if len(self._inflight) > len(self._builders) * 4 + 16:
-            done = [f for f in self._inflight if f.done()]
-            for f in done:
+        for f in self._inflight:
+            if f.done():
                 f.result()  # surface a failed batch now, not at the end
-            self._inflight = [f for f in self._inflight if not f.done()]
+        self._inflight = [f for f in self._inflight if not f.done()]
+        while len(self._inflight) > MAX_UNACKED_BATCHES:
+            await self._inflight.pop(0)
 
     async def flush(self) -> None:
         """Submit every open batch and wait until the broker acked all of them."""
