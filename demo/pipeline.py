@@ -184,22 +184,24 @@ def create_api_key(pipeline: Pipeline) -> str:
 
 
 def ingest_argv(pipeline: Pipeline) -> list[list[str]]:
-    """The two ingest commands (CUR deliveries, then CloudWatch datapoints)."""
+    """The ingest commands: CUR deliveries, then the fleet's inventory and datapoints."""
     data = pipeline.data_dir
     return [
         ["ingest", "cur", "--source", str(data / "cur"), "--force"],
+        ["ingest", "file-inventory", str(data / "cur" / "inventory.jsonl")],
         ["ingest", "file-datapoints", str(data / "cloudwatch.parquet")],
     ]
 
 
 def ingest(pipeline: Pipeline, log: Callable[[str], None] = print) -> None:
     """Stream the CUR deliveries and the CloudWatch datapoints onto Kafka."""
-    cur, datapoints = ingest_argv(pipeline)
+    cur, inventory, datapoints = ingest_argv(pipeline)
     started = time.monotonic()
     pipeline.timings["ingest_started_at"] = time.time()
     log("ingesting CUR deliveries")
     pipeline.cli(*cur)
     pipeline.timings["ingest_cur_s"] = time.monotonic() - started
-    log("replaying CloudWatch datapoints")
+    log("publishing the EC2 inventory and replaying CloudWatch datapoints")
+    pipeline.cli(*inventory)
     pipeline.cli(*datapoints)
     pipeline.timings["ingest_datapoints_s"] = time.monotonic() - started

@@ -16,7 +16,9 @@ import typer
 
 from services.ingestor import app as composition
 from services.ingestor.datapoint_file import replay_datapoints
-from services.ingestor.inventory.collector import InventoryCollector
+from services.ingestor.exceptions import FileRefused
+from services.ingestor.inventory.collector import InventoryCollector, publish_changes
+from services.ingestor.inventory.file_source import read_inventory_file
 from services.ingestor.settings import IngestorSettings
 from services.ingestor.state import StateStore
 from shared.logging import configure_logging
@@ -133,3 +135,24 @@ def file_datapoints(
 
     with contextlib.suppress(KeyboardInterrupt):
         typer.echo(f"published {asyncio.run(main())} datapoints")
+
+
+@app.command("file-inventory")
+def file_inventory(
+    path: Annotated[Path, typer.Argument(help="Inventory JSON lines (the simulator writes one).")],
+) -> None:
+    """Publish the instances of an inventory file (changes only), as a scan would."""
+    settings = _settings()
+    try:
+        records, scopes = read_inventory_file(path)
+    except FileRefused as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+    async def main() -> tuple[int, int]:
+        state = StateStore(settings.ingestor_state_dir)
+        async with composition.event_producer(settings) as producer:
+            return await publish_changes(producer, state, records, scopes)
+
+    changed, deleted = asyncio.run(main())
+    typer.echo(f"inventory: {changed} changed, {deleted} deleted of {len(records)} instances")

@@ -1,8 +1,9 @@
 """``spendstream simulate``: write a simulated AWS organisation as real CUR files.
 
 Writes every billing delivery (legacy CUR, CUR 2.0 or FOCUS) under ``--out`` (a
-directory or ``s3://bucket/prefix``), ``ground_truth.json`` beside them and, with
-``--cloudwatch-out``, the fleet's 5-minute CloudWatch datapoints.
+directory or ``s3://bucket/prefix``), ``ground_truth.json`` and the fleet's
+``inventory.jsonl`` beside them and, with ``--cloudwatch-out``, the fleet's
+5-minute CloudWatch datapoints.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ from services.ingestor.simulate import SimConfig, simulate_organisation
 from services.ingestor.simulate.cloudwatch_out import write_cloudwatch
 from services.ingestor.simulate.deliveries import issued_by, plan_deliveries
 from services.ingestor.simulate.exceptions import SimulationError
+from services.ingestor.simulate.inventory_out import write_inventory
 from services.ingestor.simulate.writers import FORMATS, write_cur, write_ground_truth
 
 app = typer.Typer(help="Simulate an AWS organisation and write its CUR files and truth.")
 GROUND_TRUTH_NAME = "ground_truth.json"
+INVENTORY_NAME = "inventory.jsonl"
 
 
 @app.callback(invoke_without_command=True)
@@ -84,6 +87,7 @@ def simulate(
                     org, cloudwatch_out, cw_first, None, endpoint_url, bar.update
                 )
         truth = write_ground_truth(org, f"{out.rstrip('/')}/{GROUND_TRUTH_NAME}", endpoint_url)
+        write_inventory(org, f"{out.rstrip('/')}/{INVENTORY_NAME}", endpoint_url)
     except (SimulationError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc

@@ -61,11 +61,11 @@ def _store(pipeline: Pipeline, query: str) -> list[tuple[Any, ...]]:
         return conn.execute(query).fetchall()
 
 
-def test_results_exactly_once_after_losing_a_replica_of_each(tmp_path: Path) -> None:
-    with running_system(tmp_path / "stack", replicas=REPLICAS) as pipeline:
+def test_results_exactly_once_after_losing_a_replica_of_each(stack_dir: Path) -> None:
+    with running_system(stack_dir, replicas=REPLICAS) as pipeline:
         simulate(pipeline, SMALL)
         create_api_key(pipeline)
-        cur, datapoints = ingest_argv(pipeline)
+        cur, inventory, datapoints = ingest_argv(pipeline)
         feed = subprocess.Popen([sys.executable, "-m", "services", *cur], env=pipeline.env)
         # Kill once results are flowing: some anomaly events already stored.
         wait_for(
@@ -78,12 +78,13 @@ def test_results_exactly_once_after_losing_a_replica_of_each(tmp_path: Path) -> 
         pipeline.supervisor.kill("anomaly-1", signal.SIGKILL)
         pipeline.supervisor.kill("gateway-1", signal.SIGKILL)
         assert feed.wait(timeout=SETTLE_TIMEOUT_S) == 0
-        subprocess.run(
-            [sys.executable, "-m", "services", *datapoints],
-            env=pipeline.env,
-            check=True,
-            timeout=SETTLE_TIMEOUT_S,
-        )
+        for argv in (inventory, datapoints):
+            subprocess.run(
+                [sys.executable, "-m", "services", *argv],
+                env=pipeline.env,
+                check=True,
+                timeout=SETTLE_TIMEOUT_S,
+            )
 
         def store_matches_topic() -> bool:
             for name in ("anomaly-2", "gateway-2"):

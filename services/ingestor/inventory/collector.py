@@ -73,23 +73,34 @@ class InventoryCollector:
                 ec2 = self.clients.for_account(account, "ec2", region)
                 current += await asyncio.to_thread(describe, ec2, account.account_id, region)
                 scopes.append(scope_prefix(account.account_id, region))
-        changes = diff(self.state.inventory(), current, scopes)
-        observed = utcnow()
-        futures = []
-        for record in [*changes.changed, *changes.deleted]:
-            event = Ec2Instance(
-                id=stable_id(
-                    "ec2",
-                    record["account_id"],
-                    record["instance_id"],
-                    content_hash(record),
-                    record.get("deleted", False),
-                ),
-                observed_at=observed,
-                **record,
-            )
-            futures.append(await self.producer.send(INVENTORY_EC2, event, key=event.instance_id))
-        await asyncio.gather(*futures)
-        self.state.set_inventory(changes.state, scopes)
-        log.info("inventory scanned", changed=len(changes.changed), deleted=len(changes.deleted))
-        return len(changes.changed), len(changes.deleted)
+        return await publish_changes(self.producer, self.state, current, scopes)
+
+
+async def publish_changes(
+    producer: EventProducer, state: StateStore, current: list[dict[str, Any]], scopes: list[str]
+) -> tuple[int, int]:
+    """Publish what changed in ``scopes`` given their ``current`` instances.
+
+    Shared by the ``DescribeInstances`` scan and the inventory-file replay, so
+    both publish changes only and tombstone instances that vanished.
+    """
+    changes = diff(state.inventory(), current, scopes)
+    observed = utcnow()
+    futures = []
+    for record in [*changes.changed, *changes.deleted]:
+        event = Ec2Instance(
+            id=stable_id(
+                "ec2",
+                record["account_id"],
+                record["instance_id"],
+                content_hash(record),
+                record.get("deleted", False),
+            ),
+            observed_at=observed,
+            **record,
+        )
+        futures.append(await producer.send(INVENTORY_EC2, event, key=event.instance_id))
+    await asyncio.gather(*futures)
+    state.set_inventory(changes.state, scopes)
+    log.info("inventory scanned", changed=len(changes.changed), deleted=len(changes.deleted))
+    return len(changes.changed), len(changes.deleted)
