@@ -63,10 +63,10 @@ class GatewayClient:
             return False
 
     def snapshot(self, top: int = TOP_N) -> Snapshot:
-        """Open cost anomalies by impact, recommendations by savings, account forecasts."""
-        anomalies = self.get("/v1/anomalies", status="open", limit=200)["items"]
+        """Cost anomalies (open first, then by impact), top savings, account forecasts."""
+        anomalies = self.get("/v1/anomalies", limit=500)["items"]
         cost = [a for a in anomalies if a["kind"] == "cost"]
-        cost.sort(key=lambda a: -(a.get("impact_usd") or 0.0))
+        cost.sort(key=lambda a: (a["status"] != "open", -(a.get("impact_usd") or 0.0)))
         detailed = [self.get(f"/v1/anomalies/{a['incident_id']}") for a in cost[:top]]
         metric = [a for a in anomalies if a["kind"] == "metric"][: max(0, top - len(detailed))]
         recs = self.get("/v1/recommendations", limit=top)["items"]
@@ -100,14 +100,23 @@ def _root_cause(anomaly: dict[str, Any]) -> str:
 
 def render(snapshot: Snapshot, console: Console) -> None:
     """Print the three tables."""
-    table = Table(title="Top open anomalies", show_lines=False)
-    for column in ("severity", "account", "service / resource", "window", "impact", "root cause"):
+    table = Table(title="Top anomalies (open first, then by dollar impact)", show_lines=False)
+    for column in (
+        "status",
+        "severity",
+        "account",
+        "service / resource",
+        "window",
+        "impact",
+        "root cause",
+    ):
         table.add_column(column)
     for a in snapshot.anomalies:
         where = a.get("service") or a.get("resource_id") or a["series_id"]
         if a["kind"] == "metric":
             where = f"{a.get('resource_id')} {a.get('metric')}"
         table.add_row(
+            a["status"],
             a["severity"],
             a["account_id"],
             where,

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from demo.pipeline import create_api_key, ingest, running_system, simulate
@@ -27,14 +28,18 @@ RESULTS_TIMEOUT_S = 420.0
 
 
 def _tail_alerts(client: GatewayClient, into: list[dict[str, Any]], stop: threading.Event) -> None:
-    for alert in client.tail():
-        into.append({**alert, "received_at": time.time()})
-        if stop.is_set():
-            return
+    try:
+        for alert in client.tail():
+            into.append({**alert, "received_at": time.time()})
+            if stop.is_set():
+                return
+    except httpx.HTTPError:
+        if not stop.is_set():  # the stream broke while the test still listened
+            into.append({"error": "SSE stream closed early"})
 
 
-def test_injected_anomalies_reach_rest_and_sse(tmp_path: Path) -> None:
-    with running_system(tmp_path / "stack") as pipeline:
+def test_injected_anomalies_reach_rest_and_sse(stack_dir: Path) -> None:
+    with running_system(stack_dir) as pipeline:
         simulate(pipeline, SMALL)
         client = GatewayClient(pipeline.gateway_url, create_api_key(pipeline))
         wait_for(client.ready, timeout=120, description="gateway ready")
@@ -66,8 +71,10 @@ def test_injected_anomalies_reach_rest_and_sse(tmp_path: Path) -> None:
             for a in pipeline.ground_truth["anomalies"]  # type: ignore[union-attr]
             if a["kind"] in ("spike", "level_shift", "ramp", "new_service")
         }
-        found = {(a["account_id"], a.get("service")) for a in snapshot.anomalies}
+        every = client.get("/v1/anomalies", limit=500)["items"]
+        found = {(a["account_id"], a.get("service")) for a in every if a["kind"] == "cost"}
         assert injected & found, f"no injected anomaly among {found}; injected {injected}"
+        assert not [a for a in alerts if "error" in a]
         cost_alerts = [a for a in alerts if a.get("source") == "anomaly"]
         assert cost_alerts, f"SSE alerts had no anomaly: {alerts[:3]}"
         assert any(r["estimated_monthly_savings"] > 0 for r in snapshot.recommendations)
