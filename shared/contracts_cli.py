@@ -43,3 +43,7 @@ def schemas() -> None:
     """Write the JSON Schema of every event under shared/schemas/."""
     paths = write_schemas()
     typer.echo(f"wrote {len(paths)} schemas to {SCHEMA_DIR}")
+
+
+if __name__ == "__main__":  # images run `python -m shared.contracts_cli ensure`
+    topics_app()

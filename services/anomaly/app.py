@@ -24,6 +24,7 @@ from services.anomaly.tables import ChangelogTable
 from services.anomaly.topics import COST_STATE, METRIC_STATE, ensure_changelogs
 from shared.kafka import EventProducer, make_producer
 from shared.logging import configure_logging, get_logger
+from shared.metrics import ServiceMetrics
 from shared.settings import load
 from shared.topics import ensure_topics
 
@@ -67,6 +68,9 @@ async def run(
     """Run every enabled loop until ``stop`` is set."""
     await ensure_topics(settings)
     await ensure_changelogs(settings)
+    metrics = ServiceMetrics(settings.service_name)
+    if settings.metrics_port is not None:
+        metrics.serve(settings.metrics_port)
     raw = make_producer(settings, max_request_size=PRODUCER_MAX_REQUEST_BYTES)
     await raw.start()
     try:
@@ -86,6 +90,7 @@ async def run(
                     settings.anomaly_cost_group_id,
                     settings.anomaly_max_poll_records,
                     settings.anomaly_commit_interval_s,
+                    metrics,
                 )
             )
         if settings.anomaly_run_metrics:
@@ -105,6 +110,7 @@ async def run(
                     settings.anomaly_metric_group_id,
                     settings.anomaly_max_poll_records,
                     settings.anomaly_commit_interval_s,
+                    metrics,
                 )
             )
         log.info("anomaly service starting", loops=len(loops))

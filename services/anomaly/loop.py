@@ -29,6 +29,7 @@ from shared.codec import DecodeError, decode
 from shared.events import Event, utcnow
 from shared.kafka import EventProducer, make_consumer
 from shared.logging import get_logger
+from shared.metrics import ServiceMetrics
 from shared.topics import Topic
 
 V = TypeVar("V")
@@ -94,8 +95,10 @@ class StatefulLoop(Generic[V]):
         group_id: str,
         max_poll_records: int,
         commit_interval_s: float,
+        metrics: ServiceMetrics | None = None,
     ) -> None:
         self.agent = agent
+        self.metrics = metrics
         self.producer = producer
         self._group_id = group_id
         self._max_poll_records = max_poll_records
@@ -157,8 +160,12 @@ class StatefulLoop(Generic[V]):
                     self.agent.table.put(tp.partition, key, state)
                 except (DecodeError, AnomalyError, ValueError) as exc:
                     await self.producer.dead_letter(record, str(exc), type(exc).__name__)
+                    if self.metrics is not None:
+                        self.metrics.dead_letters.labels(tp.topic).inc()
             if records:
                 self._positions[tp] = records[-1].offset + 1
+                if self.metrics is not None:
+                    self.metrics.records.labels(tp.topic).inc(len(records))
         for topic, event, key, partition_key in outputs:
             self._acks.append(await self.producer.send(topic, event, key, partition_key))
 
