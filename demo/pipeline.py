@@ -121,9 +121,13 @@ def running_system(
     try:
         log(f"broker {up.kafka_bootstrap_servers}; starting services: {', '.join(SERVICES)}")
         for name in SERVICES:
-            supervisor.start_module(
-                name, f"services.{name}", env={"SPENDSTREAM_SERVICE_NAME": name}
-            )
+            count = (replicas or {}).get(name, 1)
+            for index in range(1, count + 1):
+                child_env = {"SPENDSTREAM_SERVICE_NAME": name}
+                if name == "gateway" and index > 1:
+                    child_env["SPENDSTREAM_HTTP_PORT"] = str(free_port())
+                label = name if count == 1 else f"{name}-{index}"
+                supervisor.start_module(label, f"services.{name}", env=child_env)
         yield pipeline
     finally:
         log("stopping services and the embedded stack")
