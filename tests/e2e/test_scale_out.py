@@ -45,7 +45,7 @@ def _topic_anomaly_ids(pipeline: Pipeline) -> set[str]:
             ids: set[str] = set()
             partitions = consumer.assignment()
             end = await consumer.end_offsets(list(partitions))
-            while any(await consumer.position(tp) < end[tp] for tp in partitions):
+            while [tp for tp in partitions if await consumer.position(tp) < end[tp]]:
                 for records in (await consumer.getmany(timeout_ms=500)).values():
                     ids.update(decode(r.value, r.headers).id for r in records)
             return ids
