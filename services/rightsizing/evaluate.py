@@ -113,7 +113,9 @@ def evaluate_fleet(
         digest = content_digest(a, schedule, who.instance_type)
         event = None
         if digest != state.last_digest:
-            event = to_event(a, who, policy, schedule, state.last_finding, state.rightsized, now)
+            event = to_event(
+                a, who, policy, schedule, state.last_finding, state.rightsized, now, digest
+            )
         outcomes.append(Outcome(resource_id, a.finding, digest, event))
     return outcomes
 

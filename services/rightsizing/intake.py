@@ -16,7 +16,9 @@ import numpy as np
 from aiokafka import ConsumerRecord
 
 from services.rightsizing.exceptions import BadDatapointError
-from services.rightsizing.sketches import InstanceState
+from services.rightsizing.sketches import DayRecord, InstanceState
+from services.rightsizing.sketches.bulk import add_cpu_points
+from services.rightsizing.sketches.state import CPU_METRICS
 from services.rightsizing.store import StateStore
 from services.rightsizing.validation import check_datapoint
 from shared.codec import encode
@@ -101,11 +103,48 @@ class Intake:
                 key = (event.resource_id, event.metric, event.stat, event.period_s)
                 groups[key].append((int(event.timestamp.timestamp()), event.value))
                 partitions[event.resource_id] = received.partition
+        cpu = _CpuBatch()
+        touched: dict[str, InstanceState] = {}
         for (resource_id, metric, stat, period), points in groups.items():
             state = self._store.get(resource_id, partitions[resource_id])
             ts = np.fromiter((t for t, _ in points), dtype=np.int64, count=len(points))
             values = np.fromiter((v for _, v in points), dtype=np.float64, count=len(points))
-            if state.add(metric, stat, ts, values, period):
-                state.trim(self._retention_days)
-                self._store.mark(resource_id)
+            if metric in CPU_METRICS:
+                if state.accept(metric, stat):
+                    cpu.add(state, ts, values, period)
+                    touched[resource_id] = state
+            elif state.add(metric, stat, ts, values, period):
+                touched[resource_id] = state
+        cpu.apply()  # every instance's CPU in one vectorised pass
+        for resource_id, state in touched.items():
+            state.changed = True
+            state.trim(self._retention_days)
+            self._store.mark(resource_id)
         await self._store.flush()
+
+
+class _CpuBatch:
+    """CPU points of one consumed batch, gathered for one ``add_cpu_points`` call."""
+
+    def __init__(self) -> None:
+        self._days: list[dict[int, DayRecord]] = []
+        self._index: dict[int, int] = {}
+        self._parts: list[tuple[int, np.ndarray, np.ndarray, int]] = []
+
+    def add(self, state: InstanceState, ts: np.ndarray, values: np.ndarray, period: int) -> None:
+        """Queue ``state``'s points (its statistic already accepted)."""
+        row = self._index.setdefault(id(state), len(self._days))
+        if row == len(self._days):
+            self._days.append(state.days)
+        self._parts.append((row, ts, values, period))
+
+    def apply(self) -> None:
+        """Fold every queued point into its instance's day records."""
+        if not self._parts:
+            return
+        sizes = [ts.size for _, ts, _, _ in self._parts]
+        rows = np.repeat([row for row, _, _, _ in self._parts], sizes)
+        periods = np.repeat([period for _, _, _, period in self._parts], sizes)
+        ts = np.concatenate([ts for _, ts, _, _ in self._parts])
+        values = np.concatenate([v for _, _, v, _ in self._parts])
+        add_cpu_points(self._days, rows, ts, values, periods)

@@ -148,8 +148,13 @@ def to_event(
     previous: str | None,
     rightsized: bool,
     now: datetime,
+    digest: str | None = None,
 ) -> Recommendation:
-    """The event for the compacted recommendations topic."""
+    """The event for the compacted recommendations topic.
+
+    ``digest`` is ``content_digest(a, schedule, who.instance_type)`` when the
+    caller already has it (the evaluation pass does), so it is not hashed twice.
+    """
     options = [
         RightsizeOption(
             rank=i + 1,
@@ -169,7 +174,8 @@ def to_event(
         )
         for i, o in enumerate(a.options)
     ]
-    digest = content_digest(a, schedule, who.instance_type)
+    if digest is None:
+        digest = content_digest(a, schedule, who.instance_type)
     return Recommendation(
         id=stable_id("rightsizing", who.resource_id, digest),
         resource_id=who.resource_id,

@@ -3,6 +3,7 @@
 from services.rightsizing.schedules.planner import (
     PlannedSchedule,
     SchedulePolicy,
+    load_clustering,
     plan_fleet,
     plan_one,
 )
@@ -11,6 +12,7 @@ from services.rightsizing.schedules.profiles import normalised_profile, week_mat
 __all__ = [
     "PlannedSchedule",
     "SchedulePolicy",
+    "load_clustering",
     "normalised_profile",
     "plan_fleet",
     "plan_one",

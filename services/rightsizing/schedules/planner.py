@@ -18,9 +18,6 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.cluster import KMeans
-from sklearn.exceptions import ConvergenceWarning
-from threadpoolctl import threadpool_limits
 
 from services.rightsizing.schedules.profiles import HOURS_PER_WEEK
 
@@ -120,6 +117,15 @@ def on_off_clusters(centroids: np.ndarray, policy: SchedulePolicy) -> set[int]:
     return {int(i) for i in np.flatnonzero(low & high)}
 
 
+def load_clustering() -> None:
+    """Import scikit-learn now (a worker-pool initializer), not inside the first pass.
+
+    Kept out of module import so the intake process never loads it (~100 MB
+    resident with scipy); evaluation workers call this once when they start.
+    """
+    import sklearn.cluster  # noqa: F401
+
+
 def plan_fleet(
     profiles: dict[str, np.ndarray], weeks: dict[str, np.ndarray], policy: SchedulePolicy
 ) -> dict[str, PlannedSchedule]:
@@ -130,6 +136,13 @@ def plan_fleet(
     matrix = np.vstack([profiles[i] for i in ids])
     distinct = np.unique(matrix.round(6), axis=0).shape[0]
     k = min(policy.clusters, distinct)
+    # Imported here, not at module top: scikit-learn (with scipy) adds ~100 MB
+    # resident, and only the evaluation worker clusters; the intake process
+    # (which imports this module through the evaluator) never needs it.
+    from sklearn.cluster import KMeans
+    from sklearn.exceptions import ConvergenceWarning
+    from threadpoolctl import threadpool_limits
+
     with warnings.catch_warnings(), threadpool_limits(limits=KMEANS_THREADS):
         # identical profiles (e.g. many flat ones) may leave fewer distinct
         # clusters than asked for: expected, and harmless for the on/off test.

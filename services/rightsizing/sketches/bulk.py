@@ -1,9 +1,13 @@
-"""Bulk update: one day of CPU for many instances at once (backfills, benchmarks).
+"""Bulk update: CPU points of many instances and days folded in with one pass of numpy.
 
-The same algorithm as ``DayRecord.add_cpu``, vectorised across instances:
-ddsketch keys for the whole ``instances x steps`` matrix in one ``log``, one
-``bincount`` for every instance's bins, and the hour-of-day sum/count/max by
-reshaping. Results equal adding instance by instance.
+This is the path the intake uses for every batch (and the benchmark for its
+fleet). It is the algorithm of ``DayRecord.add_cpu`` vectorised across
+instance-days: the points are grouped into (instance, day) segments, ddsketch
+keys are computed for all points in one ``log``, one ``bincount`` over
+``segment * width + key`` counts every segment's bins, and the hour-of-day
+sum/count/max come from ``bincount``/``maximum.at`` over ``segment * 24 + hour``.
+Only the final step, wrapping each segment's arrays into its ``DayRecord``,
+is per instance-day. Results equal adding instance by instance.
 
 >>> import numpy as np
 >>> from services.rightsizing.sketches.day import DayRecord
@@ -22,65 +26,104 @@ import numpy as np
 from services.rightsizing.sketches.compact import CompactSketch, keys_of, mapping
 from services.rightsizing.sketches.day import HOURS_PER_DAY, SECONDS_PER_DAY, DayRecord
 
-
-def _hourly(timestamps: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """``instances x 3 x 24``: CPU sum, count and max per hour of day."""
-    n = values.shape[0]
-    hours = (timestamps % SECONDS_PER_DAY) // 3600
-    per_hour = np.bincount(hours, minlength=HOURS_PER_DAY)
-    sums = np.zeros((n, HOURS_PER_DAY))
-    maxima = np.zeros((n, HOURS_PER_DAY))
-    if np.all(np.diff(hours) >= 0) and (per_hour > 0).all() and (per_hour == per_hour[0]).all():
-        shaped = values.reshape(n, HOURS_PER_DAY, per_hour[0])  # regular, sorted steps
-        sums, maxima = shaped.sum(axis=2), shaped.max(axis=2)
-    else:
-        for hour in np.unique(hours):
-            cols = values[:, hours == hour]
-            sums[:, hour], maxima[:, hour] = cols.sum(axis=1), cols.max(axis=1)
-    counts = np.broadcast_to(per_hour, (n, HOURS_PER_DAY))
-    return np.stack([sums, counts, maxima], axis=1).astype(np.float32)
+# Largest dense (segment x key) count matrix built in one go (8-byte cells, so
+# 256 MB). Ordinary CPU spans ~500 keys, so a 1000-instance batch needs ~4 MB;
+# only pathological inputs (values near the mapping's smallest key) exceed it,
+# and those are folded in segment by segment instead of allocating the block.
+MAX_DENSE_CELLS = 32_000_000
 
 
 def add_cpu_day(days: list[dict[int, DayRecord]], day: int, timestamps: np.ndarray,
                 values: np.ndarray, period_s: int) -> None:  # fmt: skip
-    """Add ``values[i]`` (CPU at ``timestamps``, all on UTC ``day``) to ``days[i][day]``."""
+    """Add ``values[i]`` (CPU at ``timestamps``, all on UTC ``day``) to ``days[i][day]``.
+
+    A convenience over ``add_cpu_points`` for a regular ``instances x steps`` block.
+    """
     n, steps = values.shape
+    if timestamps.size and np.any(timestamps // SECONDS_PER_DAY != day):
+        raise ValueError(f"add_cpu_day: every timestamp must fall on day {day}")
+    rows = np.repeat(np.arange(n, dtype=np.int64), steps)
+    add_cpu_points(days, rows, np.tile(timestamps, n), values.ravel(), period_s)
+
+
+def _segments(rows: np.ndarray, day_of: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Start of each (row, day) run, and the order that groups them (None if already grouped)."""
+    order = None
+    if rows.size > 1 and not (
+        np.all(rows[1:] >= rows[:-1])
+        and np.all((rows[1:] != rows[:-1]) | (day_of[1:] >= day_of[:-1]))
+    ):
+        order = np.lexsort((day_of, rows))  # stable: points keep their order within a day
+        rows, day_of = rows[order], day_of[order]
+    change = np.flatnonzero((rows[1:] != rows[:-1]) | (day_of[1:] != day_of[:-1])) + 1
+    return np.concatenate(([0], change)), order
+
+
+def add_cpu_points(days: list[dict[int, DayRecord]], rows: np.ndarray, timestamps: np.ndarray,
+                   values: np.ndarray, period_s: int | np.ndarray) -> None:  # fmt: skip
+    """Add CPU point ``j`` (epoch seconds, percent) to the day record in ``days[rows[j]]``.
+
+    ``period_s`` is one period for all points or one per point. Points need
+    not be sorted; within an instance-day their order is kept (so sums add up
+    exactly as the streaming path adds them).
+    """
+    if values.size == 0:
+        return
+    periods = np.broadcast_to(np.asarray(period_s, dtype=np.float64), values.shape)
+    day_of = timestamps // SECONDS_PER_DAY
+    starts, order = _segments(rows, day_of)
+    if order is not None:
+        rows, timestamps, values = rows[order], timestamps[order], values[order]
+        day_of, periods = day_of[order], periods[order]
+    nseg = starts.size
+    seg = np.repeat(np.arange(nseg), np.diff(np.append(starts, values.size)))
+    # Hour of day per segment: sums in input order (as bincount does per instance).
+    slot = seg * HOURS_PER_DAY + (timestamps % SECONDS_PER_DAY) // 3600
+    cells = nseg * HOURS_PER_DAY
+    sums = np.bincount(slot, weights=values, minlength=cells).reshape(nseg, HOURS_PER_DAY)
+    counts = np.bincount(slot, minlength=cells).reshape(nseg, HOURS_PER_DAY)
+    maxima = np.zeros(cells)
+    np.maximum.at(maxima, slot, values)
+    hourly = np.stack([sums, counts, maxima.reshape(nseg, HOURS_PER_DAY)], axis=1)
+    fresh = hourly.astype(np.float32)  # new records keep a view of this block
+    seconds = np.add.reduceat(periods, starts)
+    peaks = np.maximum.reduceat(values, starts)
     positive = values > mapping().min_possible
-    has_keys: np.ndarray
-    if positive.all():  # the common case: no zeros, fewer passes over the block
-        keys = keys_of(values)
-        lows, highs = keys.min(axis=1), keys.max(axis=1)
-        has_keys = np.ones(n, dtype=bool)
-        base = int(lows.min())
-        width = int(highs.max()) - base + 1
-        flat = (keys + (np.arange(n)[:, None] * width - base)).ravel()
-    else:
-        keys = np.where(positive, keys_of(np.where(positive, values, 1.0)), 0)
-        has_keys = np.asarray(positive.any(axis=1), dtype=bool)
-        big = np.iinfo(np.int64).max
-        lows = np.where(positive, keys, big).min(axis=1)
-        highs = np.where(positive, keys, -big).max(axis=1)
-        base = int(lows[has_keys].min()) if has_keys.any() else 0
-        width = int(highs[has_keys].max()) - base + 1 if has_keys.any() else 1
-        flat = (np.arange(n)[:, None] * width + (keys - base))[positive]
-    # One bincount for the whole block: row i's key k lands at i * width + (k - base).
-    dense = np.bincount(flat, minlength=n * width).reshape(n, width).astype(np.uint32)
-    hourly = _hourly(timestamps, values)
-    seconds = float(period_s * steps)
-    rows = zip(
-        has_keys.tolist(), (lows - base).tolist(), (highs - base + 1).tolist(),
-        (steps - positive.sum(axis=1)).tolist(), values.sum(axis=1).tolist(),
-        values.max(axis=1).tolist(), strict=True,
-    )  # fmt: skip
-    for i, (some, lo, hi, zeros, total, peak) in enumerate(rows):
-        bins = dense[i, lo:hi].copy() if some else dense[i, :0].copy()  # free the block
-        sketch = CompactSketch.from_bins(base + lo if some else 0, bins, zeros, steps, total, peak)
-        record = days[i].get(day)
+    zeros = np.add.reduceat(~positive, starts)
+    sizes = np.diff(np.append(starts, values.size))
+    keys = np.zeros(values.size, dtype=np.int64)
+    keys[positive] = keys_of(values[positive])
+    big = np.iinfo(np.int64).max
+    lows = np.minimum.reduceat(np.where(positive, keys, big), starts)
+    highs = np.maximum.reduceat(np.where(positive, keys, -big), starts)
+    has_keys = zeros < sizes
+    base = int(lows[has_keys].min()) if has_keys.any() else 0
+    width = int(highs[has_keys].max()) - base + 1 if has_keys.any() else 1
+    dense = None
+    if nseg * width <= MAX_DENSE_CELLS:
+        flat = seg[positive] * width + (keys[positive] - base)
+        dense = np.bincount(flat, minlength=nseg * width).reshape(nseg, width)
+    bounds = np.append(starts, values.size).tolist()
+    for i, (row, day, some, lo, hi, zero, size, secs, peak) in enumerate(zip(
+        rows[starts].tolist(), day_of[starts].tolist(), has_keys.tolist(), lows.tolist(),
+        highs.tolist(), zeros.tolist(), sizes.tolist(), seconds.tolist(), peaks.tolist(),
+        strict=True,
+    )):  # fmt: skip
+        chunk = values[bounds[i] : bounds[i + 1]]
+        if not some:
+            sketch = CompactSketch.from_bins(0, np.zeros(0, dtype=np.uint32), zero, size, 0.0, 0.0)
+            sketch.total, sketch.peak = float(chunk.sum()), float(peak)
+        elif dense is not None:
+            bins = dense[i, lo - base : hi - base + 1].astype(np.uint32)
+            sketch = CompactSketch.from_bins(lo, bins, zero, size, float(chunk.sum()), peak)
+        else:
+            sketch = CompactSketch()
+            sketch.add_many(chunk)
+        record = days[row].get(day)
         if record is None:
-            days[i][day] = DayRecord.from_cpu(sketch, hourly[i], seconds)
+            days[row][day] = DayRecord.from_cpu(sketch, fresh[i], secs)
             continue
         record.cpu.merge(sketch)
-        record.cpu_seconds += seconds
-        record.hourly[0] += hourly[i, 0]
-        record.hourly[1] += hourly[i, 1]
+        record.cpu_seconds += secs
+        record.hourly[:2] += hourly[i, :2]
         np.maximum(record.hourly[2], hourly[i, 2], out=record.hourly[2])

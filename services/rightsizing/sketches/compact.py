@@ -107,17 +107,23 @@ class CompactSketch:
     def merged(cls, sketches: list[CompactSketch]) -> CompactSketch:
         """One sketch summarising all of ``sketches`` (one allocation, not one per merge)."""
         out = cls()
-        full = [s for s in sketches if s.bins.size]
+        full, lo, hi = [], 0, 0
+        for s in sketches:  # one pass: this runs for every instance on every evaluation
+            out.zeros += s.zeros
+            out.count += s.count
+            out.total += s.total
+            out.peak = max(out.peak, s.peak)
+            size = s.bins.size
+            if size:
+                if not full or s.offset < lo:
+                    lo = s.offset
+                if not full or s.offset + size > hi:
+                    hi = s.offset + size
+                full.append(s)
         if full:
-            lo = min(s.offset for s in full)
-            hi = max(s.offset + s.bins.size for s in full)
             out.offset, out.bins = lo, np.zeros(hi - lo, dtype=np.uint32)
             for s in full:
                 out.bins[s.offset - lo : s.offset - lo + s.bins.size] += s.bins
-        out.zeros = sum(s.zeros for s in sketches)
-        out.count = sum(s.count for s in sketches)
-        out.total = sum(s.total for s in sketches)
-        out.peak = max((s.peak for s in sketches), default=0.0)
         return out
 
     def merge(self, other: CompactSketch) -> None:

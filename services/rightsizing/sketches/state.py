@@ -71,15 +71,12 @@ class InstanceState:
         """One statistic per metric: the first seen, until a Maximum supersedes it."""
         return current is None or stat in (current, PREFERRED_STAT)
 
-    def add(
-        self,
-        metric: str,
-        stat: str,
-        timestamps: np.ndarray,
-        values: np.ndarray,
-        period_s: int = 300,
-    ) -> bool:
-        """Fold validated points of one metric in; return False if the metric is not used."""
+    def accept(self, metric: str, stat: str) -> bool:
+        """Whether points of ``metric``/``stat`` are used; records the statistic chosen.
+
+        The bulk intake calls this before folding CPU points in with
+        ``sketches.bulk.add_cpu_points`` (then sets ``changed`` itself).
+        """
         if metric in CPU_METRICS:
             if not self._accepts(self.cpu_stat, stat):
                 return False
@@ -89,6 +86,19 @@ class InstanceState:
                 return False
             self.mem_stat = stat
         elif metric not in NETWORK_METRICS or stat != NETWORK_STAT:
+            return False
+        return True
+
+    def add(
+        self,
+        metric: str,
+        stat: str,
+        timestamps: np.ndarray,
+        values: np.ndarray,
+        period_s: int = 300,
+    ) -> bool:
+        """Fold validated points of one metric in; return False if the metric is not used."""
+        if not self.accept(metric, stat):
             return False
         day_of = timestamps // SECONDS_PER_DAY
         for day in np.unique(day_of):

@@ -6,7 +6,7 @@ import pytest
 from services.rightsizing.exceptions import BadDatapointError
 from services.rightsizing.intake import apply_inventory
 from services.rightsizing.sketches import DayRecord, InstanceState
-from services.rightsizing.sketches.bulk import add_cpu_day
+from services.rightsizing.sketches.bulk import add_cpu_day, add_cpu_points
 from services.rightsizing.validation import check_datapoint
 from shared.events import Ec2Instance, MetricDatapoint
 
@@ -87,3 +87,21 @@ def test_bulk_day_update_equals_the_streaming_path(with_zeros: bool) -> None:
         one.add_cpu(ts, values[i], 300)
         one.add_cpu(ts, values[i], 300)
         assert bulk[i][20_454] == one
+
+
+def test_ragged_unsorted_multi_day_points_equal_the_streaming_path() -> None:
+    # What the intake hands over: instances interleaved, days mixed, uneven counts.
+    rng = np.random.default_rng(6)
+    n = 900
+    rows = rng.integers(0, 3, n)
+    ts = 20_454 * 86_400 + rng.integers(0, 3 * 86_400, n)
+    values = rng.uniform(0.0, 100.0, n)
+    values[rows == 2] = 0.0  # an instance with only zeros
+    periods = np.where(rows == 1, 60, 300)
+    bulk: list[dict[int, DayRecord]] = [{} for _ in range(3)]
+    add_cpu_points(bulk, rows, ts, values, periods)
+    for i in range(3):
+        mine = rows == i
+        streaming = InstanceState(f"i-{i}")
+        streaming.add("CPUUtilization", "Maximum", ts[mine], values[mine], 60 if i == 1 else 300)
+        assert bulk[i] == streaming.days
