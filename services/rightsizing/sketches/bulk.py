@@ -89,19 +89,26 @@ def add_cpu_points(days: list[dict[int, DayRecord]], rows: np.ndarray, timestamp
     seconds = np.add.reduceat(periods, starts)
     peaks = np.maximum.reduceat(values, starts)
     positive = values > mapping().min_possible
-    zeros = np.add.reduceat(~positive, starts)
     sizes = np.diff(np.append(starts, values.size))
-    keys = np.zeros(values.size, dtype=np.int64)
-    keys[positive] = keys_of(values[positive])
-    big = np.iinfo(np.int64).max
-    lows = np.minimum.reduceat(np.where(positive, keys, big), starts)
-    highs = np.maximum.reduceat(np.where(positive, keys, -big), starts)
+    if positive.all():  # the common case: no zeros, so no masking passes
+        keys = keys_of(values)
+        zeros = np.zeros(nseg, dtype=np.int64)
+        lows, highs = np.minimum.reduceat(keys, starts), np.maximum.reduceat(keys, starts)
+    else:
+        zeros = np.add.reduceat(~positive, starts)
+        keys = np.zeros(values.size, dtype=np.int64)
+        keys[positive] = keys_of(values[positive])
+        big = np.iinfo(np.int64).max
+        lows = np.minimum.reduceat(np.where(positive, keys, big), starts)
+        highs = np.maximum.reduceat(np.where(positive, keys, -big), starts)
     has_keys = zeros < sizes
     base = int(lows[has_keys].min()) if has_keys.any() else 0
     width = int(highs[has_keys].max()) - base + 1 if has_keys.any() else 1
     dense = None
     if nseg * width <= MAX_DENSE_CELLS:
-        flat = seg[positive] * width + (keys[positive] - base)
+        flat = seg * width + (keys - base)
+        if not positive.all():
+            flat = flat[positive]
         dense = np.bincount(flat, minlength=nseg * width).reshape(nseg, width)
     bounds = np.append(starts, values.size).tolist()
     for i, (row, day, some, lo, hi, zero, size, secs, peak) in enumerate(zip(
