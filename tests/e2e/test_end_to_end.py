@@ -54,13 +54,15 @@ def test_injected_anomalies_reach_rest_and_sse(stack_dir: Path) -> None:
         def everything_arrived() -> Any:
             pipeline.check_alive()
             snapshot = client.snapshot()
-            return snapshot if snapshot.complete and alerts else None
+            savings = any(r["estimated_monthly_savings"] > 0 for r in snapshot.recommendations)
+            month_end = any(f.get("month_end") for f in snapshot.forecasts)
+            return snapshot if snapshot.complete and alerts and savings and month_end else None
 
         snapshot = wait_for(
             everything_arrived,
             timeout=RESULTS_TIMEOUT_S,
             interval=2.0,
-            description="anomalies, recommendations, forecasts and an SSE alert",
+            description="anomalies, savings, month-end forecasts and an SSE alert",
         )
         stop.set()
         first = min(a["received_at"] for a in alerts)
