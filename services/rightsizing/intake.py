@@ -81,7 +81,11 @@ class Intake:
         self._retention_days = retention_days
 
     async def __call__(self, batch: Sequence[Received]) -> None:
-        """Handle one batch (one partition's records)."""
+        """Handle one batch (one partition's records), never during a state restore."""
+        async with self._store.lock:
+            await self._handle(batch)
+
+    async def _handle(self, batch: Sequence[Received]) -> None:
         groups: dict[tuple[str, str, str, int], list[tuple[int, float]]] = defaultdict(list)
         partitions: dict[str, int] = {}
         for received in batch:

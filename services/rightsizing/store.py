@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -44,6 +45,12 @@ class StateStore:
         self.states: dict[str, InstanceState] = {}
         self.partition_of: dict[str, int] = {}
         self.dirty: set[str] = set()
+        self._inflight: set[asyncio.Future[Any]] = set()
+        # aiokafka may hand out records of newly assigned partitions while the
+        # assignment listener is still restoring them; the intake holds this
+        # lock per batch and the restore holds it throughout, so a batch never
+        # applies to a state that the restore then overwrites with an older one.
+        self.lock = asyncio.Lock()
 
     @property
     def topic(self) -> str:
@@ -83,24 +90,37 @@ class StateStore:
         self.dirty.add(resource_id)
 
     async def flush(self) -> int:
-        """Write every dirty state and wait for the broker's acks."""
-        pending = []
-        for resource_id in sorted(self.dirty):
-            state = self.states.get(resource_id)
-            if state is None:
-                continue
-            pending.append(
-                await self._producer.send(
+        """Write every dirty state and wait until every write issued so far is acked.
+
+        The intake and the evaluator flush concurrently. The dirty set is taken
+        and cleared before the first ``await``, so a state marked while writes
+        are in flight stays dirty for the next flush instead of being cleared
+        unwritten; and each flush waits for *all* in-flight writes, so no caller
+        commits offsets (or hands partitions over) ahead of a state it changed.
+        """
+        ids = sorted(self.dirty)
+        self.dirty.clear()
+        written = 0
+        try:
+            for resource_id in ids:
+                state = self.states.get(resource_id)
+                if state is None:
+                    continue
+                future = await self._producer.send(
                     self.topic,
                     value=encode_state(state),
                     key=resource_id.encode(),
                     partition=self.partition_of[resource_id],
                 )
-            )
-        self.dirty.clear()
-        if pending:
-            await asyncio.gather(*pending)
-        return len(pending)
+                self._inflight.add(future)
+                future.add_done_callback(self._inflight.discard)
+                written += 1
+        except BaseException:
+            self.dirty.update(ids)  # not all written: write them again next time
+            raise
+        if self._inflight:
+            await asyncio.gather(*list(self._inflight))
+        return written
 
     def drop(self, partitions: Iterable[int]) -> None:
         """Forget the states of partitions this replica no longer owns."""
@@ -115,6 +135,10 @@ class StateStore:
         tps = [TopicPartition(self.topic, p) for p in sorted(set(partitions))]
         if not tps:
             return 0
+        async with self.lock:
+            return await self._restore(tps)
+
+    async def _restore(self, tps: list[TopicPartition]) -> int:
         consumer = AIOKafkaConsumer(
             **self._settings.kafka_client_kwargs(),
             group_id=None,

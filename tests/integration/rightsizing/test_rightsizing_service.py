@@ -191,8 +191,11 @@ async def test_findings_dead_letters_restart_and_regression(kafka_bootstrap, top
                     return found == expected
 
                 try:
-                    await wait_for_async(first_round, timeout=STARTUP_TIMEOUT_S,
-                                         description="the expected finding for every instance")
+                    await wait_for_async(
+                        first_round,
+                        timeout=STARTUP_TIMEOUT_S,
+                        description="the expected finding for every instance",
+                    )
                 except AssertionError:
                     print({i: latest(recs, i) for i in expected})
                     raise
