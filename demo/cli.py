@@ -7,6 +7,7 @@ reached the gateway, prints them, then tails alerts until Ctrl-C.
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -34,7 +35,9 @@ RESULTS_TIMEOUT_S = 480.0
 # How often to ask the gateway whether everything has arrived.
 POLL_S = 2.0
 
-console = Console()
+# Wide enough for the tables when output is piped (rich assumes 80 columns then).
+PIPED_WIDTH = 160
+console = Console(width=None if sys.stdout.isatty() else PIPED_WIDTH)
 
 
 def _log(message: str) -> None:

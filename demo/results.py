@@ -64,11 +64,12 @@ class GatewayClient:
 
     def snapshot(self, top: int = TOP_N) -> Snapshot:
         """Cost anomalies (open first, then by impact), top savings, account forecasts."""
-        anomalies = self.get("/v1/anomalies", limit=500)["items"]
-        cost = [a for a in anomalies if a["kind"] == "cost"]
+        # Only cost anomalies carry a dollar impact; metric ones would crowd them out.
+        cost = self.get("/v1/anomalies", min_impact=0.01, limit=500)["items"]
         cost.sort(key=lambda a: (a["status"] != "open", -(a.get("impact_usd") or 0.0)))
         detailed = [self.get(f"/v1/anomalies/{a['incident_id']}") for a in cost[:top]]
-        metric = [a for a in anomalies if a["kind"] == "metric"][: max(0, top - len(detailed))]
+        opened = self.get("/v1/anomalies", status="open", limit=100)["items"]
+        metric = [a for a in opened if a["kind"] == "metric"][: max(0, top - len(detailed))]
         recs = self.get("/v1/recommendations", limit=top)["items"]
         summaries = self.get("/v1/forecasts", limit=200)["items"]
         account_level = [f for f in summaries if f.get("service") is None and f["status"] == "ok"]
