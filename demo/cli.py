@@ -106,11 +106,7 @@ def demo(
                 if tail:
                     _log("live alerts over SSE (Ctrl-C to stop everything):")
                     for alert in client.tail():
-                        console.print(
-                            f"  #{alert['seq']} {alert.get('action', '')} "
-                            f"{alert.get('severity', '')} {alert.get('series_id', '')} "
-                            f"{alert.get('reason', '')}"
-                        )
+                        console.print(f"  #{alert['seq']} {alert.get('title', '')}")
             finally:
                 client.close()
     except KeyboardInterrupt:
