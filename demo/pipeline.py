@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -131,8 +132,14 @@ def running_system(
         yield pipeline
     finally:
         log("stopping services and the embedded stack")
-        supervisor.stop_all()
-        stack.down(state_dir)
+        # Ctrl-C reaches us more than once (the terminal and `uv run` both
+        # forward it); a second one must not cut the clean-up short.
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            supervisor.stop_all()
+            stack.down(state_dir)
+        finally:
+            signal.signal(signal.SIGINT, previous)
 
 
 def simulate(pipeline: Pipeline, scenario: Scenario, log: Callable[[str], None] = print) -> None:
