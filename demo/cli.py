@@ -7,6 +7,7 @@ reached the gateway, prints them, then tails alerts until Ctrl-C.
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 from pathlib import Path
@@ -73,6 +74,10 @@ def wait_for_results(
             time.sleep(POLL_S)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def demo(
     seed: Annotated[int, typer.Option(help="Simulation seed.")] = 7,
     days: Annotated[int, typer.Option(help="Days of history to simulate (60-120).")] = 90,
@@ -84,6 +89,10 @@ def demo(
     ] = None,
 ) -> None:
     """Run every service on a simulated AWS organisation and show the results."""
+    # Ctrl-C and a SIGTERM (a process manager, `timeout`) both stop everything
+    # cleanly, even when the shell started us with SIGINT ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
     root = directory or state_dir() / "demo"
     scenario = Scenario(seed=seed, days=days, accounts=accounts, instances=instances)
     started = time.monotonic()

@@ -95,7 +95,9 @@ def _root_cause(anomaly: dict[str, Any]) -> str:
     causes = anomaly.get("root_cause") or []
     if not causes:
         return str(anomaly.get("reason", ""))
-    top = causes[0]
+    # The most specific driver says most: a usage type or resource over a series.
+    specific = [c for c in causes if c["dimension"] in ("usage_type", "resource")]
+    top = (specific or causes)[0]
     return f"{top['dimension']} {top['value']} ({top['share']:.0%})"
 
 
