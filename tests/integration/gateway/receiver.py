@@ -11,6 +11,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+# uvicorn binds a loopback port in milliseconds; 30 s only absorbs a loaded CI machine.
+START_TIMEOUT_S = 30.0
+
 
 @dataclass
 class Received:
@@ -37,10 +40,12 @@ class Receiver:
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None)
         self._server = uvicorn.Server(config)
         self._task = asyncio.create_task(self._server.serve())
+        deadline = asyncio.get_running_loop().time() + START_TIMEOUT_S
         while not self._server.started:
             if self._task.done():
                 self._task.result()
-            await asyncio.sleep(0.02)
+            assert asyncio.get_running_loop().time() < deadline, "webhook receiver did not start"
+            await asyncio.sleep(0.02)  # poll interval of a condition with a deadline
 
     async def stop(self) -> None:
         if self._server is not None and self._task is not None:
