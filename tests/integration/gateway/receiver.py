@@ -11,6 +11,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from tests.harness.wait import wait_for_async
+
 # uvicorn binds a loopback port in milliseconds; 30 s only absorbs a loaded CI machine.
 START_TIMEOUT_S = 30.0
 
@@ -40,12 +42,13 @@ class Receiver:
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None)
         self._server = uvicorn.Server(config)
         self._task = asyncio.create_task(self._server.serve())
-        deadline = asyncio.get_running_loop().time() + START_TIMEOUT_S
-        while not self._server.started:
-            if self._task.done():
-                self._task.result()
-            assert asyncio.get_running_loop().time() < deadline, "webhook receiver did not start"
-            await asyncio.sleep(0.02)  # poll interval of a condition with a deadline
+
+        def started() -> bool:
+            if self._task is not None and self._task.done():
+                self._task.result()  # a failed start raises here
+            return bool(self._server is not None and self._server.started)
+
+        await wait_for_async(started, timeout=START_TIMEOUT_S, description="webhook receiver up")
 
     async def stop(self) -> None:
         if self._server is not None and self._task is not None:

@@ -3,7 +3,6 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-import time
 from collections import defaultdict
 from collections.abc import Callable
 from decimal import Decimal
@@ -18,6 +17,7 @@ from services.ingestor.state import StateStore
 from shared.events import CostLineItem, DeliveryCompleted
 from shared.topics import CUR_LINE_ITEMS, ensure_topics
 from tests.fixtures.cur.builders import cur2_table, export_delivery, write_parquet
+from tests.harness.wait import wait_for_async
 from tests.integration.ingestor.reading import per_day_totals, read_topic, topic_size
 
 pytestmark = pytest.mark.integration
@@ -81,11 +81,14 @@ async def test_killed_mid_delivery_then_rerun_gives_exact_daily_totals(
         stderr=asyncio.subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + DEADLINE_S
-        while await topic_size(settings, CUR_LINE_ITEMS) < KILL_AFTER_RECORDS:
+
+        async def mid_delivery() -> bool:
             assert service.returncode is None, "the ingestor exited before it was killed"
-            assert time.monotonic() < deadline, "the ingestor produced too little in time"
-            await asyncio.sleep(0.05)
+            return await topic_size(settings, CUR_LINE_ITEMS) >= KILL_AFTER_RECORDS
+
+        await wait_for_async(
+            mid_delivery, timeout=DEADLINE_S, description="the ingestor mid-delivery"
+        )
     finally:
         service.kill()
         await service.wait()
