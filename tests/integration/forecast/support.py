@@ -1,20 +1,15 @@
-"""Helpers for the forecast integration tests: feed cost points, collect output events."""
+"""Helpers for the forecast integration tests: publish cost points and events, run the app."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
-from aiokafka import TopicPartition
 
 from services.forecast.engine.refresh import RefreshJob, refresh_series
-from shared.codec import decode
 from shared.events import CostPoint, Event, Forecast, stable_id
-from shared.kafka import EventProducer, make_consumer, make_producer
+from shared.kafka import EventProducer, make_producer
 from shared.settings import SpendstreamSettings
 from shared.topics import COSTS_DAILY, Topic
 
@@ -72,29 +67,3 @@ async def send_event(settings: SpendstreamSettings, topic: Topic, event: Event, 
         await producer.send_and_wait(topic, event, key=key)
     finally:
         await producer.raw.stop()
-
-
-@contextlib.asynccontextmanager
-async def collected(settings: SpendstreamSettings, topic: Topic) -> AsyncIterator[list[Event]]:
-    """Every event on ``topic`` (all partitions, from the start), appended as it arrives."""
-    consumer = make_consumer(settings, None)
-    await consumer.start()
-    name = topic.full_name(settings.topic_prefix)
-    tps = [TopicPartition(name, p) for p in range(topic.partitions)]
-    consumer.assign(tps)
-    await consumer.seek_to_beginning(*tps)
-    events: list[Event] = []
-
-    async def pump() -> None:
-        while True:
-            for records in (await consumer.getmany(timeout_ms=200)).values():
-                events.extend(decode(r.value, r.headers, topic.values) for r in records)
-
-    task = asyncio.create_task(pump())
-    try:
-        yield events
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await consumer.stop()

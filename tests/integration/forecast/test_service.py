@@ -14,9 +14,9 @@ from services.forecast.app import ForecastApp
 from services.forecast.settings import ForecastSettings
 from shared.events import Budget, BudgetAlert, Forecast
 from shared.topics import BUDGET_ALERTS, BUDGETS, FORECASTS, ensure_topics
+from tests.harness.collect import collected
 from tests.harness.wait import wait_for_async
 from tests.integration.forecast.support import (
-    collected,
     cost_points,
     send_event,
     send_points,

@@ -11,13 +11,11 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
-from aiokafka import TopicPartition
 
 from services.rightsizing.app import RightsizingApp
 from services.rightsizing.settings import RightsizingSettings
-from shared.codec import decode
 from shared.events import DeadLetter, Ec2Instance, Event, MetricDatapoint, Recommendation, stable_id
-from shared.kafka import EventProducer, make_consumer, make_producer
+from shared.kafka import EventProducer, make_producer
 from shared.topics import (
     CLOUDWATCH_DATAPOINTS,
     INVENTORY_EC2,
@@ -25,6 +23,7 @@ from shared.topics import (
     Topic,
     ensure_topics,
 )
+from tests.harness.collect import collected
 from tests.harness.wait import wait_for_async
 
 pytestmark = pytest.mark.integration
@@ -103,32 +102,6 @@ async def publish(
         await producer.raw.flush()
     finally:
         await producer.raw.stop()
-
-
-@contextlib.asynccontextmanager
-async def collected(settings: RightsizingSettings, topic: Topic) -> AsyncIterator[list[Event]]:
-    consumer = make_consumer(settings, None)
-    await consumer.start()
-    tps = [
-        TopicPartition(topic.full_name(settings.topic_prefix), p) for p in range(topic.partitions)
-    ]
-    consumer.assign(tps)
-    await consumer.seek_to_beginning(*tps)
-    events: list[Event] = []
-
-    async def pump() -> None:
-        while True:
-            for records in (await consumer.getmany(timeout_ms=200)).values():
-                events.extend(decode(r.value, r.headers, topic.values) for r in records)
-
-    task = asyncio.create_task(pump())
-    try:
-        yield events
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await consumer.stop()
 
 
 @contextlib.asynccontextmanager
