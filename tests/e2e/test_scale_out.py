@@ -88,7 +88,8 @@ def test_results_exactly_once_after_losing_a_replica_of_each(stack_dir: Path) ->
 
         def store_matches_topic() -> bool:
             for name in ("anomaly-2", "gateway-2"):
-                assert pipeline.supervisor.children[name].alive(), f"{name} died"
+                child = pipeline.supervisor.children[name]
+                assert child.alive(), f"{name} died; last log lines:\n{child.tail()}"
             on_topic = _topic_anomaly_ids(pipeline)
             stored = {row[0] for row in _store(pipeline, "select id from anomaly_events")}
             return bool(on_topic) and stored == on_topic

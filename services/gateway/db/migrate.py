@@ -3,6 +3,11 @@
 yoyo needs a synchronous driver; psycopg 3 is its ``postgresql+psycopg`` backend.
 The schema is created first and passed as yoyo's ``schema`` argument, which sets
 ``search_path`` so every table (and yoyo's own bookkeeping) lands inside it.
+
+Every gateway replica and the admin CLI migrate on start, so on a fresh
+database they race: ``CREATE SCHEMA IF NOT EXISTS`` can fail on a duplicate key
+and yoyo's own lock gives up after 10 s. A session-level advisory lock per
+schema makes them take turns; the later ones find nothing left to apply.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from services.gateway.exceptions import MigrationError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 _SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+# How long a replica waits for another one's migrations before giving up.
+LOCK_TIMEOUT_S = 300
 
 
 def check_schema_name(schema: str) -> str:
@@ -51,12 +58,24 @@ def yoyo_uri(dsn: str, schema: str) -> str:
 
 def apply_migrations(dsn: str, schema: str) -> list[str]:
     """Create ``schema`` if needed and apply pending migrations; return the ids applied."""
+    check_schema_name(schema)
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
-                sql.Identifier(check_schema_name(schema))
+        # Held until this connection closes, i.e. until yoyo is done.
+        conn.execute(sql.SQL("SET lock_timeout = {}").format(sql.Literal(f"{LOCK_TIMEOUT_S}s")))
+        try:
+            conn.execute(
+                "SELECT pg_advisory_lock(hashtext(%s))", (f"spendstream.migrate.{schema}",)
             )
-        )
+        except psycopg.errors.LockNotAvailable as exc:
+            raise MigrationError(
+                f"another process has been migrating schema {schema!r} for over "
+                f"{LOCK_TIMEOUT_S} s; is it stuck?"
+            ) from exc
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+        return _apply_with_yoyo(dsn, schema)
+
+
+def _apply_with_yoyo(dsn: str, schema: str) -> list[str]:
     backend = get_backend(yoyo_uri(dsn, schema))
     migrations = read_migrations(str(MIGRATIONS_DIR))
     try:
