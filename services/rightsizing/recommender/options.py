@@ -133,6 +133,52 @@ class Pool:
         )
 
 
+@dataclass(frozen=True)
+class Ladder:
+    """One type's candidates that pass every demand-independent test, best first.
+
+    Price, savings, family, memory when unmeasured, and the rank key
+    (``primary``, then projected CPU, i.e. inverse capacity) do not depend on
+    the workload, so they are filtered and sorted once per type and region;
+    each workload then only masks this short list by its own projections.
+    """
+
+    index: np.ndarray  # pool indices, in rank order
+    inverse_capacity: np.ndarray
+    inverse_memory: np.ndarray
+    baseline: np.ndarray
+    same_family: np.ndarray
+    monthly: np.ndarray
+    savings: np.ndarray
+
+    @classmethod
+    def of(cls, pool: Pool, current: InstanceType, current_price: float, policy: SizingPolicy,
+           cheaper_only: bool, memory_measured: bool) -> Ladder:  # fmt: skip
+        """Candidates for ``current`` in rank order (see ``best_options``)."""
+        same_family, eligible, keeps_memory = pool.eligibility(current)
+        monthly = pool.price * HOURS_PER_MONTH
+        savings = current_price * HOURS_PER_MONTH - monthly
+        ok = eligible if memory_measured else eligible & keeps_memory  # never shrink unmeasured
+        if cheaper_only:
+            ok = ok & (savings > policy.min_savings_fraction * current_price * HOURS_PER_MONTH)
+            primary = -savings * (1.0 + policy.graviton_rank_bonus * pool.graviton)
+        else:
+            primary = monthly * (1.0 - policy.graviton_rank_bonus * pool.graviton)
+        index = np.flatnonzero(ok)
+        # The projected CPU is a positive constant times inverse capacity, so
+        # sorting by it ranks exactly as sorting by the projection would.
+        index = index[np.lexsort((index, pool.inverse_capacity[index], primary[index]))]
+        return cls(
+            index=index,
+            inverse_capacity=pool.inverse_capacity[index],
+            inverse_memory=pool.inverse_memory[index],
+            baseline=pool.baseline[index],
+            same_family=same_family[index],
+            monthly=monthly[index],
+            savings=savings[index],
+        )
+
+
 def best_options(
     current: InstanceType,
     demand: Demand,
@@ -148,63 +194,54 @@ def best_options(
     optimised), options must save money and rank by savings, Graviton's
     counted ``graviton_rank_bonus`` higher, and the best same-family option is
     always kept (no new AMI needed). Otherwise (under-provisioned) the cheapest
-    fitting types come first.
+    fitting types come first; ties go to the lower projected CPU.
     """
     pool = Pool.of(catalogue, region)
     current_price = current.price(region)
     if current_price is None or not pool.types:
         return []
-    same_family, eligible, keeps_memory = catalogue.memo(
-        ("eligible", region, current.name), lambda: pool.eligibility(current)
+    measured = demand.memory_pct is not None
+    key = ("ladder", region, current.name, policy, cheaper_only, measured)
+    ladder = catalogue.memo(
+        key, lambda: Ladder.of(pool, current, current_price, policy, cheaper_only, measured)
     )
     work = current.vcpu * current.performance_factor
-    cpu = demand.cpu_pct * work * pool.inverse_capacity
-    ok = eligible & (cpu <= policy.cpu_target_pct)
+    cpu = demand.cpu_pct * work * ladder.inverse_capacity
+    ok = cpu <= policy.cpu_target_pct
     memory = None
     if demand.memory_pct is not None:
-        memory = demand.memory_pct * current.memory_gib * pool.inverse_memory
+        memory = demand.memory_pct * current.memory_gib * ladder.inverse_memory
         ok &= memory <= policy.memory_target_pct
-    else:
-        ok &= keeps_memory  # memory not measured: never shrink it
-    burst = pool.burstable_index
-    if burst.size:  # the mean load must not drain a burstable type's CPU credits
-        mean = demand.cpu_mean_pct * work * pool.inverse_capacity[burst]
-        ok[burst] &= mean <= pool.baseline[burst]
-    monthly = pool.price * HOURS_PER_MONTH
-    savings = current_price * HOURS_PER_MONTH - monthly
-    if cheaper_only:
-        ok &= savings > policy.min_savings_fraction * current_price * HOURS_PER_MONTH
-        primary = -savings * (1.0 + policy.graviton_rank_bonus * pool.graviton)
-    else:
-        primary = monthly * (1.0 - policy.graviton_rank_bonus * pool.graviton)
-    index = np.flatnonzero(ok)
-    order = index[np.lexsort((cpu[index], primary[index]))]
-    chosen = [int(i) for i in order[: policy.max_options]]
-    family_first = order[same_family[order]][:1].tolist()
+    # The mean load must not drain a burstable type's CPU credits (NaN: not burstable).
+    mean = demand.cpu_mean_pct * work * ladder.inverse_capacity
+    ok &= np.isnan(ladder.baseline) | (mean <= ladder.baseline)
+    order = np.flatnonzero(ok)
+    chosen = order[: policy.max_options].tolist()
+    family_first = order[ladder.same_family[order]][:1].tolist()
     if cheaper_only and chosen and family_first and family_first[0] not in chosen:
-        chosen = [*chosen[: policy.max_options - 1], int(family_first[0])]
-    return [_option(pool, i, current, cpu, memory, monthly, savings, policy) for i in chosen]
+        chosen = [*chosen[: policy.max_options - 1], family_first[0]]
+    return [_option(pool, ladder, j, current, cpu, memory, policy) for j in chosen]
 
 
 def _option(
     pool: Pool,
-    i: int,
+    ladder: Ladder,
+    j: int,
     current: InstanceType,
     cpu: np.ndarray,
     memory: np.ndarray | None,
-    monthly: np.ndarray,
-    savings: np.ndarray,
     policy: SizingPolicy,
 ) -> Option:
+    i = int(ladder.index[j])
     itype = pool.types[i]
-    mem = None if memory is None else float(memory[i])
+    mem = None if memory is None else float(memory[j])
     return Option(
         itype=itype,
-        projected_cpu_pct=float(cpu[i]),
+        projected_cpu_pct=float(cpu[j]),
         projected_memory_pct=mem,
         hourly_price=float(pool.price[i]),
-        monthly_cost=float(monthly[i]),
-        monthly_savings=float(savings[i]),
-        performance_risk=performance_risk(float(cpu[i]), mem, policy, itype.burstable),
+        monthly_cost=float(ladder.monthly[j]),
+        monthly_savings=float(ladder.savings[j]),
+        performance_risk=performance_risk(float(cpu[j]), mem, policy, itype.burstable),
         migration_effort=migration_effort(current, itype),
     )
