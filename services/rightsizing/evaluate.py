@@ -17,13 +17,15 @@ from services.rightsizing.recommender import Identity, SizingPolicy, assess_inst
 from services.rightsizing.recommender.findings import Assessment
 from services.rightsizing.recommender.recommendation import content_digest
 from services.rightsizing.schedules import (
+    PlannedSchedule,
     SchedulePolicy,
-    normalised_profile,
+    normalised_profiles,
     plan_fleet,
-    week_matrix,
+    week_matrices,
 )
 from services.rightsizing.schedules.profiles import DAYS_PER_WEEK, HOURS_PER_WEEK
 from services.rightsizing.sketches.codec import decode_state
+from services.rightsizing.sketches.day import DayRecord
 from services.rightsizing.sketches.state import InstanceState
 from shared.events import Recommendation
 from shared.events.recommendations import OffHoursSchedule
@@ -63,6 +65,17 @@ def _schedule(
     )
 
 
+def _plan_schedules(
+    schedulable: list[tuple[str, dict[int, DayRecord], int]], weeks_n: int, policy: SchedulePolicy
+) -> dict[str, PlannedSchedule]:
+    """Week profiles of every candidate at once, then clustering and planning."""
+    weeks = week_matrices([d for _, d, _ in schedulable], [n for _, _, n in schedulable], weeks_n)
+    profiles, present = normalised_profiles(weeks)
+    rows = np.flatnonzero(present)
+    ids = [schedulable[i][0] for i in rows.tolist()]
+    return plan_fleet(ids, profiles[rows], weeks[rows], policy)
+
+
 def evaluate_fleet(
     states: list[InstanceState], catalogue: Catalogue, config: EvaluationConfig, now: datetime
 ) -> list[Outcome]:
@@ -70,8 +83,7 @@ def evaluate_fleet(
     policy = config.sizing
     weeks_n = max(1, policy.lookback_days // DAYS_PER_WEEK)
     assessed: dict[str, tuple[InstanceState, Identity, Assessment]] = {}
-    profiles: dict[str, np.ndarray] = {}
-    week_data: dict[str, np.ndarray] = {}
+    schedulable: list[tuple[str, dict[int, DayRecord], int]] = []  # id, days, newest day
     outcomes: list[Outcome] = []
     for state in states:
         if state.instance_type is None or state.deleted or not state.running:
@@ -96,11 +108,8 @@ def evaluate_fleet(
         assessed[state.resource_id] = (state, who, assessment)
         newest = state.newest_day
         if assessment.finding in _SCHEDULABLE and newest is not None:
-            weeks = week_matrix(window.days, newest, weeks_n)
-            profile = normalised_profile(weeks)
-            if profile is not None:
-                profiles[state.resource_id], week_data[state.resource_id] = profile, weeks
-    plans = plan_fleet(profiles, week_data, config.schedules)
+            schedulable.append((state.resource_id, window.days, newest))
+    plans = _plan_schedules(schedulable, weeks_n, config.schedules)
     for resource_id, (state, who, a) in assessed.items():
         plan = plans.get(resource_id)
         schedule = (

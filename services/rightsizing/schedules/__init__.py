@@ -7,14 +7,21 @@ from services.rightsizing.schedules.planner import (
     plan_fleet,
     plan_one,
 )
-from services.rightsizing.schedules.profiles import normalised_profile, week_matrix
+from services.rightsizing.schedules.profiles import (
+    normalised_profile,
+    normalised_profiles,
+    week_matrices,
+    week_matrix,
+)
 
 __all__ = [
     "PlannedSchedule",
     "SchedulePolicy",
     "load_clustering",
     "normalised_profile",
+    "normalised_profiles",
     "plan_fleet",
     "plan_one",
+    "week_matrices",
     "week_matrix",
 ]

@@ -71,17 +71,10 @@ def _drop_short_runs(stop: np.ndarray, min_run: int) -> np.ndarray:
         return stop
     start = int(np.argmin(stop))  # rotate so the week starts on a run hour
     rolled = np.roll(stop, -start)
+    edges = np.flatnonzero(np.diff(np.concatenate(([False], rolled, [False])).astype(np.int8)))
     keep = np.zeros_like(rolled)
-    i = 0
-    while i < HOURS_PER_WEEK:
-        if rolled[i]:
-            j = i
-            while j < HOURS_PER_WEEK and rolled[j]:
-                j += 1
-            keep[i:j] = (j - i) >= min_run
-            i = j
-        else:
-            i += 1
+    for lo, hi in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True):
+        keep[lo:hi] = (hi - lo) >= min_run
     return np.roll(keep, start)
 
 
@@ -93,9 +86,9 @@ def plan_one(
     weeks = weeks[coverage >= policy.min_week_coverage]
     if weeks.shape[0] < policy.min_weeks:
         return None
-    busy = float(np.nanpercentile(weeks, 90))
-    level = max(policy.idle_cpu_pct, policy.idle_share_of_busy * busy)
     observed = ~np.isnan(weeks)
+    busy = float(np.percentile(weeks[observed], 90))  # as nanpercentile, without its overhead
+    level = max(policy.idle_cpu_pct, policy.idle_share_of_busy * busy)
     idle = np.where(observed, weeks < level, False)
     share = idle.sum(axis=0) / np.maximum(observed.sum(axis=0), 1)
     stop = _drop_short_runs(share >= policy.min_consistency, policy.min_stop_run_hours)
@@ -126,16 +119,30 @@ def load_clustering() -> None:
     import sklearn.cluster  # noqa: F401
 
 
+def _distinct_rows(matrix: np.ndarray, enough: int) -> int:
+    """Distinct rows (to 6 decimals), counting no further than ``enough``."""
+    seen: set[bytes] = set()
+    for row in np.ascontiguousarray(matrix.round(6) + 0.0):  # + 0.0: -0.0 equals 0.0
+        seen.add(row.tobytes())
+        if len(seen) >= enough:
+            break
+    return len(seen)
+
+
 def plan_fleet(
-    profiles: dict[str, np.ndarray], weeks: dict[str, np.ndarray], policy: SchedulePolicy
+    ids: list[str], profiles: np.ndarray, weeks: np.ndarray, policy: SchedulePolicy
 ) -> dict[str, PlannedSchedule]:
-    """Cluster normalised profiles, then plan schedules for the on/off clusters' members."""
-    ids = sorted(profiles)
+    """Cluster normalised profiles, then plan schedules for the on/off clusters' members.
+
+    Row ``i`` of ``profiles`` (``n x 168``) and ``weeks`` (``n x weeks x 168``)
+    belongs to ``ids[i]``; rows are clustered in id order, so the result does
+    not depend on the order instances were evaluated in.
+    """
     if not ids:
         return {}
-    matrix = np.vstack([profiles[i] for i in ids])
-    distinct = np.unique(matrix.round(6), axis=0).shape[0]
-    k = min(policy.clusters, distinct)
+    order = sorted(range(len(ids)), key=ids.__getitem__)
+    matrix = profiles[order]
+    k = min(policy.clusters, _distinct_rows(matrix, policy.clusters))
     # Imported here, not at module top: scikit-learn (with scipy) adds ~100 MB
     # resident, and only the evaluation worker clusters; the intake process
     # (which imports this module through the evaluator) never needs it.
@@ -150,9 +157,9 @@ def plan_fleet(
         model = KMeans(n_clusters=k, n_init=policy.n_init, random_state=policy.seed).fit(matrix)
     wanted = on_off_clusters(model.cluster_centers_, policy)
     plans: dict[str, PlannedSchedule] = {}
-    for resource_id, label in zip(ids, model.labels_, strict=True):
-        if int(label) in wanted:
-            plan = plan_one(weeks[resource_id], policy, int(label))
+    for row, label in zip(order, model.labels_.tolist(), strict=True):
+        if label in wanted:
+            plan = plan_one(weeks[row], policy, label)
             if plan is not None:
-                plans[resource_id] = plan
+                plans[ids[row]] = plan
     return plans

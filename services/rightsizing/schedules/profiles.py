@@ -33,30 +33,57 @@ def week_matrix(
     days: dict[int, DayRecord], newest_day: int, weeks: int, stat: str = "max"
 ) -> np.ndarray:
     """``weeks x 168`` hourly CPU (max or mean), NaN where there is no data; row 0 is newest."""
-    out = np.full((weeks, HOURS_PER_WEEK), np.nan)
-    kept = [(d, r) for d, r in days.items() if 0 <= newest_day - d < weeks * DAYS_PER_WEEK]
-    if not kept:
+    matrix: np.ndarray = week_matrices([days], [newest_day], weeks, stat)[0]
+    return matrix
+
+
+def week_matrices(
+    fleet: list[dict[int, DayRecord]], newest_days: list[int], weeks: int, stat: str = "max"
+) -> np.ndarray:
+    """``week_matrix`` of many instances as one ``instances x weeks x 168`` array.
+
+    One scatter for the fleet instead of a few small numpy calls per instance:
+    the evaluation builds this for every instance it may schedule.
+    """
+    out = np.full((len(fleet), weeks, HOURS_PER_WEEK), np.nan)
+    owner, day_ids, hourly = [], [], []
+    span = weeks * DAYS_PER_WEEK
+    for k, (days, newest) in enumerate(zip(fleet, newest_days, strict=True)):
+        for d, r in days.items():
+            if 0 <= newest - d < span:
+                owner.append(k)
+                day_ids.append(d)
+                hourly.append(r.hourly)
+    if not hourly:
         return out
-    hourly = np.stack([r.hourly for _, r in kept])  # days x (sum, count, max) x 24
-    counts = hourly[:, 1]
-    values = hourly[:, 2] if stat == "max" else hourly[:, 0] / np.maximum(counts, 1)
-    day_ids = np.array([d for d, _ in kept])
-    rows = (newest_day - day_ids) // DAYS_PER_WEEK
-    cols = ((day_ids + _EPOCH_WEEKDAY) % DAYS_PER_WEEK)[:, None] * HOURS_PER_DAY + np.arange(
+    stacked = np.stack(hourly)  # days x (sum, count, max) x 24
+    counts = stacked[:, 1]
+    values = stacked[:, 2] if stat == "max" else stacked[:, 0] / np.maximum(counts, 1)
+    rows_of, day_arr = np.asarray(owner), np.asarray(day_ids)
+    weeks_back = (np.asarray(newest_days)[rows_of] - day_arr) // DAYS_PER_WEEK
+    cols = ((day_arr + _EPOCH_WEEKDAY) % DAYS_PER_WEEK)[:, None] * HOURS_PER_DAY + np.arange(
         HOURS_PER_DAY
     )
-    out[rows[:, None], cols] = np.where(counts > 0, values, np.nan)
+    out[rows_of[:, None], weeks_back[:, None], cols] = np.where(counts > 0, values, np.nan)
     return out
 
 
 def normalised_profile(matrix: np.ndarray) -> np.ndarray | None:
     """Mean week scaled to [0, 1] by its own peak: the *shape* k-means clusters on."""
-    if np.isnan(matrix).all():
-        return None
-    observed = ~np.isnan(matrix)
-    seen = observed.sum(axis=0)
-    sums = np.where(observed, matrix, 0.0).sum(axis=0)
-    profile = sums / np.maximum(seen, 1)
-    profile[seen == 0] = float(sums.sum() / max(int(seen.sum()), 1))
-    peak = float(profile.max())
-    return profile / peak if peak > 0 else np.zeros(HOURS_PER_WEEK)
+    profiles, present = normalised_profiles(matrix[None])
+    return profiles[0] if present[0] else None
+
+
+def normalised_profiles(matrices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``normalised_profile`` of each ``weeks x 168`` matrix, and which had any data at all."""
+    observed = ~np.isnan(matrices)
+    seen = observed.sum(axis=1)
+    sums = np.where(observed, matrices, 0.0).sum(axis=1)
+    profiles = sums / np.maximum(seen, 1)
+    # An hour never observed takes the instance's overall mean.
+    overall = sums.sum(axis=1) / np.maximum(seen.sum(axis=1), 1)
+    profiles = np.where(seen == 0, overall[:, None], profiles)
+    peak = profiles.max(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scaled = np.where(peak[:, None] > 0, profiles / peak[:, None], 0.0)
+    return scaled, observed.any(axis=(1, 2))
