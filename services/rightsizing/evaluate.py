@@ -32,6 +32,9 @@ from shared.events.recommendations import OffHoursSchedule
 
 # Findings for which a stop schedule makes sense (idle ones should just stop).
 _SCHEDULABLE = frozenset({"overprovisioned", "optimized", "underprovisioned"})
+# Instances whose week matrices are built at once: large enough that numpy
+# dominates, small enough that the transient arrays stay ~10 MB at any fleet size.
+SCHEDULE_CHUNK = 1024
 
 
 @dataclass(frozen=True)
@@ -68,12 +71,22 @@ def _schedule(
 def _plan_schedules(
     schedulable: list[tuple[str, dict[int, DayRecord], int]], weeks_n: int, policy: SchedulePolicy
 ) -> dict[str, PlannedSchedule]:
-    """Week profiles of every candidate at once, then clustering and planning."""
-    weeks = week_matrices([d for _, d, _ in schedulable], [n for _, _, n in schedulable], weeks_n)
-    profiles, present = normalised_profiles(weeks)
-    rows = np.flatnonzero(present)
-    ids = [schedulable[i][0] for i in rows.tolist()]
-    return plan_fleet(ids, profiles[rows], weeks[rows], policy)
+    """Week profiles of every candidate, a chunk at a time, then clustering and planning."""
+    n = len(schedulable)
+    # float32 holds the weeks exactly: they are the day records' float32 hourly maxima.
+    weeks = np.empty((n, weeks_n, HOURS_PER_WEEK), dtype=np.float32)
+    profiles = np.empty((n, HOURS_PER_WEEK))
+    present = np.empty(n, dtype=bool)
+    for lo in range(0, n, SCHEDULE_CHUNK):
+        part = schedulable[lo : lo + SCHEDULE_CHUNK]
+        chunk = week_matrices([d for _, d, _ in part], [day for _, _, day in part], weeks_n)
+        profiles[lo : lo + len(part)], present[lo : lo + len(part)] = normalised_profiles(chunk)
+        weeks[lo : lo + len(part)] = chunk
+    ids = [resource_id for resource_id, _, _ in schedulable]
+    if not present.all():  # rare: no hour of the lookback observed
+        rows = np.flatnonzero(present)
+        ids, profiles, weeks = [ids[i] for i in rows.tolist()], profiles[rows], weeks[rows]
+    return plan_fleet(ids, profiles, weeks, policy)
 
 
 def evaluate_fleet(

@@ -134,8 +134,8 @@ def plan_fleet(
 ) -> dict[str, PlannedSchedule]:
     """Cluster normalised profiles, then plan schedules for the on/off clusters' members.
 
-    Row ``i`` of ``profiles`` (``n x 168``) and ``weeks`` (``n x weeks x 168``)
-    belongs to ``ids[i]``; rows are clustered in id order, so the result does
+    Row ``i`` of ``profiles`` (``n x 168``) and ``weeks`` (``n x weeks x 168``,
+    any float dtype) belongs to ``ids[i]``; rows are clustered in id order, so the result does
     not depend on the order instances were evaluated in.
     """
     if not ids:
@@ -159,7 +159,7 @@ def plan_fleet(
     plans: dict[str, PlannedSchedule] = {}
     for row, label in zip(order, model.labels_.tolist(), strict=True):
         if label in wanted:
-            plan = plan_one(weeks[row], policy, label)
+            plan = plan_one(weeks[row].astype(np.float64), policy, label)
             if plan is not None:
                 plans[ids[row]] = plan
     return plans
