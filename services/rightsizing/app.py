@@ -24,7 +24,6 @@ from services.rightsizing.evaluator import Evaluator
 from services.rightsizing.exceptions import RightsizingError
 from services.rightsizing.intake import Intake
 from services.rightsizing.recommender import SizingPolicy
-from services.rightsizing.schedules import load_clustering
 from services.rightsizing.settings import RightsizingSettings
 from services.rightsizing.store import StateStore
 from shared.kafka import EventProducer, consume_batches, make_consumer, make_producer
@@ -50,9 +49,7 @@ def evaluation_config(settings: RightsizingSettings) -> EvaluationConfig:
 
 def make_pool(workers: int) -> ProcessPoolExecutor:
     """Spawned workers: no forked broker sockets or event-loop state in children."""
-    return ProcessPoolExecutor(
-        workers, mp_context=multiprocessing.get_context("spawn"), initializer=load_clustering
-    )
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
 
 
 class RestoreOnAssign(ConsumerRebalanceListener):  # type: ignore[misc]  # untyped base class

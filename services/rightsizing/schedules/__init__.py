@@ -3,7 +3,6 @@
 from services.rightsizing.schedules.planner import (
     PlannedSchedule,
     SchedulePolicy,
-    load_clustering,
     plan_fleet,
     plan_one,
 )
@@ -17,7 +16,6 @@ from services.rightsizing.schedules.profiles import (
 __all__ = [
     "PlannedSchedule",
     "SchedulePolicy",
-    "load_clustering",
     "normalised_profile",
     "normalised_profiles",
     "plan_fleet",

@@ -1,7 +1,7 @@
 """Find business-hours workloads with k-means and plan off-hours stop schedules.
 
 1. Each instance's mean week (hourly maximum CPU, scaled by its own peak) is
-   clustered with scikit-learn's KMeans; clusters whose centroid is clearly
+   clustered with k-means (``schedules.kmeans``); clusters whose centroid is clearly
    on/off (many hours near zero *and* some near the peak) hold business-hours
    workloads.
 2. For each of those instances, an hour of week is a stop hour when its CPU
@@ -14,11 +14,12 @@
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
+from services.rightsizing.schedules.kmeans import kmeans
 from services.rightsizing.schedules.profiles import HOURS_PER_WEEK
 
 # One BLAS/OpenMP thread: evaluation already runs in a worker process per core,
@@ -110,15 +111,6 @@ def on_off_clusters(centroids: np.ndarray, policy: SchedulePolicy) -> set[int]:
     return {int(i) for i in np.flatnonzero(low & high)}
 
 
-def load_clustering() -> None:
-    """Import scikit-learn now (a worker-pool initializer), not inside the first pass.
-
-    Kept out of module import so the intake process never loads it (~100 MB
-    resident with scipy); evaluation workers call this once when they start.
-    """
-    import sklearn.cluster  # noqa: F401
-
-
 def _distinct_rows(matrix: np.ndarray, enough: int) -> int:
     """Distinct rows (to 6 decimals), counting no further than ``enough``."""
     seen: set[bytes] = set()
@@ -135,29 +127,19 @@ def plan_fleet(
     """Cluster normalised profiles, then plan schedules for the on/off clusters' members.
 
     Row ``i`` of ``profiles`` (``n x 168``) and ``weeks`` (``n x weeks x 168``,
-    any float dtype) belongs to ``ids[i]``; rows are clustered in id order, so the result does
-    not depend on the order instances were evaluated in.
+    any float dtype) belongs to ``ids[i]``; rows are clustered in id order, so
+    the result does not depend on the order instances were evaluated in.
     """
     if not ids:
         return {}
     order = sorted(range(len(ids)), key=ids.__getitem__)
     matrix = profiles[order]
     k = min(policy.clusters, _distinct_rows(matrix, policy.clusters))
-    # Imported here, not at module top: scikit-learn (with scipy) adds ~100 MB
-    # resident, and only the evaluation worker clusters; the intake process
-    # (which imports this module through the evaluator) never needs it.
-    from sklearn.cluster import KMeans
-    from sklearn.exceptions import ConvergenceWarning
-    from threadpoolctl import threadpool_limits
-
-    with warnings.catch_warnings(), threadpool_limits(limits=KMEANS_THREADS):
-        # identical profiles (e.g. many flat ones) may leave fewer distinct
-        # clusters than asked for: expected, and harmless for the on/off test.
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model = KMeans(n_clusters=k, n_init=policy.n_init, random_state=policy.seed).fit(matrix)
-    wanted = on_off_clusters(model.cluster_centers_, policy)
+    with threadpool_limits(limits=KMEANS_THREADS):
+        centers, labels = kmeans(matrix, k, policy.n_init, policy.seed)
+    wanted = on_off_clusters(centers, policy)
     plans: dict[str, PlannedSchedule] = {}
-    for row, label in zip(order, model.labels_.tolist(), strict=True):
+    for row, label in zip(order, labels.tolist(), strict=True):
         if label in wanted:
             plan = plan_one(weeks[row].astype(np.float64), policy, label)
             if plan is not None:

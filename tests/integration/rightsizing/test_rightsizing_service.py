@@ -28,7 +28,7 @@ from tests.harness.wait import wait_for_async
 
 pytestmark = pytest.mark.integration
 
-# Group join on the embedded broker plus the spawned worker's first import (sklearn).
+# Group join on the embedded broker plus the spawned evaluation worker's start.
 STARTUP_TIMEOUT_S = 90.0
 START = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday
 STEP = timedelta(minutes=5)
