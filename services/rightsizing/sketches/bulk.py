@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from services.rightsizing.sketches.compact import CompactSketch, keys_of, mapping
+from services.rightsizing.sketches.compact import CompactSketch, bin_counts, keys_of, mapping
 from services.rightsizing.sketches.day import HOURS_PER_DAY, SECONDS_PER_DAY, DayRecord
 
 # Largest dense (segment x key) count matrix built in one go (8-byte cells, so
@@ -118,10 +118,10 @@ def add_cpu_points(days: list[dict[int, DayRecord]], rows: np.ndarray, timestamp
     )):  # fmt: skip
         chunk = values[bounds[i] : bounds[i + 1]]
         if not some:
-            sketch = CompactSketch.from_bins(0, np.zeros(0, dtype=np.uint32), zero, size, 0.0, 0.0)
+            sketch = CompactSketch.from_bins(0, bin_counts(np.zeros(0), 0), zero, size, 0.0, 0.0)
             sketch.total, sketch.peak = float(chunk.sum()), float(peak)
         elif dense is not None:
-            bins = dense[i, lo - base : hi - base + 1].astype(np.uint32)
+            bins = bin_counts(dense[i, lo - base : hi - base + 1], size)
             sketch = CompactSketch.from_bins(lo, bins, zero, size, float(chunk.sum()), peak)
         else:
             sketch = CompactSketch()

@@ -1,6 +1,7 @@
 """A compact, versioned binary form of ``InstanceState`` for the changelog topic.
 
-Fixed-width little-endian fields and raw ``uint32`` bin arrays: a 14-day
+Fixed-width little-endian fields and raw ``uint32`` bin arrays (read back
+as 16-bit where the count allows, as the live state keeps them): a 14-day
 state with CPU, memory and network is typically 3-6 KB, an order of magnitude
 below pickle of the same objects, and decoding needs no code from the writer.
 
@@ -19,7 +20,7 @@ import numpy as np
 import orjson
 
 from services.rightsizing.exceptions import StateDecodeError
-from services.rightsizing.sketches.compact import CompactSketch
+from services.rightsizing.sketches.compact import CompactSketch, bin_counts
 from services.rightsizing.sketches.day import HOURS_PER_DAY, DayRecord
 from services.rightsizing.sketches.state import InstanceState
 
@@ -67,7 +68,7 @@ def _get_sketch(buf: memoryview, pos: int) -> tuple[CompactSketch, int]:
         total,
         peak,
     )
-    sketch.bins = np.frombuffer(buf, dtype="<u4", count=nbins, offset=pos).astype(np.uint32)
+    sketch.bins = bin_counts(np.frombuffer(buf, dtype="<u4", count=nbins, offset=pos), count)
     return sketch, pos + 4 * nbins
 
 

@@ -4,9 +4,10 @@ The bins are exactly those of ``ddsketch.DDSketch`` (``LogarithmicMapping``,
 dense store): a value ``v > 0`` lands in key ``ceil(log_gamma(v))`` and a
 quantile is read back as ``mapping.value(key)``, so the accuracy guarantee
 (relative error <= ``RELATIVE_ACCURACY``) is the library's. What differs is
-the container: one contiguous ``uint32`` array per instance-day instead of a
-Python list of floats, so 140,000 instance-day sketches fit in tens of MB, and
-a whole day of points is added with one vectorised ``bincount``.
+the container: one contiguous ``uint16`` array per instance-day (widened to
+``uint32`` only if a bin could pass 65,535) instead of a Python list of
+floats, so 140,000 instance-day sketches fit in tens of MB, and a whole day
+of points is added with one vectorised ``bincount``.
 
 >>> import numpy as np
 >>> s = CompactSketch()
@@ -32,14 +33,22 @@ _MAPPING = LogarithmicMapping(RELATIVE_ACCURACY)
 # exactly at a bin edge, where either bin is within the accuracy guarantee).
 _GAMMA_MANTISSA = 2 * RELATIVE_ACCURACY / (1 - RELATIVE_ACCURACY)
 _MULTIPLIER = (1 / math.log1p(_GAMMA_MANTISSA)) * math.log(2)
+# A day's bin counts fit in 16 bits up to 65,535 points in one bin (a day of
+# 1-minute data has 1,440 points); past that the bins widen to 32 bits.
+_NARROW_MAX = int(np.iinfo(np.uint16).max)
 # Shared by every empty sketch (read-only: the first add replaces, never mutates it).
-_NO_BINS = np.zeros(0, dtype=np.uint32)
+_NO_BINS = np.zeros(0, dtype=np.uint16)
 _NO_BINS.flags.writeable = False
 
 
 def mapping() -> LogarithmicMapping:
     """The ddsketch key mapping every sketch here shares (so they all merge)."""
     return _MAPPING
+
+
+def bin_counts(counts: np.ndarray, bound: int) -> np.ndarray:
+    """``counts`` as stored bins: 16-bit when no bin can exceed ``bound`` <= 65,535, else 32."""
+    return counts.astype(np.uint16 if bound <= _NARROW_MAX else np.uint32)
 
 
 def keys_of(values: np.ndarray) -> np.ndarray:
@@ -93,15 +102,21 @@ class CompactSketch:
     def add_counts(self, lo: int, counts: np.ndarray) -> None:
         """Add bin counts for keys ``lo .. lo + len(counts) - 1``."""
         hi = lo + counts.size
+        incoming = int(counts.max()) if counts.size else 0
         if self.bins.size == 0:
-            self.offset, self.bins = lo, counts.astype(np.uint32)
+            self.offset, self.bins = lo, bin_counts(counts, incoming)
             return
+        dtype = self.bins.dtype
+        if dtype == np.uint16 and int(self.bins.max()) + incoming > _NARROW_MAX:
+            dtype = np.dtype(np.uint32)  # a bin could overflow 16 bits: widen first
         new_lo, new_hi = min(lo, self.offset), max(hi, self.offset + self.bins.size)
         if new_lo != self.offset or new_hi != self.offset + self.bins.size:
-            grown = np.zeros(new_hi - new_lo, dtype=np.uint32)
+            grown = np.zeros(new_hi - new_lo, dtype=dtype)
             grown[self.offset - new_lo : self.offset - new_lo + self.bins.size] = self.bins
             self.offset, self.bins = new_lo, grown
-        self.bins[lo - self.offset : hi - self.offset] += counts.astype(np.uint32)
+        elif dtype != self.bins.dtype:
+            self.bins = self.bins.astype(dtype)
+        self.bins[lo - self.offset : hi - self.offset] += counts.astype(dtype)
 
     @classmethod
     def merged(cls, sketches: list[CompactSketch]) -> CompactSketch:
