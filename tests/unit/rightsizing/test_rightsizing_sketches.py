@@ -102,3 +102,18 @@ def test_codec_roundtrip_and_pickle() -> None:
 def test_codec_rejects_garbage_with_a_clear_error(data: bytes) -> None:
     with pytest.raises(StateDecodeError):
         decode_state(data)
+
+
+def test_bins_widen_from_16_to_32_bits_before_a_bin_overflows() -> None:
+    sketch = CompactSketch()
+    sketch.add_many(np.full(60_000, 50.0))
+    assert sketch.bins.dtype == np.uint16
+    sketch.add_many(np.full(10_000, 50.0))  # one bin now holds 70,000
+    assert sketch.bins.dtype == np.uint32
+    assert int(sketch.bins.max()) == 70_000
+    one_go = CompactSketch()
+    one_go.add_many(np.full(70_000, 50.0))
+    assert one_go == sketch
+    state = InstanceState("i-1")
+    state.add("CPUUtilization", "Maximum", np.arange(70_000) % 86_400, np.full(70_000, 50.0))
+    assert decode_state(encode_state(state)).days[0].cpu == state.days[0].cpu
