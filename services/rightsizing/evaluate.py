@@ -123,7 +123,11 @@ def evaluate_fleet(
         if assessment.finding in _SCHEDULABLE and newest is not None:
             schedulable.append((state.resource_id, window.days, newest))
     plans = _plan_schedules(schedulable, weeks_n, config.schedules)
-    for resource_id, (state, who, a) in assessed.items():
+    del schedulable  # the windows' day maps: no longer needed
+    # Each assessment is dropped as its outcome is built, so the fleet's
+    # assessments and its events are never all resident at once.
+    for resource_id in list(assessed):
+        state, who, a = assessed.pop(resource_id)
         plan = plans.get(resource_id)
         schedule = (
             None

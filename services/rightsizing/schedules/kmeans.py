@@ -27,7 +27,8 @@ RELATIVE_TOL = 1e-4
 def _squared_distances(x: np.ndarray, x_sq: np.ndarray, centers: np.ndarray) -> np.ndarray:
     """``n x k`` squared Euclidean distances (clipped: rounding can make them negative)."""
     d = x_sq[:, None] - 2.0 * (x @ centers.T) + (centers * centers).sum(axis=1)[None, :]
-    return np.maximum(d, 0.0)
+    clipped: np.ndarray = np.maximum(d, 0.0)
+    return clipped
 
 
 def _seed_centers(x: np.ndarray, x_sq: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:

@@ -128,7 +128,7 @@ def add_cpu_points(days: list[dict[int, DayRecord]], rows: np.ndarray, timestamp
             sketch.add_many(chunk)
         record = days[row].get(day)
         if record is None:
-            days[row][day] = DayRecord.from_cpu(sketch, fresh[i], secs)
+            days[row][day] = DayRecord.from_cpu(sketch, fresh, i, secs)
             continue
         record.cpu.merge(sketch)
         record.cpu_seconds += secs

@@ -122,7 +122,8 @@ class CompactSketch:
     def merged(cls, sketches: list[CompactSketch]) -> CompactSketch:
         """One sketch summarising all of ``sketches`` (one allocation, not one per merge)."""
         out = cls()
-        full, lo, hi = [], 0, 0
+        full: list[CompactSketch] = []
+        lo = hi = 0
         for s in sketches:  # one pass: this runs for every instance on every evaluation
             out.zeros += s.zeros
             out.count += s.count

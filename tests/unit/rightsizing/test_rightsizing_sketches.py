@@ -9,6 +9,7 @@ from services.rightsizing.exceptions import StateDecodeError
 from services.rightsizing.sketches import (
     RELATIVE_ACCURACY,
     CompactSketch,
+    DayRecord,
     InstanceState,
     decode_state,
     encode_state,
@@ -117,3 +118,19 @@ def test_bins_widen_from_16_to_32_bits_before_a_bin_overflows() -> None:
     state = InstanceState("i-1")
     state.add("CPUUtilization", "Maximum", np.arange(70_000) % 86_400, np.full(70_000, 50.0))
     assert decode_state(encode_state(state)).days[0].cpu == state.days[0].cpu
+
+
+def test_bulk_days_share_an_hours_block_but_pickle_only_their_own() -> None:
+    from services.rightsizing.sketches.bulk import add_cpu_day
+
+    days: list[dict[int, DayRecord]] = [{} for _ in range(500)]
+    ts = np.arange(0, 86_400, 300)
+    add_cpu_day(days, 0, ts, np.random.default_rng(1).uniform(1, 90, (500, 288)), 300)
+    record = days[7][0]
+    copy = pickle.loads(pickle.dumps(record))
+    assert copy == record
+    assert len(pickle.dumps(record)) < 2_000  # not the 500-day block
+    before = record.hourly.copy()
+    copy.hourly[1] += 1  # a copy's hours are its own
+    assert copy != record
+    assert np.array_equal(record.hourly, before)
