@@ -106,7 +106,7 @@ class CompactSketch:
         if self.bins.size == 0:
             self.offset, self.bins = lo, bin_counts(counts, incoming)
             return
-        dtype = self.bins.dtype
+        dtype: np.dtype[np.unsignedinteger] = self.bins.dtype
         if dtype == np.uint16 and int(self.bins.max()) + incoming > _NARROW_MAX:
             dtype = np.dtype(np.uint32)  # a bin could overflow 16 bits: widen first
         new_lo, new_hi = min(lo, self.offset), max(hi, self.offset + self.bins.size)
