@@ -1,4 +1,4 @@
-"""The intake process must not carry scikit-learn/scipy: only evaluation workers cluster."""
+"""The intake process never loads scipy, scikit-learn or pandas; only evaluation clusters."""
 
 from __future__ import annotations
 
