@@ -61,6 +61,7 @@ def day_chunk(day: int, level: np.ndarray, business: np.ndarray, seed: int,
 def run_ours(n: int, days: int, seed: int, out: Path) -> dict[str, float]:
     from services.rightsizing.catalogue import load_catalogue
     from services.rightsizing.evaluate import EvaluationConfig, evaluate_fleet
+    from services.rightsizing.schedules import load_clustering
     from services.rightsizing.sketches import InstanceState
     from services.rightsizing.sketches.bulk import add_cpu_day
 
@@ -81,6 +82,7 @@ def run_ours(n: int, days: int, seed: int, out: Path) -> dict[str, float]:
     for s in states:
         s.cpu_stat, s.changed = "Maximum", True
     data_mb = _rss_mb() - rss_before
+    load_clustering()  # what the service's evaluation worker does when it starts
     update_peak_mb = _peak_mb()
     libraries_mb = _rss_mb() - data_mb
     t0 = time.perf_counter()

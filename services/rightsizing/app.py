@@ -24,6 +24,7 @@ from services.rightsizing.evaluator import Evaluator
 from services.rightsizing.exceptions import RightsizingError
 from services.rightsizing.intake import Intake
 from services.rightsizing.recommender import SizingPolicy
+from services.rightsizing.schedules import load_clustering
 from services.rightsizing.settings import RightsizingSettings
 from services.rightsizing.store import StateStore
 from shared.kafka import EventProducer, consume_batches, make_consumer, make_producer
@@ -49,7 +50,9 @@ def evaluation_config(settings: RightsizingSettings) -> EvaluationConfig:
 
 def make_pool(workers: int) -> ProcessPoolExecutor:
     """Spawned workers: no forked broker sockets or event-loop state in children."""
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    return ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context("spawn"), initializer=load_clustering
+    )
 
 
 class RestoreOnAssign(ConsumerRebalanceListener):  # type: ignore[misc]  # untyped base class

@@ -1,9 +1,10 @@
 """Business-hours workloads (k-means over 168-hour profiles) and off-hours stop schedules."""
 
+from services.rightsizing.schedules.kmeans import load_clustering
 from services.rightsizing.schedules.planner import (
     PlannedSchedule,
     SchedulePolicy,
-    plan_fleet,
+    on_off_members,
     plan_one,
 )
 from services.rightsizing.schedules.profiles import (
@@ -16,9 +17,10 @@ from services.rightsizing.schedules.profiles import (
 __all__ = [
     "PlannedSchedule",
     "SchedulePolicy",
+    "load_clustering",
     "normalised_profile",
     "normalised_profiles",
-    "plan_fleet",
+    "on_off_members",
     "plan_one",
     "week_matrices",
     "week_matrix",

@@ -22,15 +22,24 @@ import numpy as np
 ITERATIONS = 20
 
 
+def load_clustering() -> None:
+    """Import SciPy's clustering now (a worker-pool initializer), not inside the first pass.
+
+    Kept out of module import so the intake process never loads it; evaluation
+    workers call this once when they start.
+    """
+    import scipy.cluster.vq  # noqa: F401
+
+
 def kmeans(x: np.ndarray, k: int, n_init: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Cluster the rows of ``x`` into ``k`` groups; returns (centres ``k x d``, labels).
 
     Deterministic for a given ``seed``; the best of ``n_init`` seedings wins.
     """
-    # Imported here: only evaluation workers cluster, the intake process never does.
-    from scipy.cluster.vq import kmeans2
+    # Imported here, not at module top: only evaluation workers cluster (see load_clustering).
+    from scipy.cluster.vq import kmeans2, vq
 
-    x = np.asarray(x, dtype=np.float64)
+    x = np.asarray(x)  # float32 or float64; SciPy's vq handles both without a copy
     rng = np.random.default_rng(seed)
     best: tuple[np.ndarray, np.ndarray] | None = None
     best_inertia = np.inf
@@ -39,7 +48,7 @@ def kmeans(x: np.ndarray, k: int, n_init: int, seed: int) -> tuple[np.ndarray, n
             # Identical profiles can leave a cluster empty: harmless for the on/off test.
             warnings.filterwarnings("ignore", "One of the clusters is empty")
             centers, labels = kmeans2(x, k, iter=ITERATIONS, minit="++", missing="warn", seed=rng)
-        inertia = float(((x - centers[labels]) ** 2).sum())
+        inertia = float(np.square(vq(x, centers, check_finite=False)[1]).sum())
         if inertia < best_inertia:
             best, best_inertia = (centers, labels), inertia
     assert best is not None
