@@ -7,6 +7,7 @@ the model, or reject the record, without trusting the body.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import orjson
 from pydantic import ValidationError
@@ -27,17 +28,44 @@ def encode_value(event: Event) -> bytes:
     return orjson.dumps(event.model_dump(), option=orjson.OPT_NON_STR_KEYS)
 
 
-def encode(event: Event, source: str) -> tuple[bytes, Headers]:
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    """An event already serialised, e.g. by a worker process for its parent to send.
+
+    The body is a fraction of the model's resident size (a pydantic model also
+    tracks every field it was given) and crosses a process boundary as one copy.
+    """
+
+    ce_type: str
+    id: str
+    value: bytes
+
+    @classmethod
+    def of(cls, event: Event) -> Encoded:
+        """Serialise ``event`` now.
+
+        The body is copied once: orjson's result keeps its whole working buffer
+        (16 KB at least), ten times a typical event, for as long as it lives.
+        """
+        return cls(event.ce_type(), event.id, bytes(memoryview(encode_value(event))))
+
+    def decode(self) -> Event:
+        """The event back (tests and reports read it; the send path never needs to)."""
+        return _REGISTRY[self.ce_type].model_validate_json(self.value)
+
+
+def encode(event: Event | Encoded, source: str) -> tuple[bytes, Headers]:
     """Body and headers for one event produced by service ``source``."""
+    ce_type = event.ce_type if isinstance(event, Encoded) else event.ce_type()
     headers: Headers = [
         ("ce_specversion", b"1.0"),
-        ("ce_type", event.ce_type().encode()),
+        ("ce_type", ce_type.encode()),
         ("ce_id", event.id.encode()),
         ("ce_source", source.encode()),
         ("ce_time", utcnow().isoformat().encode()),
         ("content-type", CONTENT_TYPE),
     ]
-    return encode_value(event), headers
+    return (event.value if isinstance(event, Encoded) else encode_value(event)), headers
 
 
 def header(headers: Iterable[tuple[str, bytes]] | None, name: str) -> str | None:

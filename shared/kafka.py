@@ -16,7 +16,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.partitioner import murmur2
 
-from shared.codec import DecodeError, decode, encode
+from shared.codec import DecodeError, Encoded, decode, encode
 from shared.events import DeadLetter, Event, stable_id, utcnow
 from shared.logging import get_logger
 from shared.settings import SpendstreamSettings
@@ -104,12 +104,15 @@ class EventProducer:
     async def send(
         self,
         topic: Topic,
-        event: Event,
+        event: Event | Encoded,
         key: str,
         partition_key: str | None = None,
     ) -> asyncio.Future[Any]:
         """Queue one event; await the returned future for the broker's ack."""
-        if not isinstance(event, topic.values):
+        if isinstance(event, Encoded):
+            if event.ce_type not in {v.ce_type() for v in topic.values}:
+                raise TypeError(f"{event.ce_type} does not belong on {topic.name}")
+        elif not isinstance(event, topic.values):
             raise TypeError(f"{type(event).__name__} does not belong on {topic.name}")
         value, headers = encode(event, self._settings.service_name)
         partition = (

@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from shared.codec import DecodeError, decode, encode, header
+from shared.codec import DecodeError, Encoded, decode, encode, header
 from shared.events import CostLineItem, Forecast, MetricDatapoint
 from shared.events.forecasts import ForecastPoint
 
@@ -31,6 +31,16 @@ def test_encode_sets_cloudevents_headers() -> None:
     assert header(headers, "ce_source") == "ingestor"
     assert header(headers, "ce_time") is not None
     assert decode(value, headers) == _datapoint()
+
+
+def test_a_pre_encoded_event_sends_the_same_record() -> None:
+    pre = Encoded.of(_datapoint())
+    value, headers = encode(pre, "ingestor")
+    direct_value, direct_headers = encode(_datapoint(), "ingestor")
+    assert value == direct_value
+    assert [k for k, _ in headers] == [k for k, _ in direct_headers]
+    assert header(headers, "ce_type") == header(direct_headers, "ce_type")
+    assert decode(value, headers) == pre.decode() == _datapoint()
 
 
 def test_int_keyed_dicts_round_trip() -> None:
