@@ -57,7 +57,7 @@ def run_nab(config: EvaluationConfig) -> list[dict[str, Any]]:
     outcomes = evaluate_fleet(list(states.values()), load_catalogue(), config, datetime.now(UTC))
     rows = []
     for o in outcomes:
-        rec = o.event
+        rec = o.recommendation()
         if rec is None:
             continue
         rows.append({

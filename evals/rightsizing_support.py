@@ -89,7 +89,7 @@ def score_seed(org: SimulatedOrg, outcomes: Iterable[Outcome], catalogue: Catalo
                target: float) -> dict[str, Any]:  # fmt: skip
     """Recall per finding, schedules, safety and savings for one simulated fleet."""
     truth = {i.instance_id: i for i in org.instances}
-    recs = {o.resource_id: o.event for o in outcomes if o.event is not None}
+    recs = {o.resource_id: r for o in outcomes if (r := o.recommendation()) is not None}
     confusion: Counter[tuple[str, str]] = Counter()
     unsafe: list[str] = []
     ours = {"resize": 0.0, "schedule": 0.0}

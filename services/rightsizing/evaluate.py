@@ -20,13 +20,15 @@ from services.rightsizing.schedules import (
     PlannedSchedule,
     SchedulePolicy,
     normalised_profiles,
-    plan_fleet,
+    on_off_members,
+    plan_one,
     week_matrices,
 )
 from services.rightsizing.schedules.profiles import DAYS_PER_WEEK, HOURS_PER_WEEK
 from services.rightsizing.sketches.codec import decode_state
 from services.rightsizing.sketches.day import DayRecord
 from services.rightsizing.sketches.state import InstanceState
+from shared.codec import Encoded
 from shared.events import Recommendation
 from shared.events.recommendations import OffHoursSchedule
 
@@ -47,13 +49,28 @@ class EvaluationConfig:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one instance's evaluation produced."""
+    """What one instance's evaluation produced.
+
+    The event travels serialised: a fleet's outcomes cross the process pool
+    and wait to be sent, and a pydantic model is several times its JSON size.
+    """
 
     resource_id: str
     finding: str | None
     digest: str | None
-    event: Recommendation | None
+    event: Encoded | None
     skipped: str | None = None
+    # What the next pass needs to know about what was published.
+    rightsized: bool | None = None
+    recommended_types: tuple[str, ...] = ()
+
+    def recommendation(self) -> Recommendation | None:
+        """The published event as a model (for tests and reports)."""
+        if self.event is None:
+            return None
+        decoded = self.event.decode()
+        assert isinstance(decoded, Recommendation)
+        return decoded
 
 
 def _schedule(
@@ -71,22 +88,34 @@ def _schedule(
 def _plan_schedules(
     schedulable: list[tuple[str, dict[int, DayRecord], int]], weeks_n: int, policy: SchedulePolicy
 ) -> dict[str, PlannedSchedule]:
-    """Week profiles of every candidate, a chunk at a time, then clustering and planning."""
+    """Cluster every candidate's week profile, then plan the on/off members.
+
+    Week matrices are built a chunk at a time and only the 168-hour profiles
+    are kept for clustering; the few members get their matrices built again
+    for planning, so no fleet-sized ``weeks x 168`` array ever exists.
+    """
+    schedulable.sort(key=lambda item: item[0])  # clustered in id order
     n = len(schedulable)
-    # float32 holds the weeks exactly: they are the day records' float32 hourly maxima.
-    weeks = np.empty((n, weeks_n, HOURS_PER_WEEK), dtype=np.float32)
-    profiles = np.empty((n, HOURS_PER_WEEK))
+    profiles = np.empty((n, HOURS_PER_WEEK), dtype=np.float32)
     present = np.empty(n, dtype=bool)
     for lo in range(0, n, SCHEDULE_CHUNK):
         part = schedulable[lo : lo + SCHEDULE_CHUNK]
         chunk = week_matrices([d for _, d, _ in part], [day for _, _, day in part], weeks_n)
         profiles[lo : lo + len(part)], present[lo : lo + len(part)] = normalised_profiles(chunk)
-        weeks[lo : lo + len(part)] = chunk
-    ids = [resource_id for resource_id, _, _ in schedulable]
     if not present.all():  # rare: no hour of the lookback observed
         rows = np.flatnonzero(present)
-        ids, profiles, weeks = [ids[i] for i in rows.tolist()], profiles[rows], weeks[rows]
-    return plan_fleet(ids, profiles, weeks, policy)
+        schedulable, profiles = [schedulable[i] for i in rows.tolist()], profiles[rows]
+    labels = on_off_members([resource_id for resource_id, _, _ in schedulable], profiles, policy)
+    members = [item for item in schedulable if item[0] in labels]
+    plans: dict[str, PlannedSchedule] = {}
+    for lo in range(0, len(members), SCHEDULE_CHUNK):
+        part = members[lo : lo + SCHEDULE_CHUNK]
+        chunk = week_matrices([d for _, d, _ in part], [day for _, _, day in part], weeks_n)
+        for (resource_id, _, _), weeks in zip(part, chunk, strict=True):
+            plan = plan_one(weeks, policy, labels[resource_id])
+            if plan is not None:
+                plans[resource_id] = plan
+    return plans
 
 
 def evaluate_fleet(
@@ -137,12 +166,22 @@ def evaluate_fleet(
             )
         )
         digest = content_digest(a, schedule, who.instance_type)
-        event = None
-        if digest != state.last_digest:
-            event = to_event(
-                a, who, policy, schedule, state.last_finding, state.rightsized, now, digest
+        if digest == state.last_digest:
+            outcomes.append(Outcome(resource_id, a.finding, digest, None))
+            continue
+        event = to_event(
+            a, who, policy, schedule, state.last_finding, state.rightsized, now, digest
+        )
+        outcomes.append(
+            Outcome(
+                resource_id,
+                event.finding,
+                digest,
+                Encoded.of(event),
+                rightsized=_rightsized_after(event.finding, state.rightsized),
+                recommended_types=tuple(o.instance_type for o in event.options[:3]),
             )
-        outcomes.append(Outcome(resource_id, a.finding, digest, event))
+        )
     return outcomes
 
 
@@ -156,15 +195,20 @@ def evaluate_snapshots(blobs: list[bytes], catalogue: Catalogue, config: Evaluat
     return evaluate_fleet([decode_state(blob) for blob in blobs], catalogue, config, now)
 
 
+def _rightsized_after(finding: str, rightsized: bool) -> bool:
+    if finding == "optimized":
+        return True
+    if finding == "underprovisioned":
+        return False  # alerted once; it has to be right-sized again first
+    return rightsized
+
+
 def apply_outcome(state: InstanceState, outcome: Outcome) -> None:
     """Record what was published so the next pass knows the previous finding."""
     if outcome.event is None or outcome.digest is None:
         return
-    event = outcome.event
     state.last_digest = outcome.digest
-    state.last_finding = event.finding
-    if event.finding == "optimized":
-        state.rightsized = True
-    elif event.finding == "underprovisioned":
-        state.rightsized = False  # alerted once; it has to be right-sized again first
-    state.recommended_types = [o.instance_type for o in event.options][:3]
+    state.last_finding = outcome.finding
+    if outcome.rightsized is not None:
+        state.rightsized = outcome.rightsized
+    state.recommended_types = list(outcome.recommended_types)

@@ -121,27 +121,24 @@ def _distinct_rows(matrix: np.ndarray, enough: int) -> int:
     return len(seen)
 
 
-def plan_fleet(
-    ids: list[str], profiles: np.ndarray, weeks: np.ndarray, policy: SchedulePolicy
-) -> dict[str, PlannedSchedule]:
-    """Cluster normalised profiles, then plan schedules for the on/off clusters' members.
+def on_off_members(ids: list[str], profiles: np.ndarray, policy: SchedulePolicy) -> dict[str, int]:
+    """Cluster normalised profiles; the members of on/off clusters, with their cluster.
 
-    Row ``i`` of ``profiles`` (``n x 168``) and ``weeks`` (``n x weeks x 168``,
-    any float dtype) belongs to ``ids[i]``; rows are clustered in id order, so
-    the result does not depend on the order instances were evaluated in.
+    Row ``i`` of ``profiles`` (``n x 168``) belongs to ``ids[i]``; rows are
+    clustered in id order, so the result does not depend on the order
+    instances were evaluated in.
     """
     if not ids:
         return {}
     order = sorted(range(len(ids)), key=ids.__getitem__)
-    matrix = profiles[order]
+    # Callers usually pass rows in id order already; then no fleet-sized copy.
+    matrix = profiles if order == list(range(len(ids))) else profiles[order]
     k = min(policy.clusters, _distinct_rows(matrix, policy.clusters))
     with threadpool_limits(limits=KMEANS_THREADS):
         centers, labels = kmeans(matrix, k, policy.n_init, policy.seed)
     wanted = on_off_clusters(centers, policy)
-    plans: dict[str, PlannedSchedule] = {}
-    for row, label in zip(order, labels.tolist(), strict=True):
-        if label in wanted:
-            plan = plan_one(weeks[row].astype(np.float64), policy, label)
-            if plan is not None:
-                plans[ids[row]] = plan
-    return plans
+    return {
+        ids[row]: label
+        for row, label in zip(order, labels.tolist(), strict=True)
+        if label in wanted
+    }

@@ -56,7 +56,7 @@ def test_unknown_memory_never_shrinks_memory_and_says_so(catalogue: Catalogue) -
     assert a.memory_pct is None
     assert all(o.itype.memory_gib >= 32.0 for o in a.options)
     assert any("memory is not measured" in n for n in a.notes)
-    event = evaluate_fleet([state], catalogue, EvaluationConfig(), NOW)[0].event
+    event = evaluate_fleet([state], catalogue, EvaluationConfig(), NOW)[0].recommendation()
     assert event is not None
     assert not event.memory_measured
     assert "Memory is not measured" in event.reason
@@ -122,17 +122,19 @@ def test_change_and_regression_flags() -> None:
 def test_regression_alert_after_an_optimized_instance_saturates(catalogue: Catalogue) -> None:
     state = make_state("i-r", "m5.xlarge", noisy(55.0))
     first = evaluate_fleet([state], catalogue, EvaluationConfig(), NOW)[0]
-    assert first.event is not None
-    assert first.event.finding == "optimized"
+    first_event = first.recommendation()
+    assert first_event is not None
+    assert first_event.finding == "optimized"
     apply_outcome(state, first)
     assert evaluate_fleet([state], catalogue, EvaluationConfig(), NOW)[0].event is None  # no change
     ts = np.arange((20_454 + 14) * 86_400, (20_454 + 28) * 86_400, 300, dtype=np.int64)
     state.add("CPUUtilization", "Maximum", ts, noisy(95.0)(ts))
     second = evaluate_fleet([state], catalogue, EvaluationConfig(), NOW)[0]
-    assert second.event is not None
-    assert second.event.finding == "underprovisioned"
-    assert second.event.previous_finding == "optimized"
-    assert second.event.regression
+    second_event = second.recommendation()
+    assert second_event is not None
+    assert second_event.finding == "underprovisioned"
+    assert second_event.previous_finding == "optimized"
+    assert second_event.regression
 
 
 def test_unknown_type_and_missing_inventory_are_skipped_with_reason(catalogue: Catalogue) -> None:

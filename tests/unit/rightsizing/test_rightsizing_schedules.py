@@ -22,7 +22,8 @@ def fleet() -> list:
 
 def test_kmeans_finds_business_hours_workloads_and_plans_off_hours(catalogue: Catalogue) -> None:
     outcomes = evaluate_fleet(fleet(), catalogue, EvaluationConfig(), NOW)
-    scheduled = {o.resource_id: o.event.schedule for o in outcomes if o.event and o.event.schedule}
+    events = [e for e in (o.recommendation() for o in outcomes) if e is not None]
+    scheduled = {e.resource_id: e.schedule for e in events if e.schedule}
     assert set(scheduled) == {f"biz-{i}" for i in range(6)}
     schedule = scheduled["biz-0"]
     # Mon-Fri 08-18 run = 50 hours a week; everything else stops.
