@@ -50,9 +50,9 @@ def run_seed(seed: int, instances: int, config: EvaluationConfig) -> dict[str, A
     return result
 
 
-def run_nab(config: EvaluationConfig) -> list[dict[str, Any]]:
+def run_nab(config: EvaluationConfig, nab_dir: Path) -> list[dict[str, Any]]:
     """What we would recommend for NAB's EC2 CPU series on a hypothetical m5.xlarge."""
-    paths = sorted(NAB_DIR.glob("ec2_cpu_utilization_*.csv"))
+    paths = sorted(nab_dir.glob("ec2_cpu_utilization_*.csv"))
     states = nab_states(paths, NAB_INSTANCE_TYPE)
     outcomes = evaluate_fleet(list(states.values()), load_catalogue(), config, datetime.now(UTC))
     rows = []
@@ -127,6 +127,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
     parser.add_argument("--instances", type=int, default=INSTANCES)
+    parser.add_argument("--nab-dir", type=Path, default=NAB_DIR,
+                        help="NAB's data/realAWSCloudwatch folder")  # fmt: skip
     args = parser.parse_args()
     config = EvaluationConfig()
     seeds = []
@@ -136,7 +138,9 @@ def main() -> None:
         print(json.dumps({k: result[k] for k in ("seed", "recall", "schedule_recall",
                                                  "unsafe_recommendations", "savings_ours",
                                                  "savings_truth", "evaluate_s")}))  # fmt: skip
-    nab = run_nab(config) if NAB_DIR.exists() else []
+    nab = run_nab(config, args.nab_dir) if args.nab_dir.exists() else []
+    if not nab:
+        print(f"NAB section skipped: no EC2 CPU series in {args.nab_dir} (see --nab-dir)")
     for row in nab:
         print(f"NAB {row['series']}: {row['finding']} (peak {row['peak_pct']:.1f}%)")
     command = "make eval-rightsizing"
