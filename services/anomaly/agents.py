@@ -26,12 +26,11 @@ from services.anomaly.topics import (
     POINTS_OUTPUT,
     RESTATEMENTS_OUTPUT,
 )
-from shared.codec import header
 from shared.events import AnomalyEvent, Event, Feedback, MetricDatapoint, utcnow
 from shared.logging import get_logger
 
 log = get_logger(__name__)
-DATAPOINT_TYPE = MetricDatapoint.ce_type()
+DATAPOINT_TYPE = MetricDatapoint.ce_type().encode()
 
 
 def _anomaly(event: AnomalyEvent) -> Output:
@@ -118,10 +117,13 @@ class MetricAgent(StatefulAgent[MetricTracker]):
 
     def decode(self, record: ConsumerRecord[bytes, bytes]) -> Event | Datapoint:  # type: ignore[override]
         """Fast strict path for plain datapoints; the full validator for anything else."""
-        if header(record.headers, "ce_type") == DATAPOINT_TYPE:
-            event = fast_datapoint(record.value)
-            if event is not None:
-                return event
+        for name, value in record.headers or ():
+            if name == "ce_type":  # the first one decides, as in shared.codec.decode
+                if value == DATAPOINT_TYPE:  # bytes compared as they came: no decoding
+                    event = fast_datapoint(record.value)
+                    if event is not None:
+                        return event
+                break
         return super().decode(record)
 
     def state_key(self, event: Event) -> str:
