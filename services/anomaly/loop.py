@@ -4,8 +4,11 @@ Each poll's records are decoded (undecodable ones go to the dead-letter topic
 with the reason) and grouped by state key; each key's records are handed to the
 agent one by one in offset order, with one state lookup per key per poll, and
 the agent's output events are sent at once. At most every
-``commit_interval_s`` the loop checkpoints: it waits for the output acks,
-writes changed state to the changelog, and only then commits the input offsets.
+``commit_interval_s`` the loop checkpoints: it writes changed state to the
+changelog and, once those writes and the output events are acked, commits the
+input offsets. The acks are awaited in the background while the next polls are
+processed (one checkpoint in flight at a time, so commits stay in order); a
+rebalance or a stop waits for them.
 Every state value remembers the offset of the last record applied to it, so
 records replayed after a crash between the state write and the commit are
 skipped instead of applied twice.
@@ -108,6 +111,7 @@ class StatefulLoop(Generic[V]):
         self._lock = asyncio.Lock()
         self._positions: dict[TopicPartition, int] = {}
         self._acks: list[Awaitable[Any]] = []
+        self._in_flight: asyncio.Task[None] | None = None
         self._consumer: AIOKafkaConsumer | None = None
         self.ready = asyncio.Event()
 
@@ -135,11 +139,13 @@ class StatefulLoop(Generic[V]):
                 async with self._lock:
                     await self._process(batches)
                     if time.monotonic() - last_checkpoint >= self._commit_interval_s:
-                        await self._checkpoint()
+                        await self._checkpoint(wait=False)
                         last_checkpoint = time.monotonic()
             async with self._lock:
                 await self._checkpoint()
         finally:
+            if self._in_flight is not None:
+                self._in_flight.cancel()  # failing anyway: uncommitted input is replayed
             await consumer.stop()
 
     async def _process(
@@ -211,14 +217,29 @@ class StatefulLoop(Generic[V]):
         if self.metrics is not None:
             self.metrics.dead_letters.labels(record.topic).inc()
 
-    async def _checkpoint(self) -> None:
+    async def _checkpoint(self, wait: bool = True) -> None:
+        """Snapshot changed state now; commit the offsets it covers once it is durable."""
+        await self._settle()  # the previous checkpoint commits first: offsets only move forward
         acks, self._acks = self._acks, []
+        acks += await self.agent.table.snapshot()
+        positions, self._positions = self._positions, {}
+        self._in_flight = asyncio.create_task(self._commit_when_durable(acks, positions))
+        if wait:
+            await self._settle()
+
+    async def _commit_when_durable(
+        self, acks: list[Awaitable[Any]], positions: dict[TopicPartition, int]
+    ) -> None:
         for ack in acks:
             await ack
-        await self.agent.table.flush()
-        if self._positions and self._consumer is not None:
-            positions, self._positions = self._positions, {}
+        if positions and self._consumer is not None:
             await self._consumer.commit(positions)
+
+    async def _settle(self) -> None:
+        """Wait for the checkpoint in flight (its error, if any, surfaces here)."""
+        task, self._in_flight = self._in_flight, None
+        if task is not None:
+            await task
 
     async def on_revoked(self, revoked: list[TopicPartition]) -> None:
         """Finish the batch in progress, checkpoint, and drop the revoked state."""
