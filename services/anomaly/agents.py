@@ -114,6 +114,7 @@ class MetricAgent(StatefulAgent[MetricTracker]):
         self.book = book
         self.detector_factory = detector_factory
         self._feedback: list[Feedback] = []
+        self._periods: dict[int, timedelta] = {}
 
     def decode(self, record: ConsumerRecord[bytes, bytes]) -> Event | Datapoint:  # type: ignore[override]
         """Fast strict path for plain datapoints; the full validator for anything else."""
@@ -138,19 +139,22 @@ class MetricAgent(StatefulAgent[MetricTracker]):
 
     def apply(self, state: MetricTracker, event: Event) -> list[Output]:
         """Score, then learn; publish lifecycle events."""
-        assert isinstance(event, Datapoint | MetricDatapoint)  # state_key rejected the rest
+        assert isinstance(event, (Datapoint, MetricDatapoint))  # state_key rejected the rest
         widen, suppressed, planned = self.book.rules(state.key, event.timestamp)
+        period = self._periods.get(event.period_s)
+        if period is None:  # a handful of distinct periods: build each timedelta once
+            period = self._periods[event.period_s] = timedelta(seconds=event.period_s)
         events = state.observe(
             event.timestamp,
             event.value,
             event.account_id,
             self.now,
-            period=timedelta(seconds=event.period_s),
-            suppressed=suppressed,
-            learn=not planned,
-            threshold=1.0 - (1.0 - self.config.threshold) / widen,
+            period,
+            suppressed,
+            not planned,
+            1.0 - (1.0 - self.config.threshold) / widen,
         )
-        return [_anomaly(e) for e in events]
+        return [_anomaly(e) for e in events] if events else []
 
     def offer(self, feedback: Feedback) -> None:
         """Queue a verdict; it is applied on this agent's loop."""
