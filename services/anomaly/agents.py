@@ -26,12 +26,11 @@ from services.anomaly.topics import (
     POINTS_OUTPUT,
     RESTATEMENTS_OUTPUT,
 )
-from shared.codec import header
 from shared.events import AnomalyEvent, Event, Feedback, MetricDatapoint, utcnow
 from shared.logging import get_logger
 
 log = get_logger(__name__)
-DATAPOINT_TYPE = MetricDatapoint.ce_type()
+DATAPOINT_TYPE = MetricDatapoint.ce_type().encode()
 
 
 def _anomaly(event: AnomalyEvent) -> Output:
@@ -115,13 +114,17 @@ class MetricAgent(StatefulAgent[MetricTracker]):
         self.book = book
         self.detector_factory = detector_factory
         self._feedback: list[Feedback] = []
+        self._periods: dict[int, timedelta] = {}
 
     def decode(self, record: ConsumerRecord[bytes, bytes]) -> Event | Datapoint:  # type: ignore[override]
         """Fast strict path for plain datapoints; the full validator for anything else."""
-        if header(record.headers, "ce_type") == DATAPOINT_TYPE:
-            event = fast_datapoint(record.value)
-            if event is not None:
-                return event
+        for name, value in record.headers or ():
+            if name == "ce_type":  # the first one decides, as in shared.codec.decode
+                if value == DATAPOINT_TYPE:  # bytes compared as they came: no decoding
+                    event = fast_datapoint(record.value)
+                    if event is not None:
+                        return event
+                break
         return super().decode(record)
 
     def state_key(self, event: Event) -> str:
@@ -136,19 +139,22 @@ class MetricAgent(StatefulAgent[MetricTracker]):
 
     def apply(self, state: MetricTracker, event: Event) -> list[Output]:
         """Score, then learn; publish lifecycle events."""
-        assert isinstance(event, Datapoint | MetricDatapoint)  # state_key rejected the rest
+        assert isinstance(event, (Datapoint, MetricDatapoint))  # state_key rejected the rest
         widen, suppressed, planned = self.book.rules(state.key, event.timestamp)
+        period = self._periods.get(event.period_s)
+        if period is None:  # a handful of distinct periods: build each timedelta once
+            period = self._periods[event.period_s] = timedelta(seconds=event.period_s)
         events = state.observe(
             event.timestamp,
             event.value,
             event.account_id,
             self.now,
-            period=timedelta(seconds=event.period_s),
-            suppressed=suppressed,
-            learn=not planned,
-            threshold=1.0 - (1.0 - self.config.threshold) / widen,
+            period,
+            suppressed,
+            not planned,
+            1.0 - (1.0 - self.config.threshold) / widen,
         )
-        return [_anomaly(e) for e in events]
+        return [_anomaly(e) for e in events] if events else []
 
     def offer(self, feedback: Feedback) -> None:
         """Queue a verdict; it is applied on this agent's loop."""

@@ -1,12 +1,17 @@
 """A consumer loop with changelog-backed state and at-least-once, replay-safe commits.
 
 Each poll's records are decoded (undecodable ones go to the dead-letter topic
-with the reason), handed to the agent one by one, and the agent's output events
-are sent at once. At most every ``commit_interval_s`` the loop checkpoints: it
-waits for the output acks, writes changed state to the changelog, and only
-then commits the input offsets. Every state value remembers the offset of the
-last record applied to it, so records replayed after a crash between the state
-write and the commit are skipped instead of applied twice.
+with the reason) and grouped by state key; each key's records are handed to the
+agent one by one in offset order, with one state lookup per key per poll, and
+the agent's output events are sent at once. At most every
+``commit_interval_s`` the loop checkpoints: it writes changed state to the
+changelog and, once those writes and the output events are acked, commits the
+input offsets. The acks are awaited in the background while the next polls are
+processed (one checkpoint in flight at a time, so commits stay in order); a
+rebalance or a stop waits for them.
+Every state value remembers the offset of the last record applied to it, so
+records replayed after a crash between the state write and the commit are
+skipped instead of applied twice.
 
 A rebalance waits for the batch in progress, checkpoints, drops revoked state
 and restores newly assigned state from the changelog before processing resumes.
@@ -106,6 +111,7 @@ class StatefulLoop(Generic[V]):
         self._lock = asyncio.Lock()
         self._positions: dict[TopicPartition, int] = {}
         self._acks: list[Awaitable[Any]] = []
+        self._in_flight: asyncio.Task[None] | None = None
         self._consumer: AIOKafkaConsumer | None = None
         self.ready = asyncio.Event()
 
@@ -133,11 +139,13 @@ class StatefulLoop(Generic[V]):
                 async with self._lock:
                     await self._process(batches)
                     if time.monotonic() - last_checkpoint >= self._commit_interval_s:
-                        await self._checkpoint()
+                        await self._checkpoint(wait=False)
                         last_checkpoint = time.monotonic()
             async with self._lock:
                 await self._checkpoint()
         finally:
+            if self._in_flight is not None:
+                self._in_flight.cancel()  # failing anyway: uncommitted input is replayed
             await consumer.stop()
 
     async def _process(
@@ -146,22 +154,8 @@ class StatefulLoop(Generic[V]):
         self.agent.now = utcnow()
         outputs = self.agent.pending()
         for tp, records in batches.items():
-            for record in records:
-                try:
-                    event = self.agent.decode(record)
-                    key = self.agent.state_key(event)
-                    state = self.agent.table.get(tp.partition, key)
-                    if state is None:
-                        state = self.agent.new_state(key, event)
-                    if getattr(state, "source_offset", -1) >= record.offset:
-                        continue  # already applied before a crash: replay-safe
-                    outputs += self.agent.apply(state, event)
-                    state.source_offset = record.offset  # type: ignore[attr-defined]
-                    self.agent.table.put(tp.partition, key, state)
-                except (DecodeError, AnomalyError, ValueError) as exc:
-                    await self.producer.dead_letter(record, str(exc), type(exc).__name__)
-                    if self.metrics is not None:
-                        self.metrics.dead_letters.labels(tp.topic).inc()
+            for key, items in (await self._decode_by_key(records)).items():
+                outputs += await self._apply_key(tp.partition, key, items)
             if records:
                 self._positions[tp] = records[-1].offset + 1
                 if self.metrics is not None:
@@ -169,14 +163,83 @@ class StatefulLoop(Generic[V]):
         for topic, event, key, partition_key in outputs:
             self._acks.append(await self.producer.send(topic, event, key, partition_key))
 
-    async def _checkpoint(self) -> None:
+    async def _decode_by_key(
+        self, records: list[ConsumerRecord[bytes, bytes]]
+    ) -> dict[str, list[tuple[ConsumerRecord[bytes, bytes], Event]]]:
+        """Decode a partition's records, grouped by state key in offset order.
+
+        Grouping lets each key's state be looked up and marked changed once per
+        poll instead of once per record; order within a key is kept, and keys
+        are independent, so the decisions are the same.
+        """
+        groups: dict[str, list[tuple[ConsumerRecord[bytes, bytes], Event]]] = {}
+        for record in records:
+            try:
+                event = self.agent.decode(record)
+                key = self.agent.state_key(event)
+            except (DecodeError, AnomalyError, ValueError) as exc:
+                await self._reject(record, exc)
+                continue
+            group = groups.get(key)
+            if group is None:
+                groups[key] = [(record, event)]
+            else:
+                group.append((record, event))
+        return groups
+
+    async def _apply_key(
+        self, partition: int, key: str, items: list[tuple[ConsumerRecord[bytes, bytes], Event]]
+    ) -> list[Output]:
+        """Apply one key's events in order; skip those applied before a crash."""
+        state = self.agent.table.get(partition, key)
+        if state is None:
+            state = self.agent.new_state(key, items[0][1])
+        applied = getattr(state, "source_offset", -1)
+        changed = False
+        outputs: list[Output] = []
+        for record, event in items:
+            if applied >= record.offset:
+                continue  # already applied before a crash: replay-safe
+            try:
+                outputs += self.agent.apply(state, event)
+            except (AnomalyError, ValueError) as exc:
+                await self._reject(record, exc)
+                continue
+            applied = state.source_offset = record.offset  # type: ignore[attr-defined]
+            changed = True
+        if changed:
+            self.agent.table.put(partition, key, state)
+        return outputs
+
+    async def _reject(self, record: ConsumerRecord[bytes, bytes], exc: Exception) -> None:
+        """Park a record the agent cannot use on the dead-letter topic, with the reason."""
+        await self.producer.dead_letter(record, str(exc), type(exc).__name__)
+        if self.metrics is not None:
+            self.metrics.dead_letters.labels(record.topic).inc()
+
+    async def _checkpoint(self, wait: bool = True) -> None:
+        """Snapshot changed state now; commit the offsets it covers once it is durable."""
+        await self._settle()  # the previous checkpoint commits first: offsets only move forward
         acks, self._acks = self._acks, []
+        acks += await self.agent.table.snapshot()
+        positions, self._positions = self._positions, {}
+        self._in_flight = asyncio.create_task(self._commit_when_durable(acks, positions))
+        if wait:
+            await self._settle()
+
+    async def _commit_when_durable(
+        self, acks: list[Awaitable[Any]], positions: dict[TopicPartition, int]
+    ) -> None:
         for ack in acks:
             await ack
-        await self.agent.table.flush()
-        if self._positions and self._consumer is not None:
-            positions, self._positions = self._positions, {}
+        if positions and self._consumer is not None:
             await self._consumer.commit(positions)
+
+    async def _settle(self) -> None:
+        """Wait for the checkpoint in flight (its error, if any, surfaces here)."""
+        task, self._in_flight = self._in_flight, None
+        if task is not None:
+            await task
 
     async def on_revoked(self, revoked: list[TopicPartition]) -> None:
         """Finish the batch in progress, checkpoint, and drop the revoked state."""

@@ -10,6 +10,7 @@ two checkpoints is written once.
 
 from __future__ import annotations
 
+import asyncio
 import pickle
 import zlib
 from collections.abc import Iterable
@@ -79,9 +80,13 @@ class ChangelogTable(Generic[V]):
             for key, value in values.items():
                 yield partition, key, value
 
-    async def flush(self) -> None:
-        """Write every changed key to its changelog partition and wait for the acks."""
-        futures = []
+    async def snapshot(self) -> list[asyncio.Future[Any]]:
+        """Send every changed key to its changelog partition; return the ack futures.
+
+        Values are pickled here, so what becomes durable is the state as of this
+        call even if processing goes on before the acks arrive.
+        """
+        futures: list[asyncio.Future[Any]] = []
         for partition, keys in self._dirty.items():
             values = self._data.get(partition, {})
             for key in keys:
@@ -92,7 +97,11 @@ class ChangelogTable(Generic[V]):
                         )
                     )
         self._dirty = {}
-        for future in futures:
+        return futures
+
+    async def flush(self) -> None:
+        """Write every changed key to its changelog partition and wait for the acks."""
+        for future in await self.snapshot():
             await future
 
     async def restore(self, partitions: Iterable[int]) -> int:

@@ -2,10 +2,13 @@
 
 Each resource x metric x statistic has its own detector (anything with
 ``score_one(ts, value) -> [0, 1]`` and ``learn_one(ts, value)``). A point is
-scored *before* it is learned. A score at or above the threshold opens an
-incident (or updates the open one); ``resolve_after`` consecutive normal points
-resolve it. A point at or before the last one seen is a replay and is skipped,
-so redelivery after a crash changes nothing.
+scored *before* it is learned; a detector that also offers ``update(ts, value)``
+(score then learn in one call, returning a result with ``.score``) is used
+through it, which assesses each point once instead of twice. A score at or
+above the threshold opens an incident (or updates the open one);
+``resolve_after`` consecutive normal points resolve it. A point at or before
+the last one seen is a replay and is skipped, so redelivery after a crash
+changes nothing.
 
 >>> from datetime import datetime, timedelta, UTC
 >>> class Flat:
@@ -96,9 +99,14 @@ class MetricTracker:
         """
         if self.last_ts is not None and ts <= self.last_ts:
             return []
-        score = min(1.0, max(0.0, float(self.detector.score_one(ts, value))))
-        if learn:
-            self.detector.learn_one(ts, value)
+        update = getattr(self.detector, "update", None) if learn else None
+        if update is not None:
+            raw = update(ts, value).score  # scores before it learns, in one assessment
+        else:
+            raw = self.detector.score_one(ts, value)
+            if learn:
+                self.detector.learn_one(ts, value)
+        score = min(1.0, max(0.0, float(raw)))
         expected = self.last_value if self.n_seen else value
         self.last_ts, self.last_value = ts, value
         self.n_seen += 1

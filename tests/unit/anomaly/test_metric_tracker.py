@@ -54,3 +54,32 @@ def test_replayed_points_are_skipped_and_state_pickles() -> None:
     clone = pickle.loads(pickle.dumps(tracker))
     assert feed(clone, [10, 10, 90]) == []
     assert clone.incident is not None
+
+
+class ScoreThenLearnOnly:
+    """The real detector seen through score_one/learn_one alone (no ``update``)."""
+
+    def __init__(self) -> None:
+        from services.anomaly.detectors.metric import MetricDetector, MetricDetectorConfig
+
+        self._inner = MetricDetector(MetricDetectorConfig(learning_points=20, rest_points=30))
+
+    def score_one(self, ts: datetime, value: float) -> float:
+        return self._inner.score_one(ts, value)
+
+    def learn_one(self, ts: datetime, value: float) -> None:
+        self._inner.learn_one(ts, value)
+
+
+def test_update_path_decides_exactly_as_score_then_learn() -> None:
+    from services.anomaly.detectors.metric import MetricDetector, MetricDetectorConfig
+
+    values = [10.0 + (i % 7) * 0.3 + (80.0 if i in (60, 250) else 0.0) for i in range(300)]
+    config = MetricTrackerConfig(threshold=0.54)
+    fused = MetricTracker(
+        "k|m|s", MetricDetector(MetricDetectorConfig(learning_points=20, rest_points=30)), config
+    )
+    split = MetricTracker("k|m|s", ScoreThenLearnOnly(), config)
+    fused_events, split_events = feed(fused, values), feed(split, values)
+    assert [e.action for e in fused_events] == ["open", "resolve", "open", "resolve"]
+    assert [e.model_dump() for e in fused_events] == [e.model_dump() for e in split_events]
