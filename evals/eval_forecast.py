@@ -278,7 +278,27 @@ def render(summary: dict[str, Any], seconds: float) -> str:
         "of daily bounds covered 96.3% / 99.2% (80% / 95%, too wide); a sum with the average "
         "error correlation estimated from backtest residuals covered 58.4% / 95.5% "
         "(over-confident); the conformal k-day-sum calibration above is the third. The daily "
-        "models, calibration and selection were not changed after the first holdout run.",
+        "models and selection were not changed after the first holdout run. The daily "
+        "calibration was changed once, after this holdout showed the 80% interval "
+        "over-covering at 30 days (86.2%); its replacement was chosen on validation seeds "
+        "only, as below.",
+        "",
+        "## Calibration change: validation protocol",
+        "",
+        "Diagnosis and choice used seeds 101-105 only (243 series), never the reported seeds: "
+        "`uv run python -m evals.forecast_calibration_study collect --seeds 101-105` caches "
+        "every model's backtest folds and raw final forecast, `... score` scores the service's "
+        "calibration on that cache, and `uv run python -m evals.eval_forecast --seeds 101-105` "
+        "is the end-to-end check (it writes nothing under docs/). On validation the old "
+        "calibration covered 87.2% at 30 days: month-start days 4.9%, every other day 90.2%. "
+        "Variants (30-day cov80 / cov95 on validation, prototype figures): pooled quantile "
+        "without the finite-sample correction 85.1% / 93.0%; folds weighted 1:2:4 towards the "
+        "latest 84.6% / 93.1%; median of per-fold quantiles 81.7% / 91.2%; latest fold only "
+        "80.6% / 90.0%; month starts apart (Mondrian), days still pooled 88.4% / 95.7%; "
+        "month starts apart + median of per-fold quantiles for other days (chosen) "
+        "82.0% / 92.0% (7 d 80.8%, 90 d 82.2%; MASE < 1 on 97.5%, unchanged: calibration "
+        "moves no mean). The reported seeds 1-5 were then run once with the chosen method; "
+        "the tables above are that run.",
     ]
     return "\n".join(lines) + "\n"
 
