@@ -85,9 +85,9 @@ def service_calibration(folds: Sequence[Fold], raw: Prediction, start: date) -> 
     return apply(raw, fit_factors(folds, raw.horizon), start)
 
 
-def score_variant(data: list[dict[str, Any]], calibrate: Calibrate) -> dict[int, tuple]:
+def score_variant(data: list[dict[str, Any]], calibrate: Calibrate) -> dict[int, tuple[float, ...]]:
     """Selected model's holdout coverage (80, 95) and share MASE<1 per horizon."""
-    out: dict[int, list] = {h: [] for h in HORIZONS}
+    out: dict[int, list[tuple[float, float, float]]] = {h: [] for h in HORIZONS}
     for row in data:
         name = row["chosen"]
         if name not in row["raw"]:
@@ -117,7 +117,7 @@ def _collect(seeds: list[int]) -> None:
     CACHE.write_bytes(pickle.dumps({"seeds": seeds, "rows": [r for r in rows if r]}))
 
 
-def _report(name: str, result: dict[int, tuple]) -> None:
+def _report(name: str, result: dict[int, tuple[float, ...]]) -> None:
     cells = " | ".join(
         f"{h}d {c80 * 100:.1f}% / {c95 * 100:.1f}% / {m * 100:.1f}%"
         for h, (c80, c95, m) in result.items()
