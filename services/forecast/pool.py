@@ -11,6 +11,7 @@ parent process keeps its own threads.
 from __future__ import annotations
 
 import contextlib
+import logging
 import multiprocessing
 import os
 from collections.abc import Iterator, Mapping
@@ -40,6 +41,7 @@ def _environment(values: Mapping[str, str]) -> Iterator[None]:
 
 def warm_up() -> None:
     """Import the fitting stack in a worker so the first refresh does not pay for it."""
+    logging.getLogger("prophet.plot").setLevel(logging.CRITICAL)  # "plotly missing" on import
     import prophet  # noqa: F401  (the heavy import: pandas, cmdstanpy, the Stan model)
 
 
