@@ -2,10 +2,11 @@
 
 Every worker already keeps a core busy with its own fits, so numpy's BLAS
 (OpenBLAS starts one thread per core by default) only oversubscribes the
-cores: on 2 shared cores a refresh took 1.2-1.5 s with the default threads and
-0.53-0.58 s with one. A process reads these variables when it loads numpy, so
-they are put in the environment only while the workers are spawned; the
-parent process keeps its own threads.
+cores. Measured one process at a time on 2 cores: with the cores busy (load ~4) a
+refresh took 1.2-1.5 s with the default threads and 0.53-0.58 s with one; with
+them quieter (load ~2) about 10% longer with the default. A process reads these
+variables when it loads numpy, so they are put in the environment only while
+the workers are spawned; the parent process keeps its own threads.
 """
 
 from __future__ import annotations
