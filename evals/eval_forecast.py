@@ -15,6 +15,7 @@ Run: ``make eval-forecast`` (about 4 minutes on an idle 2-core machine, longer w
 
 from __future__ import annotations
 
+import argparse
 import json
 import multiprocessing
 import os
@@ -35,6 +36,7 @@ from services.forecast.exceptions import InsufficientHistoryError
 from services.forecast.models.base import DailyHistory
 from services.ingestor.simulate import SimConfig, simulate_organisation
 
+# The reported seeds: a holdout nothing is tuned on. Tune on others (--seeds 101-105).
 SEEDS = (1, 2, 3, 4, 5)
 TRAIN_DAYS = 365
 HOLDOUT_DAYS = 90
@@ -43,6 +45,19 @@ ACCOUNTS = 4
 INSTANCES = 60
 SELECTED = "selected"
 DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"1-5"`` or ``"101,103"`` -> a list of seeds.
+
+    >>> parse_seeds("101-103,7")
+    [101, 102, 103, 7]
+    """
+    out: list[int] = []
+    for part in text.split(","):
+        lo, _, hi = part.partition("-")
+        out += list(range(int(lo), int(hi or lo) + 1))
+    return out
 
 
 def build_series(seed: int) -> list[tuple[str, np.ndarray, date]]:
@@ -122,7 +137,7 @@ def _stat(values: list[float | None], fn: Any) -> float | None:
     return float(fn(present)) if present else None
 
 
-def aggregate(results: list[dict[str, Any]]) -> dict[str, Any]:
+def aggregate(results: list[dict[str, Any]], seeds: list[int]) -> dict[str, Any]:
     """Per model and horizon: mean/median MAPE and MASE, share MASE < 1, coverages."""
     ok = [r for r in results if r["status"] == "ok"]
     models = [*RefreshConfig().models, SELECTED]
@@ -153,7 +168,7 @@ def aggregate(results: list[dict[str, Any]]) -> dict[str, Any]:
         for h in HORIZONS
     }
     return {
-        "seeds": list(SEEDS),
+        "seeds": seeds,
         "series_total": len(results),
         "series_scored": len(ok),
         "skipped": len(results) - len(ok),
@@ -243,10 +258,13 @@ def render(summary: dict[str, Any], seconds: float) -> str:
         ">= 730 days, so it is off here), bounds from 200 predictive samples.",
         "- Backtest: 3 rolling origins 30 days apart, the last 90-day window ending on the "
         "last training day; selection by lowest MASE at 30 days, ties to the simpler model.",
-        "- Calibration: per model and horizon bucket (1-7, 8-30, 31-90 days) the half-widths "
-        "are scaled by the split-conformal quantile (finite-sample corrected) of "
-        "|error| / half-width over the backtest folds. Folds overlap in time and errors are "
-        "autocorrelated, so this is approximate; the holdout above is the honest check.",
+        "- Calibration: per model, level and horizon bucket (1-7, 8-30, 31-90 days) the "
+        "half-widths of ordinary days are scaled by the median over backtest folds of each "
+        "fold's quantile of |error| / half-width (a fold, not a day, is the exchangeable "
+        "unit); month-start days are their own class (Mondrian), scaled by the "
+        "split-conformal quantile (finite-sample corrected) of all folds' month-start "
+        "scores. Folds overlap in time, so this is approximate; the holdout above is the "
+        "honest check.",
         "- Month end: month-to-date actual + forecast; the interval is the sum of daily "
         "bounds (comonotonic) scaled per level by the conformal quantile of k-day-sum errors "
         "over sliding windows of the chosen model's calibrated backtest folds (k = days left).",
@@ -260,25 +278,54 @@ def render(summary: dict[str, Any], seconds: float) -> str:
         "of daily bounds covered 96.3% / 99.2% (80% / 95%, too wide); a sum with the average "
         "error correlation estimated from backtest residuals covered 58.4% / 95.5% "
         "(over-confident); the conformal k-day-sum calibration above is the third. The daily "
-        "models, calibration and selection were not changed after the first holdout run.",
+        "models and selection were not changed after the first holdout run. The daily "
+        "calibration was changed once, after this holdout showed the 80% interval "
+        "over-covering at 30 days (86.2%); its replacement was chosen on validation seeds "
+        "only, as below.",
+        "",
+        "## Calibration change: validation protocol",
+        "",
+        "Diagnosis and choice used seeds 101-105 only (243 series), never the reported seeds: "
+        "`uv run python -m evals.forecast_calibration_study collect --seeds 101-105` caches "
+        "every model's backtest folds and raw final forecast, `... score` scores the service's "
+        "calibration on that cache, and `uv run python -m evals.eval_forecast --seeds 101-105` "
+        "is the end-to-end check (it writes nothing under docs/). On validation the old "
+        "calibration covered 87.2% at 30 days: month-start days 4.9%, every other day 90.2%. "
+        "Variants (30-day cov80 / cov95 on validation, prototype figures): pooled quantile "
+        "without the finite-sample correction 85.1% / 93.0%; folds weighted 1:2:4 towards the "
+        "latest 84.6% / 93.1%; median of per-fold quantiles 81.7% / 91.2%; latest fold only "
+        "80.6% / 90.0%; month starts apart (Mondrian), days still pooled 88.4% / 95.7%; "
+        "month starts apart + median of per-fold quantiles for other days (chosen) "
+        "82.0% / 92.0% (7 d 80.8%, 90 d 82.2%; MASE < 1 on 97.5%, unchanged: calibration "
+        "moves no mean). The reported seeds 1-5 were then run once with the chosen method; "
+        "the tables above are that run.",
     ]
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
-    """Simulate, refresh and score every series; write the report."""
+    """Simulate, refresh and score every series; write the report (reported seeds only)."""
+    parser = argparse.ArgumentParser(description="Forecast accuracy on the simulated org.")
+    parser.add_argument(
+        "--seeds",
+        type=parse_seeds,
+        default=list(SEEDS),
+        help="e.g. 101-105 for validation; only the reported seeds write docs/",
+    )
+    args = parser.parse_args()
     started = time.perf_counter()
-    items = [item for seed in SEEDS for item in build_series(seed)]
+    items = [item for seed in args.seeds for item in build_series(seed)]
     workers = min(2, os.cpu_count() or 1)
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
         results = list(tqdm(pool.map(score_series, items), total=len(items), desc="series"))
-    summary = aggregate(results)
+    summary = aggregate(results, args.seeds)
     seconds = time.perf_counter() - started
-    DOCS.mkdir(exist_ok=True)
-    (DOCS / "forecast-eval.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     report = render(summary, seconds)
-    (DOCS / "forecast-eval.md").write_text(report)
+    if args.seeds == list(SEEDS):
+        DOCS.mkdir(exist_ok=True)
+        (DOCS / "forecast-eval.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+        (DOCS / "forecast-eval.md").write_text(report)
     print(report)
 
 

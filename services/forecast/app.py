@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 from collections.abc import Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 
 from services.forecast.budget_feed import follow_budgets, restore_alerts
 from services.forecast.budgets.breach import BudgetWatch
@@ -13,6 +12,7 @@ from services.forecast.budgets.interval import IntervalWatch
 from services.forecast.engine.history import HistoryStore
 from services.forecast.engine.refresh import refresh_series
 from services.forecast.ingest import CostHistory, ReplayOnAssign
+from services.forecast.pool import make_pool
 from services.forecast.refresher import Refresher, RefreshFn
 from services.forecast.settings import ForecastSettings
 from shared.kafka import EventProducer, Received, consume_batches, make_consumer, make_producer
@@ -22,11 +22,6 @@ from shared.settings import load
 from shared.topics import COSTS_DAILY, ensure_topics
 
 log = get_logger(__name__)
-
-
-def make_pool(workers: int) -> ProcessPoolExecutor:
-    """Fit workers; ``spawn`` so no child inherits the event loop or client sockets."""
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
 
 
 class ForecastApp:

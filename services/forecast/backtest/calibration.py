@@ -1,27 +1,42 @@
 """Conformal-style interval calibration from the backtest folds.
 
 A model's raw intervals are rarely calibrated (Prophet's often too narrow,
-the Gaussian ones too wide on spiky cost data). For each level and horizon
-bucket we take the backtest nonconformity scores ``|y - yhat| / half-width``
-(half-width on the side the actual fell) and use their ``level``-quantile as a
-factor on the half-widths. That is split conformal prediction with the
-backtest folds as the calibration set; the folds overlap in time and errors
-are autocorrelated, so the guarantee is approximate, which is why the eval
-measures coverage on a holdout the calibration never saw.
+the Gaussian ones too wide on spiky cost data). The nonconformity score of a
+backtest day is ``|y - yhat| / half-width`` (half-width on the side the actual
+fell); a factor on the half-widths is a quantile of those scores. Two choices
+follow from what the folds are:
 
-Reported backtest coverage is leave-one-fold-out: fold k is scored with
-factors from the other folds only, so the published figure is not the
-calibration fitting itself.
+* **A fold is the unit, not a day.** Days within one fold share its errors (a
+  level shift or a missed trend moves all of them), so pooling a fold's days
+  with the others' and counting them as exchangeable lets one disturbed window
+  own the upper tail, and the finite-sample correction counts 69 "samples"
+  where there are 3. For ordinary days each fold gives its own ``level``
+  quantile per horizon bucket and the factor is their median: the factor a
+  typical window needs, robust to one unusual window.
+* **Month starts are their own class** (Mondrian conformal). Tax, support and
+  monthly fees post on the 1st; those days' errors are of another size, and
+  none of the backtest's first-week days need be a 1st while a forecast from
+  the 1st starts on one. Month-start scores from all folds (a month apart, so
+  close to exchangeable) are pooled into one split-conformal quantile with
+  its finite-sample correction, used for every month start ahead.
 
->>> import numpy as np
+The guarantee is approximate (folds overlap in time), which is why the eval
+measures coverage on a holdout the calibration never saw, after choosing the
+method on separate validation seeds. Reported backtest coverage is
+leave-one-fold-out: fold k is scored with factors from the other folds only.
+
 >>> buckets_for(10)
 [(0, 7), (7, 10)]
+>>> month_starts(date(2025, 1, 30), 4).tolist()
+[False, False, True, False]
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
 
 import numpy as np
 
@@ -37,7 +52,31 @@ MIN_RELATIVE_HALF_WIDTH = 0.01
 # Factors outside this range mean the calibration set is degenerate.
 FACTOR_RANGE = (0.1, 50.0)
 
-Factors = dict[float, np.ndarray]
+
+@dataclass(frozen=True)
+class Factors:
+    """Per-level width factors: per day ahead for ordinary days, one for month starts.
+
+    ``month_start[level]`` is None when no fold held a month start; those days
+    then take the ordinary factor.
+    """
+
+    days: dict[float, np.ndarray]
+    month_start: dict[float, float | None]
+
+    def for_window(self, start: date, n: int) -> dict[float, np.ndarray]:
+        """The factor of each of ``n`` days from ``start``."""
+        firsts = month_starts(start, n)
+        out = {}
+        for level, per_day in self.days.items():
+            ms = self.month_start[level]
+            out[level] = per_day[:n] if ms is None else np.where(firsts, ms, per_day[:n])
+        return out
+
+
+def month_starts(start: date, n: int) -> np.ndarray:
+    """Which of ``n`` days from ``start`` are a month's first day."""
+    return np.array([(start + timedelta(days=i)).day == 1 for i in range(n)], dtype=bool)
 
 
 def buckets_for(horizon: int) -> list[tuple[int, int]]:
@@ -62,32 +101,41 @@ def _scores(fold: Fold, level: float) -> np.ndarray:
     return np.asarray(np.abs(fold.actual - mean) / np.maximum(half, floor), dtype=float)
 
 
-def _quantile(scores: np.ndarray, level: float) -> float:
+def _split_conformal(scores: np.ndarray, level: float) -> float:
+    """The finite-sample-corrected quantile of exchangeable scores."""
     m = scores.shape[0]
-    if m == 0:
-        return 1.0
     q = min(1.0, np.ceil((m + 1) * level) / m)
     return float(np.clip(np.quantile(scores, q, method="higher"), *FACTOR_RANGE))
 
 
+def _median_of_folds(per_fold: list[np.ndarray], level: float) -> float | None:
+    """Median over folds of each fold's ``level`` quantile (folds without scores skipped)."""
+    qs = [float(np.quantile(s, level)) for s in per_fold if s.size]
+    return float(np.clip(np.median(qs), *FACTOR_RANGE)) if qs else None
+
+
 def fit_factors(folds: Sequence[Fold], horizon: int) -> Factors:
-    """Per-day width factors for days 1..horizon from the folds' scores."""
-    factors: Factors = {}
+    """Width factors for days 1..horizon (and for month starts) from the folds' scores."""
+    days: dict[float, np.ndarray] = {}
+    month_start: dict[float, float | None] = {}
     for level in LEVELS:
-        per_fold = [_scores(f, level) for f in folds]
+        scores = [_scores(f, level) for f in folds]
+        firsts = [month_starts(f.start, s.shape[0]) for f, s in zip(folds, scores, strict=True)]
         out = np.ones(horizon)
         last = 1.0
         for lo, hi in buckets_for(horizon):
-            pooled = np.concatenate([s[lo:hi] for s in per_fold]) if per_fold else np.array([])
-            last = _quantile(pooled, level) if pooled.size else last
+            ordinary = [s[lo:hi][~m[lo:hi]] for s, m in zip(scores, firsts, strict=True)]
+            found = _median_of_folds(ordinary, level)
+            last = last if found is None else found
             out[lo:hi] = last
-        factors[level] = out
-    return factors
+        days[level] = out
+        pooled = np.concatenate([s[m] for s, m in zip(scores, firsts, strict=True)] or [[]])
+        month_start[level] = _split_conformal(pooled, level) if pooled.size else None
+    return Factors(days, month_start)
 
 
-def apply(prediction: Prediction, factors: Factors) -> Prediction:
-    """Scale a prediction's half-widths (floored as in the scores) by the factors."""
-    n = prediction.horizon
+def apply(prediction: Prediction, factors: Factors, start: date) -> Prediction:
+    """Scale the half-widths (floored as in the scores) of a forecast starting on ``start``."""
     floor = MIN_RELATIVE_HALF_WIDTH * np.abs(prediction.mean) + 1e-9
     widened = {}
     for level in LEVELS:
@@ -96,7 +144,20 @@ def apply(prediction: Prediction, factors: Factors) -> Prediction:
         hi = np.maximum(hi, prediction.mean + floor)
         widened[level] = (lo, hi)
     base = Prediction(prediction.mean, *widened[LEVELS[0]], *widened[LEVELS[1]])
-    return base.scaled({lv: f[:n] for lv, f in factors.items()})
+    p = base.scaled(factors.for_window(start, prediction.horizon))
+    # Each level is calibrated on its own scores, so a noisy 95% factor can land
+    # inside the 80% bound; the 95% interval must still contain the 80% one.
+    return Prediction(
+        p.mean, p.lo80, p.hi80, np.minimum(p.lo95, p.lo80), np.maximum(p.hi95, p.hi80)
+    )
+
+
+def calibrated_folds(folds: Sequence[Fold], factors: Factors) -> list[Fold]:
+    """The folds with their predictions calibrated by ``factors`` (on each fold's dates)."""
+    return [
+        Fold(f.origin, f.start, f.actual, apply(f.prediction, factors, f.start), f.scale)
+        for f in folds
+    ]
 
 
 def leave_one_out(folds: Sequence[Fold]) -> list[Prediction]:
@@ -104,5 +165,6 @@ def leave_one_out(folds: Sequence[Fold]) -> list[Prediction]:
     out = []
     for k, fold in enumerate(folds):
         others = [f for j, f in enumerate(folds) if j != k]
-        out.append(apply(fold.prediction, fit_factors(others, fold.prediction.horizon)))
+        factors = fit_factors(others, fold.prediction.horizon)
+        out.append(apply(fold.prediction, factors, fold.start))
     return out

@@ -11,6 +11,7 @@ lies before its origin, so the scores are honest out-of-sample figures.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 import numpy as np
 
@@ -34,9 +35,14 @@ class BacktestPlan:
 
 @dataclass(frozen=True)
 class Fold:
-    """One fold's forecast, the actuals it is judged on and its MASE scale."""
+    """One fold's forecast, the actuals it is judged on and its MASE scale.
+
+    ``start`` is the date of the first forecast day (calibration treats month
+    starts apart).
+    """
 
     origin: int
+    start: date
     actual: np.ndarray
     prediction: Prediction
     scale: float
@@ -79,6 +85,7 @@ def run_backtest(model: Model, history: DailyHistory, plan: BacktestPlan) -> Mod
         out.append(
             Fold(
                 origin=origin,
+                start=history.start + timedelta(days=origin),
                 actual=np.asarray(history.values[origin : origin + plan.horizon], dtype=float),
                 prediction=prediction,
                 scale=seasonal_naive_mae(np.asarray(train.values, dtype=float)),

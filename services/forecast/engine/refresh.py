@@ -11,10 +11,9 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from services.forecast.backtest.calibration import Factors, apply, fit_factors
+from services.forecast.backtest.calibration import Factors, apply, calibrated_folds, fit_factors
 from services.forecast.backtest.rolling import (
     BacktestPlan,
-    Fold,
     ModelBacktest,
     plan_origins,
     run_backtest,
@@ -66,7 +65,8 @@ def _final_forecast(
     name: str, history: DailyHistory, factors: Factors, config: RefreshConfig
 ) -> Prediction:
     model = build_model(name, config.prophet_uncertainty_samples, config.seed)
-    prediction = apply(model.fit(history).predict(config.max_horizon), factors)
+    start = history.last_date + timedelta(days=1)
+    prediction = apply(model.fit(history).predict(config.max_horizon), factors, start)
     if float(np.min(history.values)) >= 0:  # a non-negative cost series stays so
         prediction = prediction.clipped(0.0)
     return prediction
@@ -127,10 +127,7 @@ def month_end_for(history: DailyHistory, outcome: ModelOutcome) -> MonthEndProje
     if outcome.forecast is None or outcome.factors is None:
         return None
     _, remaining = days_left_in_month(history.last_date)
-    folds = [
-        Fold(f.origin, f.actual, apply(f.prediction, outcome.factors), f.scale)
-        for f in outcome.backtest.folds
-    ]
+    folds = calibrated_folds(outcome.backtest.folds, outcome.factors)
     return project_month_end(history, outcome.forecast, sum_factors(folds, remaining))
 
 

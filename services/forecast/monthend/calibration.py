@@ -9,10 +9,11 @@ half-width. Windows overlap, so the scores are dependent and the result
 approximate; the eval scores it on a holdout.
 
 >>> import numpy as np
+>>> from datetime import date
 >>> from services.forecast.backtest.rolling import Fold
 >>> from services.forecast.models.base import Prediction
 >>> p = Prediction(*(np.full(30, v) for v in (10.0, 9, 11, 8, 12)))
->>> folds = [Fold(0, np.full(30, 10.5), p, 1.0)]
+>>> folds = [Fold(0, date(2025, 1, 1), np.full(30, 10.5), p, 1.0)]
 >>> {lv: round(f, 2) for lv, f in sum_factors(folds, 10).items()}
 {0.8: 0.5, 0.95: 0.25}
 """
