@@ -115,13 +115,12 @@ def _split_conformal(scores: np.ndarray, level: float) -> float:
 TAIL_LEVEL = 0.9
 
 
-def _combine_folds(per_fold: list[np.ndarray], level: float) -> float | None:
+def _combine_folds(per_fold: Sequence[np.ndarray], level: float) -> float | None:
     """Each fold's ``level`` quantile, combined over folds (folds without scores skipped)."""
     qs = [float(np.quantile(s, level)) for s in per_fold if s.size]
     if not qs:
         return None
-    combined = np.max(qs) if level > TAIL_LEVEL else np.median(qs)
-    return float(np.clip(combined, *FACTOR_RANGE))
+    return float(np.max(qs) if level > TAIL_LEVEL else np.median(qs))
 
 
 def fit_factors(folds: Sequence[Fold], horizon: int) -> Factors:
@@ -136,7 +135,7 @@ def fit_factors(folds: Sequence[Fold], horizon: int) -> Factors:
         for lo, hi in buckets_for(horizon):
             ordinary = [s[lo:hi][~m[lo:hi]] for s, m in zip(scores, firsts, strict=True)]
             found = _combine_folds(ordinary, level)
-            last = last if found is None else found
+            last = last if found is None else float(np.clip(found, *FACTOR_RANGE))
             out[lo:hi] = last
         days[level] = out
         pooled = np.concatenate([s[m] for s, m in zip(scores, firsts, strict=True)] or [[]])
