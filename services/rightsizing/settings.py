@@ -8,12 +8,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import field_validator
+from pydantic import ValidationInfo, field_validator
 
 from services.rightsizing.catalogue.files import DEFAULT_PATH
 from services.rightsizing.recommender.policy import CPU_HEADROOM_CHOICES, CPU_PERCENTILE_CHOICES
 from services.rightsizing.sketches.state import LOOKBACK_CHOICES
 from shared.settings import SpendstreamSettings
+
+# Settings limited to the values Compute Optimizer offers, so results compare.
+_COMPUTE_OPTIMIZER_CHOICES: dict[str, tuple[float, ...]] = {
+    "rightsizing_lookback_days": LOOKBACK_CHOICES,
+    "rightsizing_cpu_percentile": CPU_PERCENTILE_CHOICES,
+    "rightsizing_cpu_headroom_pct": CPU_HEADROOM_CHOICES,
+}
 
 
 class RightsizingSettings(SpendstreamSettings):
@@ -39,26 +46,10 @@ class RightsizingSettings(SpendstreamSettings):
     # Processes for evaluation passes (k-means and sizing never block the loop).
     rightsizing_eval_workers: int = 1
 
-    @field_validator("rightsizing_lookback_days")
+    @field_validator(*_COMPUTE_OPTIMIZER_CHOICES)
     @classmethod
-    def _lookback_choice(cls, value: int) -> int:
-        if value not in LOOKBACK_CHOICES:
-            raise ValueError(f"choose one of {LOOKBACK_CHOICES} days (Compute Optimizer's)")
+    def _compute_optimizer_choice(cls, value: float, info: ValidationInfo) -> float:
+        choices = _COMPUTE_OPTIMIZER_CHOICES[str(info.field_name)]
+        if value not in choices:
+            raise ValueError(f"choose one of {choices} (Compute Optimizer's)")
         return value
-
-    @field_validator("rightsizing_cpu_percentile")
-    @classmethod
-    def _percentile_choice(cls, value: float) -> float:
-        if value not in CPU_PERCENTILE_CHOICES:
-            raise ValueError(f"choose one of {CPU_PERCENTILE_CHOICES} (Compute Optimizer's)")
-        return value
-
-    @field_validator("rightsizing_cpu_headroom_pct")
-    @classmethod
-    def _headroom_choice(cls, value: float) -> float:
-        if value not in CPU_HEADROOM_CHOICES:
-            raise ValueError(f"choose one of {CPU_HEADROOM_CHOICES} (Compute Optimizer's)")
-        return value
-
-    # AWS Price List endpoint override for `catalogue refresh` (tests, VPC endpoints).
-    rightsizing_pricing_endpoint_url: str | None = None
