@@ -16,7 +16,7 @@ In one run:
    from the moment a spike is produced to the moment its anomaly event is
    consumed by this process (a spike never flagged counts as infinitely late).
 
-The detector is ``services.anomaly.detectors.metric.MetricDetector`` when that
+The detector is ``services.anomaly.metric.MetricDetector`` when that
 package exists, else River's ``anomaly.GaussianScorer`` wrapped below (stated
 in the output). The broker is ``SPENDSTREAM_KAFKA_BOOTSTRAP_SERVERS`` if set,
 else a private embedded Tansu started and stopped by this script.
@@ -44,9 +44,9 @@ import numpy as np
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from river import anomaly
 
+from devstack import tansu
 from services.anomaly.loop import FETCH_MAX_WAIT_MS
 from shared.codec import decode, encode
-from shared.devstack import tansu
 from shared.events import AnomalyEvent, MetricDatapoint
 from shared.kafka import make_producer
 from shared.settings import SpendstreamSettings
@@ -55,7 +55,7 @@ from shared.topics import ANOMALIES, CLOUDWATCH_DATAPOINTS, ensure_topics
 REPO = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 1, 5, tzinfo=UTC)
 STEP = timedelta(minutes=5)
-DEFAULT_SPEC = "services.anomaly.detectors.metric:MetricDetector"
+DEFAULT_SPEC = "services.anomaly.metric:MetricDetector"
 FALLBACK_SPEC = "bench.bench_anomaly:RiverGaussianDetector"
 # Latency run: points per stream before measuring (past any detector warm-up),
 # the share of points that are spikes, and the spike floor (no normal point reaches it).
@@ -85,8 +85,8 @@ class RiverGaussianDetector:
 
 def detector_spec() -> str:
     """The real metric detector when it exists, else the River stand-in."""
-    if importlib.util.find_spec("services.anomaly.detectors.metric") is not None:
-        module = importlib.import_module("services.anomaly.detectors.metric")
+    if importlib.util.find_spec("services.anomaly.metric") is not None:
+        module = importlib.import_module("services.anomaly.metric")
         if hasattr(module, "MetricDetector"):
             return DEFAULT_SPEC
     return FALLBACK_SPEC

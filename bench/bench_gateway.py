@@ -47,11 +47,11 @@ import orjson
 import psycopg
 from psycopg import sql
 
+from devstack import tansu
+from devstack.ports import free_port
+from devstack.postgres import start_postgres, stop_postgres
 from services.gateway.db.migrate import apply_migrations
 from services.gateway.repositories import ingest, tenants
-from shared.devstack import tansu
-from shared.devstack.ports import free_port
-from shared.devstack.postgres import start_postgres, stop_postgres
 from shared.events import stable_id
 from tests.unit.gateway import factories as f
 

@@ -228,7 +228,7 @@ def broker(stack: ExitStack, work: Path) -> str:
     existing = os.environ.get("SPENDSTREAM_KAFKA_BOOTSTRAP_SERVERS")
     if existing:
         return existing
-    from shared.devstack import tansu
+    from devstack import tansu
 
     state = work / "tansu"
     state.mkdir()

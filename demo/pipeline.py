@@ -18,10 +18,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shared.devstack import stack
-from shared.devstack.ports import free_port
-from shared.devstack.state import read_env
-from shared.devstack.supervisor import Supervisor
+from devstack import stack
+from devstack.ports import free_port
+from devstack.state import read_env
+from devstack.supervisor import Supervisor
 
 SERVICES = ("anomaly", "rightsizing", "forecast", "gateway")
 # The gateway answers /readyz once migrations ran and the pool is open; a
@@ -65,7 +65,7 @@ class Pipeline:
     def cli(self, *args: str, timeout: float = STEP_TIMEOUT_S) -> str:
         """Run ``spendstream <args>`` against this system; return its stdout."""
         done = subprocess.run(
-            [sys.executable, "-m", "services", *args],
+            [sys.executable, "-m", "cli", *args],
             env=self.env,
             capture_output=True,
             text=True,

@@ -2,7 +2,7 @@
 
 Runs the service's own cost engine (same code the worker runs, no broker) and
 three baselines over the same daily series of several simulated organisations,
-scores them at the incident level (see ``services.anomaly.evaluation.matching``)
+scores them at the incident level (see ``evals.cost_matching``)
 and writes docs/anomaly-eval.md and docs/anomaly-eval.json. When the NAB report
 module (``evals.nab_report``) is present its output is appended to the same
 report.
@@ -24,12 +24,12 @@ import pandas as pd
 import typer
 from tqdm import tqdm
 
-from services.anomaly.costs.engine import CostEngineConfig
-from services.anomaly.evaluation.baselines import run_baselines
-from services.anomaly.evaluation.matching import FoundIncident, Score, Truth, score
-from services.anomaly.evaluation.replay import run_engine, to_incidents
-from services.ingestor.simulate import SimConfig, simulate_organisation
+from evals.cost_baselines import run_baselines
+from evals.cost_matching import FoundIncident, Score, Truth, score
+from services.anomaly.cost.engine import CostEngineConfig
+from services.anomaly.cost.replay import run_engine, to_incidents
 from shared.events.costs import series_id
+from simulator import SimConfig, simulate_organisation
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 # Five organisations: the minimum. Seeds 101-110 were used for tuning

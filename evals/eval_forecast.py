@@ -34,7 +34,7 @@ from services.forecast.engine.config import HORIZONS, RefreshConfig
 from services.forecast.engine.refresh import evaluate_series, month_end_for
 from services.forecast.exceptions import InsufficientHistoryError
 from services.forecast.models.base import DailyHistory
-from services.ingestor.simulate import SimConfig, simulate_organisation
+from simulator import SimConfig, simulate_organisation
 
 # The reported seeds: a holdout nothing is tuned on. Tune on others (--seeds 101-105).
 SEEDS = (1, 2, 3, 4, 5)

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from evals.rightsizing_support import nab_states, score_seed, states_from_org
-from services.ingestor.simulate import SimConfig, simulate_organisation
 from services.rightsizing.catalogue import load_catalogue
 from services.rightsizing.evaluate import EvaluationConfig, evaluate_fleet
+from simulator import SimConfig, simulate_organisation
 
 ROOT = Path(__file__).resolve().parent.parent
 NAB_DIR = ROOT.parent / "shared" / "data" / "nab" / "data" / "realAWSCloudwatch"
@@ -82,7 +82,7 @@ def write_report(seeds: list[dict[str, Any]], nab: list[dict[str, Any]], command
     lines = ["# Right-sizing evaluation", "", f"Command: `{command}` (generated "
              f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC). Policy: Compute Optimizer defaults "
              "(P99.5 of 5-minute maximum CPU, 20% headroom, 14-day lookback).", "",
-             "## Simulated fleets (ground truth from `services.ingestor.simulate`)", "",
+             "## Simulated fleets (ground truth from `simulator`)", "",
              "| seed | instances | idle recall | over recall | under recall | optimized recall "
              "| schedule recall | schedules on non-schedulable | unsafe recs | resize savings "
              "ours / truth | schedule savings ours / truth | simulate + stream s | evaluate s |",

@@ -2,7 +2,7 @@
 
 ``python -m evals.nab_report`` prints the markdown section (``evals/eval_anomaly.py`` appends
 it to docs/anomaly-eval.md) and writes docs/nab-eval.md and docs/nab-eval.json. Every number
-comes from the same scorer (``services.anomaly.nab``), which reproduces NAB's published
+comes from the same scorer (``evals.nab``), which reproduces NAB's published
 per-file scores exactly.
 """
 
@@ -15,9 +15,9 @@ from typing import Annotated, Any
 
 import typer
 
-from services.anomaly.nab.corpus import NAB_PROFILES, PROFILE_NAMES
-from services.anomaly.nab.published import load_published, published_thresholds
-from services.anomaly.nab.runner import (
+from evals.nab.corpus import NAB_PROFILES, PROFILE_NAMES
+from evals.nab.published import load_published, published_thresholds
+from evals.nab.runner import (
     DETECTORS,
     FileResult,
     ProfileScore,

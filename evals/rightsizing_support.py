@@ -11,13 +11,13 @@ from typing import Any
 
 import numpy as np
 
-from services.ingestor.simulate import SimInstance, SimulatedOrg
-from services.ingestor.simulate.catalogue import load_instance_types, smaller_type
 from services.rightsizing.catalogue import Catalogue
 from services.rightsizing.evaluate import Outcome
 from services.rightsizing.recommender.options import project_cpu
 from services.rightsizing.sketches import InstanceState
 from shared.events import Recommendation
+from simulator import SimInstance, SimulatedOrg
+from simulator.catalogue import load_instance_types, smaller_type
 
 STEP_S = 300
 DAY_S = 86_400

@@ -12,12 +12,12 @@ from datetime import timedelta
 
 from aiokafka import ConsumerRecord
 
-from services.anomaly.costs.account_state import AccountState, CostStateConfig
-from services.anomaly.errors import BadRecordError
+from services.anomaly.cost.account_state import AccountState, CostStateConfig
+from services.anomaly.exceptions import BadRecordError
 from services.anomaly.feedback.rules import FeedbackBook
 from services.anomaly.loop import Output, StatefulAgent
-from services.anomaly.metrics.fast_decode import Datapoint, fast_datapoint
-from services.anomaly.metrics.tracker import MetricTracker, MetricTrackerConfig, ScoringDetector
+from services.anomaly.metric.fast_decode import Datapoint, fast_datapoint
+from services.anomaly.metric.tracker import MetricTracker, MetricTrackerConfig, ScoringDetector
 from services.anomaly.tables import ChangelogTable
 from services.anomaly.topics import (
     ANOMALIES_OUTPUT,

@@ -15,18 +15,18 @@ from collections.abc import Callable
 from typing import cast
 
 from services.anomaly.agents import CostAgent, MetricAgent
-from services.anomaly.errors import MetricDetectorMissingError
+from services.anomaly.exceptions import MetricDetectorMissingError
+from services.anomaly.feedback.follower import follow_feedback
 from services.anomaly.feedback.rules import FeedbackBook
-from services.anomaly.feedback_follower import follow_feedback
 from services.anomaly.loop import StatefulLoop
-from services.anomaly.metrics.tracker import ScoringDetector
+from services.anomaly.metric.tracker import ScoringDetector
 from services.anomaly.settings import AnomalySettings
 from services.anomaly.tables import ChangelogTable
 from services.anomaly.topics import COST_STATE, METRIC_STATE, ensure_changelogs
 from shared.kafka import EventProducer, make_producer
 from shared.logging import configure_logging, get_logger
-from shared.metrics import ServiceMetrics
 from shared.settings import load
+from shared.telemetry import ServiceMetrics
 from shared.topics import ensure_topics
 
 # A poll keeps ~10 GC-tracked objects per record (the record, its headers, the
@@ -58,13 +58,13 @@ def metric_detector_factory(spec: str = "") -> Callable[[], ScoringDetector]:
             ) from exc
         return cast(Callable[[], ScoringDetector], cls)
     try:
-        from services.anomaly.detectors.metric import (  # optional: owned by the NAB work
+        from services.anomaly.metric import (  # optional: owned by the NAB work
             MetricDetector,
             MetricDetectorConfig,
         )
     except ImportError as exc:
         raise MetricDetectorMissingError(
-            "services.anomaly.detectors.metric is not available; set "
+            "services.anomaly.metric is not available; set "
             "SPENDSTREAM_ANOMALY_RUN_METRICS=false to run the cost loop alone"
         ) from exc
     return lambda: MetricDetector(MetricDetectorConfig())

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from services.anomaly.evaluation.replay import run_engine
+from services.anomaly.cost.replay import run_engine
 
 app = typer.Typer(help="Cost and metric anomaly detection.", no_args_is_help=True)
 COLUMNS = {"date", "account_id", "service", "usage_type", "cost"}

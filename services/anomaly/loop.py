@@ -28,13 +28,13 @@ from typing import Any, Generic, TypeVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 
-from services.anomaly.errors import AnomalyError
+from services.anomaly.exceptions import AnomalyError
 from services.anomaly.tables import ChangelogTable
 from shared.codec import DecodeError, decode
 from shared.events import Event, utcnow
 from shared.kafka import EventProducer, make_consumer
 from shared.logging import get_logger
-from shared.metrics import ServiceMetrics
+from shared.telemetry import ServiceMetrics
 from shared.topics import Topic
 
 V = TypeVar("V")

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from services.anomaly.costs.account_state import CostStateConfig
-from services.anomaly.costs.engine import CostEngineConfig
-from services.anomaly.detectors.cost.seasonal import CostDetectorConfig
+from services.anomaly.cost.account_state import CostStateConfig
+from services.anomaly.cost.engine import CostEngineConfig
+from services.anomaly.cost.seasonal import CostDetectorConfig
 from services.anomaly.feedback.rules import FeedbackConfig
-from services.anomaly.metrics.tracker import MetricTrackerConfig
+from services.anomaly.metric.tracker import MetricTrackerConfig
 from shared.settings import SpendstreamSettings
 
 # Without a detector-provided threshold: a score of 0.99 is rare enough that a
@@ -50,7 +50,7 @@ class AnomalySettings(SpendstreamSettings):
     anomaly_restatement_min_pct: float = 0.05
 
     # Metric detector class as "module:Class" (constructed with no arguments);
-    # empty means services.anomaly.detectors.metric's MetricDetector(MetricDetectorConfig()).
+    # empty means services.anomaly.metric's MetricDetector(MetricDetectorConfig()).
     anomaly_metric_detector: str = ""
     # Metric detection: alert threshold on the detector's score (empty: the
     # detector's own calibrated ``config.threshold``, else 0.99), and the

@@ -17,8 +17,8 @@ from services.forecast.refresher import Refresher, RefreshFn
 from services.forecast.settings import ForecastSettings
 from shared.kafka import EventProducer, Received, consume_batches, make_consumer, make_producer
 from shared.logging import configure_logging, get_logger
-from shared.metrics import ServiceMetrics
 from shared.settings import load
+from shared.telemetry import ServiceMetrics
 from shared.topics import COSTS_DAILY, ensure_topics
 
 log = get_logger(__name__)

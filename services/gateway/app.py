@@ -17,7 +17,7 @@ import uvicorn
 from fastapi import Depends, FastAPI
 from prometheus_client import CollectorRegistry
 
-from services.gateway.api import errors
+from services.gateway.api import error_responses
 from services.gateway.api.middleware import BodyLimit, RequestMetrics
 from services.gateway.api.params import reject_repeated_query
 from services.gateway.api.routes import (
@@ -38,8 +38,8 @@ from services.gateway.ratelimit import TokenBuckets
 from services.gateway.settings import GatewaySettings
 from shared.kafka import EventProducer, make_producer
 from shared.logging import configure_logging, get_logger
-from shared.metrics import ServiceMetrics
 from shared.settings import load
+from shared.telemetry import ServiceMetrics
 from shared.topics import ensure_topics
 
 log = get_logger(__name__)
@@ -128,7 +128,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         operations.router,
     ):
         app.include_router(router)
-    errors.install(app)
+    error_responses.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.body_max_bytes)
     app.add_middleware(RequestMetrics, registry=app.state.registry)
     return app

@@ -29,8 +29,8 @@ from shared import topics
 from shared.events import DeadLetter, Event, stable_id, utcnow
 from shared.kafka import EventProducer, Received, consume_batches, make_consumer
 from shared.logging import get_logger
-from shared.metrics import NAMESPACE, ServiceMetrics
 from shared.settings import SpendstreamSettings
+from shared.telemetry import NAMESPACE, ServiceMetrics
 
 log = get_logger(__name__)
 

@@ -24,7 +24,7 @@ from services.ingestor.settings import IngestorSettings
 from services.ingestor.state import StateStore
 from shared.kafka import EventProducer, make_producer
 from shared.logging import get_logger
-from shared.metrics import ServiceMetrics
+from shared.telemetry import ServiceMetrics
 from shared.topics import CLOUDWATCH_DATAPOINTS, CUR_LINE_ITEMS, INVENTORY_EC2, ensure_topics
 
 log = get_logger(__name__)

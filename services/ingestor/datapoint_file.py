@@ -26,6 +26,7 @@ from services.ingestor.cur import columns, values
 from services.ingestor.cur.readers import open_data_file
 from services.ingestor.exceptions import FileRefused
 from shared.events import MetricDatapoint, stable_id
+from shared.file_formats import DATAPOINT_REQUIRED, DATAPOINT_RESOURCE_COLUMNS
 from shared.kafka import EventProducer
 from shared.logging import get_logger
 from shared.topics import CLOUDWATCH_DATAPOINTS
@@ -35,7 +36,6 @@ log = get_logger(__name__)
 # JSON lines are grouped into Arrow-sized chunks of this many rows before sending.
 JSONL_CHUNK_ROWS = 50_000
 DEFAULT_PERIOD_S = 300
-REQUIRED = ("account_id", "region", "metric", "timestamp", "value")
 
 
 def _jsonl_chunks(handle: BinaryIO | gzip.GzipFile) -> Iterator[pa.RecordBatch]:
@@ -75,8 +75,8 @@ def _column(batch: pa.RecordBatch, *names: str) -> list[Any] | None:
 
 def datapoint_bodies(batch: pa.RecordBatch) -> tuple[list[tuple[str, str, bytes]], int]:
     """(key, id, JSON body) per valid row, and the count of rows skipped."""
-    missing = [n for n in REQUIRED if n not in batch.schema.names]
-    resources = _column(batch, "instance_id", "resource_id")
+    missing = [n for n in DATAPOINT_REQUIRED if n not in batch.schema.names]
+    resources = _column(batch, *DATAPOINT_RESOURCE_COLUMNS)
     if missing or resources is None:
         raise FileRefused(f"datapoints file lacks column(s) {missing or ['instance_id']}")
     n = batch.num_rows

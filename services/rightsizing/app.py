@@ -29,8 +29,8 @@ from services.rightsizing.settings import RightsizingSettings
 from services.rightsizing.store import StateStore
 from shared.kafka import EventProducer, consume_batches, make_consumer, make_producer
 from shared.logging import configure_logging, get_logger
-from shared.metrics import ServiceMetrics
 from shared.settings import load
+from shared.telemetry import ServiceMetrics
 from shared.topics import CLOUDWATCH_DATAPOINTS, INVENTORY_EC2, ensure_topics
 
 log = get_logger(__name__)

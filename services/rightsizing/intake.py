@@ -25,7 +25,7 @@ from shared.codec import encode
 from shared.events import Ec2Instance, MetricDatapoint
 from shared.kafka import EventProducer, Received
 from shared.logging import get_logger
-from shared.metrics import ServiceMetrics
+from shared.telemetry import ServiceMetrics
 
 log = get_logger(__name__)
 # EC2 states in which an instance is billed for compute (and so worth sizing).

@@ -66,7 +66,7 @@ def test_results_exactly_once_after_losing_a_replica_of_each(stack_dir: Path) ->
         simulate(pipeline, SMALL)
         create_api_key(pipeline)
         cur, inventory, datapoints = ingest_argv(pipeline)
-        feed = subprocess.Popen([sys.executable, "-m", "services", *cur], env=pipeline.env)
+        feed = subprocess.Popen([sys.executable, "-m", "cli", *cur], env=pipeline.env)
         # Kill once results are flowing: some anomaly events already stored.
         wait_for(
             lambda: _store(pipeline, "select count(*) from anomaly_events")[0][0] > 0,
@@ -80,7 +80,7 @@ def test_results_exactly_once_after_losing_a_replica_of_each(stack_dir: Path) ->
         assert feed.wait(timeout=SETTLE_TIMEOUT_S) == 0
         for argv in (inventory, datapoints):
             subprocess.run(
-                [sys.executable, "-m", "services", *argv],
+                [sys.executable, "-m", "cli", *argv],
                 env=pipeline.env,
                 check=True,
                 timeout=SETTLE_TIMEOUT_S,

@@ -18,11 +18,11 @@ import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
-import shared.devstack
-from shared.devstack import stack
-from shared.devstack.ports import free_port
-from shared.devstack.processes import LAUNCH_TIMEOUT_S
-from shared.devstack.tansu import answers_metadata
+import devstack
+from devstack import stack
+from devstack.ports import free_port
+from devstack.processes import LAUNCH_TIMEOUT_S
+from devstack.tansu import answers_metadata
 from tests.harness.wait import wait_for
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -74,7 +74,7 @@ def start_watchdog(state_dir: Path) -> None:
     It goes through the devstack launcher so it is detached (a killed pytest
     cannot take it down) and this process keeps no child to reap.
     """
-    launcher = Path(shared.devstack.__file__).with_name("launcher.py")
+    launcher = Path(devstack.__file__).with_name("launcher.py")
     argv = [sys.executable, "-m", "tests.harness.watchdog"]
     argv += ["--owner-pid", str(os.getpid()), "--state-dir", str(state_dir)]
     launch = [sys.executable, "-I", str(launcher), "--log", str(state_dir / "watchdog.log")]

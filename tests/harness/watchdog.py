@@ -19,7 +19,7 @@ from pathlib import Path
 
 import psutil
 
-from shared.devstack import stack
+from devstack import stack
 
 # A leaked stack costs memory, not correctness: noticing within a second is plenty,
 # and polling the process table any faster would only burn CPU in CI.

@@ -17,8 +17,8 @@ import psutil
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
-from shared.devstack import processes, stack
-from shared.devstack.state import IDEMPOTENCE_ENV, KAFKA_ENV, POSTGRES_ENV, StatePaths, read_env
+from devstack import processes, stack
+from devstack.state import IDEMPOTENCE_ENV, KAFKA_ENV, POSTGRES_ENV, StatePaths, read_env
 from tests.harness.wait import wait_for
 
 # Each test runs the CLI and clients as fresh Python processes (6-8 of them);

@@ -8,7 +8,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.metrics import LATENCY_BUCKETS, NAMESPACE
+from shared.telemetry import LATENCY_BUCKETS, NAMESPACE
 
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 

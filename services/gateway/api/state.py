@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 from services.gateway.ratelimit import TokenBuckets
 from services.gateway.settings import GatewaySettings
 from shared.kafka import EventProducer
-from shared.metrics import ServiceMetrics
+from shared.telemetry import ServiceMetrics
 
 
 @dataclass

@@ -14,8 +14,7 @@ import orjson
 
 from services.ingestor.exceptions import FileRefused
 from services.ingestor.inventory.changes import TRACKED_FIELDS, scope_prefix
-
-REQUIRED = ("instance_id", "account_id", "region", "instance_type", "state")
+from shared.file_formats import INVENTORY_REQUIRED
 
 
 def read_inventory_file(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
@@ -34,7 +33,7 @@ def read_inventory_file(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
             raw = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
             raise FileRefused(f"{path}:{number}: not JSON ({exc})") from exc
-        missing = [f for f in REQUIRED if not raw.get(f)]
+        missing = [f for f in INVENTORY_REQUIRED if not raw.get(f)]
         if missing:
             raise FileRefused(f"{path}:{number}: missing {', '.join(missing)}")
         records.append(

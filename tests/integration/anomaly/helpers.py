@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from services.anomaly.costs.account_state import AccountState
+from services.anomaly.cost.account_state import AccountState
 from services.anomaly.feedback.rules import FeedbackBook, FeedbackConfig
 from shared.codec import decode
 from shared.events import (

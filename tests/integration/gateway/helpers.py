@@ -126,7 +126,7 @@ async def served(app: FastAPI) -> AsyncIterator[str]:
 
     import uvicorn
 
-    from shared.devstack.ports import free_port
+    from devstack.ports import free_port
     from tests.harness.wait import wait_for_async
 
     port = free_port()

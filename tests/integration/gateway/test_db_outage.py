@@ -16,16 +16,16 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from services.gateway.settings import GatewaySettings
-from shared.devstack import processes
-from shared.devstack.ports import LOOPBACK
-from shared.devstack.postgres import (
+from devstack import processes
+from devstack.ports import LOOPBACK
+from devstack.postgres import (
     Postgres,
     bin_dir,
     server_os_user,
     start_postgres,
     stop_postgres,
 )
+from services.gateway.settings import GatewaySettings
 from tests.harness.wait import wait_for, wait_for_async
 from tests.integration.gateway.helpers import (
     RunningGateway,

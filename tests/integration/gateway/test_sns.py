@@ -10,8 +10,8 @@ import boto3
 import orjson
 import pytest
 
+from devstack.ports import accepts_connections, free_port
 from services.gateway.settings import GatewaySettings
-from shared.devstack.ports import accepts_connections, free_port
 from tests.harness.wait import wait_for, wait_for_async
 from tests.integration.gateway.helpers import auth, running_gateway
 from tests.unit.gateway import factories as f

@@ -8,9 +8,9 @@ from collections.abc import Callable
 import orjson
 import pytest
 
+from devstack.ports import free_port
 from services.gateway.alerts.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from services.gateway.settings import GatewaySettings
-from shared.devstack.ports import free_port
 from tests.harness.wait import wait_for_async
 from tests.integration.gateway.helpers import RunningGateway, auth, running_gateway
 from tests.integration.gateway.receiver import Receiver

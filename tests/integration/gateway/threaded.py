@@ -9,10 +9,10 @@ from typing import Any, TypeVar
 
 import uvicorn
 
+from devstack.ports import free_port
 from services.gateway.api.state import GatewayState
 from services.gateway.app import create_app
 from services.gateway.settings import GatewaySettings
-from shared.devstack.ports import free_port
 from tests.harness.wait import wait_for
 
 T = TypeVar("T")

@@ -11,11 +11,11 @@ import pytest
 from services.ingestor.app import event_producer
 from services.ingestor.cur_runner import CurRunner, make_source
 from services.ingestor.settings import IngestorSettings
-from services.ingestor.simulate import SimConfig, simulate_organisation
-from services.ingestor.simulate.deliveries import plan_deliveries
-from services.ingestor.simulate.writers import write_cur
 from services.ingestor.state import StateStore
 from shared.topics import CUR_LINE_ITEMS
+from simulator import SimConfig, simulate_organisation
+from simulator.deliveries import plan_deliveries
+from simulator.writers import write_cur
 from tests.integration.ingestor.reading import per_day_totals, read_topic
 
 pytestmark = pytest.mark.integration

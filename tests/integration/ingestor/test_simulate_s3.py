@@ -12,10 +12,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from services.ingestor.cur.manifest import latest_per_period
-from services.ingestor.simulate import SimConfig, simulate_organisation
-from services.ingestor.simulate.cloudwatch_out import write_cloudwatch
-from services.ingestor.simulate.writers import write_cur, write_ground_truth
 from services.ingestor.sources import S3Source
+from simulator import SimConfig, simulate_organisation
+from simulator.cloudwatch_out import write_cloudwatch
+from simulator.writers import write_cur, write_ground_truth
 
 pytestmark = pytest.mark.integration
 BUCKET = "sim-cur"
@@ -67,7 +67,7 @@ def test_cur2_deliveries_round_trip_through_s3(moto: str) -> None:
 
 
 def test_put_metric_data_reads_back_with_get_metric_data(moto: str) -> None:
-    from services.ingestor.simulate.cloudwatch_put import put_metric_data
+    from simulator.cloudwatch_put import put_metric_data
 
     org = simulate_organisation(CONFIG)
     inst = org.instances[0]

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from services.cli import build_app
+from cli import build_app
 from services.rightsizing.catalogue import DEFAULT_PATH, load_catalogue
 from services.rightsizing.pricing_client import refresh_catalogue
 

@@ -1,6 +1,6 @@
 from datetime import date, timedelta
 
-from services.anomaly.costs.account_state import AccountState
+from services.anomaly.cost.account_state import AccountState
 from services.anomaly.feedback.rules import FeedbackBook, FeedbackConfig
 from shared.events import DeliveryCompleted
 from tests.unit.anomaly.cur_events import NOW, delivery
@@ -83,7 +83,7 @@ def test_monthly_charges_are_published_but_not_detected() -> None:
 
 
 def test_only_recent_billing_periods_are_kept() -> None:
-    from services.anomaly.aggregation.accumulator import BILLING_PERIODS_KEPT, AccountAccumulator
+    from services.anomaly.cost.accumulator import BILLING_PERIODS_KEPT, AccountAccumulator
 
     acc = AccountAccumulator("1")
     for month in range(1, 6):

@@ -3,10 +3,10 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 
 from services.anomaly.agents import CostAgent, MetricAgent
-from services.anomaly.costs.account_state import AccountState
+from services.anomaly.cost.account_state import AccountState
+from services.anomaly.feedback.follower import record_rule
 from services.anomaly.feedback.rules import FeedbackBook, FeedbackConfig
-from services.anomaly.feedback_follower import record_rule
-from services.anomaly.metrics.tracker import MetricTrackerConfig
+from services.anomaly.metric.tracker import MetricTrackerConfig
 from services.anomaly.settings import AnomalySettings
 from shared.events import Feedback, MetricDatapoint
 from shared.topics import ANOMALIES

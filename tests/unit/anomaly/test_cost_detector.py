@@ -4,7 +4,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from services.anomaly.detectors.cost.seasonal import CostDetectorConfig, CostSeriesDetector
+from services.anomaly.cost.seasonal import CostDetectorConfig, CostSeriesDetector
 
 START = date(2024, 1, 1)
 

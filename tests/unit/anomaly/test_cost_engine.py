@@ -2,7 +2,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 
-from services.anomaly.costs.engine import AccountCostEngine
+from services.anomaly.cost.engine import AccountCostEngine
 from services.anomaly.feedback.rules import FeedbackBook, FeedbackConfig
 from shared.events import Feedback
 

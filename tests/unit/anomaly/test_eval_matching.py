@@ -1,6 +1,6 @@
 from datetime import date
 
-from services.anomaly.evaluation.matching import FoundIncident, Truth, score
+from evals.cost_matching import FoundIncident, Truth, score
 
 TRUTHS = [
     Truth("a", "spike", "daily/1/EC2/Box", date(2024, 2, 1), date(2024, 2, 2), "Box"),

@@ -1,7 +1,7 @@
 import pickle
 from datetime import UTC, datetime, timedelta
 
-from services.anomaly.metrics.tracker import MetricTracker, MetricTrackerConfig
+from services.anomaly.metric.tracker import MetricTracker, MetricTrackerConfig
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -60,7 +60,7 @@ class ScoreThenLearnOnly:
     """The real detector seen through score_one/learn_one alone (no ``update``)."""
 
     def __init__(self) -> None:
-        from services.anomaly.detectors.metric import MetricDetector, MetricDetectorConfig
+        from services.anomaly.metric import MetricDetector, MetricDetectorConfig
 
         self._inner = MetricDetector(MetricDetectorConfig(learning_points=20, rest_points=30))
 
@@ -72,7 +72,7 @@ class ScoreThenLearnOnly:
 
 
 def test_update_path_decides_exactly_as_score_then_learn() -> None:
-    from services.anomaly.detectors.metric import MetricDetector, MetricDetectorConfig
+    from services.anomaly.metric import MetricDetector, MetricDetectorConfig
 
     values = [10.0 + (i % 7) * 0.3 + (80.0 if i in (60, 250) else 0.0) for i in range(300)]
     config = MetricTrackerConfig(threshold=0.54)

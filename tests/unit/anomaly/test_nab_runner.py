@@ -9,15 +9,15 @@ import numpy as np
 import pandas as pd
 from typer.testing import CliRunner
 
-from services.anomaly.nab.corpus import NAB_PROFILES
-from services.anomaly.nab.published import load_published, published_thresholds
-from services.anomaly.nab.runner import (
+from evals.nab.cli import eval_app
+from evals.nab.corpus import NAB_PROFILES
+from evals.nab.published import load_published, published_thresholds
+from evals.nab.runner import (
     DETECTORS,
     run_detector,
     score_at_thresholds,
     score_results,
 )
-from services.anomaly.nab_cli import eval_app
 
 NAB = Path(__file__).resolve().parents[2] / "fixtures" / "nab"
 DATA = NAB / "data"

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from services.anomaly.nab.corpus import (
+from evals.nab.corpus import (
     PROFILE_NAMES,
     CostMatrix,
     load_profiles,
@@ -17,7 +17,7 @@ from services.anomaly.nab.corpus import (
     read_result_scores,
     window_rows,
 )
-from services.anomaly.nab.scorer import (
+from evals.nab.scorer import (
     normalised_score,
     optimise_threshold,
     probation_rows,

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 
 from services.ingestor.datapoint_file import replay_datapoints
-from services.ingestor.simulate import SimConfig, simulate_organisation
-from services.ingestor.simulate.cloudwatch_out import write_cloudwatch
 from shared.events import MetricDatapoint, stable_id
+from simulator import SimConfig, simulate_organisation
+from simulator.cloudwatch_out import write_cloudwatch
 from tests.unit.ingestor.fakes import FakeProducer
 
 

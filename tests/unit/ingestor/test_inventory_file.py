@@ -10,8 +10,8 @@ import pytest
 from services.ingestor.exceptions import FileRefused
 from services.ingestor.inventory.changes import diff
 from services.ingestor.inventory.file_source import read_inventory_file
-from services.ingestor.simulate import SimConfig, simulate_organisation
-from services.ingestor.simulate.inventory_out import write_inventory
+from simulator import SimConfig, simulate_organisation
+from simulator.inventory_out import write_inventory
 
 
 def test_simulated_fleet_round_trips_and_publishes_every_instance(tmp_path: Path) -> None:

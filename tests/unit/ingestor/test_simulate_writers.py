@@ -15,16 +15,16 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from services.cli import build_app
+from cli import build_app
 from services.ingestor.cur.formats import detect
 from services.ingestor.cur.manifest import latest_per_period, parse_manifest
-from services.ingestor.simulate import SimConfig, simulate_organisation
-from services.ingestor.simulate.cloudwatch_out import write_cloudwatch
-from services.ingestor.simulate.deliveries import plan_deliveries
-from services.ingestor.simulate.exceptions import WriterError
-from services.ingestor.simulate.legacy_cur import SAMPLE_COLUMNS
-from services.ingestor.simulate.line_items import iter_line_chunks
-from services.ingestor.simulate.writers import write_cur, write_ground_truth
+from simulator import SimConfig, simulate_organisation
+from simulator.cloudwatch_out import write_cloudwatch
+from simulator.deliveries import plan_deliveries
+from simulator.exceptions import WriterError
+from simulator.legacy_cur import SAMPLE_COLUMNS
+from simulator.line_items import iter_line_chunks
+from simulator.writers import write_cur, write_ground_truth
 
 CONFIG = SimConfig(
     seed=5,

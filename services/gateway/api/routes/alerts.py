@@ -24,7 +24,7 @@ from services.gateway.api.deps import (
     authenticate,
     token_from_headers,
 )
-from services.gateway.api.errors import COMMON_RESPONSES
+from services.gateway.api.error_responses import COMMON_RESPONSES
 from services.gateway.api.params import PAGE_DEFAULT, Account, Limit
 from services.gateway.api.schemas_results import AlertOut, Page
 from services.gateway.api.state import GatewayState

@@ -8,7 +8,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Path, Query, status
 
 from services.gateway.api.deps import ConnDep, PrincipalDep, StateDep, WriterDep
-from services.gateway.api.errors import BODY_RESPONSES, COMMON_RESPONSES, FORBIDDEN, NOT_FOUND
+from services.gateway.api.error_responses import (
+    BODY_RESPONSES,
+    COMMON_RESPONSES,
+    FORBIDDEN,
+    NOT_FOUND,
+)
 from services.gateway.api.pagination import parse_cursor, timestamp
 from services.gateway.api.params import (
     PAGE_DEFAULT,

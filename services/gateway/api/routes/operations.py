@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from services.gateway.api.deps import AdminDep, ConnDep, StateDep
-from services.gateway.api.errors import COMMON_RESPONSES, FORBIDDEN, NOT_FOUND
+from services.gateway.api.error_responses import COMMON_RESPONSES, FORBIDDEN, NOT_FOUND
 from services.gateway.api.pagination import parse_cursor, timestamp
 from services.gateway.api.params import PAGE_DEFAULT, Cursor, Limit, Text, page
 from services.gateway.api.schemas_results import DeadLetterOut, ErrorBody, Page

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Path, Query, status
 
 from services.gateway.api.deps import ConnDep, PrincipalDep
-from services.gateway.api.errors import COMMON_RESPONSES, NOT_FOUND
+from services.gateway.api.error_responses import COMMON_RESPONSES, NOT_FOUND
 from services.gateway.api.pagination import parse_cursor, timestamp
 from services.gateway.api.params import (
     PAGE_DEFAULT,

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Response, status
 
 from services.gateway.api.deps import ConnDep, Principal, PrincipalDep, WriterDep
-from services.gateway.api.errors import (
+from services.gateway.api.error_responses import (
     BODY_RESPONSES,
     COMMON_RESPONSES,
     FORBIDDEN,

@@ -1,0 +1,5 @@
+"""``python -m cli ...`` is the ``spendstream`` console script."""
+
+from cli import main
+
+main()

@@ -1,1 +1,0 @@
-"""Restatement-aware aggregation of CUR line items into cost series."""

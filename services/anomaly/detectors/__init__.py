@@ -1,1 +1,0 @@
-"""Anomaly detectors (pure: no I/O imports)."""

@@ -1,1 +1,0 @@
-"""Online detectors for daily cost series."""

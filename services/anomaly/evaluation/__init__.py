@@ -1,1 +1,0 @@
-"""Pure evaluation helpers: scoring, baselines, replay of the engine."""

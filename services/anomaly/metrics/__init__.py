@@ -1,1 +1,0 @@
-"""CloudWatch metric streams: per-stream trackers."""

@@ -1,1 +1,0 @@
-"""Contribution-based root cause ranking."""

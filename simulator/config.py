@@ -1,0 +1,92 @@
+"""The knobs of a simulated AWS organisation (frozen, validated, JSON-able)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any
+
+from simulator.exceptions import SimConfigError
+
+#: Detectors need about three weeks of clean history (three weekly cycles) before
+#: the first injected anomaly, or their first alerts are warm-up noise, not misses.
+DEFAULT_WARMUP_DAYS = 21
+#: Compute Optimizer's default look-back: the expected findings use the last 14 days.
+DEFAULT_LOOKBACK_DAYS = 14
+#: Shares of the fleet per utilisation profile; they sum to 1.
+DEFAULT_PROFILE_MIX: tuple[tuple[str, float], ...] = (
+    ("steady", 0.35),
+    ("business_hours", 0.15),
+    ("idle", 0.10),
+    ("bursty", 0.10),
+    ("overprovisioned", 0.20),
+    ("underprovisioned", 0.10),
+)
+PROFILES = tuple(name for name, _ in DEFAULT_PROFILE_MIX)
+#: Smallest window that fits the warm-up plus a persistent anomaly's evidence.
+MIN_DAYS_WITH_ANOMALIES = DEFAULT_WARMUP_DAYS + 7
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """Everything that decides a simulated organisation; same config, same data.
+
+    Attributes:
+        seed: Seed of ``numpy.random.default_rng``; every number derives from it.
+        accounts: Member accounts (prod, dev, data, staging, security, ...), 1-12.
+        days: Length of the simulated window in days.
+        start: First simulated day (UTC).
+        instances: EC2 instances in the fleet across all accounts.
+        cost_anomalies: Injected cost anomalies (cycling through the kinds).
+        metric_anomalies: Injected CloudWatch CPU anomalies.
+        memory_agent_share: Share of instances running the CloudWatch agent.
+        warmup_days: Clean days before the first anomaly may start.
+        lookback_days: Window (ending on the last day) of the expected findings.
+        profile_mix: (profile, share) pairs for the fleet.
+        restatement: Whether one cost anomaly is a restatement (two deliveries).
+    """
+
+    seed: int = 1
+    accounts: int = 4
+    days: int = 120
+    start: date = date(2026, 6, 1)
+    instances: int = 200
+    cost_anomalies: int = 8
+    metric_anomalies: int = 4
+    memory_agent_share: float = 0.5
+    warmup_days: int = DEFAULT_WARMUP_DAYS
+    lookback_days: int = DEFAULT_LOOKBACK_DAYS
+    profile_mix: tuple[tuple[str, float], ...] = field(default=DEFAULT_PROFILE_MIX)
+    restatement: bool = True
+
+    def __post_init__(self) -> None:
+        """Reject values that would silently produce a meaningless organisation."""
+        if not 1 <= self.accounts <= 12:
+            raise SimConfigError(f"accounts={self.accounts}: use 1 to 12 member accounts")
+        if self.days < 1:
+            raise SimConfigError(f"days={self.days}: simulate at least one day")
+        if self.instances < 0:
+            raise SimConfigError(f"instances={self.instances}: must be 0 or more")
+        if self.cost_anomalies < 0 or self.metric_anomalies < 0:
+            raise SimConfigError("anomaly counts must be 0 or more")
+        wants_anomalies = self.cost_anomalies > 0 or self.metric_anomalies > 0
+        if wants_anomalies and self.days < self.warmup_days + 7:
+            raise SimConfigError(
+                f"days={self.days} leaves no room after the {self.warmup_days}-day warm-up; "
+                f"use days >= {self.warmup_days + 7} or set cost_anomalies=metric_anomalies=0"
+            )
+        if not 0.0 <= self.memory_agent_share <= 1.0:
+            raise SimConfigError("memory_agent_share must be within [0, 1]")
+        unknown = {name for name, _ in self.profile_mix} - set(PROFILES)
+        if unknown:
+            raise SimConfigError(f"unknown profiles {sorted(unknown)}; use some of {PROFILES}")
+        total = sum(share for _, share in self.profile_mix)
+        if abs(total - 1.0) > 1e-6:
+            raise SimConfigError(f"profile_mix shares sum to {total}, not 1")
+
+    def to_json(self) -> dict[str, Any]:
+        """The config as JSON-able values (for the ground-truth file)."""
+        data = asdict(self)
+        data["start"] = self.start.isoformat()
+        data["profile_mix"] = [list(pair) for pair in self.profile_mix]
+        return data
