@@ -27,8 +27,12 @@ env: $(ENV_STAMP) ## Create or update the virtual environment from uv.lock
 demo: $(ENV_STAMP) ## Start the embedded stack, run every service on simulated data, show results
 	$(RUN) spendstream demo
 
+# Test files run on this many pytest-xdist workers (0 = in this process); a file's
+# tests stay on one worker so its module fixtures are built once.
+PYTEST_WORKERS ?= 2
+
 test: $(ENV_STAMP) ## Run the whole test suite (unit, integration on real broker + PostgreSQL, e2e)
-	$(RUN) pytest
+	$(RUN) pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 lint: $(ENV_STAMP) ## ruff lint + format check, mypy on shared/
 	$(RUN) ruff check .
