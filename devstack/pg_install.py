@@ -59,11 +59,20 @@ def checkout_runtime_dir() -> Path:
     return root
 
 
-def _runtime_root() -> Path:
+def _runtime_root(checkout: Path = CHECKOUT) -> Path:
     """``<base>/<hash of the checkout path>``, without creating anything."""
     override = os.environ.get(RUNTIME_ENV)
     base = Path(override) if override else DEFAULT_RUNTIME_PARENT / f"spendstream-{os.geteuid()}"
-    return base / _key(CHECKOUT)
+    return base / _key(checkout)
+
+
+def remove_checkout_runtime(checkout: Path = CHECKOUT) -> Path | None:
+    """Delete ``checkout``'s copy and outside data dirs (stop its servers first); return the dir."""
+    root = _runtime_root(checkout)
+    if not root.exists():
+        return None
+    shutil.rmtree(root)
+    return root
 
 
 def _key(path: Path) -> str:
