@@ -74,9 +74,17 @@ def bin_dir() -> Path:
 
 
 def start_postgres(
-    state_dir: Path, pg_dir: Path, log_path: Path, port: int | None = None
+    state_dir: Path,
+    pg_dir: Path,
+    log_path: Path,
+    port: int | None = None,
+    *,
+    owner: int | None = None,
+    pid_file: Path | None = None,
 ) -> Postgres:
     """Initialise ``pg_dir/data`` if needed, start the server on ``port`` and create the database.
+
+    Whatever stops the wait (a failure, Ctrl-C) stops the server too.
 
     Raises:
         PortInUseError: the port is taken.
@@ -110,6 +118,9 @@ def start_postgres(
         cwd=data_dir,
         uid=user.uid if user else None,
         gid=user.gid if user else None,
+        component="postgres",
+        owner=owner,
+        pid_file=pid_file,
     )
     server = Postgres(pid=pid, port=port, password=password, log_path=log_path)
     try:
@@ -121,7 +132,7 @@ def start_postgres(
             log_path=log_path,
             database=DATABASE,
         )
-    except DevStackError:
+    except BaseException:
         stop_postgres(pid, state_dir)
         raise
     return server
