@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import boto3
 import httpx
 import uvicorn
 from fastapi import Depends, FastAPI
-from prometheus_client import CollectorRegistry
 
 from services.gateway.api import error_responses
 from services.gateway.api.middleware import BodyLimit, RequestMetrics
@@ -37,8 +36,8 @@ from services.gateway.delivery.worker import DeliveryWorker
 from services.gateway.ratelimit import TokenBuckets
 from services.gateway.settings import GatewaySettings
 from shared.kafka import EventProducer, make_producer
-from shared.logging import configure_logging, get_logger
-from shared.settings import load
+from shared.logging import get_logger
+from shared.service import run_service
 from shared.telemetry import ServiceMetrics
 from shared.topics import ensure_topics
 
@@ -51,7 +50,7 @@ SHUTDOWN_GRACE_S = 10.0
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: GatewaySettings = app.state.settings
-    registry: CollectorRegistry = app.state.registry
+    metrics: ServiceMetrics = app.state.metrics
     dsn = settings.require_postgres_dsn()
     applied = await asyncio.to_thread(apply_migrations, dsn, settings.pg_schema)
     log.info("schema ready", schema=settings.pg_schema, applied=applied)
@@ -66,8 +65,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             settings=settings,
             pool=pool,
             publisher=EventProducer(producer, settings),
-            registry=registry,
-            metrics=ServiceMetrics("gateway", registry),
+            registry=metrics.registry,
+            metrics=metrics,
             buckets=TokenBuckets(settings.rate_limit_per_s, settings.rate_limit_burst),
         )
         app.state.gateway = state
@@ -107,7 +106,7 @@ async def _stop_loops(state: GatewayState) -> None:
     await asyncio.gather(*state.tasks, return_exceptions=True)
 
 
-def create_app(settings: GatewaySettings) -> FastAPI:
+def create_app(settings: GatewaySettings, metrics: ServiceMetrics | None = None) -> FastAPI:
     """The ASGI app for ``settings`` (resources are built by its lifespan)."""
     app = FastAPI(
         title="spendstream gateway",
@@ -118,7 +117,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         dependencies=[Depends(reject_repeated_query)],
     )
     app.state.settings = settings
-    app.state.registry = CollectorRegistry()
+    app.state.metrics = metrics or ServiceMetrics(settings.service_name)
     for router in (
         anomalies.router,
         results.router,
@@ -130,21 +129,46 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         app.include_router(router)
     error_responses.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.body_max_bytes)
-    app.add_middleware(RequestMetrics, registry=app.state.registry)
+    app.add_middleware(RequestMetrics, registry=app.state.metrics.registry)
     return app
 
 
-def run() -> None:
-    """Start the gateway with settings from the environment (``python -m services.gateway``)."""
-    settings = load(GatewaySettings)
-    configure_logging(settings.service_name, settings.log_level, settings.log_json)
-    server = uvicorn.Server(
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handlers: the service skeleton owns SIGTERM/SIGINT.
+
+    uvicorn's handlers re-raise the signal after shutdown, so the process would
+    end killed by SIGTERM instead of exiting 0 after its clean shutdown.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """Leave signals to the skeleton's stop event."""
+        yield
+
+
+async def serve(settings: GatewaySettings, stop: asyncio.Event, metrics: ServiceMetrics) -> None:
+    """Serve HTTP until ``stop``; the lifespan then stops loops and closes clients."""
+    server = _Server(
         uvicorn.Config(
-            create_app(settings),
+            create_app(settings, metrics),
             host=settings.http_host,
             port=settings.http_port,
             log_config=None,
             access_log=False,
         )
     )
-    asyncio.run(server.serve())
+
+    async def exit_on_stop() -> None:
+        await stop.wait()
+        server.should_exit = True
+
+    watcher = asyncio.create_task(exit_on_stop())
+    try:
+        await server.serve()
+    finally:
+        watcher.cancel()
+
+
+def main() -> None:
+    """Entry point (``python -m services.gateway``): the service skeleton around :func:`serve`."""
+    run_service(GatewaySettings, serve)
