@@ -22,7 +22,8 @@ def test_ewmean_equals_rivers_bit_for_bit(alpha: float) -> None:
 def test_rolling_quantile_equals_rivers_bit_for_bit(q: float, window: int) -> None:
     rng = np.random.default_rng(4)
     ours, theirs = RollingQuantile(q, window), stats.RollingQuantile(q=q, window_size=window)
-    assert ours.get() is None and theirs.get() is None
+    assert ours.get() is None
+    assert theirs.get() is None
     for x in rng.exponential(1.0, 1500) * rng.integers(0, 2, 1500):  # ties and zeros too
         ours.update(float(x))
         theirs.update(float(x))

@@ -36,7 +36,7 @@ class Box:
     recent: deque[float] = field(default_factory=lambda: deque(maxlen=3))
     nested: list[Frozen] = field(default_factory=list)
     colour: Colour = Colour.RED
-    pair: Pair = Pair(1, "x")
+    pair: Pair = field(default_factory=lambda: Pair(1, "x"))
     cause: RootCause | None = None
     frozen: frozenset[int] = frozenset()
 
@@ -65,10 +65,12 @@ def sample() -> Box:
 def test_every_supported_kind_round_trips_exactly() -> None:
     decoded = CODEC.decode(CODEC.encode(sample()))
     assert decoded == sample()
-    assert decoded.recent.maxlen == 3 and list(decoded.recent) == [2.0, 3.0, 4.0]
+    assert decoded.recent.maxlen == 3
+    assert list(decoded.recent) == [2.0, 3.0, 4.0]
     assert isinstance(next(iter(decoded.keyed)), tuple)
     again = CODEC.decode(CODEC.encode(Slotted()))
-    assert again.x == 1.5 and np.isnan(again.y)
+    assert again.x == 1.5
+    assert np.isnan(again.y)
 
 
 def test_numpy_floats_are_written_as_plain_floats() -> None:
@@ -78,7 +80,8 @@ def test_numpy_floats_are_written_as_plain_floats() -> None:
 def test_large_states_are_compressed_and_still_round_trip() -> None:
     big = {f"series-{i}": float(i) for i in range(5000)}
     data = CODEC.encode(big)
-    assert data[1] == 1 and len(data) < len(str(big))
+    assert data[1] == 1
+    assert len(data) < len(str(big))
     assert CODEC.decode(data) == big
 
 
