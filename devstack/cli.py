@@ -13,8 +13,9 @@ from typing import Annotated
 
 import typer
 
-from devstack import stack
+from devstack import postgres, stack
 from devstack.exceptions import DevStackError
+from devstack.state import StatePaths
 
 # LSB convention (`systemctl status`, init scripts): 3 means "not running".
 EXIT_NOT_RUNNING = 3
@@ -77,6 +78,7 @@ def down(
     )
     if purge:
         root = stack.status(state_dir).state_dir
+        postgres.purge(StatePaths(root).postgres_dir)
         shutil.rmtree(root, ignore_errors=False)
         typer.echo(f"removed {root}")
 

@@ -20,7 +20,7 @@ from devstack import processes
 from devstack.ports import LOOPBACK
 from devstack.postgres import (
     Postgres,
-    bin_dir,
+    server_bin_dir,
     server_os_user,
     start_postgres,
     stop_postgres,
@@ -65,7 +65,7 @@ class DedicatedPostgres:
         user = server_os_user()
         data_dir = self.root / "postgres" / "data"
         log_path = self.root / "pg-2.log"
-        argv = [str(bin_dir() / "postgres"), "-D", str(data_dir), "-p", str(self.port)]
+        argv = [str(server_bin_dir() / "postgres"), "-D", str(data_dir), "-p", str(self.port)]
         argv += ["-c", f"listen_addresses={LOOPBACK}", "-c", "unix_socket_directories="]
         pid = processes.spawn_detached(
             argv,
