@@ -5,9 +5,12 @@ Every field maps to ``SPENDSTREAM_<FIELD>`` (upper case), e.g. ``SPENDSTREAM_HTT
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 
 from shared.settings import SpendstreamSettings
+
+# An operator token shorter than this is guessable; 32 characters of token_urlsafe are 192 bits.
+OPERATOR_TOKEN_MIN = 32
 
 
 class GatewaySettings(SpendstreamSettings):
@@ -58,6 +61,21 @@ class GatewaySettings(SpendstreamSettings):
     stream_poll_s: float = 0.5
     stream_heartbeat_s: float = 15.0
 
+    # Operators (not tenants) read dead letters, metrics and the API docs with this bearer
+    # token; unset closes those endpoints. Mint one with `python -c "import secrets;
+    # print(secrets.token_urlsafe(32))"`.
+    operator_token: SecretStr | None = None
+
     # SNS: the endpoint is configurable so moto or LocalStack can stand in for AWS.
     sns_endpoint_url: str | None = None
     aws_region: str = Field("us-east-1", description="Region for the SNS client.")
+
+    @model_validator(mode="after")
+    def _check_operator_token(self) -> GatewaySettings:
+        token = self.operator_token.get_secret_value() if self.operator_token else None
+        if token is not None and ("changethis" in token or len(token) < OPERATOR_TOKEN_MIN):
+            raise ValueError(
+                f"SPENDSTREAM_OPERATOR_TOKEN must be at least {OPERATOR_TOKEN_MIN} random "
+                "characters (not a placeholder); mint one with secrets.token_urlsafe(32)"
+            )
+        return self
