@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr, model_validator
 
+from services.gateway.delivery.egress import EgressPolicy
 from shared.settings import SpendstreamSettings
 
 # An operator token shorter than this is guessable; 32 characters of token_urlsafe are 192 bits.
@@ -48,8 +49,13 @@ class GatewaySettings(SpendstreamSettings):
     webhook_max_attempts: int = 8
     webhook_backoff_base_s: float = 1.0
     webhook_backoff_max_s: float = 300.0
-    # A receiver that takes longer than this is treated as down for this attempt.
+    # A receiver that takes longer than this (resolve, connect, send, answer: the whole
+    # attempt) is treated as down for this attempt, so a slow one cannot hold a sender.
     webhook_timeout_s: float = 5.0
+    # Webhooks go to https and to public addresses only. Operators may allow plain http
+    # and internal receivers explicitly (CIDRs, e.g. '["10.20.0.0/16"]'); tests allow loopback.
+    webhook_allow_http: bool = False
+    webhook_allow_networks: tuple[str, ...] = ()
     # How long a claimed delivery stays invisible to other workers (> timeout).
     delivery_lease_s: float = 30.0
     # Poll interval of the fan-out and delivery loops: alerts reach receivers within it.
@@ -70,8 +76,16 @@ class GatewaySettings(SpendstreamSettings):
     sns_endpoint_url: str | None = None
     aws_region: str = Field("us-east-1", description="Region for the SNS client.")
 
+    def egress_policy(self) -> EgressPolicy:
+        """Which webhook destinations this gateway may call."""
+        return EgressPolicy.of(self.webhook_allow_http, self.webhook_allow_networks)
+
     @model_validator(mode="after")
     def _check_operator_token(self) -> GatewaySettings:
+        try:
+            self.egress_policy()
+        except ValueError as exc:
+            raise ValueError(f"SPENDSTREAM_WEBHOOK_ALLOW_NETWORKS: {exc}") from exc
         token = self.operator_token.get_secret_value() if self.operator_token else None
         if token is not None and ("changethis" in token or len(token) < OPERATOR_TOKEN_MIN):
             raise ValueError(

@@ -10,7 +10,11 @@ from tests.unit.gateway import factories as f
 pytestmark = pytest.mark.integration
 
 A1, A2, B1 = "111111111111", "222222222222", "333333333333"
-WEBHOOK = {"name": "ops", "channel": "webhook", "url": "https://example.com/hook"}
+WEBHOOK = {
+    "name": "ops",
+    "channel": "webhook",
+    "url": "https://93.184.215.14/hook",
+}  # a public address: no DNS needed
 
 
 async def _seed(gw: RunningGateway) -> tuple[str, str]:
