@@ -74,6 +74,9 @@ class GatewaySettings(SpendstreamSettings):
 
     # SNS: the endpoint is configurable so moto or LocalStack can stand in for AWS.
     sns_endpoint_url: str | None = None
+    # Topics outside the tenants' own accounts that tenants may still publish to
+    # (e.g. a shared notifications account); full ARNs, set by operators.
+    sns_allow_topic_arns: tuple[str, ...] = ()
     aws_region: str = Field("us-east-1", description="Region for the SNS client.")
 
     def egress_policy(self) -> EgressPolicy:

@@ -26,6 +26,7 @@ from services.gateway.api.schemas_manage import (
 )
 from services.gateway.api.schemas_results import Page
 from services.gateway.delivery.egress import BlockedDestinationError, resolve_checked
+from services.gateway.delivery.sns_topics import topic_allowed
 from services.gateway.repositories import subscriptions as repo
 from services.gateway.settings import GatewaySettings
 
@@ -54,6 +55,19 @@ async def _fields(
             await resolve_checked(fields["url"], settings.egress_policy())
         except BlockedDestinationError as exc:
             raise invalid(("body", "url"), str(exc), None) from exc
+    arn = fields["sns_topic_arn"]
+    allowed = settings.sns_allow_topic_arns
+    if (
+        body.channel == "sns"
+        and arn is not None
+        and not topic_allowed(arn, principal.accounts, allowed)
+    ):
+        raise invalid(
+            ("body", "sns_topic_arn"),
+            "sns_topic_arn must be a topic in one of this tenant's AWS accounts "
+            "(operators can allow others with SPENDSTREAM_SNS_ALLOW_TOPIC_ARNS)",
+            None,
+        )
     return fields
 
 
