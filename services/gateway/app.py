@@ -34,7 +34,7 @@ from services.gateway.db.migrate import apply_migrations
 from services.gateway.db.pool import create_pool
 from services.gateway.delivery.channels import SnsSender, WebhookSender
 from services.gateway.delivery.worker import DeliveryWorker
-from services.gateway.ratelimit import TokenBuckets
+from services.gateway.ratelimit import FailureLimiter, TokenBuckets
 from services.gateway.settings import GatewaySettings
 from shared.kafka import EventProducer, make_producer
 from shared.logging import configure_logging, get_logger
@@ -69,6 +69,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             registry=registry,
             metrics=ServiceMetrics("gateway", registry),
             buckets=TokenBuckets(settings.rate_limit_per_s, settings.rate_limit_burst),
+            auth_failures=FailureLimiter(settings.auth_failure_per_s, settings.auth_failure_burst),
         )
         app.state.gateway = state
         if settings.run_consumer:

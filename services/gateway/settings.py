@@ -44,6 +44,13 @@ class GatewaySettings(SpendstreamSettings):
     # Per-key token bucket: sustained requests/s and burst size.
     rate_limit_per_s: float = 50.0
     rate_limit_burst: int = 100
+    # Failed authentications per client address: a script with a typo gets 20 tries at
+    # once, a key guesser one per second; beyond that 429 before any database work.
+    auth_failure_per_s: float = 1.0
+    auth_failure_burst: int = 20
+    # A request waits this long for a free database connection, then gets 503 +
+    # Retry-After: well above a normal query, far below a client's patience.
+    db_acquire_timeout_s: float = 2.0
 
     # Webhooks: exponential backoff with full jitter, capped, given up after N tries.
     webhook_max_attempts: int = 8

@@ -8,6 +8,7 @@ compared in constant time.
 from __future__ import annotations
 
 import hmac
+import time
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -23,12 +24,22 @@ async def require_operator(request: Request) -> None:
             status.HTTP_403_FORBIDDEN,
             "operator endpoints are closed: set SPENDSTREAM_OPERATOR_TOKEN to open them",
         )
+    failures = request.app.state.gateway.auth_failures
+    client = request.client.host if request.client else "unknown"
+    wait = failures.retry_after(client, time.monotonic())
+    if wait > 0:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"too many failed authentication attempts from this client; retry after {wait:.0f} s",
+            headers={"Retry-After": str(max(1, round(wait)))},
+        )
     presented = token_from_headers(
         request.headers.get("x-api-key"), request.headers.get("authorization")
     )
     if presented is None or not hmac.compare_digest(
         presented.encode(), configured.get_secret_value().encode()
     ):
+        failures.record(client, time.monotonic())
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "this endpoint needs the operator token (a tenant API key is not enough)",
