@@ -33,7 +33,7 @@ from services.gateway.db.migrate import apply_migrations
 from services.gateway.db.pool import create_pool
 from services.gateway.delivery.channels import SnsSender, WebhookSender
 from services.gateway.delivery.worker import DeliveryWorker
-from services.gateway.ratelimit import TokenBuckets
+from services.gateway.ratelimit import FailureLimiter, TokenBuckets
 from services.gateway.settings import GatewaySettings
 from shared.kafka import EventProducer, make_producer
 from shared.logging import get_logger
@@ -68,6 +68,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             registry=metrics.registry,
             metrics=metrics,
             buckets=TokenBuckets(settings.rate_limit_per_s, settings.rate_limit_burst),
+            auth_failures=FailureLimiter(settings.auth_failure_per_s, settings.auth_failure_burst),
         )
         app.state.gateway = state
         if settings.run_consumer:
@@ -82,12 +83,21 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             )
             state.consumer_ready = True
         if settings.run_delivery:
-            http = httpx.AsyncClient(timeout=settings.webhook_timeout_s, follow_redirects=False)
+            # No redirects (a receiver must not bounce us inward) and no proxies from the
+            # environment (the egress check decides where we connect).
+            http = httpx.AsyncClient(
+                timeout=settings.webhook_timeout_s, follow_redirects=False, trust_env=False
+            )
             stack.push_async_callback(http.aclose)
             sns = boto3.client(
                 "sns", region_name=settings.aws_region, endpoint_url=settings.sns_endpoint_url
             )
-            worker = DeliveryWorker(pool, settings, WebhookSender(http), SnsSender(sns))
+            worker = DeliveryWorker(
+                pool,
+                settings,
+                WebhookSender(http, settings.egress_policy(), settings.webhook_timeout_s),
+                SnsSender(sns),
+            )
             state.tasks.append(asyncio.create_task(worker.run(state.stop)))
         # Registered last so it runs first: loops stop before their clients close.
         stack.push_async_callback(_stop_loops, state)

@@ -5,9 +5,13 @@ Every field maps to ``SPENDSTREAM_<FIELD>`` (upper case), e.g. ``SPENDSTREAM_HTT
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 
+from services.gateway.delivery.egress import EgressPolicy
 from shared.settings import SpendstreamSettings
+
+# An operator token shorter than this is guessable; 32 characters of token_urlsafe are 192 bits.
+OPERATOR_TOKEN_MIN = 32
 
 
 class GatewaySettings(SpendstreamSettings):
@@ -40,13 +44,25 @@ class GatewaySettings(SpendstreamSettings):
     # Per-key token bucket: sustained requests/s and burst size.
     rate_limit_per_s: float = 50.0
     rate_limit_burst: int = 100
+    # Failed authentications per client address: a script with a typo gets 20 tries at
+    # once, a key guesser one per second; beyond that 429 before any database work.
+    auth_failure_per_s: float = 1.0
+    auth_failure_burst: int = 20
+    # A request waits this long for a free database connection, then gets 503 +
+    # Retry-After: well above a normal query, far below a client's patience.
+    db_acquire_timeout_s: float = 2.0
 
     # Webhooks: exponential backoff with full jitter, capped, given up after N tries.
     webhook_max_attempts: int = 8
     webhook_backoff_base_s: float = 1.0
     webhook_backoff_max_s: float = 300.0
-    # A receiver that takes longer than this is treated as down for this attempt.
+    # A receiver that takes longer than this (resolve, connect, send, answer: the whole
+    # attempt) is treated as down for this attempt, so a slow one cannot hold a sender.
     webhook_timeout_s: float = 5.0
+    # Webhooks go to https and to public addresses only. Operators may allow plain http
+    # and internal receivers explicitly (CIDRs, e.g. '["10.20.0.0/16"]'); tests allow loopback.
+    webhook_allow_http: bool = False
+    webhook_allow_networks: tuple[str, ...] = ()
     # How long a claimed delivery stays invisible to other workers (> timeout).
     delivery_lease_s: float = 30.0
     # Poll interval of the fan-out and delivery loops: alerts reach receivers within it.
@@ -58,6 +74,32 @@ class GatewaySettings(SpendstreamSettings):
     stream_poll_s: float = 0.5
     stream_heartbeat_s: float = 15.0
 
+    # Operators (not tenants) read dead letters, metrics and the API docs with this bearer
+    # token; unset closes those endpoints. Mint one with `python -c "import secrets;
+    # print(secrets.token_urlsafe(32))"`.
+    operator_token: SecretStr | None = None
+
     # SNS: the endpoint is configurable so moto or LocalStack can stand in for AWS.
     sns_endpoint_url: str | None = None
+    # Topics outside the tenants' own accounts that tenants may still publish to
+    # (e.g. a shared notifications account); full ARNs, set by operators.
+    sns_allow_topic_arns: tuple[str, ...] = ()
     aws_region: str = Field("us-east-1", description="Region for the SNS client.")
+
+    def egress_policy(self) -> EgressPolicy:
+        """Which webhook destinations this gateway may call."""
+        return EgressPolicy.of(self.webhook_allow_http, self.webhook_allow_networks)
+
+    @model_validator(mode="after")
+    def _check_operator_token(self) -> GatewaySettings:
+        try:
+            self.egress_policy()
+        except ValueError as exc:
+            raise ValueError(f"SPENDSTREAM_WEBHOOK_ALLOW_NETWORKS: {exc}") from exc
+        token = self.operator_token.get_secret_value() if self.operator_token else None
+        if token is not None and ("changethis" in token or len(token) < OPERATOR_TOKEN_MIN):
+            raise ValueError(
+                f"SPENDSTREAM_OPERATOR_TOKEN must be at least {OPERATOR_TOKEN_MIN} random "
+                "characters (not a placeholder); mint one with secrets.token_urlsafe(32)"
+            )
+        return self

@@ -15,6 +15,7 @@ import asyncpg
 
 from services.gateway.alerts.backoff import gives_up, next_delay
 from services.gateway.delivery.channels import Outcome, SnsSender, WebhookSender
+from services.gateway.delivery.sns_topics import topic_allowed
 from services.gateway.repositories import alerts as repo
 from services.gateway.settings import GatewaySettings
 from shared.logging import get_logger
@@ -77,6 +78,11 @@ class DeliveryWorker:
             outcome = await self._webhooks.send(
                 row["url"], row["secret"], alert, row["seq"], row["body_format"]
             )
+        elif not topic_allowed(
+            row["sns_topic_arn"], row["tenant_accounts"], self._settings.sns_allow_topic_arns
+        ):
+            # Checked at save too; this catches an account that left the tenant since.
+            outcome = Outcome(False, 0.0, error="blocked_destination")
         elif self._sns is not None:
             outcome = await self._sns.send(row["sns_topic_arn"], alert, row["seq"])
         else:

@@ -36,6 +36,9 @@ def make_settings(
             "stream_poll_s": FAST_POLL_S,
             "rate_limit_per_s": 10_000.0,
             "rate_limit_burst": 10_000,
+            # The test receivers listen on plain http on loopback: an operator allow-list.
+            "webhook_allow_http": True,
+            "webhook_allow_networks": ("127.0.0.0/8",),
             "log_json": False,
         }
         values.update(overrides)
