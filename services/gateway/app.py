@@ -52,8 +52,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: GatewaySettings = app.state.settings
     metrics: ServiceMetrics = app.state.metrics
     dsn = settings.require_postgres_dsn()
-    applied = await asyncio.to_thread(apply_migrations, dsn, settings.pg_schema)
-    log.info("schema ready", schema=settings.pg_schema, applied=applied)
+    applied = await asyncio.to_thread(apply_migrations, dsn, settings.gateway_pg_schema)
+    log.info("schema ready", schema=settings.gateway_pg_schema, applied=applied)
     await ensure_topics(settings)
     async with contextlib.AsyncExitStack() as stack:
         pool = await create_pool(settings)
@@ -67,41 +67,55 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             publisher=EventProducer(producer, settings),
             registry=metrics.registry,
             metrics=metrics,
-            buckets=TokenBuckets(settings.rate_limit_per_s, settings.rate_limit_burst),
-            auth_failures=FailureLimiter(settings.auth_failure_per_s, settings.auth_failure_burst),
+            buckets=TokenBuckets(
+                settings.gateway_rate_limit_per_s, settings.gateway_rate_limit_burst
+            ),
+            auth_failures=FailureLimiter(
+                settings.gateway_auth_failure_per_s, settings.gateway_auth_failure_burst
+            ),
         )
         app.state.gateway = state
-        if settings.run_consumer:
-            consumer = make_result_consumer(settings, settings.consumer_group)
+        if settings.gateway_run_consumer:
+            consumer = make_result_consumer(settings, settings.gateway_consumer_group)
             await consumer.start()
             stack.push_async_callback(consumer.stop)
             handler = ResultStore(
-                pool, state.publisher, state.metrics, state.stop, settings.db_retry_max_wait_s
+                pool,
+                state.publisher,
+                state.metrics,
+                state.stop,
+                settings.gateway_db_retry_max_wait_s,
             )
             state.tasks.append(
                 asyncio.create_task(run_consumer(consumer, state.publisher, handler, state.stop))
             )
             state.consumer_ready = True
-        if settings.run_delivery:
+        if settings.gateway_run_delivery:
             # No redirects (a receiver must not bounce us inward) and no proxies from the
             # environment (the egress check decides where we connect).
             http = httpx.AsyncClient(
-                timeout=settings.webhook_timeout_s, follow_redirects=False, trust_env=False
+                timeout=settings.gateway_webhook_timeout_s, follow_redirects=False, trust_env=False
             )
             stack.push_async_callback(http.aclose)
             sns = boto3.client(
-                "sns", region_name=settings.aws_region, endpoint_url=settings.sns_endpoint_url
+                "sns",
+                region_name=settings.gateway_aws_region,
+                endpoint_url=settings.gateway_sns_endpoint_url,
             )
             worker = DeliveryWorker(
                 pool,
                 settings,
-                WebhookSender(http, settings.egress_policy(), settings.webhook_timeout_s),
+                WebhookSender(http, settings.egress_policy(), settings.gateway_webhook_timeout_s),
                 SnsSender(sns),
             )
             state.tasks.append(asyncio.create_task(worker.run(state.stop)))
         # Registered last so it runs first: loops stop before their clients close.
         stack.push_async_callback(_stop_loops, state)
-        log.info("gateway started", consumer=settings.run_consumer, delivery=settings.run_delivery)
+        log.info(
+            "gateway started",
+            consumer=settings.gateway_run_consumer,
+            delivery=settings.gateway_run_delivery,
+        )
         yield
 
 
@@ -138,7 +152,7 @@ def create_app(settings: GatewaySettings, metrics: ServiceMetrics | None = None)
     ):
         app.include_router(router)
     error_responses.install(app)
-    app.add_middleware(BodyLimit, max_bytes=settings.body_max_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.gateway_body_max_bytes)
     app.add_middleware(RequestMetrics, registry=app.state.metrics.registry)
     return app
 
@@ -161,8 +175,8 @@ async def serve(settings: GatewaySettings, stop: asyncio.Event, metrics: Service
     server = _Server(
         uvicorn.Config(
             create_app(settings, metrics),
-            host=settings.http_host,
-            port=settings.http_port,
+            host=settings.gateway_http_host,
+            port=settings.gateway_http_port,
             log_config=None,
             access_log=False,
         )

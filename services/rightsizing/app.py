@@ -16,11 +16,9 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.rightsizing.catalogue import load_catalogue
-from services.rightsizing.evaluate import EvaluationConfig
 from services.rightsizing.evaluator import Evaluator
 from services.rightsizing.exceptions import RightsizingError
 from services.rightsizing.intake import Intake
-from services.rightsizing.recommender import SizingPolicy
 from services.rightsizing.schedules import load_clustering
 from services.rightsizing.settings import RightsizingSettings
 from services.rightsizing.store import StateStore
@@ -37,18 +35,6 @@ from shared.telemetry import ServiceMetrics
 from shared.topics import CLOUDWATCH_DATAPOINTS, INVENTORY_EC2, ensure_topics
 
 log = get_logger(__name__)
-
-
-def evaluation_config(settings: RightsizingSettings) -> EvaluationConfig:
-    """The sizing policy the settings select."""
-    return EvaluationConfig(
-        sizing=SizingPolicy(
-            cpu_percentile=settings.rightsizing_cpu_percentile,
-            cpu_headroom_pct=settings.rightsizing_cpu_headroom_pct,
-            memory_headroom_pct=settings.rightsizing_memory_headroom_pct,
-            lookback_days=settings.rightsizing_lookback_days,
-        )
-    )
 
 
 def make_pool(workers: int) -> ProcessPoolExecutor:
@@ -84,7 +70,7 @@ class RightsizingApp:
             self.store,
             self.producer,
             load_catalogue(settings.rightsizing_catalogue_path),
-            evaluation_config(settings),
+            settings.evaluation_config(),
             self.pool,
             settings.rightsizing_evaluation_interval_s,
         )

@@ -37,7 +37,7 @@ CONSUMER_GROUPS = {
     },
     "rightsizing": {RightsizingSettings().rightsizing_group_id},
     "forecast": {ForecastSettings().forecast_group_id},
-    "gateway": {GatewaySettings().consumer_group},
+    "gateway": {GatewaySettings().gateway_consumer_group},
 }
 K8S_VERSION = "1.32"
 

@@ -137,9 +137,9 @@ async def stream_alerts(
                 position = doc["seq"]
                 yield {"id": str(doc["seq"]), "event": "alert", "data": orjson.dumps(doc).decode()}
             if len(batch) < STREAM_BATCH:
-                await asyncio.sleep(state.settings.stream_poll_s)
+                await asyncio.sleep(state.settings.gateway_stream_poll_s)
 
-    return EventSourceResponse(events(), ping=int(state.settings.stream_heartbeat_s))
+    return EventSourceResponse(events(), ping=int(state.settings.gateway_stream_heartbeat_s))
 
 
 @router.websocket("/ws")
@@ -179,7 +179,7 @@ async def websocket_alerts(
                 position = doc["seq"]
                 await websocket.send_text(orjson.dumps(doc).decode())
             if len(batch) < STREAM_BATCH:
-                await asyncio.sleep(state.settings.stream_poll_s)
+                await asyncio.sleep(state.settings.gateway_stream_poll_s)
 
     async def until_disconnect() -> None:
         while (await websocket.receive())["type"] != "websocket.disconnect":
