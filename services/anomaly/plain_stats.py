@@ -2,16 +2,21 @@
 
 River 0.26 computes ``stats.EWMean`` and ``stats.RollingQuantile`` in Rust;
 those objects persist only as native bytes whose decoder panics on malformed
-input, so a hostile changelog record could crash the worker. These two keep
-the same arithmetic in attributes the state codec can write and check
+input, so a hostile changelog record could crash the worker. These keep the
+same arithmetic in attributes the state codec can write and check
 (``tests/unit/anomaly/test_plain_stats.py`` compares them with River's own on
 random streams); the rolling window is River's pure-Python ``SortedWindow``.
+``RollingVar`` is River's ``utils.Rolling(stats.Var)`` with its window held as
+plain floats instead of ``((x,), {})`` pairs: a 30-day window of 5-minute
+points then encodes as one array, ~10x faster than as 8640 small tuples.
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 
+from river.stats import Var
 from river.utils import SortedWindow
 
 
@@ -71,3 +76,28 @@ class RollingQuantile:
         position = self.q * (len(values) - 1)
         lower, upper = math.floor(position), math.ceil(position)
         return values[lower] + (values[upper] - values[lower]) * (position - lower)
+
+
+class RollingVar:
+    """Variance (and mean) of the last ``window_size`` values, as River's ``Rolling(Var)``.
+
+    >>> r = RollingVar(window_size=2)
+    >>> for x in (1.0, 3.0, 5.0):
+    ...     r.update(x)
+    >>> r.var.get(), r.var.mean.get()
+    (1.0, 4.0)
+    """
+
+    __slots__ = ("var", "window")
+
+    def __init__(self, window_size: int, ddof: int = 0) -> None:
+        self.var = Var(ddof=ddof)
+        self.window: deque[float] = deque(maxlen=window_size)
+
+    def update(self, x: float) -> None:
+        """Add one value, reverting the oldest once the window is full."""
+        window = self.window
+        if len(window) == window.maxlen:
+            self.var.revert(window[0])
+        self.var.update(x)
+        window.append(x)

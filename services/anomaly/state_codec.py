@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from river.stats import Max, Mean, Min, Var
-from river.utils import Rolling, SortedWindow
+from river.utils import SortedWindow
 
 from services.anomaly.cost.account_state import AccountState, CostStateConfig
 from services.anomaly.cost.accumulator import AccountAccumulator, Completion, PendingAttempt
@@ -22,7 +22,7 @@ from services.anomaly.metric.config import MetricDetectorConfig
 from services.anomaly.metric.detector import MetricDetector
 from services.anomaly.metric.likelihood import AnomalyLikelihood
 from services.anomaly.metric.tracker import MetricTracker, MetricTrackerConfig
-from services.anomaly.plain_stats import EWMean, RollingQuantile
+from services.anomaly.plain_stats import EWMean, RollingQuantile, RollingVar
 from shared.events import RootCause
 from shared.state_codec import StateCodec
 
@@ -54,7 +54,7 @@ METRIC_STATE_TYPES: tuple[type, ...] = (
     Max,
     Mean,
     Var,
-    Rolling,
+    RollingVar,
     *INCIDENT_TYPES,
 )
 

@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
-from river import stats
+from river import stats, utils
 
-from services.anomaly.plain_stats import EWMean, RollingQuantile
+from services.anomaly.plain_stats import EWMean, RollingQuantile, RollingVar
 
 
 @pytest.mark.parametrize("alpha", [0.01, 0.05, 0.3, 0.9])
@@ -28,3 +28,14 @@ def test_rolling_quantile_equals_rivers_bit_for_bit(q: float, window: int) -> No
         ours.update(float(x))
         theirs.update(float(x))
         assert ours.get() == theirs.get()
+
+
+@pytest.mark.parametrize("window", [1, 4, 100])
+def test_rolling_var_equals_rivers_rolling_var_bit_for_bit(window: int) -> None:
+    rng = np.random.default_rng(5)
+    ours, theirs = RollingVar(window), utils.Rolling(stats.Var, window_size=window, ddof=0)
+    for x in rng.beta(0.5, 3.0, 3000):
+        ours.update(float(x))
+        theirs.update(float(x))
+        assert ours.var.get() == theirs.obj.get()
+        assert ours.var.mean.get() == theirs.obj.mean.get()
