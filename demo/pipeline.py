@@ -112,8 +112,8 @@ def running_system(
             **read_env(up.env_file),
             "SPENDSTREAM_STATE_DIR": str(state_dir),
             "SPENDSTREAM_LOG_JSON": "true",
-            "SPENDSTREAM_HTTP_HOST": "127.0.0.1",
-            "SPENDSTREAM_HTTP_PORT": str(port),
+            "SPENDSTREAM_GATEWAY_HTTP_HOST": "127.0.0.1",
+            "SPENDSTREAM_GATEWAY_HTTP_PORT": str(port),
             **(extra_env or {}),
         }
         supervisor.env = env
@@ -130,7 +130,7 @@ def running_system(
             for index in range(1, count + 1):
                 child_env = {"SPENDSTREAM_SERVICE_NAME": name}
                 if name == "gateway" and index > 1:
-                    child_env["SPENDSTREAM_HTTP_PORT"] = str(free_port())
+                    child_env["SPENDSTREAM_GATEWAY_HTTP_PORT"] = str(free_port())
                 label = name if count == 1 else f"{name}-{index}"
                 supervisor.start_module(label, f"services.{name}", env=child_env)
         yield pipeline

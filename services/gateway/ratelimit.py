@@ -38,7 +38,47 @@ class TokenBuckets:
         self._remember(key, (tokens, now))
         return (1.0 - tokens) / self.rate
 
+    def wait(self, key: str, now: float) -> float:
+        """Seconds until ``key`` has a token (0 if it has one now); takes nothing.
+
+        >>> b = TokenBuckets(rate=1.0, burst=1)
+        >>> b.take("k", now=0.0), b.wait("k", now=0.5), b.wait("k", now=1.0)
+        (0.0, 0.5, 0.0)
+        """
+        tokens, last = self._state.get(key, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+        return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
+
     def _remember(self, key: str, value: tuple[float, float]) -> None:
         if key not in self._state and len(self._state) >= MAX_TRACKED_KEYS:
             self._state.clear()
         self._state[key] = value
+
+
+@dataclass
+class FailureLimiter:
+    """Failed authentication attempts per client: ``burst`` at once, then ``rate`` per second.
+
+    A client out of attempts is refused before any key lookup, so guessing keys
+    (or flooding with bad ones) costs no database work.
+
+    >>> f = FailureLimiter(rate=0.5, burst=2)
+    >>> f.record("1.2.3.4", 0.0); f.record("1.2.3.4", 0.0)
+    >>> f.retry_after("1.2.3.4", 0.0), f.retry_after("5.6.7.8", 0.0)
+    (2.0, 0.0)
+    """
+
+    rate: float
+    burst: int
+    _buckets: TokenBuckets = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._buckets = TokenBuckets(self.rate, self.burst)
+
+    def retry_after(self, client: str, now: float) -> float:
+        """Seconds until ``client`` may try again (0: now)."""
+        return self._buckets.wait(client, now)
+
+    def record(self, client: str, now: float) -> None:
+        """Charge one failed attempt to ``client``."""
+        self._buckets.take(client, now)

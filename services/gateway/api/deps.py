@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from services.gateway.api.state import GatewayState
 from services.gateway.repositories import tenants
 
 SCOPE_RANK = {"read": 0, "write": 1, "admin": 2}
+# A busy gateway frees a connection within a request's time; one second is a fair retry.
+BUSY_RETRY_AFTER_S = 1
 
 _api_key_header = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="API key (or use Authorization: Bearer)."
@@ -42,9 +45,30 @@ def get_state(request: Request) -> GatewayState:
 StateDep = Annotated[GatewayState, Depends(get_state)]
 
 
+@contextlib.asynccontextmanager
+async def acquire(state: GatewayState) -> AsyncIterator[asyncpg.Connection]:
+    """A pooled connection, waiting at most ``db_acquire_timeout_s`` for one.
+
+    When none frees up in time the caller gets 503 with Retry-After: a crowd of
+    requests queues briefly instead of forever.
+    """
+    try:
+        conn = await state.pool.acquire(timeout=state.settings.gateway_db_acquire_timeout_s)
+    except TimeoutError as exc:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "the gateway is busy: no database connection is free; retry shortly",
+            headers={"Retry-After": str(BUSY_RETRY_AFTER_S)},
+        ) from exc
+    try:
+        yield conn
+    finally:
+        await state.pool.release(conn)
+
+
 async def get_conn(state: StateDep) -> AsyncIterator[asyncpg.Connection]:
     """One pooled connection per request, shared by authentication and the route."""
-    async with state.pool.acquire() as conn:
+    async with acquire(state) as conn:
         yield conn
 
 
@@ -66,48 +90,83 @@ def token_from_headers(api_key: str | None, authorization: str | None) -> str | 
     return None
 
 
-async def authenticate(
-    state: GatewayState, conn: asyncpg.Connection, token: str | None
-) -> Principal:
-    """Check the key, then charge its rate limit; raises 401/429 HTTPExceptions."""
+@dataclass(frozen=True)
+class PresentedKey:
+    """A well-formed key as presented (not yet checked) and who presented it."""
+
+    key_id: str
+    secret: str
+    client: str
+
+
+def _client(host: str | None) -> str:
+    return host or "unknown"
+
+
+def presented_key(state: GatewayState, client: str, token: str | None) -> PresentedKey:
+    """Parse the key without touching the database; raises 401/429 HTTPExceptions.
+
+    A client whose recent attempts failed too often is refused here, before
+    any database work, so guessing keys costs the guesser and not the pool.
+    """
+    wait = state.auth_failures.retry_after(client, time.monotonic())
+    if wait > 0:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"too many failed authentication attempts from this client; retry after {wait:.0f} s",
+            headers={"Retry-After": str(max(1, round(wait)))},
+        )
     if not token:
         raise _unauthorized("missing API key: send it as 'Authorization: Bearer <key>'")
     parsed = keys.parse(token)
     if parsed is None:
+        state.auth_failures.record(client, time.monotonic())
         raise _unauthorized("malformed API key: expected ssk_<id>_<secret>")
-    key_id, secret = parsed
-    row = await tenants.key_for_auth(conn, key_id)
-    if row is None or not keys.matches(secret, row.secret_hash):
+    return PresentedKey(parsed[0], parsed[1], client)
+
+
+async def authenticate(
+    state: GatewayState, conn: asyncpg.Connection, presented: PresentedKey
+) -> Principal:
+    """Check the key, then charge its rate limit; raises 401/429 HTTPExceptions."""
+    row = await tenants.key_for_auth(conn, presented.key_id)
+    if row is None or not keys.matches(presented.secret, row.secret_hash):
+        state.auth_failures.record(presented.client, time.monotonic())
         raise _unauthorized("unknown or revoked API key")
-    wait = state.buckets.take(key_id, time.monotonic())
+    wait = state.buckets.take(presented.key_id, time.monotonic())
     if wait > 0:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
-            f"rate limit of {state.settings.rate_limit_per_s:g} requests/s exceeded; "
+            f"rate limit of {state.settings.gateway_rate_limit_per_s:g} requests/s exceeded; "
             f"retry after {wait:.2f} s",
             headers={"Retry-After": str(max(1, round(wait)))},
         )
-    return Principal(row.tenant_id, key_id, row.scope, row.accounts)
+    return Principal(row.tenant_id, presented.key_id, row.scope, row.accounts)
 
 
-async def get_principal(
+def get_presented_key(
     state: StateDep,
-    conn: ConnDep,
+    request: Request,
     api_key: Annotated[str | None, Security(_api_key_header)] = None,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
-) -> Principal:
+) -> PresentedKey:
+    """The request's key, parsed; resolved before any connection is taken."""
+    token = api_key or (bearer.credentials if bearer else None)
+    return presented_key(state, _client(request.client.host if request.client else None), token)
+
+
+PresentedKeyDep = Annotated[PresentedKey, Depends(get_presented_key)]
+
+
+async def get_principal(state: StateDep, presented: PresentedKeyDep, conn: ConnDep) -> Principal:
     """The caller of a normal request (shares the request's connection)."""
-    return await authenticate(state, conn, api_key or (bearer.credentials if bearer else None))
+    return await authenticate(state, conn, presented)
 
 
-async def get_stream_principal(
-    state: StateDep,
-    api_key: Annotated[str | None, Security(_api_key_header)] = None,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
-) -> Principal:
+async def get_stream_principal(state: StateDep, presented: PresentedKeyDep) -> Principal:
     """The caller of a long-lived stream: authenticates on a connection it returns at once."""
-    async with state.pool.acquire() as conn:
-        return await authenticate(state, conn, api_key or (bearer.credentials if bearer else None))
+    async with acquire(state) as conn:
+        return await authenticate(state, conn, presented)
 
 
 StreamPrincipalDep = Annotated[Principal, Depends(get_stream_principal)]

@@ -11,6 +11,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.telemetry import LATENCY_BUCKETS, NAMESPACE
 
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
+# Metric labels come from a fixed set: a client that invents method names must not
+# grow /metrics (one time series per label value) without bound.
+METRIC_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class BodyLimit:
@@ -103,6 +106,7 @@ class RequestMetrics:
         finally:
             route = scope.get("route")
             template = getattr(route, "path", "unmatched")
-            self.latency.labels(template, scope["method"], str(status["code"])).observe(
+            method = scope["method"] if scope["method"] in METRIC_METHODS else "other"
+            self.latency.labels(template, method, str(status["code"])).observe(
                 time.perf_counter() - started
             )

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import asyncpg
 from prometheus_client import CollectorRegistry
 
-from services.gateway.ratelimit import TokenBuckets
+from services.gateway.ratelimit import FailureLimiter, TokenBuckets
 from services.gateway.settings import GatewaySettings
 from shared.kafka import EventProducer
 from shared.telemetry import ServiceMetrics
@@ -24,6 +24,7 @@ class GatewayState:
     registry: CollectorRegistry
     metrics: ServiceMetrics
     buckets: TokenBuckets
+    auth_failures: FailureLimiter
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     consumer_ready: bool = False

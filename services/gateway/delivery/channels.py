@@ -17,10 +17,15 @@ import orjson
 from services.gateway.alerts import signing
 from services.gateway.alerts.body import BodyFormat, envelope, render
 from services.gateway.alerts.model import Alert
+from services.gateway.delivery.egress import (
+    BlockedDestinationError,
+    EgressPolicy,
+    Resolver,
+    resolve_checked,
+    system_resolver,
+)
 
 USER_AGENT = "spendstream-gateway/1"
-# Receivers' error bodies can be large; the log keeps enough to diagnose.
-ERROR_TEXT_MAX = 500
 # SNS message attributes let SNS filter policies route by severity and account.
 _SNS_SUBJECT_MAX = 100
 
@@ -45,15 +50,29 @@ class Outcome:
 
 
 class WebhookSender:
-    """POSTs signed alert bodies."""
+    """POSTs signed alert bodies to checked, pinned addresses within a total deadline."""
 
-    def __init__(self, client: httpx.AsyncClient) -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        policy: EgressPolicy,
+        deadline_s: float,
+        resolver: Resolver = system_resolver,
+    ) -> None:
         self._client = client
+        self._policy = policy
+        self._deadline_s = deadline_s
+        self._resolver = resolver
 
     async def send(
         self, url: str, secret: str, alert: Alert, seq: int, body_format: BodyFormat
     ) -> Outcome:
-        """One signed POST; 2xx is success, anything else (or no answer) is a failure."""
+        """One signed POST; 2xx is success, anything else (or no answer) is a failure.
+
+        The receiver's response body is never read: the log keeps the status code
+        or the error class only, so a receiver cannot show a read key what some
+        internal service said, nor stall us by trickling a large body.
+        """
         body = render(alert, seq, body_format)
         timestamp = int(time.time())
         headers = {
@@ -65,19 +84,27 @@ class WebhookSender:
         }
         started = time.perf_counter()
         try:
-            response = await self._client.post(url, content=body, headers=headers)
+            async with asyncio.timeout(self._deadline_s):
+                target = await resolve_checked(url, self._policy, self._resolver)
+                extensions = {"sni_hostname": target.sni_hostname} if target.sni_hostname else {}
+                async with self._client.stream(
+                    "POST",
+                    target.url,
+                    content=body,
+                    headers={**headers, "Host": target.host_header},
+                    extensions=extensions,
+                ) as response:
+                    code = response.status_code
+        except BlockedDestinationError:
+            return Outcome(False, _ms(started), error="blocked_destination")
+        except TimeoutError:
+            return Outcome(False, _ms(started), error="deadline_exceeded")
         except httpx.HTTPError as exc:
-            return Outcome(
-                False, _ms(started), error=f"{type(exc).__name__}: {exc}"[:ERROR_TEXT_MAX]
-            )
-        if 200 <= response.status_code < 300:
-            return Outcome(True, _ms(started), status_code=response.status_code)
-        return Outcome(
-            False,
-            _ms(started),
-            status_code=response.status_code,
-            error=response.text[:ERROR_TEXT_MAX] or response.reason_phrase,
-        )
+            return Outcome(False, _ms(started), error=type(exc).__name__)
+        if 200 <= code < 300:
+            return Outcome(True, _ms(started), status_code=code)
+        error = "redirect_not_followed" if 300 <= code < 400 else "receiver_status"
+        return Outcome(False, _ms(started), status_code=code, error=error)
 
 
 class SnsSender:
@@ -105,9 +132,8 @@ class SnsSender:
         try:
             await asyncio.to_thread(self._client.publish, **kwargs)
         except Exception as exc:  # botocore raises many unrelated types; all mean "retry"
-            return Outcome(
-                False, _ms(started), error=f"{type(exc).__name__}: {exc}"[:ERROR_TEXT_MAX]
-            )
+            # The class only: AWS's message names our role and says whether a topic exists.
+            return Outcome(False, _ms(started), error=type(exc).__name__)
         return Outcome(True, _ms(started), status_code=200)
 
 

@@ -15,6 +15,7 @@ import asyncpg
 
 from services.gateway.alerts.backoff import gives_up, next_delay
 from services.gateway.delivery.channels import Outcome, SnsSender, WebhookSender
+from services.gateway.delivery.sns_topics import topic_allowed
 from services.gateway.repositories import alerts as repo
 from services.gateway.settings import GatewaySettings
 from shared.logging import get_logger
@@ -55,7 +56,7 @@ class DeliveryWorker:
                 log.warning("delivery pass failed; pausing", error=repr(exc))
                 busy, pause = False, ERROR_PAUSE_S
             else:
-                pause = self._settings.delivery_poll_s
+                pause = self._settings.gateway_delivery_poll_s
             if not busy:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), pause)
@@ -65,7 +66,7 @@ class DeliveryWorker:
         async with self._pool.acquire() as conn:
             fanned = await repo.fan_out(conn, FANOUT_BATCH)
             due = await repo.claim_due(
-                conn, self._settings.delivery_batch, self._settings.delivery_lease_s
+                conn, self._settings.gateway_delivery_batch, self._settings.gateway_delivery_lease_s
             )
         if due:
             await asyncio.gather(*(self._deliver(row) for row in due))
@@ -77,18 +78,25 @@ class DeliveryWorker:
             outcome = await self._webhooks.send(
                 row["url"], row["secret"], alert, row["seq"], row["body_format"]
             )
+        elif not topic_allowed(
+            row["sns_topic_arn"],
+            row["tenant_accounts"],
+            self._settings.gateway_sns_allow_topic_arns,
+        ):
+            # Checked at save too; this catches an account that left the tenant since.
+            outcome = Outcome(False, 0.0, error="blocked_destination")
         elif self._sns is not None:
             outcome = await self._sns.send(row["sns_topic_arn"], alert, row["seq"])
         else:
             outcome = Outcome(False, 0.0, error="SNS is not configured on this gateway")
         attempt = row["attempts"] + 1
-        gave_up = not outcome.ok and gives_up(attempt, self._settings.webhook_max_attempts)
+        gave_up = not outcome.ok and gives_up(attempt, self._settings.gateway_webhook_max_attempts)
         next_at = None
         if not outcome.ok and not gave_up:
             delay = next_delay(
                 attempt,
-                self._settings.webhook_backoff_base_s,
-                self._settings.webhook_backoff_max_s,
+                self._settings.gateway_webhook_backoff_base_s,
+                self._settings.gateway_webhook_backoff_max_s,
                 self._rng,
             )
             next_at = datetime.now(UTC) + timedelta(seconds=delay)

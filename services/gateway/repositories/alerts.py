@@ -145,7 +145,10 @@ async def claim_due(conn: asyncpg.Connection, batch: int, lease_s: float) -> lis
             RETURNING d.id, d.subscription_id, d.alert_seq, d.attempts
         )
         SELECT c.id AS delivery_id, c.attempts, s.channel, s.url, s.body_format, s.secret,
-               s.sns_topic_arn, {", ".join("o." + c.strip() for c in _ALERT_COLUMNS.split(","))}
+               s.sns_topic_arn,
+               ARRAY(SELECT account_id FROM tenant_accounts a
+                     WHERE a.tenant_id = s.tenant_id) AS tenant_accounts,
+               {", ".join("o." + c.strip() for c in _ALERT_COLUMNS.split(","))}
         FROM claimed c
         JOIN subscriptions s ON s.id = c.subscription_id
         JOIN alert_outbox o ON o.seq = c.alert_seq

@@ -70,9 +70,13 @@ async def get(
     if row is None:
         return None
     doc = _row(row)
+    # Scoped too: an event on the bus that reuses another account's incident id must
+    # not show up in this tenant's history.
     history = await conn.fetch(
-        "SELECT payload FROM anomaly_events WHERE incident_id = $1 ORDER BY detected_at, id",
+        "SELECT payload FROM anomaly_events WHERE incident_id = $1 "
+        "AND payload->>'account_id' = ANY($2::text[]) ORDER BY detected_at, id",
         incident_id,
+        accounts,
     )
     doc["history"] = [h["payload"] for h in history]
     return doc

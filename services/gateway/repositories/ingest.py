@@ -38,6 +38,8 @@ OUTBOX_LOCK_KEY = 0x5EED_A1E7
 # Lifecycle order within one revision: resolve supersedes update supersedes open.
 _ACTION_RANK = {"open": 0, "update": 1, "resolve": 2}
 
+# An incident never changes account: an event reusing another account's incident id
+# (a hostile or buggy producer) must not overwrite what that account's tenant sees.
 UPSERT_ANOMALY = """
 INSERT INTO anomalies (incident_id, last_event_id, version, status, action, revision, kind,
     series_id, account_id, service, severity, severity_rank, impact_usd, window_start,
@@ -51,6 +53,7 @@ ON CONFLICT (incident_id) DO UPDATE SET
     window_end = excluded.window_end, detected_at = excluded.detected_at,
     opened_at = LEAST(anomalies.opened_at, excluded.opened_at), payload = excluded.payload
 WHERE (excluded.version, excluded.last_event_id) > (anomalies.version, anomalies.last_event_id)
+    AND excluded.account_id = anomalies.account_id
 """
 INSERT_ANOMALY_EVENT = """
 INSERT INTO anomaly_events (id, incident_id, action, revision, detected_at, payload)

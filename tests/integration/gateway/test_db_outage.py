@@ -119,7 +119,10 @@ async def test_postgres_outage_mid_stream_loses_nothing(
     # start_postgres runs its own event loop for the readiness probe: keep it off ours.
     server = await asyncio.to_thread(dedicated_postgres.start)
     settings = make_settings(
-        postgres_dsn=server.dsn, pg_schema="gateway", run_consumer=True, db_retry_max_wait_s=0.5
+        postgres_dsn=server.dsn,
+        gateway_pg_schema="gateway",
+        gateway_run_consumer=True,
+        gateway_db_retry_max_wait_s=0.5,
     )
     events = workload()
     half = len(events) // 2

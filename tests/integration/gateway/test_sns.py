@@ -18,6 +18,7 @@ from tests.unit.gateway import factories as f
 
 pytestmark = pytest.mark.integration
 REGION = "us-east-1"
+MOTO_ACCOUNT = "123456789012"
 
 
 @pytest.fixture
@@ -54,16 +55,19 @@ async def test_alert_published_to_sns(
     ]["QueueArn"]
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
 
-    settings = make_settings(run_delivery=True, sns_endpoint_url=moto_url, aws_region=REGION)
+    settings = make_settings(
+        gateway_run_delivery=True, gateway_sns_endpoint_url=moto_url, gateway_aws_region=REGION
+    )
     async with running_gateway(settings) as gw:
-        key = await gw.tenant("acme", ["111111111111"])
+        # moto's account: a tenant may publish only to topics in its own accounts.
+        key = await gw.tenant("acme", [MOTO_ACCOUNT])
         created = await gw.client.post(
             "/v1/subscriptions",
             json={"name": "sns", "channel": "sns", "sns_topic_arn": topic_arn},
             headers=auth(key),
         )
         assert created.status_code == 201, created.text
-        alert = f.anomaly("inc-1", severity="critical")
+        alert = f.anomaly("inc-1", severity="critical", account=MOTO_ACCOUNT)
         await gw.store([alert])
 
         def received() -> list[dict[str, object]]:

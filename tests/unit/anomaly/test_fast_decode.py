@@ -1,4 +1,3 @@
-
 import pytest
 
 from services.anomaly.metric.fast_decode import fast_datapoint

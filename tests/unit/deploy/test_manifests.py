@@ -37,7 +37,7 @@ CONSUMER_GROUPS = {
     },
     "rightsizing": {RightsizingSettings().rightsizing_group_id},
     "forecast": {ForecastSettings().forecast_group_id},
-    "gateway": {GatewaySettings().consumer_group},
+    "gateway": {GatewaySettings().gateway_consumer_group},
 }
 K8S_VERSION = "1.32"
 
@@ -110,7 +110,8 @@ def test_compose_file_matches_the_compose_spec() -> None:
     assert errors == []
     for name in SERVICES:
         service = compose["services"][name]
-        assert (ROOT / service["build"]["dockerfile"]).exists(), f"{name} Dockerfile missing"
+        assert service["build"]["dockerfile"] == "deploy/Dockerfile"
+        assert service["build"]["args"]["SERVICE"] == name
         assert "healthcheck" in service
         assert service["restart"] == "unless-stopped"
     assert compose["services"]["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
@@ -143,6 +144,18 @@ def test_consumers_scale_on_their_own_group_lag(k8s_docs: list[dict[str, Any]]) 
         assert doc["spec"]["scaleTargetRef"]["name"] == name
         groups = {t["metadata"]["consumerGroup"] for t in doc["spec"]["triggers"]}
         assert groups == CONSUMER_GROUPS[name]
+
+
+def test_one_dockerfile_builds_every_service_from_shared_and_its_own_package() -> None:
+    assert sorted(p.parent.name for p in (ROOT / "services").glob("*/Dockerfile")) == []
+    copies = [
+        line.split()[1]
+        for line in (ROOT / "deploy" / "Dockerfile").read_text().splitlines()
+        if line.startswith("COPY ")
+    ]
+    assert copies == ["requirements.lock", "shared", "services/__init__.py", "services/${SERVICE}"]
+    for name in SERVICES:
+        assert (ROOT / "services" / name / "__main__.py").exists()
 
 
 def test_ingestor_state_dir_is_a_persistent_volume(

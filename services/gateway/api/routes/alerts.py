@@ -21,7 +21,9 @@ from services.gateway.api.deps import (
     PrincipalDep,
     StateDep,
     StreamPrincipalDep,
+    acquire,
     authenticate,
+    presented_key,
     token_from_headers,
 )
 from services.gateway.api.error_responses import COMMON_RESPONSES
@@ -90,7 +92,7 @@ async def list_alerts(
 async def _poll(
     state: GatewayState, principal: Principal, f: repo.StreamFilters, after: int
 ) -> list[dict[str, Any]]:
-    async with state.pool.acquire() as conn:
+    async with acquire(state) as conn:
         rows = await repo.after(conn, principal.accounts, f, after, STREAM_BATCH)
     return [_out(r) for r in rows]
 
@@ -135,9 +137,9 @@ async def stream_alerts(
                 position = doc["seq"]
                 yield {"id": str(doc["seq"]), "event": "alert", "data": orjson.dumps(doc).decode()}
             if len(batch) < STREAM_BATCH:
-                await asyncio.sleep(state.settings.stream_poll_s)
+                await asyncio.sleep(state.settings.gateway_stream_poll_s)
 
-    return EventSourceResponse(events(), ping=int(state.settings.stream_heartbeat_s))
+    return EventSourceResponse(events(), ping=int(state.settings.gateway_stream_heartbeat_s))
 
 
 @router.websocket("/ws")
@@ -158,9 +160,11 @@ async def websocket_alerts(
     token = token_from_headers(
         websocket.headers.get("x-api-key"), websocket.headers.get("authorization")
     )
+    client = websocket.client.host if websocket.client else "unknown"
     try:
-        async with state.pool.acquire() as conn:
-            principal = await authenticate(state, conn, token)
+        presented = presented_key(state, client, token)
+        async with acquire(state) as conn:
+            principal = await authenticate(state, conn, presented)
     except HTTPException as exc:
         await websocket.close(code=4000 + exc.status_code, reason=str(exc.detail)[:120])
         return
@@ -175,7 +179,7 @@ async def websocket_alerts(
                 position = doc["seq"]
                 await websocket.send_text(orjson.dumps(doc).decode())
             if len(batch) < STREAM_BATCH:
-                await asyncio.sleep(state.settings.stream_poll_s)
+                await asyncio.sleep(state.settings.gateway_stream_poll_s)
 
     async def until_disconnect() -> None:
         while (await websocket.receive())["type"] != "websocket.disconnect":

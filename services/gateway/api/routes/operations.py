@@ -1,4 +1,4 @@
-"""Operator endpoints: dead letters (admin scope), health, readiness, Prometheus metrics."""
+"""Operator endpoints: dead letters (operator token), health, readiness, Prometheus metrics."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from fastapi import APIRouter, HTTPException, Path, Response, status
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from services.gateway.api.deps import AdminDep, ConnDep, StateDep
+from services.gateway.api.deps import ConnDep, StateDep
 from services.gateway.api.error_responses import COMMON_RESPONSES, FORBIDDEN, NOT_FOUND
+from services.gateway.api.operator import OperatorDep
 from services.gateway.api.pagination import parse_cursor, timestamp
 from services.gateway.api.params import PAGE_DEFAULT, Cursor, Limit, Text, page
 from services.gateway.api.schemas_results import DeadLetterOut, ErrorBody, Page
@@ -26,10 +27,10 @@ READY_DB_TIMEOUT_S = 0.5
     response_model=Page[DeadLetterOut],
     responses={**COMMON_RESPONSES, **FORBIDDEN},
     tags=["operations"],
-    summary="Rejected records from every dead-letter topic (admin scope)",
+    summary="Rejected records from every dead-letter topic (operator token)",
 )
 async def list_dead_letters(
-    _: AdminDep,
+    _: OperatorDep,
     conn: ConnDep,
     source_topic: Text = None,
     error_type: Text = None,
@@ -47,10 +48,10 @@ async def list_dead_letters(
     response_model=DeadLetterOut,
     responses={**COMMON_RESPONSES, **FORBIDDEN, **NOT_FOUND},
     tags=["operations"],
-    summary="One dead letter (admin scope)",
+    summary="One dead letter (operator token)",
 )
 async def get_dead_letter(
-    _: AdminDep, conn: ConnDep, letter_id: Annotated[str, Path(min_length=1, max_length=64)]
+    _: OperatorDep, conn: ConnDep, letter_id: Annotated[str, Path(min_length=1, max_length=64)]
 ) -> dict[str, Any]:
     """The full record as stored."""
     doc = await deadletters.get(conn, letter_id)
@@ -80,7 +81,7 @@ async def readyz(state: StateDep) -> Response:
         return JSONResponse(
             {"detail": f"database unreachable: {type(exc).__name__}"}, status_code=503
         )
-    if state.settings.run_consumer and not state.consumer_ready:
+    if state.settings.gateway_run_consumer and not state.consumer_ready:
         return JSONResponse({"detail": "consumer not started yet"}, status_code=503)
     return JSONResponse({"status": "ready"})
 

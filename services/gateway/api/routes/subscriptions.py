@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Response, status
 
-from services.gateway.api.deps import ConnDep, Principal, PrincipalDep, WriterDep
+from services.gateway.api.deps import ConnDep, Principal, PrincipalDep, StateDep, WriterDep
 from services.gateway.api.error_responses import (
     BODY_RESPONSES,
     COMMON_RESPONSES,
@@ -25,7 +25,10 @@ from services.gateway.api.schemas_manage import (
     SubscriptionOut,
 )
 from services.gateway.api.schemas_results import Page
+from services.gateway.delivery.egress import BlockedDestinationError, resolve_checked
+from services.gateway.delivery.sns_topics import topic_allowed
 from services.gateway.repositories import subscriptions as repo
+from services.gateway.settings import GatewaySettings
 
 router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"], responses=COMMON_RESPONSES)
 SubId = Annotated[str, Path(min_length=1, max_length=64)]
@@ -34,7 +37,9 @@ WRITE_RESPONSES = {**FORBIDDEN, **BODY_RESPONSES}
 SECRET_BYTES = 32
 
 
-def _fields(principal: Principal, body: SubscriptionIn) -> dict[str, Any]:
+async def _fields(
+    principal: Principal, body: SubscriptionIn, settings: GatewaySettings
+) -> dict[str, Any]:
     foreign = sorted(set(body.accounts) - set(principal.accounts))
     if foreign:
         raise invalid(
@@ -44,6 +49,25 @@ def _fields(principal: Principal, body: SubscriptionIn) -> dict[str, Any]:
         )
     fields = body.model_dump()
     fields["url"] = str(body.url) if body.url is not None else None
+    if body.channel == "webhook" and fields["url"] is not None:
+        # Checked again before every send; this answers the tenant early and clearly.
+        try:
+            await resolve_checked(fields["url"], settings.egress_policy())
+        except BlockedDestinationError as exc:
+            raise invalid(("body", "url"), str(exc), None) from exc
+    arn = fields["sns_topic_arn"]
+    allowed = settings.gateway_sns_allow_topic_arns
+    if (
+        body.channel == "sns"
+        and arn is not None
+        and not topic_allowed(arn, principal.accounts, allowed)
+    ):
+        raise invalid(
+            ("body", "sns_topic_arn"),
+            "sns_topic_arn must be a topic in one of this tenant's AWS accounts "
+            "(operators can allow others with SPENDSTREAM_GATEWAY_SNS_ALLOW_TOPIC_ARNS)",
+            None,
+        )
     return fields
 
 
@@ -65,12 +89,16 @@ async def list_subscriptions(
     summary="Subscribe a webhook or SNS topic to alerts",
 )
 async def create_subscription(
-    principal: WriterDep, conn: ConnDep, body: SubscriptionIn
+    principal: WriterDep, conn: ConnDep, state: StateDep, body: SubscriptionIn
 ) -> dict[str, Any]:
     """The response carries the HMAC signing secret once; it is never shown again."""
     secret = secrets.token_urlsafe(SECRET_BYTES)
     row = await repo.create(
-        conn, principal.tenant_id, uuid.uuid4().hex, secret, _fields(principal, body)
+        conn,
+        principal.tenant_id,
+        uuid.uuid4().hex,
+        secret,
+        await _fields(principal, body, state.settings),
     )
     return {**dict(row), "secret": secret}
 
@@ -93,10 +121,12 @@ async def get_subscription(principal: PrincipalDep, conn: ConnDep, sub_id: SubId
     summary="Replace a subscription's settings",
 )
 async def replace_subscription(
-    principal: WriterDep, conn: ConnDep, sub_id: SubId, body: SubscriptionIn
+    principal: WriterDep, conn: ConnDep, state: StateDep, sub_id: SubId, body: SubscriptionIn
 ) -> dict[str, Any]:
     """The signing secret is kept."""
-    row = await repo.update(conn, principal.tenant_id, sub_id, _fields(principal, body))
+    row = await repo.update(
+        conn, principal.tenant_id, sub_id, await _fields(principal, body, state.settings)
+    )
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no subscription {sub_id!r}")
     return dict(row)

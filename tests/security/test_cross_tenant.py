@@ -1,0 +1,71 @@
+"""Cross-tenant reads: dead letters are operators' only, and ids never cross tenants."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from services.gateway.settings import GatewaySettings
+from tests.integration.gateway.helpers import RunningGateway, running_gateway
+from tests.security.conftest import OPERATOR_TOKEN
+from tests.unit.gateway import factories as f
+
+pytestmark = pytest.mark.integration
+
+A1, B1 = "111111111111", "333333333333"
+DLQ = "spendstream.anomalies.v1.dlq"
+
+
+async def test_tenant_admin_keys_cannot_read_dead_letters(gateway: RunningGateway) -> None:
+    await gateway.tenant("acme", [A1], scope="admin")
+    admin = await gateway.key("acme", "admin")
+    await gateway.store([f.dead_letter(1)], topic=DLQ)
+    letter_id = (await gateway.get("/v1/dead-letters", OPERATOR_TOKEN)).json()["items"][0]["id"]
+    for path in ("/v1/dead-letters", f"/v1/dead-letters/{letter_id}"):
+        response = await gateway.get(path, admin)
+        assert (path, response.status_code) == (path, 401)
+        assert "raw" not in response.text
+        assert "offset" not in response.text
+
+
+async def test_operator_token_reads_dead_letters(gateway: RunningGateway) -> None:
+    await gateway.store([f.dead_letter(7)], topic=DLQ)
+    listed = await gateway.get("/v1/dead-letters", OPERATOR_TOKEN)
+    assert [d["offset"] for d in listed.json()["items"]] == [7]
+    one = await gateway.get(f"/v1/dead-letters/{listed.json()['items'][0]['id']}", OPERATOR_TOKEN)
+    assert one.status_code == 200
+    assert (await gateway.get("/v1/dead-letters", OPERATOR_TOKEN + "x")).status_code == 401
+
+
+async def test_dead_letters_are_closed_without_an_operator_token(
+    make_settings: Callable[..., GatewaySettings],
+) -> None:
+    async with running_gateway(make_settings(gateway_operator_token=None)) as gw:
+        await gw.tenant("acme", [A1], scope="admin")
+        admin = await gw.key("acme", "admin")
+        assert (await gw.get("/v1/dead-letters", admin)).status_code == 403
+
+
+@pytest.mark.parametrize("token", ["changethis" * 4, "short"])
+def test_placeholder_or_short_operator_tokens_are_refused(
+    make_settings: Callable[..., GatewaySettings], token: str
+) -> None:
+    with pytest.raises(ValueError, match="OPERATOR_TOKEN"):
+        make_settings(gateway_operator_token=token)
+
+
+async def test_a_reused_incident_id_does_not_leak_across_tenants(gateway: RunningGateway) -> None:
+    key_a = await gateway.tenant("acme", [A1])
+    key_b = await gateway.tenant("globex", [B1])
+    await gateway.store([f.anomaly("inc-a", account=A1)])
+    # A hostile (or buggy) producer reuses acme's incident id for globex's account.
+    await gateway.store([f.anomaly("inc-a", action="update", revision=1, account=B1, minute=5)])
+    mine = await gateway.get("/v1/anomalies/inc-a", key_a)
+    assert mine.status_code == 200
+    assert mine.json()["account_id"] == A1
+    assert [h["revision"] for h in mine.json()["history"]] == [0]
+    assert B1 not in mine.text
+    assert (await gateway.get("/v1/anomalies/inc-a", key_b)).status_code == 404
+    listed = await gateway.get("/v1/anomalies", key_b)
+    assert listed.json()["items"] == []
