@@ -9,11 +9,13 @@ process killed before writing anything carries it from its first instruction.
 
 A process is an *orphan* when its owner has exited, or, for a ``dev up``
 stack (no owner), when its state dir is gone or its pid file names another
-process. ``make test`` and ``make demo`` stop orphans first and say so.
+process (unless an ``up`` or ``down`` is running for it right now). ``make
+test`` and ``make demo`` stop orphans first and say so.
 """
 
 from __future__ import annotations
 
+import fcntl
 import signal
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,8 +84,24 @@ def _describe(proc: psutil.Process, env: dict[str, str]) -> StackProcess:
         orphan = not _alive(owner_pid, started)
     elif state_dir is not None:
         pid_file = state_dir / PID_FILES.get(component, f"{component}.pid")
-        orphan = not state_dir.exists() or processes.read_pid(pid_file) != proc.pid
+        stray = processes.read_pid(pid_file) != proc.pid and not _busy(state_dir)
+        orphan = not state_dir.exists() or stray
     return StackProcess(proc.pid, component, state_dir, owner_pid, orphan, _listening(proc))
+
+
+def _busy(state_dir: Path) -> bool:
+    """True while an ``up``/``down`` holds the state dir's lock (its pid files are in flux)."""
+    try:
+        handle = (state_dir / ".lock").open("r")
+    except OSError:
+        return False
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
 
 
 def _alive(pid: int, started: str) -> bool:
