@@ -28,8 +28,9 @@ MIN_CURRENT_GENERATION = 5
 # 10-25%; we take the conservative end). Bounds stop it from running away.
 PERF_PER_GENERATION = 0.05
 PERF_FACTOR_BOUNDS = (0.85, 1.2)
-# Prices of a region the catalogue lacks are read from us-east-1 (the largest,
-# usually cheapest region), and the reason says so.
+# Which types exist in a region the catalogue has no prices for is read from
+# us-east-1 (the largest region); its prices are never borrowed: such an
+# instance gets its finding but no option or saving, and the reason says so.
 FALLBACK_PRICING_REGION = "us-east-1"
 # Per-vCPU baseline performance of burstable types (AWS "burstable performance
 # instances" table): sustained CPU above it drains credits.

@@ -45,6 +45,20 @@ class Assessment:
     notes: list[str] = field(default_factory=list)
 
 
+def is_linux(platform: str) -> bool:
+    """Whether the catalogue's (Linux, no licence) prices apply to this OS.
+
+    >>> is_linux("Linux/UNIX"), is_linux("Red Hat Enterprise Linux"), is_linux("Windows")
+    (True, False, False)
+    """
+    return platform == "Linux/UNIX"
+
+
+def _unpriced(a: Assessment) -> Assessment:
+    """The same finding with nothing that would rest on an invented price."""
+    return replace(a, options=[], estimated_monthly_savings=0.0, current_monthly_cost=None)
+
+
 def _monthly(itype: InstanceType, region: str) -> float | None:
     price = itype.price(region)
     return None if price is None else price * HOURS_PER_MONTH
@@ -58,8 +72,16 @@ def assess_instance(
     policy: SizingPolicy,
     platform: str = "Linux/UNIX",
 ) -> Assessment:
-    """Apply the rules above to one instance's merged lookback (``platform``: its OS)."""
+    """Apply the rules above to one instance's merged lookback (``platform``: its OS).
+
+    Prices are On-Demand Linux per region. For a region the catalogue has no
+    prices for, or another OS, the finding still stands (it rests on shapes:
+    vCPUs, memory, families, available in us-east-1's list) but no option and
+    no saving is quoted: another region's or OS's price would be invented.
+    """
     priced_in = catalogue.pricing_region(region)
+    priced = priced_in == region and is_linux(platform)
+    finish = (lambda a: a) if priced else _unpriced
     cpu = window.cpu.quantile_upper(policy.cpu_quantile)
     mem = window.mem.quantile_upper(policy.cpu_quantile) if window.mem is not None else None
     base = Assessment(
@@ -70,14 +92,18 @@ def assess_instance(
         memory_pct=mem,
         network_mb_per_day=window.net_mb_per_day,
         hours_observed=window.hours_observed,
-        current_monthly_cost=_monthly(current, priced_in),
+        current_monthly_cost=_monthly(current, priced_in) if priced else None,
         cpu_stat=window.cpu_stat,
     )
     notes: list[str] = []
     if priced_in != region:
         notes.append(
-            f"the catalogue has no {region} prices, so {priced_in} prices are used "
-            f"(run `catalogue refresh --region {region}`)"
+            f"the catalogue has no {region} prices, so no option or saving is quoted "
+            f"(run `spendstream rightsizing catalogue refresh --region {region}`)"
+        )
+    elif not priced:
+        notes.append(
+            f"the catalogue prices Linux only, not {platform}, so no option or saving is quoted"
         )
     if window.cpu_stat not in (None, "Maximum"):
         notes.append(f"only {window.cpu_stat} CPU is reported, which understates peaks")
@@ -89,7 +115,7 @@ def assess_instance(
         if net is None:
             notes.append("network is not reported, so idleness rests on CPU alone")
         savings = base.current_monthly_cost or 0.0
-        return replace(base, finding="idle", estimated_monthly_savings=savings, notes=notes)
+        return finish(replace(base, finding="idle", estimated_monthly_savings=savings, notes=notes))
     demand = Demand(cpu_pct=cpu, cpu_mean_pct=mean, memory_pct=mem)
     baseline = current.burst_baseline_pct
     credits_drained = baseline is not None and mean > baseline
@@ -103,26 +129,30 @@ def assess_instance(
     if over_target or credits_drained:
         chosen = best_options(current, demand, catalogue, priced_in, policy, False, platform)
         savings = chosen[0].monthly_savings if chosen else 0.0
-        return replace(
-            base,
-            finding="underprovisioned",
-            options=chosen,
-            estimated_monthly_savings=savings,
-            notes=notes,
+        return finish(
+            replace(
+                base,
+                finding="underprovisioned",
+                options=chosen,
+                estimated_monthly_savings=savings,
+                notes=notes,
+            )
         )
     chosen = best_options(current, demand, catalogue, priced_in, policy, True, platform)
     smaller = catalogue.next_smaller(current, priced_in)
     shrinkable = smaller is not None and _fits(demand, current, smaller, policy)
     finding: Finding = "overprovisioned" if shrinkable else "optimized"
     savings = chosen[0].monthly_savings if chosen and shrinkable else 0.0
-    if mem is None and any(o.itype.memory_gib < current.memory_gib for o in chosen):
+    if priced and mem is None and any(o.itype.memory_gib < current.memory_gib for o in chosen):
         notes.append(
             "options with less memory than now carry "
             f"{policy.unmeasured_memory_risk:g} point more risk: memory is not measured; "
             "install the CloudWatch agent (mem_used_percent) to confirm them"
         )
-    return replace(
-        base, finding=finding, options=chosen, estimated_monthly_savings=savings, notes=notes
+    return finish(
+        replace(
+            base, finding=finding, options=chosen, estimated_monthly_savings=savings, notes=notes
+        )
     )
 
 

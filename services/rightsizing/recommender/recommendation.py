@@ -61,7 +61,11 @@ def reason_text(
         parts = [
             f"Idle over {days} days: peak CPU {_pct(a.cpu_peak_pct)} (< {policy.idle_cpu_pct:g}%), "
             f"network {net}. "
-            f"{_ACTION['idle']} to save ${a.estimated_monthly_savings:,.2f}/month."
+            + (
+                f"{_ACTION['idle']} to save ${a.estimated_monthly_savings:,.2f}/month."
+                if a.current_monthly_cost is not None
+                else f"{_ACTION['idle']}."
+            )
         ]
     else:
         parts = [

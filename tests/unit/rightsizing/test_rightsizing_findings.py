@@ -7,6 +7,7 @@ from services.rightsizing.catalogue import Catalogue
 from services.rightsizing.evaluate import EvaluationConfig, apply_outcome, evaluate_fleet
 from services.rightsizing.exceptions import RightsizingError
 from services.rightsizing.recommender import SizingPolicy, assess_instance
+from services.rightsizing.recommender.options import Demand, best_options
 from services.rightsizing.recommender.recommendation import is_regression
 from tests.unit.rightsizing.rightsizing_synth import make_state, noisy
 
@@ -58,13 +59,14 @@ def test_options_keep_architecture_and_vendor_unless_the_account_opts_in(
 
 
 def test_an_os_without_arm64_builds_never_gets_graviton(catalogue: Catalogue) -> None:
-    state = make_state("i", "m5.2xlarge", noisy(12.0), mem=noisy(20.0, seed=3))
     opted = SizingPolicy(other_architectures=True)
+    current, demand = catalogue.get("m5.2xlarge"), Demand(15.0, 12.0, 20.0)
+    linux = best_options(current, demand, catalogue, "us-east-1", opted, True, "Linux/UNIX")
+    assert any(o.itype.arch == "arm64" for o in linux)
     for platform in ("Windows", "Windows with SQL Server Standard", "Linux with SQL Server Web"):
-        itype = catalogue.get(state.instance_type)
-        a = assess_instance(state.window(14), itype, state.region, catalogue, opted, platform)
-        assert a.options, platform
-        assert all(o.itype.arch == "amd64" for o in a.options), platform
+        options = best_options(current, demand, catalogue, "us-east-1", opted, True, platform)
+        assert options, platform
+        assert all(o.itype.arch == "amd64" for o in options), platform
 
 
 def test_opt_in_is_per_account(catalogue: Catalogue) -> None:
@@ -186,3 +188,30 @@ def test_region_without_prices_falls_back_and_says_so(catalogue: Catalogue) -> N
     a = assess(catalogue, make_state("i", "m5.2xlarge", noisy(12.0), region="eu-west-1"))
     assert a.finding == "overprovisioned"
     assert any("no eu-west-1 prices" in n for n in a.notes)
+
+
+@pytest.mark.parametrize(
+    ("region", "platform", "why"),
+    [
+        ("eu-west-1", "Linux/UNIX", "no eu-west-1 prices"),
+        ("us-east-1", "Windows", "prices Linux only, not Windows"),
+        ("us-east-1", "Red Hat Enterprise Linux", "not Red Hat Enterprise Linux"),
+    ],
+)
+def test_no_price_is_borrowed_from_another_region_or_os(
+    catalogue: Catalogue, region: str, platform: str, why: str
+) -> None:
+    state = make_state("i", "m5.2xlarge", noisy(12.0), mem=noisy(20.0, seed=3))
+    state.region, state.platform = region, platform
+    a = assess_instance(
+        state.window(14), catalogue.get("m5.2xlarge"), region, catalogue, POLICY, platform
+    )
+    assert a.finding == "overprovisioned"  # shapes still decide the finding
+    assert a.options == []
+    assert a.estimated_monthly_savings == 0.0
+    assert a.current_monthly_cost is None
+    assert any(why in note for note in a.notes)
+    event = evaluate_fleet([state], catalogue, EvaluationConfig(), NOW)[0].recommendation()
+    assert event is not None
+    assert event.options == []
+    assert why in event.reason
