@@ -7,7 +7,7 @@ changed since the last one published, with the state updates to apply.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import numpy as np
@@ -45,6 +45,15 @@ class EvaluationConfig:
 
     sizing: SizingPolicy = field(default_factory=SizingPolicy)
     schedules: SchedulePolicy = field(default_factory=SchedulePolicy)
+    # Accounts opted in to Graviton and other CPU vendors ("*": every account).
+    other_architecture_accounts: frozenset[str] = frozenset()
+
+    def policy_for(self, account_id: str) -> SizingPolicy:
+        """The sizing policy of one account (its architecture preference applied)."""
+        accounts = self.other_architecture_accounts
+        if "*" in accounts or account_id in accounts:
+            return replace(self.sizing, other_architectures=True)
+        return self.sizing
 
 
 @dataclass(frozen=True)
@@ -145,7 +154,14 @@ def evaluate_fleet(
             continue
         itype = catalogue.get(state.instance_type)
         window = state.window(policy.lookback_days)
-        assessment = assess_instance(window, itype, state.region, catalogue, policy)
+        assessment = assess_instance(
+            window,
+            itype,
+            state.region,
+            catalogue,
+            config.policy_for(state.account_id),
+            state.platform,
+        )
         who = Identity(state.resource_id, state.account_id, state.region, itype.name, itype.vcpu)
         assessed[state.resource_id] = (state, who, assessment)
         newest = state.newest_day

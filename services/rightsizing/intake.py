@@ -59,7 +59,7 @@ def apply_inventory(state: InstanceState, item: Ec2Instance) -> None:
         state.rightsized = item.instance_type in state.recommended_types
     state.instance_type = item.instance_type
     state.account_id, state.region = item.account_id, item.region
-    state.architecture = item.architecture
+    state.architecture, state.platform = item.architecture, item.platform
     state.running = item.state in RUNNING_STATES
     state.deleted = item.deleted
     state.changed = True

@@ -7,8 +7,10 @@ settings inherited from :class:`shared.settings.SpendstreamSettings`.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import ValidationInfo, field_validator
+from pydantic_settings import NoDecode
 
 from services.rightsizing.catalogue.files import DEFAULT_PATH
 from services.rightsizing.evaluate import EvaluationConfig
@@ -47,6 +49,17 @@ class RightsizingSettings(SpendstreamSettings):
     rightsizing_catalogue_path: Path = DEFAULT_PATH
     # Processes for evaluation passes (k-means and sizing never block the loop).
     rightsizing_eval_workers: int = 1
+    # Accounts that opted in to Graviton and other CPU vendors (comma-separated
+    # ids, "*" for all); others keep their architecture, as Compute Optimizer's
+    # default preference does.
+    rightsizing_other_architecture_accounts: Annotated[tuple[str, ...], NoDecode] = ()
+
+    @field_validator("rightsizing_other_architecture_accounts", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
 
     @field_validator(*_COMPUTE_OPTIMIZER_CHOICES)
     @classmethod
@@ -64,5 +77,6 @@ class RightsizingSettings(SpendstreamSettings):
                 cpu_headroom_pct=self.rightsizing_cpu_headroom_pct,
                 memory_headroom_pct=self.rightsizing_memory_headroom_pct,
                 lookback_days=self.rightsizing_lookback_days,
-            )
+            ),
+            other_architecture_accounts=frozenset(self.rightsizing_other_architecture_accounts),
         )

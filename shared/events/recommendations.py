@@ -29,6 +29,10 @@ class RightsizeOption(BaseModel):
     monthly_savings: float
     performance_risk: float = Field(ge=0.0, le=4.0)
     migration_effort: Literal["very_low", "low", "medium", "high"]
+    platform_differences: list[str] = Field(
+        default_factory=list,
+        description="What changes besides size: architecture, CPU vendor, hypervisor.",
+    )
 
 
 class OffHoursSchedule(BaseModel):

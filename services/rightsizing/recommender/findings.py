@@ -7,7 +7,7 @@ Order of the rules, each Compute Optimizer's:
    burstable type whose mean CPU drains its credits -> under-provisioned;
 4. a cheaper type with fewer vCPUs (or, with memory measured, less memory)
    keeps every projection within target -> over-provisioned;
-5. otherwise optimised (cheaper options such as Graviton are still listed).
+5. otherwise optimised (cheaper equivalents are still listed).
 
 Percentiles are read as upper bounds from the sketch (estimate x (1 + 1%)), so
 a recommendation never rests on the sketch's error in its favour.
@@ -51,9 +51,14 @@ def _monthly(itype: InstanceType, region: str) -> float | None:
 
 
 def assess_instance(
-    window: Window, current: InstanceType, region: str, catalogue: Catalogue, policy: SizingPolicy
+    window: Window,
+    current: InstanceType,
+    region: str,
+    catalogue: Catalogue,
+    policy: SizingPolicy,
+    platform: str = "Linux/UNIX",
 ) -> Assessment:
-    """Apply the rules above to one instance's merged lookback."""
+    """Apply the rules above to one instance's merged lookback (``platform``: its OS)."""
     priced_in = catalogue.pricing_region(region)
     cpu = window.cpu.quantile_upper(policy.cpu_quantile)
     mem = window.mem.quantile_upper(policy.cpu_quantile) if window.mem is not None else None
@@ -96,7 +101,7 @@ def assess_instance(
     if peak >= PINNED_CPU_PCT:
         notes.append("CPU was pinned at 100%, so true demand may be higher than projected")
     if over_target or credits_drained:
-        chosen = best_options(current, demand, catalogue, priced_in, policy, cheaper_only=False)
+        chosen = best_options(current, demand, catalogue, priced_in, policy, False, platform)
         savings = chosen[0].monthly_savings if chosen else 0.0
         return replace(
             base,
@@ -105,16 +110,16 @@ def assess_instance(
             estimated_monthly_savings=savings,
             notes=notes,
         )
-    chosen = best_options(current, demand, catalogue, priced_in, policy, cheaper_only=True)
+    chosen = best_options(current, demand, catalogue, priced_in, policy, True, platform)
     smaller = catalogue.next_smaller(current, priced_in)
     shrinkable = smaller is not None and _fits(demand, current, smaller, policy)
     finding: Finding = "overprovisioned" if shrinkable else "optimized"
     savings = chosen[0].monthly_savings if chosen and shrinkable else 0.0
-    offered = smaller is not None and any(o.itype == smaller for o in chosen)
-    if shrinkable and smaller is not None and not offered and mem is None:
+    if mem is None and any(o.itype.memory_gib < current.memory_gib for o in chosen):
         notes.append(
-            f"CPU would fit {smaller.name}, but it has less memory and memory is "
-            "not measured; install the CloudWatch agent to confirm that move"
+            "options with less memory than now carry "
+            f"{policy.unmeasured_memory_risk:g} point more risk: memory is not measured; "
+            "install the CloudWatch agent (mem_used_percent) to confirm them"
         )
     return replace(
         base, finding=finding, options=chosen, estimated_monthly_savings=savings, notes=notes
@@ -126,8 +131,8 @@ def _fits(
 ) -> bool:
     """Would the next size down keep CPU (and measured memory) within target?
 
-    This decides the *finding*, as Compute Optimizer does; which moves we
-    *offer* is stricter (never less memory when memory is not measured).
+    This decides the *finding*, as Compute Optimizer does; with memory not
+    measured, moves to less memory are offered at more risk.
     """
     if project_cpu(demand.cpu_pct, current, smaller) > policy.cpu_target_pct:
         return False

@@ -1,5 +1,9 @@
 """Candidate instance types for one workload: projection, fit, risk, effort, savings.
 
+Which types may be candidates follows Compute Optimizer's preferences: the
+current architecture and CPU vendor unless the account opted in to others,
+and never arm64 for an OS that has no arm64 build (Windows, SQL Server).
+
 Projection assumptions, stated once: CPU demand is work, so a P-percentile of
 ``p`` % on ``v`` vCPUs becomes ``p * v * f / (v' * f')`` % on a candidate with
 ``v'`` vCPUs, where ``f`` is the per-vCPU performance factor of the catalogue
@@ -48,6 +52,31 @@ class Option:
     monthly_savings: float
     performance_risk: float
     migration_effort: Effort
+    platform_differences: tuple[str, ...] = ()
+
+
+def runs_on_arm(platform: str) -> bool:
+    """Whether an OS (EC2 ``PlatformDetails``) has arm64 builds: Linux yes, Windows/SQL Server no.
+
+    >>> runs_on_arm("Linux/UNIX"), runs_on_arm("Red Hat Enterprise Linux")
+    (True, True)
+    >>> runs_on_arm("Windows with SQL Server Standard"), runs_on_arm("Linux with SQL Server Web")
+    (False, False)
+    """
+    lowered = platform.lower()
+    return "windows" not in lowered and "sql server" not in lowered
+
+
+def platform_differences(current: InstanceType, candidate: InstanceType) -> tuple[str, ...]:
+    """What changes under the workload besides size (Compute Optimizer's platform differences)."""
+    out = []
+    if candidate.arch != current.arch:
+        out.append(f"architecture {current.arch} -> {candidate.arch}")
+    if candidate.cpu_manufacturer != current.cpu_manufacturer:
+        out.append(f"CPU vendor {current.cpu_manufacturer} -> {candidate.cpu_manufacturer}")
+    if candidate.hypervisor != current.hypervisor:
+        out.append(f"hypervisor {current.hypervisor} -> {candidate.hypervisor}")
+    return tuple(out)
 
 
 def project_cpu(pct: float, current: InstanceType, candidate: InstanceType) -> float:
@@ -92,6 +121,8 @@ class Pool:
     price: np.ndarray
     baseline: np.ndarray  # burst credit baseline per vCPU; NaN for fixed-performance types
     graviton: np.ndarray
+    arch: np.ndarray
+    vendor: np.ndarray
     inverse_capacity: np.ndarray
     inverse_memory: np.ndarray
     burstable_index: np.ndarray
@@ -127,6 +158,8 @@ class Pool:
             price=np.array([t.price(region) or 0.0 for t in types]),
             baseline=baseline,
             graviton=np.array([t.is_graviton for t in types], dtype=bool),
+            arch=np.array([t.arch for t in types]),
+            vendor=np.array([t.cpu_manufacturer for t in types]),
             inverse_capacity=1.0 / capacity,
             inverse_memory=1.0 / memory,
             burstable_index=np.flatnonzero(~np.isnan(baseline)),
@@ -153,17 +186,25 @@ class Ladder:
 
     @classmethod
     def of(cls, pool: Pool, current: InstanceType, current_price: float, policy: SizingPolicy,
-           cheaper_only: bool, memory_measured: bool) -> Ladder:  # fmt: skip
+           cheaper_only: bool, memory_measured: bool, arm_ok: bool) -> Ladder:  # fmt: skip
         """Candidates for ``current`` in rank order (see ``best_options``)."""
         same_family, eligible, keeps_memory = pool.eligibility(current)
         monthly = pool.price * HOURS_PER_MONTH
         savings = current_price * HOURS_PER_MONTH - monthly
-        ok = eligible if memory_measured else eligible & keeps_memory  # never shrink unmeasured
+        # Unmeasured memory: other families must keep it; the family's own
+        # smaller sizes stay (CPU decides, at more risk: see _option).
+        ok = eligible if memory_measured else eligible & (keeps_memory | same_family)
+        if policy.other_architectures:
+            ok &= (pool.arch != "arm64") | arm_ok
+            bonus = policy.graviton_rank_bonus * pool.graviton
+        else:
+            ok &= (pool.arch == current.arch) & (pool.vendor == current.cpu_manufacturer)
+            bonus = np.zeros(len(pool.types))
         if cheaper_only:
             ok = ok & (savings > policy.min_savings_fraction * current_price * HOURS_PER_MONTH)
-            primary = -savings * (1.0 + policy.graviton_rank_bonus * pool.graviton)
+            primary = -savings * (1.0 + bonus)
         else:
-            primary = monthly * (1.0 - policy.graviton_rank_bonus * pool.graviton)
+            primary = monthly * (1.0 - bonus)
         index = np.flatnonzero(ok)
         # The projected CPU is a positive constant times inverse capacity, so
         # sorting by it ranks exactly as sorting by the projection would.
@@ -186,13 +227,15 @@ def best_options(
     region: str,
     policy: SizingPolicy,
     cheaper_only: bool,
+    platform: str = "Linux/UNIX",
 ) -> list[Option]:
     """Up to ``max_options`` types that fit, ranked.
 
     Candidates are the current family's sizes and every recommendable
     (current-generation) type. With ``cheaper_only`` (over-provisioned or
     optimised), options must save money and rank by savings, Graviton's
-    counted ``graviton_rank_bonus`` higher, and the best same-family option is
+    counted ``graviton_rank_bonus`` higher when the account opted in to other
+    architectures, and the best same-family option is
     always kept (no new AMI needed). Otherwise (under-provisioned) the cheapest
     fitting types come first; ties go to the lower projected CPU.
     """
@@ -200,10 +243,11 @@ def best_options(
     current_price = current.price(region)
     if current_price is None or not pool.types:
         return []
-    measured = demand.memory_pct is not None
-    key = ("ladder", region, current.name, policy, cheaper_only, measured)
+    measured, arm_ok = demand.memory_pct is not None, runs_on_arm(platform)
+    key = ("ladder", region, current.name, policy, cheaper_only, measured, arm_ok)
     ladder = catalogue.memo(
-        key, lambda: Ladder.of(pool, current, current_price, policy, cheaper_only, measured)
+        key,
+        lambda: Ladder.of(pool, current, current_price, policy, cheaper_only, measured, arm_ok),
     )
     work = current.vcpu * current.performance_factor
     cpu = demand.cpu_pct * work * ladder.inverse_capacity
@@ -235,6 +279,9 @@ def _option(
     i = int(ladder.index[j])
     itype = pool.types[i]
     mem = None if memory is None else float(memory[j])
+    risk = performance_risk(float(cpu[j]), mem, policy, itype.burstable)
+    if mem is None and itype.memory_gib < current.memory_gib:
+        risk = min(4.0, risk + policy.unmeasured_memory_risk)
     return Option(
         itype=itype,
         projected_cpu_pct=float(cpu[j]),
@@ -242,6 +289,7 @@ def _option(
         hourly_price=float(pool.price[i]),
         monthly_cost=float(ladder.monthly[j]),
         monthly_savings=float(ladder.savings[j]),
-        performance_risk=performance_risk(float(cpu[j]), mem, policy, itype.burstable),
+        performance_risk=risk,
         migration_effort=migration_effort(current, itype),
+        platform_differences=platform_differences(current, itype),
     )

@@ -34,9 +34,18 @@ class SizingPolicy:
     idle_cpu_pct: float = 5.0
     idle_network_mb_per_day: float = 5.0
     max_options: int = 3
-    # Graviton is preferred: its savings count this much more when ranking
-    # options (it is usually the best price-performance; effort says "medium").
+    # Compute Optimizer's "CPU vendor and architecture" preference: CURRENT by
+    # default (options keep the instance's architecture and CPU vendor). Opted
+    # in (per account, SPENDSTREAM_RIGHTSIZING_OTHER_ARCHITECTURE_ACCOUNTS),
+    # Graviton and other x86 vendors are offered too, with their platform
+    # differences listed, never an architecture the instance's OS cannot run.
+    other_architectures: bool = False
+    # Opted in, Graviton's savings count this much more when ranking options
+    # (it is usually the best price-performance; effort says "medium").
     graviton_rank_bonus: float = 0.10
+    # Memory unmeasured: an option with less memory than now is still offered
+    # when CPU fits (as Compute Optimizer does), at this much more risk.
+    unmeasured_memory_risk: float = 1.0
     # Ignore options saving under 1% of the current cost: not worth a migration.
     min_savings_fraction: float = 0.01
 

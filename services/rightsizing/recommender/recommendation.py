@@ -87,10 +87,7 @@ def reason_text(
             parts.append("No candidate type in the catalogue fits; review the workload.")
     if a.finding not in ("insufficient_data", "idle"):
         if a.memory_pct is None:
-            parts.append(
-                "Memory is not measured (no CloudWatch agent), so no option has less "
-                "memory than now."
-            )
+            parts.append("Memory is not measured (no CloudWatch agent).")
         else:
             parts.append(
                 f"Memory {p} was {_pct(a.memory_pct)} (target <= {policy.memory_target_pct:g}%)."
@@ -171,6 +168,7 @@ def to_event(
             monthly_savings=round(o.monthly_savings, 2),
             performance_risk=o.performance_risk,
             migration_effort=o.migration_effort,
+            platform_differences=list(o.platform_differences),
         )
         for i, o in enumerate(a.options)
     ]

@@ -36,6 +36,7 @@ _META_FIELDS = (
     "region",
     "instance_type",
     "architecture",
+    "platform",
     "running",
     "deleted",
     "cpu_stat",

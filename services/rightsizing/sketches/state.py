@@ -50,6 +50,7 @@ class InstanceState:
     region: str = ""
     instance_type: str | None = None
     architecture: str | None = None
+    platform: str = "Linux/UNIX"
     running: bool = True
     deleted: bool = False
     cpu_stat: str | None = None

@@ -43,23 +43,57 @@ def test_overprovisioned_offers_cheaper_options_within_headroom(catalogue: Catal
     assert any(o.migration_effort == "very_low" for o in a.options)  # a same-family choice
 
 
-def test_graviton_is_preferred_when_it_saves_about_as_much(catalogue: Catalogue) -> None:
-    a = assess(catalogue, make_state("i", "m5.2xlarge", noisy(12.0), mem=noisy(20.0, seed=3)))
-    assert a.options[0].itype.arch == "arm64"
-    assert a.options[0].migration_effort == "medium"
+def test_options_keep_architecture_and_vendor_unless_the_account_opts_in(
+    catalogue: Catalogue,
+) -> None:
+    state = make_state("i", "m5.2xlarge", noisy(12.0), mem=noisy(20.0, seed=3))
+    kept = assess(catalogue, state)
+    assert kept.options
+    assert {(o.itype.arch, o.itype.cpu_manufacturer) for o in kept.options} == {("amd64", "intel")}
+    assert all(o.platform_differences == () for o in kept.options)
+    opted = assess(catalogue, state, SizingPolicy(other_architectures=True))
+    assert opted.options[0].itype.arch == "arm64"  # Graviton, preferred when it saves about as much
+    assert opted.options[0].migration_effort == "medium"
+    assert "architecture amd64 -> arm64" in opted.options[0].platform_differences
 
 
-def test_unknown_memory_never_shrinks_memory_and_says_so(catalogue: Catalogue) -> None:
+def test_an_os_without_arm64_builds_never_gets_graviton(catalogue: Catalogue) -> None:
+    state = make_state("i", "m5.2xlarge", noisy(12.0), mem=noisy(20.0, seed=3))
+    opted = SizingPolicy(other_architectures=True)
+    for platform in ("Windows", "Windows with SQL Server Standard", "Linux with SQL Server Web"):
+        itype = catalogue.get(state.instance_type)
+        a = assess_instance(state.window(14), itype, state.region, catalogue, opted, platform)
+        assert a.options, platform
+        assert all(o.itype.arch == "amd64" for o in a.options), platform
+
+
+def test_opt_in_is_per_account(catalogue: Catalogue) -> None:
+    config = EvaluationConfig(other_architecture_accounts=frozenset({"222222222222"}))
+    assert not config.policy_for("111111111111").other_architectures
+    assert config.policy_for("222222222222").other_architectures
+    everyone = EvaluationConfig(other_architecture_accounts=frozenset({"*"}))
+    assert everyone.policy_for("111111111111").other_architectures
+
+
+def test_unknown_memory_still_offers_the_family_downsize_at_more_risk(catalogue: Catalogue) -> None:
     state = make_state("i", "m5.2xlarge", noisy(12.0))
     a = assess(catalogue, state)
     assert a.finding == "overprovisioned"  # CPU alone decides the finding
     assert a.memory_pct is None
-    assert all(o.itype.memory_gib >= 32.0 for o in a.options)
-    assert any("memory is not measured" in n for n in a.notes)
+    smaller = [o for o in a.options if o.itype.memory_gib < 32.0]
+    assert smaller, "a same-family downsize that CPU supports must be offered"
+    assert all(o.itype.family == "m5" for o in smaller)  # other families must keep memory
+    measured = assess(catalogue, make_state("i", "m5.2xlarge", noisy(12.0), mem=noisy(20.0)))
+    same = {o.itype.name: o.performance_risk for o in measured.options}
+    for option in smaller:
+        if option.itype.name in same:
+            assert option.performance_risk > same[option.itype.name]
+    assert any("mem_used_percent" in n for n in a.notes)
     event = evaluate_fleet([state], catalogue, EvaluationConfig(), NOW)[0].recommendation()
     assert event is not None
     assert not event.memory_measured
     assert "Memory is not measured" in event.reason
+    assert "mem_used_percent" in event.reason
 
 
 def test_underprovisioned_offers_bigger_types(catalogue: Catalogue) -> None:
