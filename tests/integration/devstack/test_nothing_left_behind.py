@@ -43,6 +43,16 @@ SESSION_START_TIMEOUT_S = 150.0
 FAST_POLL_S = 0.02
 
 
+def as_from_a_terminal() -> None:
+    """In the child: Ctrl-C's default action, as in a terminal.
+
+    A test run started in the background (``make test &``, some CI runners)
+    has SIGINT ignored, children inherit that, and a Python started that way
+    never raises KeyboardInterrupt: the test would not be interrupting anything.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def clean_env(**extra: str) -> dict[str, str]:
     """This environment without the session's endpoints (children start their own)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SPENDSTREAM_")}
@@ -129,29 +139,30 @@ def test_broker_failing_after_postgres_started_stops_postgres(state_dir: Path) -
 
 def test_sigint_between_the_two_starts_stops_the_broker(state_dir: Path) -> None:
     ports = (free_port(), free_port())
-    up = subprocess.Popen(
+    with subprocess.Popen(
         dev_up(ports),
         env=clean_env(SPENDSTREAM_STATE_DIR=str(state_dir)),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-    )
-    try:
-        # `up` creates the postgres dir once the broker is ready; initdb then
-        # takes seconds, which is when the interrupt lands.
-        wait_for(
-            lambda: (state_dir / "postgres").exists(),
-            timeout=CLI_TIMEOUT_S,
-            interval=FAST_POLL_S,
-            description="the broker to be ready and PostgreSQL's start to begin",
-        )
-        assert listening(ports[:1]), "the broker should be up by now"
-        up.send_signal(signal.SIGINT)
-        out, err = up.communicate(timeout=CLI_TIMEOUT_S)
-    finally:
-        if up.poll() is None:
-            up.kill()
-            up.wait()
+        preexec_fn=as_from_a_terminal,
+    ) as up:
+        try:
+            # `up` creates the postgres dir once the broker is ready; initdb then
+            # takes seconds, which is when the interrupt lands.
+            wait_for(
+                lambda: (state_dir / "postgres").exists(),
+                timeout=CLI_TIMEOUT_S,
+                interval=FAST_POLL_S,
+                description="the broker to be ready and PostgreSQL's start to begin",
+            )
+            assert listening(ports[:1]), "the broker should be up by now"
+            up.send_signal(signal.SIGINT)
+            out, err = up.communicate(timeout=CLI_TIMEOUT_S)
+        finally:
+            if up.poll() is None:
+                up.kill()
+                up.wait()
 
     assert up.returncode == 130, out + err
     assert "interrupted: stopped what it had started" in err
@@ -225,27 +236,28 @@ def test_a_killed_session_leaves_nothing_for_the_next(watchdog: str, tmp_path: P
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_an_interrupted_bench_stops_its_stack(sig: signal.Signals) -> None:
-    bench = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-m", "bench.bench_gateway"],
         cwd=REPO_ROOT,
         env=clean_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-    )
-    try:
-        servers = wait_for(
-            lambda: (s := owned_servers(bench.pid)) and set(s) == {"kafka", "postgres"} and s,
-            timeout=CLI_TIMEOUT_S,
-            interval=0.2,
-            description="the bench's broker and PostgreSQL",
-        )
-        bench.send_signal(sig)  # mid-run: it is filling a million rows by now
-        out, _ = bench.communicate(timeout=GONE_TIMEOUT_S)
-    finally:
-        if bench.poll() is None:
-            bench.kill()
-            bench.wait()
+        preexec_fn=as_from_a_terminal,
+    ) as bench:
+        try:
+            servers = wait_for(
+                lambda: (s := owned_servers(bench.pid)) and set(s) == {"kafka", "postgres"} and s,
+                timeout=CLI_TIMEOUT_S,
+                interval=0.2,
+                description="the bench's broker and PostgreSQL",
+            )
+            bench.send_signal(sig)  # mid-run: it is filling a million rows by now
+            out, _ = bench.communicate(timeout=GONE_TIMEOUT_S)
+        finally:
+            if bench.poll() is None:
+                bench.kill()
+                bench.wait()
 
     assert bench.returncode != 0, out[-2000:]
     ports = tuple(port for _, listened in servers.values() for port in listened)
