@@ -34,6 +34,7 @@ from services.gateway.db.migrate import apply_migrations
 from services.gateway.db.pool import create_pool
 from services.gateway.delivery.channels import SnsSender, WebhookSender
 from services.gateway.delivery.worker import DeliveryWorker
+from services.gateway.http_server import server_config
 from services.gateway.ratelimit import FailureLimiter, TokenBuckets
 from services.gateway.settings import GatewaySettings
 from shared.kafka import EventProducer, make_producer
@@ -139,7 +140,9 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     ):
         app.include_router(router)
     error_responses.install(app)
-    app.add_middleware(BodyLimit, max_bytes=settings.body_max_bytes)
+    app.add_middleware(
+        BodyLimit, max_bytes=settings.body_max_bytes, timeout_s=settings.body_timeout_s
+    )
     app.add_middleware(RequestMetrics, registry=app.state.registry)
     return app
 
@@ -148,13 +151,5 @@ def run() -> None:
     """Start the gateway with settings from the environment (``python -m services.gateway``)."""
     settings = load(GatewaySettings)
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings),
-            host=settings.http_host,
-            port=settings.http_port,
-            log_config=None,
-            access_log=False,
-        )
-    )
+    server = uvicorn.Server(server_config(create_app(settings), settings))
     asyncio.run(server.serve())

@@ -41,6 +41,17 @@ class GatewaySettings(SpendstreamSettings):
 
     # Request bodies are small JSON documents; 64 KiB is generous and bounds memory.
     body_max_bytes: int = 64 * 1024
+    # A request body slower than this (a slowloris on the body) is answered 408.
+    body_timeout_s: float = 10.0
+    # The request head (line + headers) must arrive within this; a real client sends it
+    # in one packet, a slowloris never finishes. Idle keep-alive connections close after
+    # http_keep_alive_s (uvicorn's default). Beyond http_limit_concurrency connections and
+    # tasks at once uvicorn answers 503, so one replica cannot be exhausted of descriptors.
+    http_header_timeout_s: float = 10.0
+    http_keep_alive_s: int = 5
+    http_limit_concurrency: int = 1000
+    # The request line and headers together; 16 KiB is uvicorn's default and fits any browser.
+    http_max_head_bytes: int = 16 * 1024
     # Per-key token bucket: sustained requests/s and burst size.
     rate_limit_per_s: float = 50.0
     rate_limit_burst: int = 100
