@@ -78,8 +78,11 @@ class GatewaySettings(SpendstreamSettings):
     delivery_lease_s: float = 30.0
     # Poll interval of the fan-out and delivery loops: alerts reach receivers within it.
     delivery_poll_s: float = 0.5
-    # Deliveries claimed per poll: bounds concurrent outbound requests.
+    # Deliveries in flight at once per process: bounds concurrent outbound requests.
     delivery_batch: int = 50
+    # Of those, at most this many for one tenant: a tenant whose receivers are slow
+    # (each send can take webhook_timeout_s) fills only its own share.
+    delivery_per_tenant: int = 10
 
     # Server-Sent Events / WebSocket: poll the outbox this often; heartbeat to keep proxies open.
     stream_poll_s: float = 0.5
