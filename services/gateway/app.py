@@ -29,6 +29,7 @@ from services.gateway.api.routes import (
     subscriptions,
 )
 from services.gateway.api.state import GatewayState
+from services.gateway.api.stream_slots import StreamSlots
 from services.gateway.consumer import ResultStore, make_result_consumer, run_consumer
 from services.gateway.db.migrate import apply_migrations
 from services.gateway.db.pool import create_pool
@@ -71,6 +72,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             metrics=ServiceMetrics("gateway", registry),
             buckets=TokenBuckets(settings.rate_limit_per_s, settings.rate_limit_burst),
             auth_failures=FailureLimiter(settings.auth_failure_per_s, settings.auth_failure_burst),
+            streams=StreamSlots(settings.stream_max_per_key, settings.stream_max),
         )
         app.state.gateway = state
         if settings.run_consumer:

@@ -87,6 +87,12 @@ class GatewaySettings(SpendstreamSettings):
     # Server-Sent Events / WebSocket: poll the outbox this often; heartbeat to keep proxies open.
     stream_poll_s: float = 0.5
     stream_heartbeat_s: float = 15.0
+    # Open streams per key (a dashboard and a few tabs) and per process (each is a task and
+    # a socket); beyond them 429. Keys are re-checked this often, so a revoked key or a
+    # removed account stops streaming within it.
+    stream_max_per_key: int = 5
+    stream_max: int = 500
+    stream_recheck_s: float = 30.0
 
     # Operators (not tenants) read dead letters, metrics and the API docs with this bearer
     # token; unset closes those endpoints. Mint one with `python -c "import secrets;

@@ -54,12 +54,24 @@ def to_alert(row: asyncpg.Record) -> Alert:
     )
 
 
+async def high_water(conn: asyncpg.Connection) -> int:
+    """The highest committed seq: every row at or below it is visible (see module doc)."""
+    seq: int = await conn.fetchval("SELECT COALESCE(max(seq), 0) FROM alert_outbox")
+    return seq
+
+
 async def after(
-    conn: asyncpg.Connection, accounts: list[str], f: StreamFilters, seq: int, limit: int
+    conn: asyncpg.Connection,
+    accounts: list[str],
+    f: StreamFilters,
+    seq: int,
+    limit: int,
+    until: int | None = None,
 ) -> list[asyncpg.Record]:
-    """The tenant's alerts with ``seq`` above the given one, oldest first."""
+    """The tenant's alerts with ``seq`` above the given one (up to ``until``), oldest first."""
     w = Where(accounts)
     w.add("seq > {0}", seq)
+    w.add_if("seq <= {0}", until)
     w.add_if("account_id = {0}", f.account)
     w.add_if("source = {0}", f.source)
     if f.services:
