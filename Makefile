@@ -66,5 +66,8 @@ bench-%: $(ENV_STAMP) ## bench-ingest, bench-anomaly, ...: one benchmark (bench/
 eval-%: $(ENV_STAMP) ## eval-anomaly, eval-rightsizing, eval-forecast: write a report under docs/
 	$(RUN) python -m evals.eval_$(subst -,_,$*)
 
-clean: ## Remove the environment and local state
+clean: ## Stop the dev stack; remove the environment, local state and PostgreSQL's copy under /var/tmp
+	-@[ -x .venv/bin/spendstream ] && .venv/bin/spendstream dev down
+	-@[ -x .venv/bin/python ] && .venv/bin/python -c "from devstack.pg_install import \
+	  remove_checkout_runtime as r; d = r(); d and print('removed', d)"
 	rm -rf .venv .tools .spendstream

@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,7 @@ import numpy as np
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from river import anomaly
 
-from devstack import tansu
+from devstack.stack import owned_stack
 from services.anomaly.loop import FETCH_MAX_WAIT_MS
 from shared.codec import decode, encode
 from shared.events import AnomalyEvent, MetricDatapoint
@@ -351,46 +352,43 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args()
     spec = detector_spec()
-    with tempfile.TemporaryDirectory(prefix="bench-anomaly-") as tmp_name:
+    with tempfile.TemporaryDirectory(prefix="bench-anomaly-") as tmp_name, ExitStack() as stack:
         tmp = Path(tmp_name)
+        tmp.chmod(0o755)  # PostgreSQL's unprivileged user keeps its data inside when we are root
         bootstrap = os.environ.get("SPENDSTREAM_KAFKA_BOOTSTRAP_SERVERS")
         broker = None
         if not bootstrap:
-            broker = tansu.start_broker(tmp, tmp / "tansu.log")
-            bootstrap = broker.bootstrap_servers
-        try:
-            # Tansu rejects idempotent producers: off for the embedded broker, else as configured.
-            idempotence = (
-                broker is None
-                and os.environ.get("SPENDSTREAM_KAFKA_ENABLE_IDEMPOTENCE", "true").lower()
-                != "false"
+            # All or nothing, stopped on any exit (Ctrl-C and SIGTERM included).
+            broker = stack.enter_context(owned_stack(tmp / "stack"))
+            bootstrap = broker.kafka_bootstrap_servers
+        # Tansu rejects idempotent producers: off for the embedded broker, else as configured.
+        idempotence = (
+            broker is None
+            and os.environ.get("SPENDSTREAM_KAFKA_ENABLE_IDEMPOTENCE", "true").lower() != "false"
+        )
+        base = {"kafka_bootstrap_servers": bootstrap, "kafka_enable_idempotence": idempotence}
+        points = datapoints(args.points, args.resources)
+        raw = raw_loop(points, spec)
+        fused = raw_fused_loop(points, spec)
+        run = time.strftime("%H%M%S")
+        served = asyncio.run(
+            throughput(
+                SpendstreamSettings(**base, topic_prefix=f"bench{run}t."),
+                points,
+                spec,
+                tmp / "t.log",
             )
-            base = {"kafka_bootstrap_servers": bootstrap, "kafka_enable_idempotence": idempotence}
-            points = datapoints(args.points, args.resources)
-            raw = raw_loop(points, spec)
-            fused = raw_fused_loop(points, spec)
-            run = time.strftime("%H%M%S")
-            served = asyncio.run(
-                throughput(
-                    SpendstreamSettings(**base, topic_prefix=f"bench{run}t."),
-                    points,
-                    spec,
-                    tmp / "t.log",
-                )
+        )
+        lat = asyncio.run(
+            latency(
+                SpendstreamSettings(**base, topic_prefix=f"bench{run}l."),
+                args.rate,
+                args.seconds,
+                args.latency_resources,
+                spec,
+                tmp / "l.log",
             )
-            lat = asyncio.run(
-                latency(
-                    SpendstreamSettings(**base, topic_prefix=f"bench{run}l."),
-                    args.rate,
-                    args.seconds,
-                    args.latency_resources,
-                    spec,
-                    tmp / "l.log",
-                )
-            )
-        finally:
-            if broker is not None:
-                tansu.stop_broker(broker.pid, tmp)
+        )
     flagged = [x for x in lat if x != float("inf")]
     p50, p99, worst = (
         (float(np.percentile(flagged, 50)), float(np.percentile(flagged, 99)), max(flagged))

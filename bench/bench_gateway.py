@@ -47,9 +47,8 @@ import orjson
 import psycopg
 from psycopg import sql
 
-from devstack import tansu
 from devstack.ports import free_port
-from devstack.postgres import start_postgres, stop_postgres
+from devstack.stack import owned_stack
 from services.gateway.db.migrate import apply_migrations
 from services.gateway.repositories import ingest, tenants
 from shared.events import stable_id
@@ -75,23 +74,15 @@ def backends() -> Iterator[tuple[str, str]]:
     """(postgres dsn, kafka bootstrap): from the environment or private embedded servers."""
     dsn = os.environ.get("SPENDSTREAM_POSTGRES_DSN")
     bootstrap = os.environ.get("SPENDSTREAM_KAFKA_BOOTSTRAP_SERVERS")
+    if dsn and bootstrap:
+        yield dsn, bootstrap
+        return
     with tempfile.TemporaryDirectory(prefix="bench-gateway-") as tmp:
         root = Path(tmp)
-        root.chmod(0o755)
-        pg = broker = None
-        try:
-            if not dsn:
-                pg = start_postgres(root, root / "postgres", root / "postgres.log")
-                dsn = pg.dsn
-            if not bootstrap:
-                broker = tansu.start_broker(root, root / "tansu.log")
-                bootstrap = broker.bootstrap_servers
-            yield dsn, bootstrap
-        finally:
-            if broker is not None:
-                tansu.stop_broker(broker.pid, root)
-            if pg is not None:
-                stop_postgres(pg.pid, root)
+        root.chmod(0o755)  # PostgreSQL's unprivileged user keeps its data inside when we are root
+        # All or nothing, stopped on any exit (Ctrl-C and SIGTERM included).
+        with owned_stack(root / "stack") as up:
+            yield dsn or up.postgres_dsn, bootstrap or up.kafka_bootstrap_servers
 
 
 def fresh_schema(dsn: str, name: str) -> str:
@@ -249,12 +240,12 @@ def serve(
         "SPENDSTREAM_POSTGRES_DSN": dsn,
         "SPENDSTREAM_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
         "SPENDSTREAM_KAFKA_ENABLE_IDEMPOTENCE": "false",
-        "SPENDSTREAM_PG_SCHEMA": schema,
-        "SPENDSTREAM_HTTP_PORT": str(port),
-        "SPENDSTREAM_RUN_CONSUMER": "false",
-        "SPENDSTREAM_RUN_DELIVERY": "false",
-        "SPENDSTREAM_RATE_LIMIT_PER_S": "1000000",
-        "SPENDSTREAM_RATE_LIMIT_BURST": "1000000",
+        "SPENDSTREAM_GATEWAY_PG_SCHEMA": schema,
+        "SPENDSTREAM_GATEWAY_HTTP_PORT": str(port),
+        "SPENDSTREAM_GATEWAY_RUN_CONSUMER": "false",
+        "SPENDSTREAM_GATEWAY_RUN_DELIVERY": "false",
+        "SPENDSTREAM_GATEWAY_RATE_LIMIT_PER_S": "1000000",
+        "SPENDSTREAM_GATEWAY_RATE_LIMIT_BURST": "1000000",
         "SPENDSTREAM_LOG_LEVEL": "WARNING",
         "SPENDSTREAM_TOPIC_PREFIX": "bench.",
     }

@@ -228,13 +228,11 @@ def broker(stack: ExitStack, work: Path) -> str:
     existing = os.environ.get("SPENDSTREAM_KAFKA_BOOTSTRAP_SERVERS")
     if existing:
         return existing
-    from devstack import tansu
+    from devstack.stack import owned_stack
 
-    state = work / "tansu"
-    state.mkdir()
-    started = tansu.start_broker(state, state / "tansu.log")
-    stack.callback(tansu.stop_broker, started.pid, state)
-    return started.bootstrap_servers
+    work.chmod(0o755)  # PostgreSQL's unprivileged user keeps its data inside when we are root
+    # All or nothing, stopped on any exit (Ctrl-C and SIGTERM included).
+    return stack.enter_context(owned_stack(work / "stack")).kafka_bootstrap_servers
 
 
 def main() -> None:

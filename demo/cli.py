@@ -28,6 +28,7 @@ from demo.pipeline import (
     simulate,
 )
 from demo.results import GatewayClient, Snapshot, render
+from devstack import leftovers
 from shared.settings import state_dir
 
 # Results keep arriving for a while after ingest (forecast fits, rightsizing's
@@ -94,6 +95,10 @@ def demo(
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _interrupt)
     root = directory or state_dir() / "demo"
+    # An earlier run killed outright (SIGKILL, a closed terminal) left its servers
+    # and services running; they hold ports and memory this run needs.
+    for proc in leftovers.stop_leftovers():
+        _log(f"stopped a leftover of an earlier run: {proc.describe()}")
     scenario = Scenario(seed=seed, days=days, accounts=accounts, instances=instances)
     started = time.monotonic()
     try:

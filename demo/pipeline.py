@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from devstack import stack
+from devstack.interrupts import no_interrupts, sigterm_as_interrupt
 from devstack.ports import free_port
 from devstack.state import read_env
 from devstack.supervisor import Supervisor
@@ -100,33 +100,37 @@ def running_system(
     """
     state_dir.mkdir(parents=True, exist_ok=True)
     log(f"starting the embedded stack (Kafka-compatible broker + PostgreSQL) in {state_dir}")
-    up = stack.up(state_dir)
     port = free_port()
-    env = {
-        **os.environ,
-        **read_env(up.env_file),
-        "SPENDSTREAM_STATE_DIR": str(state_dir),
-        "SPENDSTREAM_LOG_JSON": "true",
-        "SPENDSTREAM_HTTP_HOST": "127.0.0.1",
-        "SPENDSTREAM_HTTP_PORT": str(port),
-        **(extra_env or {}),
-    }
-    supervisor = Supervisor(state_dir / "logs", env=env)
-    pipeline = Pipeline(
-        state_dir=state_dir,
-        env=env,
-        supervisor=supervisor,
-        gateway_url=f"http://127.0.0.1:{port}",
-        data_dir=state_dir / "data",
-    )
+    supervisor = Supervisor(state_dir / "logs")
     try:
+        # Owned by this process: if it is killed outright, the next run stops
+        # what is left (devstack.leftovers); any other end stops it below.
+        with sigterm_as_interrupt():
+            up = stack.up(state_dir, owner=os.getpid())
+        env = {
+            **os.environ,
+            **read_env(up.env_file),
+            "SPENDSTREAM_STATE_DIR": str(state_dir),
+            "SPENDSTREAM_LOG_JSON": "true",
+            "SPENDSTREAM_GATEWAY_HTTP_HOST": "127.0.0.1",
+            "SPENDSTREAM_GATEWAY_HTTP_PORT": str(port),
+            **(extra_env or {}),
+        }
+        supervisor.env = env
+        pipeline = Pipeline(
+            state_dir=state_dir,
+            env=env,
+            supervisor=supervisor,
+            gateway_url=f"http://127.0.0.1:{port}",
+            data_dir=state_dir / "data",
+        )
         log(f"broker {up.kafka_bootstrap_servers}; starting services: {', '.join(SERVICES)}")
         for name in SERVICES:
             count = (replicas or {}).get(name, 1)
             for index in range(1, count + 1):
                 child_env = {"SPENDSTREAM_SERVICE_NAME": name}
                 if name == "gateway" and index > 1:
-                    child_env["SPENDSTREAM_HTTP_PORT"] = str(free_port())
+                    child_env["SPENDSTREAM_GATEWAY_HTTP_PORT"] = str(free_port())
                 label = name if count == 1 else f"{name}-{index}"
                 supervisor.start_module(label, f"services.{name}", env=child_env)
         yield pipeline
@@ -134,12 +138,9 @@ def running_system(
         log("stopping services and the embedded stack")
         # Ctrl-C reaches us more than once (the terminal and `uv run` both
         # forward it); a second one must not cut the clean-up short.
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-        try:
+        with no_interrupts():
             supervisor.stop_all()
             stack.down(state_dir)
-        finally:
-            signal.signal(signal.SIGINT, previous)
 
 
 def simulate(pipeline: Pipeline, scenario: Scenario, log: Callable[[str], None] = print) -> None:

@@ -13,11 +13,15 @@ from typing import Annotated
 
 import typer
 
-from devstack import stack
+from devstack import leftovers, postgres, stack
 from devstack.exceptions import DevStackError
+from devstack.interrupts import sigterm_as_interrupt
+from devstack.state import StatePaths
 
 # LSB convention (`systemctl status`, init scripts): 3 means "not running".
 EXIT_NOT_RUNNING = 3
+# Shell convention: 128 + SIGINT.
+EXIT_INTERRUPTED = 130
 
 app = typer.Typer(
     help="Embedded single-machine stack: Tansu (Kafka API) + PostgreSQL. No Docker, no JVM.",
@@ -46,10 +50,15 @@ def up(
 ) -> None:
     """Start the broker and PostgreSQL (if not running), create topics, write stack.env."""
     try:
-        result = stack.up(state_dir, kafka_port=kafka_port, postgres_port=postgres_port)
+        with sigterm_as_interrupt():
+            result = stack.up(state_dir, kafka_port=kafka_port, postgres_port=postgres_port)
     except DevStackError as exc:
         typer.secho(f"dev up failed: {exc}", err=True, fg=typer.colors.RED)
+        typer.secho("nothing this call started is left running", err=True)
         raise typer.Exit(1) from exc
+    except KeyboardInterrupt as exc:
+        typer.secho("dev up interrupted: stopped what it had started", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from exc
     if result.started:
         typer.echo(f"started: {', '.join(result.started)}")
     else:
@@ -77,18 +86,25 @@ def down(
     )
     if purge:
         root = stack.status(state_dir).state_dir
+        postgres.purge(StatePaths(root).postgres_dir)
         shutil.rmtree(root, ignore_errors=False)
         typer.echo(f"removed {root}")
 
 
 @app.command()
 def status(state_dir: StateDirOption = None) -> None:
-    """Show whether each component runs; exit 3 when any is stopped."""
+    """Show each component and every process of this checkout (orphans too); exit 3 if stopped."""
     report = stack.status(state_dir)
     for component in report.components:
         state = "running" if component.running else "stopped"
         details = f"pid {component.pid}  {component.endpoint}" if component.running else ""
         typer.echo(f"{component.name:<9}{state:<9}{details}".rstrip())
     typer.echo(f"state dir {report.state_dir}")
+    found = leftovers.checkout_processes()
+    typer.echo(f"processes of this checkout ({leftovers.CHECKOUT}): {len(found) or 'none'}")
+    for proc in found:
+        typer.echo(f"  {'ORPHAN ' if proc.orphan else ''}{proc.describe()}")
+    if any(p.orphan for p in found):
+        typer.echo("  orphans are stopped by the next `make test` or `make demo`")
     if not report.running:
         raise typer.Exit(EXIT_NOT_RUNNING)

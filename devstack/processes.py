@@ -20,6 +20,13 @@ import psutil
 from devstack.exceptions import DevStackError
 
 MARKER_ENV = "SPENDSTREAM_DEVSTACK_STATE_DIR"
+# Which checkout started the process, and (for a stack that lives only as long
+# as a test session, a demo or a bench) which process owns it: a process whose
+# owner is gone is a leftover the next run may stop (see devstack.leftovers).
+CHECKOUT_ENV = "SPENDSTREAM_DEVSTACK_CHECKOUT"
+OWNER_ENV = "SPENDSTREAM_DEVSTACK_OWNER"
+COMPONENT_ENV = "SPENDSTREAM_DEVSTACK_COMPONENT"
+CHECKOUT = Path(__file__).resolve().parents[1]
 # The launcher only forks and execs; if it takes longer the machine is wedged.
 LAUNCH_TIMEOUT_S = 30.0
 # After SIGKILL the kernel tears the process down in milliseconds; 10 s only
@@ -39,11 +46,16 @@ def spawn_detached(
     cwd: Path,
     uid: int | None = None,
     gid: int | None = None,
+    component: str = "",
+    owner: int | None = None,
+    pid_file: Path | None = None,
 ) -> int:
     """Start ``argv`` in its own session, re-parented to init; return its pid.
 
     Output goes to ``log_path``. ``uid``/``gid`` drop privileges (PostgreSQL
-    refuses to run as root).
+    refuses to run as root). ``pid_file`` records the pid the moment it is
+    known, so a start cut short (an error, Ctrl-C) can still stop it.
+    ``owner`` is the process whose death makes this one a leftover.
     """
     launcher = Path(__file__).with_name("launcher.py")
     cmd = [sys.executable, "-I", str(launcher), "--log", str(log_path), "--cwd", str(cwd)]
@@ -51,7 +63,7 @@ def spawn_detached(
         cmd += ["--uid", str(uid)]
     if gid is not None:
         cmd += ["--gid", str(gid)]
-    child_env = {**env, MARKER_ENV: str(state_dir)}
+    child_env = {**env, **markers(component, owner), MARKER_ENV: str(state_dir)}
     done = subprocess.run(
         [*cmd, "--", *argv],
         env=child_env,
@@ -64,7 +76,18 @@ def spawn_detached(
         raise DevStackError(
             f"could not start {argv[0]}: {done.stderr.strip() or done.stdout.strip()}"
         )
-    return int(done.stdout.strip())
+    pid = int(done.stdout.strip())
+    if pid_file is not None:
+        write_pid(pid_file, pid)
+    return pid
+
+
+def markers(component: str, owner: int | None) -> dict[str, str]:
+    """Environment variables naming the checkout, ``component`` and the owner (pid:start time)."""
+    values = {CHECKOUT_ENV: str(CHECKOUT), COMPONENT_ENV: component}
+    if owner is not None:
+        values[OWNER_ENV] = f"{owner}:{psutil.Process(owner).create_time():.3f}"
+    return values
 
 
 def is_ours(proc: psutil.Process, state_dir: Path) -> bool:

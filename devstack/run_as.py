@@ -44,14 +44,38 @@ def server_os_user() -> OsUser | None:
     return OsUser(name=name, uid=entry.pw_uid, gid=entry.pw_gid)
 
 
+def is_reachable(path: Path, user: OsUser) -> bool:
+    """True when ``user`` can traverse every existing parent of ``path`` (postgres needs it)."""
+    return _first_barrier(path, user) is None
+
+
 def check_reachable(path: Path, user: OsUser) -> None:
-    """Make sure ``user`` can traverse every parent of ``path`` (postgres needs it)."""
-    for parent in path.parents:
-        info = parent.stat()
-        if info.st_uid == user.uid or info.st_mode & stat.S_IXOTH:
-            continue
+    """Make sure ``user`` can traverse every parent of ``path``.
+
+    Raises:
+        StateDirError: naming the first folder the user cannot enter.
+    """
+    barrier = _first_barrier(path, user)
+    if barrier is not None:
         raise StateDirError(
             f"PostgreSQL runs as OS user {user.name!r} (it refuses root), "
-            f"which cannot enter {parent}. "
-            f"Run `chmod o+x {parent}` or point SPENDSTREAM_STATE_DIR somewhere world-traversable."
+            f"which cannot enter {barrier}."
         )
+
+
+def _first_barrier(path: Path, user: OsUser) -> Path | None:
+    """The outermost existing parent of ``path`` that ``user`` may not traverse."""
+    for parent in reversed(path.parents):
+        try:
+            info = parent.stat()
+        except FileNotFoundError:
+            return None  # created later by us, with modes we choose
+        if info.st_uid == user.uid:
+            allowed = info.st_mode & stat.S_IXUSR
+        elif info.st_gid == user.gid:
+            allowed = info.st_mode & stat.S_IXGRP
+        else:
+            allowed = info.st_mode & stat.S_IXOTH
+        if not allowed:
+            return parent
+    return None

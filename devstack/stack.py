@@ -1,7 +1,9 @@
 """The embedded single-machine stack: Tansu + PostgreSQL, started and stopped together.
 
 ``up`` is idempotent: a component that is already running for the state dir is
-kept (and reported), a missing one is started. ``down`` stops both, removes
+kept (and reported), a missing one is started. It is also all-or-nothing: if
+any step fails or is interrupted (Ctrl-C, SIGTERM), everything this call
+started is stopped before the error propagates. ``down`` stops both, removes
 their pid files and sweeps up any process still carrying the state dir's
 marker, so nothing is left behind even after a lost pid file.
 """
@@ -9,7 +11,10 @@ marker, so nothing is left behind even after a lost pid file.
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +22,7 @@ from aiokafka.errors import KafkaError
 
 from devstack import postgres, processes, tansu
 from devstack.exceptions import DevStackError
+from devstack.interrupts import no_interrupts, sigterm_as_interrupt
 from devstack.state import (
     IDEMPOTENCE_ENV,
     KAFKA_ENV,
@@ -74,29 +80,68 @@ def up(
     *,
     kafka_port: int | None = None,
     postgres_port: int | None = None,
+    owner: int | None = None,
 ) -> UpResult:
     """Start whatever is not running yet, create the topics, write ``stack.env``.
 
+    ``owner`` is the process the stack lives for (a test session, the demo, a
+    bench): once it is gone, the next run treats what is left as leftovers
+    (:mod:`devstack.leftovers`). ``None`` is a stack that stays up until ``down``.
+
     Raises:
-        DevStackError: a component could not start; components this call
-            started are stopped again.
+        DevStackError: a component could not start.
+        KeyboardInterrupt: Ctrl-C or SIGTERM during the start.
+        In both cases every process this call started is stopped first.
     """
     paths = StatePaths.resolve(state_dir)
     with paths.locked():
+        before = {proc.pid for proc in processes.stack_processes(paths.root)}
         env = read_env(paths.env_file)
         started: list[str] = []
         try:
-            bootstrap = _ensure_kafka(paths, env.get(KAFKA_ENV), kafka_port, started)
-            dsn = _ensure_postgres(paths, env.get(POSTGRES_ENV), postgres_port, started)
+            bootstrap = _ensure_kafka(paths, env.get(KAFKA_ENV), kafka_port, started, owner)
+            dsn = _ensure_postgres(paths, env.get(POSTGRES_ENV), postgres_port, started, owner)
             # aiokafka's idempotent producer gets UnknownError from Tansu's
             # InitProducerId (see deploy/embedded/README.md): services must not ask.
             values = {KAFKA_ENV: bootstrap, POSTGRES_ENV: dsn, IDEMPOTENCE_ENV: "false"}
             write_env(paths.env_file, values)
             asyncio.run(_ensure_topics(bootstrap))
-        except DevStackError:
-            _stop(paths, started)
+        except BaseException:
+            with no_interrupts():
+                _undo_start(paths, before)
             raise
     return UpResult(bootstrap, dsn, paths.env_file, tuple(started))
+
+
+@contextmanager
+def owned_stack(
+    state_dir: Path, *, kafka_port: int | None = None, postgres_port: int | None = None
+) -> Iterator[UpResult]:
+    """The stack for this process only: started all-or-nothing, always stopped on exit.
+
+    For the demo, benches and tests: SIGTERM stops it as cleanly as Ctrl-C,
+    and a process killed outright leaves servers the next run stops (their
+    owner, this process, is gone).
+    """
+    try:
+        with sigterm_as_interrupt():
+            yield up(
+                state_dir, kafka_port=kafka_port, postgres_port=postgres_port, owner=os.getpid()
+            )
+    finally:
+        with no_interrupts():
+            down(state_dir)
+
+
+def _undo_start(paths: StatePaths, before: set[int]) -> None:
+    """Stop every server of the state dir that was not running before this ``up``."""
+    for component in (KAFKA, POSTGRES):
+        pid_file = paths.kafka_pid if component == KAFKA else paths.postgres_pid
+        if processes.read_pid(pid_file) not in before:
+            _stop(paths, [component])
+    for stray in processes.stack_processes(paths.root):
+        if stray.pid not in before:
+            processes.stop_process(stray, signal_number=signal.SIGTERM, grace_s=SWEEP_GRACE_S)
 
 
 def down(state_dir: Path | None = None) -> list[int]:
@@ -140,27 +185,34 @@ def _running(paths: StatePaths, component: str) -> int | None:
 
 
 def _ensure_kafka(
-    paths: StatePaths, known: str | None, port: int | None, started: list[str]
+    paths: StatePaths, known: str | None, port: int | None, started: list[str], owner: int | None
 ) -> str:
     """The running broker's bootstrap servers, starting a broker when there is none."""
     if known is not None and _running(paths, KAFKA) is not None:
         return known
     _stop(paths, [KAFKA])  # a broker whose endpoint was lost is of no use
-    broker = tansu.start_broker(paths.root, paths.kafka_log, port)
-    processes.write_pid(paths.kafka_pid, broker.pid)
+    broker = tansu.start_broker(
+        paths.root, paths.kafka_log, port, owner=owner, pid_file=paths.kafka_pid
+    )
     started.append(KAFKA)
     return broker.bootstrap_servers
 
 
 def _ensure_postgres(
-    paths: StatePaths, known: str | None, port: int | None, started: list[str]
+    paths: StatePaths, known: str | None, port: int | None, started: list[str], owner: int | None
 ) -> str:
     """The running server's DSN, starting the server when it is not running."""
     if known is not None and _running(paths, POSTGRES) is not None:
         return known
     _stop(paths, [POSTGRES])
-    server = postgres.start_postgres(paths.root, paths.postgres_dir, paths.postgres_log, port)
-    processes.write_pid(paths.postgres_pid, server.pid)
+    server = postgres.start_postgres(
+        paths.root,
+        paths.postgres_dir,
+        paths.postgres_log,
+        port,
+        owner=owner,
+        pid_file=paths.postgres_pid,
+    )
     started.append(POSTGRES)
     return server.dsn
 

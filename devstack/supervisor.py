@@ -20,6 +20,7 @@ from types import TracebackType
 import psutil
 
 from devstack.logs import log_tail
+from devstack.processes import markers
 
 # Services finish their current batch and commit on SIGTERM; 15 s covers a
 # Prophet fit in flight and a consumer leaving its group.
@@ -63,7 +64,9 @@ class Supervisor:
         with log_path.open("ab") as log:
             popen = subprocess.Popen(
                 list(argv),
-                env={**self.env, **(env or {})},
+                # The markers let the next run find and stop this service if
+                # we are killed before we can (see devstack.leftovers).
+                env={**self.env, **(env or {}), **markers(name, os.getpid())},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,

@@ -23,7 +23,6 @@ from devstack import processes
 from devstack.exceptions import (
     BinaryNotFoundError,
     ComponentExitedError,
-    DevStackError,
     PortInUseError,
     StartupTimeoutError,
 )
@@ -77,8 +76,17 @@ def resolve_binary() -> str:
         ) from exc
 
 
-def start_broker(state_dir: Path, log_path: Path, port: int | None = None) -> Broker:
+def start_broker(
+    state_dir: Path,
+    log_path: Path,
+    port: int | None = None,
+    *,
+    owner: int | None = None,
+    pid_file: Path | None = None,
+) -> Broker:
     """Start Tansu on ``port`` (a free one when ``None``) and wait until it serves metadata.
+
+    Whatever stops the wait (a failure, Ctrl-C) stops the broker too.
 
     Raises:
         PortInUseError: the port is taken.
@@ -92,12 +100,19 @@ def start_broker(state_dir: Path, log_path: Path, port: int | None = None) -> Br
     argv += ["--storage-engine", STORAGE_ENGINE]
     log_start = log_size(log_path)
     pid = processes.spawn_detached(
-        argv, env=dict(os.environ), state_dir=state_dir, log_path=log_path, cwd=state_dir
+        argv,
+        env=dict(os.environ),
+        state_dir=state_dir,
+        log_path=log_path,
+        cwd=state_dir,
+        component="kafka",
+        owner=owner,
+        pid_file=pid_file,
     )
     broker = Broker(pid=pid, port=port, log_path=log_path)
     try:
         _wait_until_ready(broker, log_start)
-    except DevStackError:
+    except BaseException:
         stop_broker(pid, state_dir)
         raise
     return broker

@@ -9,11 +9,17 @@ lost and nothing blocks the partition.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import (
+    AIOKafkaConsumer,
+    AIOKafkaProducer,
+    ConsumerRebalanceListener,
+    ConsumerRecord,
+    TopicPartition,
+)
 from aiokafka.partitioner import murmur2
 
 from shared.codec import DecodeError, Encoded, decode, encode
@@ -68,10 +74,14 @@ def make_producer(settings: SpendstreamSettings, **overrides: Any) -> AIOKafkaPr
 def make_consumer(
     settings: SpendstreamSettings, group_id: str | None, *topics: str, **overrides: Any
 ) -> AIOKafkaConsumer:
-    """A consumer with manual commits, reading from the start of unseen partitions."""
+    """A consumer with manual commits, reading from the start of unseen partitions.
+
+    Group ids carry the topic prefix: environments (and tests) sharing a
+    cluster never join each other's groups or read each other's offsets.
+    """
     kwargs: dict[str, Any] = {
         **settings.kafka_client_kwargs(),
-        "group_id": group_id,
+        "group_id": None if group_id is None else f"{settings.topic_prefix}{group_id}",
         "enable_auto_commit": False,
         "auto_offset_reset": "earliest",
         "session_timeout_ms": CONSUMER_SESSION_TIMEOUT_MS,
@@ -82,6 +92,31 @@ def make_consumer(
     }
     kwargs.update(overrides)
     return AIOKafkaConsumer(*topics, **kwargs)
+
+
+PartitionsCallback = Callable[[list[TopicPartition]], Awaitable[None]]
+
+
+async def _nothing(partitions: list[TopicPartition]) -> None:
+    return None
+
+
+class PartitionListener(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka's base is untyped
+    """Hands assignment changes to two callbacks; both run before consumption resumes."""
+
+    def __init__(
+        self, on_assigned: PartitionsCallback, on_revoked: PartitionsCallback = _nothing
+    ) -> None:
+        self._on_assigned = on_assigned
+        self._on_revoked = on_revoked
+
+    async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        """Give up partitions (flush, drop their state) before another member takes them."""
+        await self._on_revoked(list(revoked))
+
+    async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        """Take partitions over (restore or replay their state) before their records are used."""
+        await self._on_assigned(list(assigned))
 
 
 class EventProducer:

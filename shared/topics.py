@@ -163,24 +163,39 @@ async def ensure_topics(
     topics: tuple[Topic, ...] = ALL_TOPICS,
     replication_factor: int | None = None,
 ) -> list[str]:
-    """Create the topics that do not exist yet; return the names created."""
+    """Create the registered topics that do not exist yet; return the names created."""
+    wanted = [(t.full_name(settings.topic_prefix), t.partitions, t.compacted) for t in topics]
+    return await _create_missing(settings, wanted, replication_factor)
+
+
+async def ensure_compacted(settings: SpendstreamSettings, name: str, partitions: int) -> bool:
+    """Create a compacted topic (a service's private changelog) if missing; True if created."""
+    return bool(await _create_missing(settings, [(name, partitions, True)]))
+
+
+async def _create_missing(
+    settings: SpendstreamSettings,
+    wanted: list[tuple[str, int, bool]],
+    replication_factor: int | None = None,
+) -> list[str]:
+    """Create each (name, partitions, compacted) topic that is missing; racing creators are fine."""
     rf = replication_factor or settings.topic_replication_factor
     admin = AIOKafkaAdminClient(**settings.kafka_client_kwargs())
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        wanted = [t for t in topics if t.full_name(settings.topic_prefix) not in existing]
-        if not wanted:
+        missing = [w for w in wanted if w[0] not in existing]
+        if not missing:
             return []
         response = await admin.create_topics(
             [
                 NewTopic(
-                    t.full_name(settings.topic_prefix),
-                    t.partitions,
+                    name,
+                    partitions,
                     rf,
-                    topic_configs={"cleanup.policy": "compact"} if t.compacted else {},
+                    topic_configs={"cleanup.policy": "compact"} if compacted else {},
                 )
-                for t in wanted
+                for name, partitions, compacted in missing
             ]
         )
         created: list[str] = []

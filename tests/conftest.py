@@ -11,9 +11,27 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from devstack import leftovers
 from tests.harness.backends import BackendProvider
 from tests.harness.isolation import PgSchema, temporary_schema, unique_token
 from tests.harness.kafka_features import supports_idempotent_producer
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Stop what an earlier, killed run of this checkout left running, and say so.
+
+    Only the controlling process does it (xdist workers start after it).
+    """
+    if hasattr(session.config, "workerinput"):
+        return
+    stopped = leftovers.stop_leftovers()
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    for proc in stopped:
+        line = f"stopped a leftover of an earlier run: {proc.describe()}"
+        if reporter is not None:
+            reporter.write_line(line, yellow=True)
+        else:
+            print(line)
 
 
 @pytest.fixture(scope="session")

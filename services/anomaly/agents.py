@@ -18,7 +18,6 @@ from services.anomaly.feedback.rules import FeedbackBook
 from services.anomaly.loop import Output, StatefulAgent
 from services.anomaly.metric.fast_decode import Datapoint, fast_datapoint
 from services.anomaly.metric.tracker import MetricTracker, MetricTrackerConfig, ScoringDetector
-from services.anomaly.tables import ChangelogTable
 from services.anomaly.topics import (
     ANOMALIES_OUTPUT,
     COST_INPUT,
@@ -26,6 +25,7 @@ from services.anomaly.topics import (
     POINTS_OUTPUT,
     RESTATEMENTS_OUTPUT,
 )
+from shared.changelog import ChangelogStore
 from shared.events import AnomalyEvent, Event, Feedback, MetricDatapoint, utcnow
 from shared.logging import get_logger
 
@@ -43,7 +43,7 @@ class CostAgent(StatefulAgent[AccountState]):
     source = COST_INPUT
 
     def __init__(
-        self, table: ChangelogTable[AccountState], config: CostStateConfig, book: FeedbackBook
+        self, table: ChangelogStore[AccountState], config: CostStateConfig, book: FeedbackBook
     ) -> None:
         self.table = table
         self.config = config
@@ -92,7 +92,7 @@ class CostAgent(StatefulAgent[AccountState]):
                 if key == account:
                     events = state.engine.apply_feedback(feedback, utcnow())
                     if events:
-                        self.table.put(partition, key, state)
+                        self.table.put(key, partition, state)
                         outputs += [_anomaly(e) for e in events]
         return outputs
 
@@ -104,7 +104,7 @@ class MetricAgent(StatefulAgent[MetricTracker]):
 
     def __init__(
         self,
-        table: ChangelogTable[MetricTracker],
+        table: ChangelogStore[MetricTracker],
         config: MetricTrackerConfig,
         book: FeedbackBook,
         detector_factory: Callable[[], ScoringDetector],
@@ -177,5 +177,5 @@ class MetricAgent(StatefulAgent[MetricTracker]):
                         else "expected by a person"
                     )
                     outputs += [_anomaly(e) for e in tracker.close(reason, utcnow())]
-                    self.table.put(partition, key, tracker)
+                    self.table.put(key, partition, tracker)
         return outputs

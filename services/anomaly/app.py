@@ -1,4 +1,4 @@
-"""Composition root: settings -> producer -> tables -> agents -> loops.
+"""Composition root: settings -> producer -> changelog stores -> agents -> loops.
 
 Runs the cost loop (line items -> points, restatements, cost incidents), the
 metric loop (datapoints -> metric incidents) and the feedback follower in one
@@ -10,22 +10,22 @@ from __future__ import annotations
 import asyncio
 import gc
 import importlib
-import signal
 from collections.abc import Callable
-from typing import cast
+from typing import Any, cast
 
 from services.anomaly.agents import CostAgent, MetricAgent
 from services.anomaly.exceptions import MetricDetectorMissingError
 from services.anomaly.feedback.follower import follow_feedback
 from services.anomaly.feedback.rules import FeedbackBook
-from services.anomaly.loop import StatefulLoop
+from services.anomaly.loop import StatefulAgent, StatefulLoop
 from services.anomaly.metric.tracker import ScoringDetector
 from services.anomaly.settings import AnomalySettings
-from services.anomaly.tables import ChangelogTable
-from services.anomaly.topics import COST_STATE, METRIC_STATE, ensure_changelogs
+from services.anomaly.state_codec import cost_state_codec, metric_state_codec
+from services.anomaly.topics import COST_STATE, METRIC_STATE
+from shared.changelog import ChangelogStore
 from shared.kafka import EventProducer, make_producer
-from shared.logging import configure_logging, get_logger
-from shared.settings import load
+from shared.logging import get_logger
+from shared.service import run_service
 from shared.telemetry import ServiceMetrics
 from shared.topics import ensure_topics
 
@@ -73,55 +73,39 @@ def metric_detector_factory(spec: str = "") -> Callable[[], ScoringDetector]:
 async def run(
     settings: AnomalySettings,
     stop: asyncio.Event,
+    metrics: ServiceMetrics,
     detector_factory: Callable[[], ScoringDetector] | None = None,
 ) -> None:
     """Run every enabled loop until ``stop`` is set."""
     await ensure_topics(settings)
-    await ensure_changelogs(settings)
-    metrics = ServiceMetrics(settings.service_name)
-    if settings.metrics_port is not None:
-        metrics.serve(settings.metrics_port)
     raw = make_producer(settings, max_request_size=PRODUCER_MAX_REQUEST_BYTES)
     await raw.start()
     try:
         producer = EventProducer(raw, settings)
         book = FeedbackBook(settings.feedback_config())
-        loops: list[StatefulLoop[object]] = []
-        sinks = []
+        loops: list[StatefulLoop[Any]] = []
+        sinks: list[CostAgent | MetricAgent] = []
         if settings.anomaly_run_costs:
-            cost = CostAgent(
-                ChangelogTable(COST_STATE, settings, raw), settings.cost_config(), book
-            )
+            store = ChangelogStore(COST_STATE, settings, raw, cost_state_codec())
+            await store.ensure_topic()
+            cost = CostAgent(store, settings.cost_config(), book)
             sinks.append(cost)
-            loops.append(
-                StatefulLoop(
-                    cost,  # type: ignore[arg-type]  # loops are generic over their state
-                    producer,
-                    settings.anomaly_cost_group_id,
-                    settings.anomaly_max_poll_records,
-                    settings.anomaly_commit_interval_s,
-                    metrics,
-                )
-            )
+            loops.append(_loop(cost, producer, settings, settings.anomaly_cost_group_id, metrics))
         if settings.anomaly_run_metrics:
             factory = detector_factory or metric_detector_factory(settings.anomaly_metric_detector)
-            own = getattr(getattr(factory(), "config", None), "threshold", None)
+            sample = factory()
+            own = getattr(getattr(sample, "config", None), "threshold", None)
+            store = ChangelogStore(METRIC_STATE, settings, raw, metric_state_codec(sample))
+            await store.ensure_topic()
             metric = MetricAgent(
-                ChangelogTable(METRIC_STATE, settings, raw),
+                store,
                 settings.metric_config(own if isinstance(own, float) else None),
                 book,
                 factory,
             )
             sinks.append(metric)
             loops.append(
-                StatefulLoop(
-                    metric,  # type: ignore[arg-type]  # loops are generic over their state
-                    producer,
-                    settings.anomaly_metric_group_id,
-                    settings.anomaly_max_poll_records,
-                    settings.anomaly_commit_interval_s,
-                    metrics,
-                )
+                _loop(metric, producer, settings, settings.anomaly_metric_group_id, metrics)
             )
         log.info("anomaly service starting", loops=len(loops))
         await asyncio.gather(
@@ -131,18 +115,29 @@ async def run(
         await raw.stop()
 
 
-def main() -> None:
-    """Entry point: load settings, configure logging, run until SIGTERM/SIGINT."""
-    settings = load(AnomalySettings)
-    configure_logging(settings.service_name, settings.log_level, settings.log_json)
+def _loop(
+    agent: StatefulAgent[Any],
+    producer: EventProducer,
+    settings: AnomalySettings,
+    group_id: str,
+    metrics: ServiceMetrics,
+) -> StatefulLoop[Any]:
+    return StatefulLoop(
+        agent,
+        producer,
+        group_id,
+        settings.anomaly_max_poll_records,
+        settings.anomaly_commit_interval_s,
+        metrics,
+    )
+
+
+def tune_gc(settings: AnomalySettings) -> None:
+    """Collect less often: see GC_GEN0_THRESHOLD."""
     gc.freeze()  # modules and settings live for the whole process: never scan them again
     gc.set_threshold(GC_GEN0_THRESHOLD, *gc.get_threshold()[1:])
 
-    async def _run() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        await run(settings, stop)
 
-    asyncio.run(_run())
+def main() -> None:
+    """Entry point: the shared service skeleton around :func:`run`."""
+    run_service(AnomalySettings, run, prepare=tune_gc)

@@ -22,17 +22,17 @@ from __future__ import annotations
 import asyncio
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from services.anomaly.exceptions import AnomalyError
-from services.anomaly.tables import ChangelogTable
+from shared.changelog import ChangelogStore
 from shared.codec import DecodeError, decode
 from shared.events import Event, utcnow
-from shared.kafka import EventProducer, make_consumer
+from shared.kafka import EventProducer, PartitionListener, make_consumer
 from shared.logging import get_logger
 from shared.telemetry import ServiceMetrics
 from shared.topics import Topic
@@ -54,7 +54,7 @@ class StatefulAgent(ABC, Generic[V]):
     """What a loop runs per record: pure decisions on a partition's state."""
 
     source: Topic
-    table: ChangelogTable[V]
+    table: ChangelogStore[V]
     #: Wall-clock time of the batch being processed (set by the loop once per poll).
     now: datetime = datetime.min.replace(tzinfo=UTC)
 
@@ -77,17 +77,6 @@ class StatefulAgent(ABC, Generic[V]):
     def pending(self) -> list[Output]:
         """Outputs from work queued outside records (feedback); default none."""
         return []
-
-
-class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is untyped here
-    def __init__(self, loop: StatefulLoop[Any]) -> None:
-        self._loop = loop
-
-    async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
-        await self._loop.on_revoked(list(revoked))
-
-    async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
-        await self._loop.on_assigned(list(assigned))
 
 
 class StatefulLoop(Generic[V]):
@@ -118,18 +107,16 @@ class StatefulLoop(Generic[V]):
     async def run(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set, then checkpoint and leave the group."""
         settings = self.producer.settings
-        # Groups carry the topic prefix: environments (and tests) sharing a
-        # cluster must not join each other's groups.
-        group = f"{settings.topic_prefix}{self._group_id}"
         consumer = make_consumer(
             settings,
-            group,
+            self._group_id,
             max_poll_records=self._max_poll_records,
             fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
         )
         self._consumer = consumer
         consumer.subscribe(
-            [self.agent.source.full_name(settings.topic_prefix)], listener=_Rebalance(self)
+            [self.agent.source.full_name(settings.topic_prefix)],
+            listener=PartitionListener(self.on_assigned, self.on_revoked),
         )
         await consumer.start()
         last_checkpoint = time.monotonic()
@@ -191,7 +178,7 @@ class StatefulLoop(Generic[V]):
         self, partition: int, key: str, items: list[tuple[ConsumerRecord[bytes, bytes], Event]]
     ) -> list[Output]:
         """Apply one key's events in order; skip those applied before a crash."""
-        state = self.agent.table.get(partition, key)
+        state = self.agent.table.get(key)
         if state is None:
             state = self.agent.new_state(key, items[0][1])
         applied = getattr(state, "source_offset", -1)
@@ -208,7 +195,7 @@ class StatefulLoop(Generic[V]):
             applied = state.source_offset = record.offset  # type: ignore[attr-defined]
             changed = True
         if changed:
-            self.agent.table.put(partition, key, state)
+            self.agent.table.put(key, partition, state)
         return outputs
 
     async def _reject(self, record: ConsumerRecord[bytes, bytes], exc: Exception) -> None:

@@ -36,7 +36,7 @@ class AnomalySettings(SpendstreamSettings):
     anomaly_max_poll_records: int = 2000
     # State snapshots and offset commits happen together at most this often: a
     # crash replays at most this much input (the per-key offsets skip what was
-    # applied), and a stream's state is pickled at most once per interval.
+    # applied), and a stream's state is encoded at most once per interval.
     anomaly_commit_interval_s: float = 1.0
 
     # Cost detection (AWS lets users set both floors).

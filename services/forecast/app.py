@@ -6,18 +6,27 @@ import asyncio
 from collections.abc import Sequence
 from concurrent.futures import Executor
 
+from aiokafka import TopicPartition
+
 from services.forecast.budget_feed import follow_budgets, restore_alerts
 from services.forecast.budgets.breach import BudgetWatch
 from services.forecast.budgets.interval import IntervalWatch
 from services.forecast.engine.history import HistoryStore
 from services.forecast.engine.refresh import refresh_series
-from services.forecast.ingest import CostHistory, ReplayOnAssign
+from services.forecast.ingest import CostHistory
 from services.forecast.pool import make_pool
 from services.forecast.refresher import Refresher, RefreshFn
 from services.forecast.settings import ForecastSettings
-from shared.kafka import EventProducer, Received, consume_batches, make_consumer, make_producer
-from shared.logging import configure_logging, get_logger
-from shared.settings import load
+from shared.kafka import (
+    EventProducer,
+    PartitionListener,
+    Received,
+    consume_batches,
+    make_consumer,
+    make_producer,
+)
+from shared.logging import get_logger
+from shared.service import run_service
 from shared.telemetry import ServiceMetrics
 from shared.topics import COSTS_DAILY, ensure_topics
 
@@ -32,6 +41,8 @@ class ForecastApp:
         settings: ForecastSettings,
         pool: Executor | None = None,
         refresh_fn: RefreshFn = refresh_series,
+        stop: asyncio.Event | None = None,
+        metrics: ServiceMetrics | None = None,
     ) -> None:
         self.settings = settings
         self.pool = pool or make_pool(settings.forecast_workers)
@@ -40,13 +51,23 @@ class ForecastApp:
         self.history = CostHistory(self.store, settings.forecast_levels)
         self.budgets = BudgetWatch()
         self.intervals = IntervalWatch()
-        self.metrics = ServiceMetrics(settings.service_name)
-        self.stop = asyncio.Event()
+        self.metrics = metrics or ServiceMetrics(settings.service_name)
+        self.stop = stop or asyncio.Event()
         self.consumer = make_consumer(settings, settings.forecast_group_id)
         self.producer = EventProducer(make_producer(settings), settings)
         self.refresher = Refresher(
             settings, self.store, self.pool, self.producer, self.budgets, self.intervals, refresh_fn
         )
+
+    async def _assigned(self, assigned: list[TopicPartition]) -> None:
+        """Replay each newly assigned partition of the compacted topic from its first record."""
+        if assigned:
+            await self.consumer.seek_to_beginning(*assigned)
+            log.info("replaying costs.daily", partitions=sorted(tp.partition for tp in assigned))
+
+    async def _revoked(self, revoked: list[TopicPartition]) -> None:
+        """Drop the series that lived on partitions another replica now owns."""
+        self.history.drop_partitions({tp.partition for tp in revoked})
 
     async def _handle(self, batch: Sequence[Received]) -> None:
         if self.history.apply(batch):
@@ -61,7 +82,7 @@ class ForecastApp:
             await restore_alerts(self.settings, self.budgets, self.intervals)
             self.consumer.subscribe(
                 [COSTS_DAILY.full_name(self.settings.topic_prefix)],
-                listener=ReplayOnAssign(self.consumer, self.history),
+                listener=PartitionListener(self._assigned, self._revoked),
             )
             await self.consumer.start()
             try:
@@ -78,15 +99,11 @@ class ForecastApp:
                 self.pool.shutdown(cancel_futures=True)
 
 
+async def serve(settings: ForecastSettings, stop: asyncio.Event, metrics: ServiceMetrics) -> None:
+    """The service until ``stop``: one replica with its own fitting pool."""
+    await ForecastApp(settings, stop=stop, metrics=metrics).run()
+
+
 def main() -> None:
-    """Entry point: load settings, configure logging, run until interrupted."""
-    settings = load(ForecastSettings)
-    configure_logging(settings.service_name, settings.log_level, settings.log_json)
-
-    async def _run() -> None:
-        app = ForecastApp(settings)
-        if settings.metrics_port is not None:
-            app.metrics.serve(settings.metrics_port)
-        await app.run()
-
-    asyncio.run(_run())
+    """Entry point: the shared service skeleton around :func:`serve`."""
+    run_service(ForecastSettings, serve)

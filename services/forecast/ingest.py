@@ -14,33 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.abc import ConsumerRebalanceListener
-
 from services.forecast.engine.history import HistoryStore
 from shared.events import CostPoint
 from shared.kafka import Received
-from shared.logging import get_logger
-
-log = get_logger(__name__)
-
-
-class ReplayOnAssign(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is untyped
-    """Seek newly assigned partitions to the start; forget revoked ones."""
-
-    def __init__(self, consumer: AIOKafkaConsumer, history: CostHistory) -> None:
-        self._consumer = consumer
-        self._history = history
-
-    async def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
-        """Drop the series that lived on partitions we no longer own."""
-        self._history.drop_partitions({tp.partition for tp in revoked})
-
-    async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
-        """Replay each assigned partition from its first record."""
-        if assigned:
-            await self._consumer.seek_to_beginning(*assigned)
-            log.info("replaying costs.daily", partitions=sorted(tp.partition for tp in assigned))
 
 
 class CostHistory:

@@ -17,7 +17,6 @@ from datetime import date
 
 from services.forecast.budgets.breach import BudgetWatch
 from services.forecast.budgets.interval import IntervalWatch
-from services.forecast.engine.config import RefreshConfig
 from services.forecast.engine.history import HistoryStore
 from services.forecast.engine.refresh import RefreshJob, refresh_series
 from services.forecast.settings import ForecastSettings
@@ -33,18 +32,6 @@ log = get_logger(__name__)
 TICK_S = 0.2
 
 RefreshFn = Callable[[RefreshJob], Forecast]
-
-
-def refresh_config(settings: ForecastSettings) -> RefreshConfig:
-    """The pure pipeline's knobs from the service settings."""
-    return RefreshConfig(
-        models=tuple(settings.forecast_models),
-        folds=settings.forecast_backtest_folds,
-        fold_step_days=settings.forecast_backtest_step_days,
-        min_history_days=settings.forecast_min_history_days,
-        prophet_uncertainty_samples=settings.forecast_prophet_uncertainty_samples,
-        seed=settings.forecast_seed,
-    )
 
 
 class Refresher:
@@ -67,7 +54,7 @@ class Refresher:
         self._budgets = budgets
         self._intervals = intervals
         self._refresh_fn = refresh_fn
-        self._config = refresh_config(settings)
+        self._config = settings.refresh_config()
         self._last_change = 0.0
         self._last_refresh = 0.0
         self.refreshes = 0

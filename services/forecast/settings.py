@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from services.forecast.engine.config import RefreshConfig
 from shared.settings import SpendstreamSettings
 
 RefreshMode = Literal["delivery", "schedule"]
@@ -45,3 +46,14 @@ class ForecastSettings(SpendstreamSettings):
     forecast_prophet_uncertainty_samples: int = 200
     # Seed for Prophet's sampling: the same data gives the same forecast.
     forecast_seed: int = 0
+
+    def refresh_config(self) -> RefreshConfig:
+        """The pure pipeline's knobs from these settings."""
+        return RefreshConfig(
+            models=tuple(self.forecast_models),
+            folds=self.forecast_backtest_folds,
+            fold_step_days=self.forecast_backtest_step_days,
+            min_history_days=self.forecast_min_history_days,
+            prophet_uncertainty_samples=self.forecast_prophet_uncertainty_samples,
+            seed=self.forecast_seed,
+        )

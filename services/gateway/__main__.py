@@ -1,6 +1,6 @@
 """``python -m services.gateway``: start the gateway."""
 
-from services.gateway.app import run
+from services.gateway.app import main
 
 if __name__ == "__main__":
-    run()
+    main()

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import boto3
 import httpx
 import uvicorn
 from fastapi import Depends, FastAPI
-from prometheus_client import CollectorRegistry
 
 from services.gateway.api import error_responses
 from services.gateway.api.middleware import BodyLimit, RequestMetrics
@@ -39,8 +38,8 @@ from services.gateway.http_server import server_config
 from services.gateway.ratelimit import FailureLimiter, TokenBuckets
 from services.gateway.settings import GatewaySettings
 from shared.kafka import EventProducer, make_producer
-from shared.logging import configure_logging, get_logger
-from shared.settings import load
+from shared.logging import get_logger
+from shared.service import run_service
 from shared.telemetry import ServiceMetrics
 from shared.topics import ensure_topics
 
@@ -53,10 +52,10 @@ SHUTDOWN_GRACE_S = 10.0
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: GatewaySettings = app.state.settings
-    registry: CollectorRegistry = app.state.registry
+    metrics: ServiceMetrics = app.state.metrics
     dsn = settings.require_postgres_dsn()
-    applied = await asyncio.to_thread(apply_migrations, dsn, settings.pg_schema)
-    log.info("schema ready", schema=settings.pg_schema, applied=applied)
+    applied = await asyncio.to_thread(apply_migrations, dsn, settings.gateway_pg_schema)
+    log.info("schema ready", schema=settings.gateway_pg_schema, applied=applied)
     await ensure_topics(settings)
     async with contextlib.AsyncExitStack() as stack:
         pool = await create_pool(settings)
@@ -68,44 +67,58 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             settings=settings,
             pool=pool,
             publisher=EventProducer(producer, settings),
-            registry=registry,
-            metrics=ServiceMetrics("gateway", registry),
-            buckets=TokenBuckets(settings.rate_limit_per_s, settings.rate_limit_burst),
-            auth_failures=FailureLimiter(settings.auth_failure_per_s, settings.auth_failure_burst),
-            streams=StreamSlots(settings.stream_max_per_key, settings.stream_max),
+            registry=metrics.registry,
+            metrics=metrics,
+            buckets=TokenBuckets(
+                settings.gateway_rate_limit_per_s, settings.gateway_rate_limit_burst
+            ),
+            auth_failures=FailureLimiter(
+                settings.gateway_auth_failure_per_s, settings.gateway_auth_failure_burst
+            ),
+            streams=StreamSlots(settings.gateway_stream_max_per_key, settings.gateway_stream_max),
         )
         app.state.gateway = state
-        if settings.run_consumer:
-            consumer = make_result_consumer(settings, settings.consumer_group)
+        if settings.gateway_run_consumer:
+            consumer = make_result_consumer(settings, settings.gateway_consumer_group)
             await consumer.start()
             stack.push_async_callback(consumer.stop)
             handler = ResultStore(
-                pool, state.publisher, state.metrics, state.stop, settings.db_retry_max_wait_s
+                pool,
+                state.publisher,
+                state.metrics,
+                state.stop,
+                settings.gateway_db_retry_max_wait_s,
             )
             state.tasks.append(
                 asyncio.create_task(run_consumer(consumer, state.publisher, handler, state.stop))
             )
             state.consumer_ready = True
-        if settings.run_delivery:
+        if settings.gateway_run_delivery:
             # No redirects (a receiver must not bounce us inward) and no proxies from the
             # environment (the egress check decides where we connect).
             http = httpx.AsyncClient(
-                timeout=settings.webhook_timeout_s, follow_redirects=False, trust_env=False
+                timeout=settings.gateway_webhook_timeout_s, follow_redirects=False, trust_env=False
             )
             stack.push_async_callback(http.aclose)
             sns = boto3.client(
-                "sns", region_name=settings.aws_region, endpoint_url=settings.sns_endpoint_url
+                "sns",
+                region_name=settings.gateway_aws_region,
+                endpoint_url=settings.gateway_sns_endpoint_url,
             )
             worker = DeliveryWorker(
                 pool,
                 settings,
-                WebhookSender(http, settings.egress_policy(), settings.webhook_timeout_s),
+                WebhookSender(http, settings.egress_policy(), settings.gateway_webhook_timeout_s),
                 SnsSender(sns),
             )
             state.tasks.append(asyncio.create_task(worker.run(state.stop)))
         # Registered last so it runs first: loops stop before their clients close.
         stack.push_async_callback(_stop_loops, state)
-        log.info("gateway started", consumer=settings.run_consumer, delivery=settings.run_delivery)
+        log.info(
+            "gateway started",
+            consumer=settings.gateway_run_consumer,
+            delivery=settings.gateway_run_delivery,
+        )
         yield
 
 
@@ -120,7 +133,7 @@ async def _stop_loops(state: GatewayState) -> None:
     await asyncio.gather(*state.tasks, return_exceptions=True)
 
 
-def create_app(settings: GatewaySettings) -> FastAPI:
+def create_app(settings: GatewaySettings, metrics: ServiceMetrics | None = None) -> FastAPI:
     """The ASGI app for ``settings`` (resources are built by its lifespan)."""
     app = FastAPI(
         title="spendstream gateway",
@@ -131,7 +144,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         dependencies=[Depends(reject_repeated_query)],
     )
     app.state.settings = settings
-    app.state.registry = CollectorRegistry()
+    app.state.metrics = metrics or ServiceMetrics(settings.service_name)
     for router in (
         anomalies.router,
         results.router,
@@ -143,15 +156,42 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         app.include_router(router)
     error_responses.install(app)
     app.add_middleware(
-        BodyLimit, max_bytes=settings.body_max_bytes, timeout_s=settings.body_timeout_s
+        BodyLimit,
+        max_bytes=settings.gateway_body_max_bytes,
+        timeout_s=settings.gateway_body_timeout_s,
     )
-    app.add_middleware(RequestMetrics, registry=app.state.registry)
+    app.add_middleware(RequestMetrics, registry=app.state.metrics.registry)
     return app
 
 
-def run() -> None:
-    """Start the gateway with settings from the environment (``python -m services.gateway``)."""
-    settings = load(GatewaySettings)
-    configure_logging(settings.service_name, settings.log_level, settings.log_json)
-    server = uvicorn.Server(server_config(create_app(settings), settings))
-    asyncio.run(server.serve())
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handlers: the service skeleton owns SIGTERM/SIGINT.
+
+    uvicorn's handlers re-raise the signal after shutdown, so the process would
+    end killed by SIGTERM instead of exiting 0 after its clean shutdown.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """Leave signals to the skeleton's stop event."""
+        yield
+
+
+async def serve(settings: GatewaySettings, stop: asyncio.Event, metrics: ServiceMetrics) -> None:
+    """Serve HTTP until ``stop``; the lifespan then stops loops and closes clients."""
+    server = _Server(server_config(create_app(settings, metrics), settings))
+
+    async def exit_on_stop() -> None:
+        await stop.wait()
+        server.should_exit = True
+
+    watcher = asyncio.create_task(exit_on_stop())
+    try:
+        await server.serve()
+    finally:
+        watcher.cancel()
+
+
+def main() -> None:
+    """Entry point (``python -m services.gateway``): the service skeleton around :func:`serve`."""
+    run_service(GatewaySettings, serve)

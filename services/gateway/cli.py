@@ -37,7 +37,7 @@ def _run(work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
 
     async def main() -> T:
         await asyncio.to_thread(
-            apply_migrations, settings.require_postgres_dsn(), settings.pg_schema
+            apply_migrations, settings.require_postgres_dsn(), settings.gateway_pg_schema
         )
         pool = await create_pool(settings, min_size=1, max_size=1)
         try:

@@ -70,15 +70,15 @@ def guarded_protocol(header_timeout_s: float) -> type[GuardedH11Protocol]:
 def server_config(app: Any, settings: GatewaySettings, **overrides: Any) -> uvicorn.Config:
     """The uvicorn configuration the gateway runs with (and the security tests serve with)."""
     values: dict[str, Any] = {
-        "host": settings.http_host,
-        "port": settings.http_port,
+        "host": settings.gateway_http_host,
+        "port": settings.gateway_http_port,
         "log_config": None,
         "access_log": False,
         "server_header": False,
-        "http": guarded_protocol(settings.http_header_timeout_s),
-        "timeout_keep_alive": settings.http_keep_alive_s,
-        "limit_concurrency": settings.http_limit_concurrency,
-        "h11_max_incomplete_event_size": settings.http_max_head_bytes,
+        "http": guarded_protocol(settings.gateway_http_header_timeout_s),
+        "timeout_keep_alive": settings.gateway_http_keep_alive_s,
+        "limit_concurrency": settings.gateway_http_limit_concurrency,
+        "h11_max_incomplete_event_size": settings.gateway_http_max_head_bytes,
     }
     values.update(overrides)
     return uvicorn.Config(app, **values)

@@ -24,6 +24,7 @@ from services.ingestor.settings import IngestorSettings
 from services.ingestor.state import StateStore
 from shared.kafka import EventProducer, make_producer
 from shared.logging import get_logger
+from shared.service import run_service
 from shared.telemetry import ServiceMetrics
 from shared.topics import CLOUDWATCH_DATAPOINTS, CUR_LINE_ITEMS, INVENTORY_EC2, ensure_topics
 
@@ -91,12 +92,9 @@ async def every(
             await asyncio.wait_for(stop.wait(), timeout=interval_s)
 
 
-async def run(settings: IngestorSettings, stop: asyncio.Event) -> None:
+async def run(settings: IngestorSettings, stop: asyncio.Event, metrics: ServiceMetrics) -> None:
     """The service: every configured loop on its interval until ``stop`` is set."""
     state = StateStore(settings.ingestor_state_dir)
-    metrics = ServiceMetrics(settings.service_name)
-    if settings.metrics_port is not None:
-        metrics.serve(settings.metrics_port)
     async with event_producer(settings) as producer:
         loops = []
         if settings.ingestor_cur_source:
@@ -135,3 +133,8 @@ async def run(settings: IngestorSettings, stop: asyncio.Event) -> None:
                 "SPENDSTREAM_INGESTOR_ACCOUNTS"
             )
         await asyncio.gather(*loops)
+
+
+def main() -> None:
+    """Entry point: the shared service skeleton around :func:`run`."""
+    run_service(IngestorSettings, run)

@@ -11,41 +11,30 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
-import signal
-from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.abc import ConsumerRebalanceListener
 
 from services.rightsizing.catalogue import load_catalogue
-from services.rightsizing.evaluate import EvaluationConfig
 from services.rightsizing.evaluator import Evaluator
 from services.rightsizing.exceptions import RightsizingError
 from services.rightsizing.intake import Intake
-from services.rightsizing.recommender import SizingPolicy
 from services.rightsizing.schedules import load_clustering
 from services.rightsizing.settings import RightsizingSettings
 from services.rightsizing.store import StateStore
-from shared.kafka import EventProducer, consume_batches, make_consumer, make_producer
-from shared.logging import configure_logging, get_logger
-from shared.settings import load
+from shared.kafka import (
+    EventProducer,
+    PartitionListener,
+    consume_batches,
+    make_consumer,
+    make_producer,
+)
+from shared.logging import get_logger
+from shared.service import run_service
 from shared.telemetry import ServiceMetrics
 from shared.topics import CLOUDWATCH_DATAPOINTS, INVENTORY_EC2, ensure_topics
 
 log = get_logger(__name__)
-
-
-def evaluation_config(settings: RightsizingSettings) -> EvaluationConfig:
-    """The sizing policy the settings select."""
-    return EvaluationConfig(
-        sizing=SizingPolicy(
-            cpu_percentile=settings.rightsizing_cpu_percentile,
-            cpu_headroom_pct=settings.rightsizing_cpu_headroom_pct,
-            memory_headroom_pct=settings.rightsizing_memory_headroom_pct,
-            lookback_days=settings.rightsizing_lookback_days,
-        )
-    )
 
 
 def make_pool(workers: int) -> ProcessPoolExecutor:
@@ -55,39 +44,21 @@ def make_pool(workers: int) -> ProcessPoolExecutor:
     )
 
 
-class RestoreOnAssign(ConsumerRebalanceListener):  # type: ignore[misc]  # untyped base class
-    """Flush and forget revoked partitions; restore assigned ones before consuming."""
-
-    def __init__(self, store: StateStore, on_error: Callable[[BaseException], None]) -> None:
-        self._store = store
-        self._on_error = on_error
-
-    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        """Persist what we have, then drop the partitions another replica takes over."""
-        await self._store.flush()
-        self._store.drop({tp.partition for tp in revoked})
-
-    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        """Read the assigned partitions' states back from the changelog."""
-        owned = set(self._store.partition_of.values())
-        try:
-            await self._store.restore({tp.partition for tp in assigned} - owned)
-        except Exception as exc:
-            # aiokafka only logs a failing listener and consumes on; running on
-            # empty state would publish wrong recommendations, so stop instead.
-            self._on_error(exc)
-            raise
-
-
 class RightsizingApp:
     """One replica: consumer of datapoints and inventory, the evaluator, the state store."""
 
-    def __init__(self, settings: RightsizingSettings, pool: Executor | None = None) -> None:
+    def __init__(
+        self,
+        settings: RightsizingSettings,
+        pool: Executor | None = None,
+        stop: asyncio.Event | None = None,
+        metrics: ServiceMetrics | None = None,
+    ) -> None:
         self.settings = settings
         self.pool = pool or make_pool(settings.rightsizing_eval_workers)
         self._owns_pool = pool is None
-        self.metrics = ServiceMetrics(settings.service_name)
-        self.stop = asyncio.Event()
+        self.metrics = metrics or ServiceMetrics(settings.service_name)
+        self.stop = stop or asyncio.Event()
         self.failure: BaseException | None = None
         self.consumer: AIOKafkaConsumer = make_consumer(settings, settings.rightsizing_group_id)
         self.producer = EventProducer(make_producer(settings), settings)
@@ -99,15 +70,29 @@ class RightsizingApp:
             self.store,
             self.producer,
             load_catalogue(settings.rightsizing_catalogue_path),
-            evaluation_config(settings),
+            settings.evaluation_config(),
             self.pool,
             settings.rightsizing_evaluation_interval_s,
         )
 
-    def _fail(self, exc: BaseException) -> None:
-        log.error("state restore failed; stopping", error=repr(exc))
-        self.failure = exc
-        self.stop.set()
+    async def _revoked(self, revoked: list[TopicPartition]) -> None:
+        """Persist what we have, then drop the partitions another replica takes over."""
+        await self.store.flush()
+        self.store.drop(tp.partition for tp in revoked)
+
+    async def _assigned(self, assigned: list[TopicPartition]) -> None:
+        """Read the newly assigned partitions' states back from the changelog."""
+        try:
+            await self.store.restore(
+                {tp.partition for tp in assigned} - self.store.owned_partitions()
+            )
+        except Exception as exc:
+            # aiokafka only logs a failing listener and consumes on; running on
+            # empty state would publish wrong recommendations, so stop instead.
+            log.error("state restore failed; stopping", error=repr(exc))
+            self.failure = exc
+            self.stop.set()
+            raise
 
     async def run(self) -> None:
         """Run until ``stop`` is set; always closes clients (and its own pool)."""
@@ -118,7 +103,7 @@ class RightsizingApp:
             prefix = self.settings.topic_prefix
             self.consumer.subscribe(
                 [CLOUDWATCH_DATAPOINTS.full_name(prefix), INVENTORY_EC2.full_name(prefix)],
-                listener=RestoreOnAssign(self.store, self._fail),
+                listener=PartitionListener(self._assigned, self._revoked),
             )
             await self.consumer.start()
             try:
@@ -139,18 +124,13 @@ class RightsizingApp:
             ) from self.failure
 
 
+async def serve(
+    settings: RightsizingSettings, stop: asyncio.Event, metrics: ServiceMetrics
+) -> None:
+    """The service until ``stop``: one replica with its own evaluation pool."""
+    await RightsizingApp(settings, stop=stop, metrics=metrics).run()
+
+
 def main() -> None:
-    """Entry point: load settings, configure logging, run until interrupted."""
-    settings = load(RightsizingSettings)
-    configure_logging(settings.service_name, settings.log_level, settings.log_json)
-
-    async def _run() -> None:
-        app = RightsizingApp(settings)
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, app.stop.set)
-        if settings.metrics_port:
-            app.metrics.serve(settings.metrics_port)
-        await app.run()
-
-    asyncio.run(_run())
+    """Entry point: the shared service skeleton around :func:`serve`."""
+    run_service(RightsizingSettings, serve)

@@ -64,7 +64,7 @@ class Evaluator:
 
     async def evaluate_once(self) -> int:
         """One pass; returns the number of recommendations published."""
-        changed = [s for s in self._store.states.values() if s.changed]
+        changed = [s for s in self._store.values.values() if s.changed]
         if not changed:
             return 0
         for state in changed:
@@ -82,7 +82,7 @@ class Evaluator:
             raise
         sent = []
         for outcome in outcomes:
-            live = self._store.states.get(outcome.resource_id)
+            live = self._store.values.get(outcome.resource_id)
             if outcome.event is None or live is None:
                 continue  # unchanged, or its partition moved to another replica meanwhile
             sent.append(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from shared.state_codec import ChangelogDecodeError
+
 
 class RightsizingError(Exception):
     """Root of the right-sizing service's errors; catch this to catch them all."""
@@ -15,5 +17,5 @@ class CatalogueError(RightsizingError):
     """The instance catalogue is missing, malformed or lacks a type or region."""
 
 
-class StateDecodeError(RightsizingError):
+class StateDecodeError(RightsizingError, ChangelogDecodeError):
     """A changelog record could not be turned back into instance state."""

@@ -92,7 +92,7 @@ class Intake:
             event = received.event
             self._metrics.records.labels(topic=received.topic).inc()
             if isinstance(event, Ec2Instance):
-                state = self._store.get(event.instance_id, received.partition)
+                state = self._store.state_for(event.instance_id, received.partition)
                 apply_inventory(state, event)
                 self._store.mark(event.instance_id)
             elif isinstance(event, MetricDatapoint):
@@ -110,7 +110,7 @@ class Intake:
         cpu = _CpuBatch()
         touched: dict[str, InstanceState] = {}
         for (resource_id, metric, stat, period), points in groups.items():
-            state = self._store.get(resource_id, partitions[resource_id])
+            state = self._store.state_for(resource_id, partitions[resource_id])
             ts = np.fromiter((t for t, _ in points), dtype=np.int64, count=len(points))
             values = np.fromiter((v for _, v in points), dtype=np.float64, count=len(points))
             if metric in CPU_METRICS:

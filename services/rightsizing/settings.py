@@ -11,6 +11,8 @@ from pathlib import Path
 from pydantic import ValidationInfo, field_validator
 
 from services.rightsizing.catalogue.files import DEFAULT_PATH
+from services.rightsizing.evaluate import EvaluationConfig
+from services.rightsizing.recommender import SizingPolicy
 from services.rightsizing.recommender.policy import CPU_HEADROOM_CHOICES, CPU_PERCENTILE_CHOICES
 from services.rightsizing.sketches.state import LOOKBACK_CHOICES
 from shared.settings import SpendstreamSettings
@@ -53,3 +55,14 @@ class RightsizingSettings(SpendstreamSettings):
         if value not in choices:
             raise ValueError(f"choose one of {choices} (Compute Optimizer's)")
         return value
+
+    def evaluation_config(self) -> EvaluationConfig:
+        """The sizing policy these settings select."""
+        return EvaluationConfig(
+            sizing=SizingPolicy(
+                cpu_percentile=self.rightsizing_cpu_percentile,
+                cpu_headroom_pct=self.rightsizing_cpu_headroom_pct,
+                memory_headroom_pct=self.rightsizing_memory_headroom_pct,
+                lookback_days=self.rightsizing_lookback_days,
+            )
+        )

@@ -15,20 +15,19 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-import pytest
 
 from demo.pipeline import Pipeline, create_api_key, ingest_argv, running_system, simulate
 from shared import topics
 from shared.codec import decode
 from shared.kafka import make_consumer
 from shared.settings import SpendstreamSettings
-from tests.e2e.conftest import SMALL
+from tests.e2e.conftest import E2E_MARKS, SMALL, Budget
 from tests.harness.wait import wait_for
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 # The survivors wait out the dead members' sessions (Tansu: ~1.5 session
-# timeouts) and then replay from the last commit; minutes, not seconds, on CI.
-SETTLE_TIMEOUT_S = 420.0
+# timeouts) and then replay from the last commit: every wait below takes what
+# is left of the test's one budget (E2E_TIMEOUT_S).
+pytestmark = E2E_MARKS
 REPLICAS = {"anomaly": 2, "gateway": 2}
 
 
@@ -61,7 +60,9 @@ def _store(pipeline: Pipeline, query: str) -> list[tuple[Any, ...]]:
         return conn.execute(query).fetchall()
 
 
-def test_results_exactly_once_after_losing_a_replica_of_each(stack_dir: Path) -> None:
+def test_results_exactly_once_after_losing_a_replica_of_each(
+    stack_dir: Path, budget: Budget
+) -> None:
     with running_system(stack_dir, replicas=REPLICAS) as pipeline:
         simulate(pipeline, SMALL)
         create_api_key(pipeline)
@@ -70,20 +71,20 @@ def test_results_exactly_once_after_losing_a_replica_of_each(stack_dir: Path) ->
         # Kill once results are flowing: some anomaly events already stored.
         wait_for(
             lambda: _store(pipeline, "select count(*) from anomaly_events")[0][0] > 0,
-            timeout=SETTLE_TIMEOUT_S,
+            timeout=budget.remaining(),
             interval=0.5,
             ignore=(psycopg.Error,),
             description="first anomaly events in the store",
         )
         pipeline.supervisor.kill("anomaly-1", signal.SIGKILL)
         pipeline.supervisor.kill("gateway-1", signal.SIGKILL)
-        assert feed.wait(timeout=SETTLE_TIMEOUT_S) == 0
+        assert feed.wait(timeout=budget.remaining()) == 0
         for argv in (inventory, datapoints):
             subprocess.run(
                 [sys.executable, "-m", "cli", *argv],
                 env=pipeline.env,
                 check=True,
-                timeout=SETTLE_TIMEOUT_S,
+                timeout=budget.remaining(),
             )
 
         def store_matches_topic() -> bool:
@@ -96,7 +97,7 @@ def test_results_exactly_once_after_losing_a_replica_of_each(stack_dir: Path) ->
 
         wait_for(
             store_matches_topic,
-            timeout=SETTLE_TIMEOUT_S,
+            timeout=budget.remaining(),
             interval=2.0,
             description="every anomaly event on the topic stored",
         )
@@ -111,7 +112,7 @@ def test_results_exactly_once_after_losing_a_replica_of_each(stack_dir: Path) ->
                 _store(pipeline, "select count(*) from recommendations")[0][0] > 0
                 and _store(pipeline, "select count(*) from forecasts")[0][0] > 0
             ),
-            timeout=SETTLE_TIMEOUT_S,
+            timeout=budget.remaining(),
             interval=2.0,
             ignore=(psycopg.Error,),
             description="recommendations and forecasts stored",

@@ -146,7 +146,10 @@ class BackendProvider:
             self._cleanup.callback(shutil.rmtree, state_dir, ignore_errors=True)
             self._cleanup.callback(stack.down, state_dir)
             start_watchdog(state_dir)
-            self._embedded = stack.up(state_dir)
+            # All or nothing, owned by this process: a failed or interrupted
+            # start stops what it started, and if this process is killed the
+            # watchdog or the next session (devstack.leftovers) stops the rest.
+            self._embedded = stack.up(state_dir, owner=os.getpid())
         return self._embedded
 
     def _kafka_container(self) -> str:

@@ -21,7 +21,10 @@ pytestmark = pytest.mark.integration
 # Test loops poll fast so conditions hold within a fraction of a second.
 FAST_POLL_S = 0.05
 # Test receivers listen on loopback over http: tests that deliver pass this allow-list.
-LOOPBACK_RECEIVERS = {"webhook_allow_http": True, "webhook_allow_networks": ("127.0.0.0/8",)}
+LOOPBACK_RECEIVERS = {
+    "gateway_webhook_allow_http": True,
+    "gateway_webhook_allow_networks": ("127.0.0.0/8",),
+}
 OPERATOR_TOKEN = "op-" + "s3cr3t-operator-token-for-tests-only-" * 2
 
 
@@ -34,18 +37,18 @@ def make_settings(
     def make(**overrides: Any) -> GatewaySettings:
         values: dict[str, Any] = {
             "postgres_dsn": postgres_dsn,
-            "pg_schema": pg_schema.name,
+            "gateway_pg_schema": pg_schema.name,
             "kafka_bootstrap_servers": kafka_bootstrap,
             "topic_prefix": topic_prefix,
-            "consumer_group": f"{topic_prefix}gateway",
+            "gateway_consumer_group": f"{topic_prefix}gateway",
             "kafka_enable_idempotence": False,
-            "run_consumer": False,
-            "run_delivery": False,
-            "delivery_poll_s": FAST_POLL_S,
-            "stream_poll_s": FAST_POLL_S,
-            "rate_limit_per_s": 10_000.0,
-            "rate_limit_burst": 10_000,
-            "operator_token": OPERATOR_TOKEN,
+            "gateway_run_consumer": False,
+            "gateway_run_delivery": False,
+            "gateway_delivery_poll_s": FAST_POLL_S,
+            "gateway_stream_poll_s": FAST_POLL_S,
+            "gateway_rate_limit_per_s": 10_000.0,
+            "gateway_rate_limit_burst": 10_000,
+            "gateway_operator_token": OPERATOR_TOKEN,
             "log_json": False,
         }
         values.update(overrides)

@@ -22,7 +22,9 @@ BAD_KEY = "ssk_0123456789abcdef_" + "x" * 43
 async def test_bad_keys_are_refused_without_a_database_connection(
     make_settings: Callable[..., GatewaySettings],
 ) -> None:
-    settings = make_settings(db_pool_min=1, db_pool_max=1, db_acquire_timeout_s=0.3)
+    settings = make_settings(
+        gateway_db_pool_min=1, gateway_db_pool_max=1, gateway_db_acquire_timeout_s=0.3
+    )
     async with running_gateway(settings) as gw:
         key = await gw.tenant("acme", ["111111111111"])
         async with gw.state.pool.acquire():  # every connection is taken
@@ -39,7 +41,7 @@ async def test_bad_keys_are_refused_without_a_database_connection(
 async def test_failed_attempts_are_limited_per_client(
     make_settings: Callable[..., GatewaySettings],
 ) -> None:
-    settings = make_settings(auth_failure_burst=5, auth_failure_per_s=0.01)
+    settings = make_settings(gateway_auth_failure_burst=5, gateway_auth_failure_per_s=0.01)
     async with running_gateway(settings) as gw:
         key = await gw.tenant("acme", ["111111111111"])
         codes = [

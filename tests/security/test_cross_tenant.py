@@ -41,7 +41,7 @@ async def test_operator_token_reads_dead_letters(gateway: RunningGateway) -> Non
 async def test_dead_letters_are_closed_without_an_operator_token(
     make_settings: Callable[..., GatewaySettings],
 ) -> None:
-    async with running_gateway(make_settings(operator_token=None)) as gw:
+    async with running_gateway(make_settings(gateway_operator_token=None)) as gw:
         await gw.tenant("acme", [A1], scope="admin")
         admin = await gw.key("acme", "admin")
         assert (await gw.get("/v1/dead-letters", admin)).status_code == 403
@@ -52,7 +52,7 @@ def test_placeholder_or_short_operator_tokens_are_refused(
     make_settings: Callable[..., GatewaySettings], token: str
 ) -> None:
     with pytest.raises(ValueError, match="OPERATOR_TOKEN"):
-        make_settings(operator_token=token)
+        make_settings(gateway_operator_token=token)
 
 
 async def test_a_reused_incident_id_does_not_leak_across_tenants(gateway: RunningGateway) -> None:

@@ -31,11 +31,11 @@ async def test_a_slow_tenant_does_not_delay_another_tenants_alert(
     await slow.start()
     await fast.start()
     settings = make_settings(
-        run_delivery=True,
-        delivery_batch=4,
-        delivery_per_tenant=2,
-        webhook_timeout_s=DEADLINE_S,
-        webhook_backoff_base_s=60.0,
+        gateway_run_delivery=True,
+        gateway_delivery_batch=4,
+        gateway_delivery_per_tenant=2,
+        gateway_webhook_timeout_s=DEADLINE_S,
+        gateway_webhook_backoff_base_s=60.0,
         **LOOPBACK_RECEIVERS,
     )
     try:

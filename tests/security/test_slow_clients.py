@@ -30,7 +30,7 @@ async def _open(
 async def test_a_request_head_that_never_finishes_is_closed(
     make_settings: Callable[..., GatewaySettings],
 ) -> None:
-    async with serve(make_settings(http_header_timeout_s=0.3)) as (host, port):
+    async with serve(make_settings(gateway_http_header_timeout_s=0.3)) as (host, port):
         reader, writer = await _open(host, port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
         try:
             async with asyncio.timeout(WAIT_S):
@@ -42,7 +42,7 @@ async def test_a_request_head_that_never_finishes_is_closed(
 async def test_a_body_that_never_finishes_is_answered_408(
     make_settings: Callable[..., GatewaySettings],
 ) -> None:
-    async with serve(make_settings(body_timeout_s=0.3)) as (host, port):
+    async with serve(make_settings(gateway_body_timeout_s=0.3)) as (host, port):
         head = (
             b"POST /v1/budgets HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
             b'Content-Length: 100\r\n\r\n{"name"'
@@ -59,7 +59,7 @@ async def test_a_body_that_never_finishes_is_answered_408(
 async def test_connections_beyond_the_limit_are_refused_and_no_banner_is_sent(
     make_settings: Callable[..., GatewaySettings],
 ) -> None:
-    settings = make_settings(http_limit_concurrency=3, http_header_timeout_s=WAIT_S)
+    settings = make_settings(gateway_http_limit_concurrency=3, gateway_http_header_timeout_s=WAIT_S)
     async with serve(settings) as (host, port):
         async with httpx.AsyncClient(base_url=f"http://{host}:{port}") as client:
             first = await client.get("/healthz")

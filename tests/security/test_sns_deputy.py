@@ -46,7 +46,7 @@ async def test_operator_allow_list_admits_a_shared_topic(
     make_settings: Callable[..., GatewaySettings],
 ) -> None:
     shared = f"arn:aws:sns:us-east-1:{FOREIGN}:shared-alerts"
-    async with running_gateway(make_settings(sns_allow_topic_arns=(shared,))) as gw:
+    async with running_gateway(make_settings(gateway_sns_allow_topic_arns=(shared,))) as gw:
         key = await gw.tenant("acme", [OWN])
         response = await gw.client.post("/v1/subscriptions", json=_sns(shared), headers=auth(key))
         assert response.status_code == 201, response.text
@@ -82,7 +82,9 @@ async def test_a_stored_foreign_topic_is_not_published_to(
 ) -> None:
     # Nothing listens there: a publish attempt would fail with a connection error instead.
     settings = make_settings(
-        run_delivery=True, sns_endpoint_url=f"http://127.0.0.1:{free_port()}", aws_region=REGION
+        gateway_run_delivery=True,
+        gateway_sns_endpoint_url=f"http://127.0.0.1:{free_port()}",
+        gateway_aws_region=REGION,
     )
     async with running_gateway(settings) as gw:
         key = await gw.tenant("acme", [OWN])
@@ -94,7 +96,9 @@ async def test_a_stored_foreign_topic_is_not_published_to(
 async def test_aws_error_text_is_not_shown_to_the_tenant(
     make_settings: Callable[..., GatewaySettings], moto_url: str
 ) -> None:
-    settings = make_settings(run_delivery=True, sns_endpoint_url=moto_url, aws_region=REGION)
+    settings = make_settings(
+        gateway_run_delivery=True, gateway_sns_endpoint_url=moto_url, gateway_aws_region=REGION
+    )
     async with running_gateway(settings) as gw:
         key = await gw.tenant("acme", [MOTO_ACCOUNT])
         await gw.store([f.anomaly("inc-1", account=MOTO_ACCOUNT)])

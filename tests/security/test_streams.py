@@ -42,7 +42,7 @@ async def _tenant(state: GatewayState, name: str, accounts: list[str]) -> str:
 
 
 async def test_streams_per_key_are_capped(make_settings: Callable[..., GatewaySettings]) -> None:
-    app = create_app(make_settings(stream_max_per_key=2))
+    app = create_app(make_settings(gateway_stream_max_per_key=2))
     async with served(app) as host, httpx.AsyncClient(timeout=30) as client:
         key = await _tenant(app.state.gateway, "acme", [A1])
         other = await _tenant(app.state.gateway, "globex", [B1])
@@ -69,7 +69,7 @@ async def test_streams_per_key_are_capped(make_settings: Callable[..., GatewaySe
 
 
 async def test_a_revoked_key_stops_streaming(make_settings: Callable[..., GatewaySettings]) -> None:
-    app = create_app(make_settings(stream_recheck_s=0.1))
+    app = create_app(make_settings(gateway_stream_recheck_s=0.1))
     async with served(app) as host, httpx.AsyncClient(timeout=30) as client:
         state: GatewayState = app.state.gateway
         key = await _tenant(state, "acme", [A1])
@@ -111,7 +111,7 @@ async def _key(state: GatewayState, tenant: str) -> str:
 async def test_a_removed_account_stops_streaming(
     make_settings: Callable[..., GatewaySettings],
 ) -> None:
-    app = create_app(make_settings(stream_recheck_s=0.0))
+    app = create_app(make_settings(gateway_stream_recheck_s=0.0))
     async with served(app) as host, httpx.AsyncClient(timeout=30) as client:
         state: GatewayState = app.state.gateway
         key = await _tenant(state, "acme", [A1, A2])

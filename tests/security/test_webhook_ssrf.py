@@ -83,7 +83,7 @@ async def test_https_by_default_plain_http_only_by_operator_setting(
     make_settings: Callable[..., GatewaySettings],
 ) -> None:
     for allow_http, expected in ((False, 422), (True, 201)):
-        async with running_gateway(make_settings(webhook_allow_http=allow_http)) as gw:
+        async with running_gateway(make_settings(gateway_webhook_allow_http=allow_http)) as gw:
             key = await gw.tenant(f"acme-{allow_http}", [f"11111111111{int(allow_http)}"])
             response = await gw.client.post(
                 "/v1/subscriptions", json=_hook("http://93.184.215.14/hook"), headers=auth(key)
@@ -127,7 +127,7 @@ async def test_a_name_resolving_to_loopback_is_not_called_at_send(
     receiver = HostileReceiver(free_port())
     await receiver.start()
     try:
-        settings = make_settings(run_delivery=True, webhook_allow_http=True)
+        settings = make_settings(gateway_run_delivery=True, gateway_webhook_allow_http=True)
         async with running_gateway(settings) as gw:
             key, sub_id = await _store_unchecked(gw, f"http://localhost:{receiver.port}/hook")
             await gw.store([f.anomaly("inc-1")])
@@ -152,7 +152,9 @@ async def test_redirects_are_not_followed_and_bodies_not_stored(
     await outer.start()
     try:
         settings = make_settings(
-            run_delivery=True, webhook_allow_http=True, webhook_allow_networks=("127.0.0.1/32",)
+            gateway_run_delivery=True,
+            gateway_webhook_allow_http=True,
+            gateway_webhook_allow_networks=("127.0.0.1/32",),
         )
         async with running_gateway(settings) as gw:
             key, sub_id = await _store_unchecked(gw, f"http://127.0.0.1:{outer.port}/hook")

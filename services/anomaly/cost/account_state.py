@@ -1,6 +1,6 @@
 """One account's whole cost pipeline: line items in, points, restatements, incidents out.
 
-Pure and picklable: the service keeps one per account in its partition state
+Pure, its state plain data: the service keeps one per account in its partition state
 and snapshots it after each batch; the tests drive it directly.
 """
 

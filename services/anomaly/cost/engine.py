@@ -62,7 +62,7 @@ class CostEngineConfig:
 
 
 class AccountCostEngine:
-    """All cost series of one account (picklable: lives in the partition's state)."""
+    """All cost series of one account (plain data: lives in the partition's state)."""
 
     def __init__(self, account_id: str, config: CostEngineConfig | None = None) -> None:
         self.account_id = account_id

@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from river import stats
+from services.anomaly.plain_stats import RollingQuantile
 
 DAYS_PER_WEEK = 7
 
@@ -95,7 +95,7 @@ def _score(z: float, k: float) -> float:
 
 
 class CostSeriesDetector:
-    """Online detector for one daily cost series (picklable; River stats inside)."""
+    """Online detector for one daily cost series (its state is plain data)."""
 
     def __init__(self, config: CostDetectorConfig | None = None, born_late: bool = False) -> None:
         """``born_late``: the series appeared after its account's warm-up (a new cost)."""
@@ -107,7 +107,7 @@ class CostSeriesDetector:
         self._level = 0.0
         self._trend = 0.0
         self._season = [1.0] * DAYS_PER_WEEK
-        self._abs_rel_resid = stats.RollingQuantile(
+        self._abs_rel_resid = RollingQuantile(
             q=self.config.residual_quantile, window_size=self.config.residual_window
         )
         self._n_resid = 0

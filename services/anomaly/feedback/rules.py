@@ -45,7 +45,7 @@ class FeedbackConfig:
 
 @dataclass
 class FeedbackBook:
-    """Per-series feedback rules (picklable; rebuilt from the feedback topic)."""
+    """Per-series feedback rules (rebuilt from the feedback topic)."""
 
     config: FeedbackConfig
     _fp_until: dict[str, datetime] = field(default_factory=dict)

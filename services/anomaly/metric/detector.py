@@ -1,4 +1,4 @@
-"""Streaming anomaly detector for one metric of one resource (pure, picklable, River-based)."""
+"""Streaming anomaly detector for one metric of one resource (pure; its state is plain data)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from river import stats
 from services.anomaly.exceptions import InvalidDatapointError
 from services.anomaly.metric.config import MetricDetectorConfig
 from services.anomaly.metric.likelihood import AnomalyLikelihood, LikelihoodAssessment
+from services.anomaly.plain_stats import EWMean
 
 
 class DetectionResult(NamedTuple):
@@ -64,18 +65,13 @@ class MetricDetector:
 
     def __init__(self, config: MetricDetectorConfig | None = None) -> None:
         self.config = config or MetricDetectorConfig()
-        self._level = stats.EWMean(fading_factor=self.config.level_alpha)
-        self._scale = stats.EWMean(fading_factor=self.config.scale_alpha)
+        self._level = EWMean(fading_factor=self.config.level_alpha)
+        self._scale = EWMean(fading_factor=self.config.scale_alpha)
         self._min = stats.Min()
         self._max = stats.Max()
         self._likelihood = AnomalyLikelihood(self.config)
         self._seen = 0
         self._resting = 0  # points left in the quiet period after an alert
-
-    def __setstate__(self, state: dict[str, object]) -> None:
-        """Restore a pickle; states pickled before the quiet period existed start not resting."""
-        self.__dict__.update(state)
-        self.__dict__.setdefault("_resting", 0)
 
     def score_one(self, timestamp: datetime, value: float) -> float:
         """Anomaly score of ``value`` given everything learned so far; does not learn it."""

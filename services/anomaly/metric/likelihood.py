@@ -13,9 +13,8 @@ import math
 from collections import deque
 from typing import NamedTuple
 
-from river import stats, utils
-
 from services.anomaly.metric.config import MetricDetectorConfig
+from services.anomaly.plain_stats import RollingVar
 
 _SQRT2 = math.sqrt(2.0)
 
@@ -36,7 +35,7 @@ class AnomalyLikelihood:
         self._config = config
         self._recent: deque[float] = deque(maxlen=config.short_window)
         self._recent_sum = 0.0
-        self._history = utils.Rolling(stats.Var, window_size=config.long_window, ddof=0)
+        self._history = RollingVar(window_size=config.long_window, ddof=0)
         self._prev_red = False
 
     def assess(self, raw: float) -> LikelihoodAssessment:
@@ -47,7 +46,7 @@ class AnomalyLikelihood:
             total -= self._recent[0]
             count -= 1
         average = total / count
-        var = self._history.obj
+        var = self._history.var
         mean = max(var.mean.get(), cfg.min_surprise_mean)
         std = max(math.sqrt(max(var.get(), 0.0)), cfg.min_surprise_std)
         probability = 0.5 * math.erfc((average - mean) / std / _SQRT2)

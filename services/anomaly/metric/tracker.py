@@ -70,7 +70,7 @@ def _severity(score: float) -> Severity:
 
 
 class MetricTracker:
-    """State of one metric stream (picklable)."""
+    """State of one metric stream (plain data: the changelog codec writes it)."""
 
     def __init__(self, key: str, detector: ScoringDetector, config: MetricTrackerConfig) -> None:
         self.key = key

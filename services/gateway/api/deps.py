@@ -53,7 +53,7 @@ async def acquire(state: GatewayState) -> AsyncIterator[asyncpg.Connection]:
     requests queues briefly instead of forever.
     """
     try:
-        conn = await state.pool.acquire(timeout=state.settings.db_acquire_timeout_s)
+        conn = await state.pool.acquire(timeout=state.settings.gateway_db_acquire_timeout_s)
     except TimeoutError as exc:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,
@@ -137,7 +137,7 @@ async def authenticate(
     if wait > 0:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
-            f"rate limit of {state.settings.rate_limit_per_s:g} requests/s exceeded; "
+            f"rate limit of {state.settings.gateway_rate_limit_per_s:g} requests/s exceeded; "
             f"retry after {wait:.2f} s",
             headers={"Retry-After": str(max(1, round(wait)))},
         )

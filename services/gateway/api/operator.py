@@ -18,11 +18,11 @@ from services.gateway.api.deps import token_from_headers
 
 async def require_operator(request: Request) -> None:
     """401 unless the request carries the operator token; 403 when none is configured."""
-    configured = request.app.state.settings.operator_token
+    configured = request.app.state.settings.gateway_operator_token
     if configured is None:
         raise HTTPException(
             status.HTTP_403_FORBIDDEN,
-            "operator endpoints are closed: set SPENDSTREAM_OPERATOR_TOKEN to open them",
+            "operator endpoints are closed: set SPENDSTREAM_GATEWAY_OPERATOR_TOKEN to open them",
         )
     failures = request.app.state.gateway.auth_failures
     client = request.client.host if request.client else "unknown"

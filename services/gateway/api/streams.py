@@ -60,17 +60,17 @@ async def alert_feed(
 ) -> AsyncIterator[dict[str, Any]]:
     """Alerts after ``position`` as they arrive, until shutdown or the key is revoked."""
     loop = asyncio.get_running_loop()
-    recheck_at = loop.time() + state.settings.stream_recheck_s
+    recheck_at = loop.time() + state.settings.gateway_stream_recheck_s
     current: Principal | None = principal
     while not state.stop.is_set():
         if loop.time() >= recheck_at:
             current = await _still_valid(state, principal)
             if current is None:
                 return
-            recheck_at = loop.time() + state.settings.stream_recheck_s
+            recheck_at = loop.time() + state.settings.gateway_stream_recheck_s
         assert current is not None  # narrowed: a revoked key returned above
         batch, position = await _poll(state, current.accounts, f, position)
         for doc in batch:
             yield doc
         if len(batch) < STREAM_BATCH:
-            await asyncio.sleep(state.settings.stream_poll_s)
+            await asyncio.sleep(state.settings.gateway_stream_poll_s)

@@ -37,7 +37,7 @@ def check_schema_name(schema: str) -> str:
     if not _SCHEMA_RE.match(schema):
         raise MigrationError(
             f"schema name {schema!r} must be lower-case letters, digits and underscores "
-            "(set SPENDSTREAM_PG_SCHEMA)"
+            "(set SPENDSTREAM_GATEWAY_PG_SCHEMA)"
         )
     return schema
 

@@ -30,11 +30,11 @@ async def create_pool(settings: GatewaySettings, **overrides: Any) -> asyncpg.Po
     """Open a pool whose connections see only the gateway schema (plus pg_catalog)."""
     kwargs: dict[str, Any] = {
         "dsn": settings.require_postgres_dsn(),
-        "min_size": settings.db_pool_min,
-        "max_size": settings.db_pool_max,
-        "command_timeout": settings.db_command_timeout_s,
+        "min_size": settings.gateway_db_pool_min,
+        "max_size": settings.gateway_db_pool_max,
+        "command_timeout": settings.gateway_db_command_timeout_s,
         "max_inactive_connection_lifetime": POOL_MAX_INACTIVE_S,
-        "server_settings": {"search_path": check_schema_name(settings.pg_schema)},
+        "server_settings": {"search_path": check_schema_name(settings.gateway_pg_schema)},
         "init": _init_connection,
     }
     kwargs.update(overrides)

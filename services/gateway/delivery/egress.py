@@ -102,7 +102,7 @@ def _split(url: str, policy: EgressPolicy) -> tuple[str, str, int]:
     if scheme == "http" and not policy.allow_http:
         raise BlockedDestinationError(
             "plain http is not allowed for webhooks; use https (operators can allow http "
-            "with SPENDSTREAM_WEBHOOK_ALLOW_HTTP)"
+            "with SPENDSTREAM_GATEWAY_WEBHOOK_ALLOW_HTTP)"
         )
     try:
         port = parts.port or _DEFAULT_PORTS[scheme]
@@ -141,8 +141,8 @@ async def resolve_checked(
         reason = blocked_reason(ip, policy)
         if reason is not None:
             raise BlockedDestinationError(
-                f"webhook host {host!r} resolves to {ip}, which is not a public address; "
-                "operators can allow internal receivers with SPENDSTREAM_WEBHOOK_ALLOW_NETWORKS"
+                f"webhook host {host!r} resolves to {ip}, which is not a public address; operators "
+                "can allow internal receivers with SPENDSTREAM_GATEWAY_WEBHOOK_ALLOW_NETWORKS"
             )
     pinned = checked[0]
     netloc = f"[{pinned}]:{port}" if pinned.version == 6 else f"{pinned}:{port}"

@@ -65,7 +65,7 @@ class DeliveryWorker:
                     log.warning("delivery pass failed; pausing", error=repr(exc))
                     busy, pause = False, ERROR_PAUSE_S
                 else:
-                    pause = self._settings.delivery_poll_s
+                    pause = self._settings.gateway_delivery_poll_s
                 if not busy:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), pause)
@@ -75,7 +75,7 @@ class DeliveryWorker:
 
     async def run_once(self) -> bool:
         """One fan-out pass and one claim pass; True when there was work."""
-        free = self._settings.delivery_batch - len(self._in_flight)
+        free = self._settings.gateway_delivery_batch - len(self._in_flight)
         async with self._pool.acquire() as conn:
             fanned = await repo.fan_out(conn, FANOUT_BATCH)
             due = []
@@ -83,8 +83,8 @@ class DeliveryWorker:
                 due = await repo.claim_due(
                     conn,
                     free,
-                    self._settings.delivery_lease_s,
-                    self._settings.delivery_per_tenant,
+                    self._settings.gateway_delivery_lease_s,
+                    self._settings.gateway_delivery_per_tenant,
                     dict(Counter(self._in_flight.values())),
                 )
         for row in due:
@@ -108,7 +108,9 @@ class DeliveryWorker:
                 row["url"], row["secret"], alert, row["seq"], row["body_format"]
             )
         elif not topic_allowed(
-            row["sns_topic_arn"], row["tenant_accounts"], self._settings.sns_allow_topic_arns
+            row["sns_topic_arn"],
+            row["tenant_accounts"],
+            self._settings.gateway_sns_allow_topic_arns,
         ):
             # Checked at save too; this catches an account that left the tenant since.
             outcome = Outcome(False, 0.0, error="blocked_destination")
@@ -117,13 +119,13 @@ class DeliveryWorker:
         else:
             outcome = Outcome(False, 0.0, error="SNS is not configured on this gateway")
         attempt = row["attempts"] + 1
-        gave_up = not outcome.ok and gives_up(attempt, self._settings.webhook_max_attempts)
+        gave_up = not outcome.ok and gives_up(attempt, self._settings.gateway_webhook_max_attempts)
         next_at = None
         if not outcome.ok and not gave_up:
             delay = next_delay(
                 attempt,
-                self._settings.webhook_backoff_base_s,
-                self._settings.webhook_backoff_max_s,
+                self._settings.gateway_webhook_backoff_base_s,
+                self._settings.gateway_webhook_backoff_max_s,
                 self._rng,
             )
             next_at = datetime.now(UTC) + timedelta(seconds=delay)

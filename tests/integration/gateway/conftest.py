@@ -25,20 +25,20 @@ def make_settings(
     def make(**overrides: Any) -> GatewaySettings:
         values: dict[str, Any] = {
             "postgres_dsn": postgres_dsn,
-            "pg_schema": pg_schema.name,
+            "gateway_pg_schema": pg_schema.name,
             "kafka_bootstrap_servers": kafka_bootstrap,
             "topic_prefix": topic_prefix,
-            "consumer_group": f"{topic_prefix}gateway",
+            "gateway_consumer_group": f"{topic_prefix}gateway",
             "kafka_enable_idempotence": False,
-            "run_consumer": False,
-            "run_delivery": False,
-            "delivery_poll_s": FAST_POLL_S,
-            "stream_poll_s": FAST_POLL_S,
-            "rate_limit_per_s": 10_000.0,
-            "rate_limit_burst": 10_000,
+            "gateway_run_consumer": False,
+            "gateway_run_delivery": False,
+            "gateway_delivery_poll_s": FAST_POLL_S,
+            "gateway_stream_poll_s": FAST_POLL_S,
+            "gateway_rate_limit_per_s": 10_000.0,
+            "gateway_rate_limit_burst": 10_000,
             # The test receivers listen on plain http on loopback: an operator allow-list.
-            "webhook_allow_http": True,
-            "webhook_allow_networks": ("127.0.0.0/8",),
+            "gateway_webhook_allow_http": True,
+            "gateway_webhook_allow_networks": ("127.0.0.0/8",),
             "log_json": False,
         }
         values.update(overrides)

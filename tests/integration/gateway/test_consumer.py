@@ -61,7 +61,7 @@ async def test_replay_from_the_beginning_leaves_tables_identical(
     make_settings: Callable[..., GatewaySettings],
 ) -> None:
     events = workload()
-    first = make_settings(run_consumer=True)
+    first = make_settings(gateway_run_consumer=True)
     # Stored: every event, plus the garbage record's dead letter (consumed from the DLQ).
     expected = len(events) + 1
     async with running_gateway(first) as gw:
@@ -80,7 +80,9 @@ async def test_replay_from_the_beginning_leaves_tables_identical(
     savings = {r[0]: r[6] for r in before["recommendations"]}
     assert savings["i-0"] == 99.0
 
-    replay = make_settings(run_consumer=True, consumer_group=first.consumer_group + "-replay")
+    replay = make_settings(
+        gateway_run_consumer=True, gateway_consumer_group=first.gateway_consumer_group + "-replay"
+    )
     async with running_gateway(replay) as gw:
         await wait_for_async(
             lambda: records_consumed(gw) >= expected, timeout=60, description="replay done"

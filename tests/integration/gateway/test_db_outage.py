@@ -20,7 +20,7 @@ from devstack import processes
 from devstack.ports import LOOPBACK
 from devstack.postgres import (
     Postgres,
-    bin_dir,
+    server_bin_dir,
     server_os_user,
     start_postgres,
     stop_postgres,
@@ -65,7 +65,7 @@ class DedicatedPostgres:
         user = server_os_user()
         data_dir = self.root / "postgres" / "data"
         log_path = self.root / "pg-2.log"
-        argv = [str(bin_dir() / "postgres"), "-D", str(data_dir), "-p", str(self.port)]
+        argv = [str(server_bin_dir() / "postgres"), "-D", str(data_dir), "-p", str(self.port)]
         argv += ["-c", f"listen_addresses={LOOPBACK}", "-c", "unix_socket_directories="]
         pid = processes.spawn_detached(
             argv,
@@ -119,7 +119,10 @@ async def test_postgres_outage_mid_stream_loses_nothing(
     # start_postgres runs its own event loop for the readiness probe: keep it off ours.
     server = await asyncio.to_thread(dedicated_postgres.start)
     settings = make_settings(
-        postgres_dsn=server.dsn, pg_schema="gateway", run_consumer=True, db_retry_max_wait_s=0.5
+        postgres_dsn=server.dsn,
+        gateway_pg_schema="gateway",
+        gateway_run_consumer=True,
+        gateway_db_retry_max_wait_s=0.5,
     )
     events = workload()
     half = len(events) // 2

@@ -55,7 +55,9 @@ async def test_alert_published_to_sns(
     ]["QueueArn"]
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
 
-    settings = make_settings(run_delivery=True, sns_endpoint_url=moto_url, aws_region=REGION)
+    settings = make_settings(
+        gateway_run_delivery=True, gateway_sns_endpoint_url=moto_url, gateway_aws_region=REGION
+    )
     async with running_gateway(settings) as gw:
         # moto's account: a tenant may publish only to topics in its own accounts.
         key = await gw.tenant("acme", [MOTO_ACCOUNT])

@@ -37,7 +37,9 @@ async def test_down_receiver_gets_alert_after_retries_with_valid_signature(
     make_settings: Callable[..., GatewaySettings],
 ) -> None:
     settings = make_settings(
-        run_delivery=True, webhook_backoff_base_s=0.1, webhook_backoff_max_s=0.3
+        gateway_run_delivery=True,
+        gateway_webhook_backoff_base_s=0.1,
+        gateway_webhook_backoff_max_s=0.3,
     )
     receiver = Receiver(free_port())
     slack = Receiver(free_port())
@@ -95,10 +97,10 @@ async def test_down_receiver_gets_alert_after_retries_with_valid_signature(
 
 async def test_gives_up_after_max_attempts(make_settings: Callable[..., GatewaySettings]) -> None:
     settings = make_settings(
-        run_delivery=True,
-        webhook_backoff_base_s=0.05,
-        webhook_backoff_max_s=0.1,
-        webhook_max_attempts=3,
+        gateway_run_delivery=True,
+        gateway_webhook_backoff_base_s=0.05,
+        gateway_webhook_backoff_max_s=0.1,
+        gateway_webhook_max_attempts=3,
     )
     receiver = Receiver(free_port(), status=500)
     await receiver.start()

@@ -15,19 +15,22 @@ NOW = datetime(2024, 6, 1, tzinfo=UTC)
 
 
 class MemoryTable:
+    """The part of ``ChangelogStore`` agents use, without a broker."""
+
     def __init__(self) -> None:
-        self.data: dict[tuple[int, str], object] = {}
+        self.data: dict[str, tuple[int, object]] = {}
         self.dirty: set[str] = set()
 
-    def get(self, partition: int, key: str):
-        return self.data.get((partition, key))
+    def get(self, key: str):
+        found = self.data.get(key)
+        return found[1] if found else None
 
-    def put(self, partition: int, key: str, value: object) -> None:
-        self.data[(partition, key)] = value
+    def put(self, key: str, partition: int, value: object) -> None:
+        self.data[key] = (partition, value)
         self.dirty.add(key)
 
     def items(self):
-        for (partition, key), value in self.data.items():
+        for key, (partition, value) in self.data.items():
             yield partition, key, value
 
 
@@ -47,7 +50,7 @@ def test_false_positive_feedback_resolves_the_incident_on_the_owning_agent() -> 
     book = FeedbackBook(FeedbackConfig())
     agent = CostAgent(table, AnomalySettings().cost_config(), book)  # type: ignore[arg-type]
     state = account_with_open_incident()
-    table.put(3, "111", state)
+    table.put("111", 3, state)
     incident = next(iter(state.engine.open.values()))
     feedback = Feedback(
         id="f",

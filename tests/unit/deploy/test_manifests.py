@@ -22,6 +22,7 @@ import yaml
 from services.anomaly.settings import AnomalySettings
 from services.forecast.settings import ForecastSettings
 from services.gateway.settings import GatewaySettings
+from services.ingestor.settings import IngestorSettings
 from services.rightsizing.settings import RightsizingSettings
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -36,7 +37,7 @@ CONSUMER_GROUPS = {
     },
     "rightsizing": {RightsizingSettings().rightsizing_group_id},
     "forecast": {ForecastSettings().forecast_group_id},
-    "gateway": {GatewaySettings().consumer_group},
+    "gateway": {GatewaySettings().gateway_consumer_group},
 }
 K8S_VERSION = "1.32"
 
@@ -109,7 +110,8 @@ def test_compose_file_matches_the_compose_spec() -> None:
     assert errors == []
     for name in SERVICES:
         service = compose["services"][name]
-        assert (ROOT / service["build"]["dockerfile"]).exists(), f"{name} Dockerfile missing"
+        assert service["build"]["dockerfile"] == "deploy/Dockerfile"
+        assert service["build"]["args"]["SERVICE"] == name
         assert "healthcheck" in service
         assert service["restart"] == "unless-stopped"
     assert compose["services"]["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
@@ -142,3 +144,39 @@ def test_consumers_scale_on_their_own_group_lag(k8s_docs: list[dict[str, Any]]) 
         assert doc["spec"]["scaleTargetRef"]["name"] == name
         groups = {t["metadata"]["consumerGroup"] for t in doc["spec"]["triggers"]}
         assert groups == CONSUMER_GROUPS[name]
+
+
+def test_one_dockerfile_builds_every_service_from_shared_and_its_own_package() -> None:
+    assert sorted(p.parent.name for p in (ROOT / "services").glob("*/Dockerfile")) == []
+    copies = [
+        line.split()[1]
+        for line in (ROOT / "deploy" / "Dockerfile").read_text().splitlines()
+        if line.startswith("COPY ")
+    ]
+    assert copies == ["requirements.lock", "shared", "services/__init__.py", "services/${SERVICE}"]
+    for name in SERVICES:
+        assert (ROOT / "services" / name / "__main__.py").exists()
+
+
+def test_ingestor_state_dir_is_a_persistent_volume(
+    k8s_docs: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its read-only root must not hold the delivery state: a restart would forget it."""
+    deployment = next(
+        d for d in k8s_docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "ingestor"
+    )
+    pod = deployment["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    state_dir = Path(env["SPENDSTREAM_INGESTOR_STATE_DIR"])
+    monkeypatch.setenv("SPENDSTREAM_INGESTOR_STATE_DIR", str(state_dir))
+    assert IngestorSettings().ingestor_state_dir == state_dir  # the name the service reads
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    volume_name = next(
+        name for path, name in mounts.items() if state_dir.is_relative_to(Path(path))
+    )
+    volume = next(v for v in pod["volumes"] if v["name"] == volume_name)
+    claim = volume["persistentVolumeClaim"]["claimName"]
+    claims = {d["metadata"]["name"] for d in k8s_docs if d["kind"] == "PersistentVolumeClaim"}
+    assert claim in claims

@@ -52,7 +52,7 @@ def setup(catalogue: Catalogue, pool: Executor) -> tuple[FakeRaw, StateStore, Ev
     producer = EventProducer(raw, settings)  # type: ignore[arg-type]  # a recording fake
     store = StateStore(settings, raw)  # type: ignore[arg-type]
     state = make_state("i-1", "m5.2xlarge", noisy(12.0))
-    store.states["i-1"], store.partition_of["i-1"] = state, 3
+    store.values["i-1"], store.partition_of["i-1"] = state, 3
     evaluator = Evaluator(
         store,
         producer,
@@ -87,5 +87,5 @@ async def test_a_failed_pass_leaves_instances_marked_for_the_next(catalogue: Cat
     raw, store, evaluator = setup(catalogue, BrokenPool())
     with pytest.raises(RuntimeError, match="worker died"):
         await evaluator.evaluate_once()
-    assert store.states["i-1"].changed
+    assert store.values["i-1"].changed
     assert raw.sent == []

@@ -1,12 +1,11 @@
 import pytest
 from pydantic import ValidationError
 
-from services.rightsizing.app import evaluation_config
 from services.rightsizing.settings import RightsizingSettings
 
 
 def test_defaults_are_compute_optimizers() -> None:
-    policy = evaluation_config(RightsizingSettings()).sizing
+    policy = RightsizingSettings().evaluation_config().sizing
     assert (policy.cpu_percentile, policy.cpu_headroom_pct, policy.lookback_days) == (99.5, 20, 14)
 
 
@@ -28,4 +27,4 @@ def test_selectable_values_are_accepted(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("SPENDSTREAM_RIGHTSIZING_LOOKBACK_DAYS", "93")
     settings = RightsizingSettings()
     assert settings.rightsizing_cpu_percentile == 95.0
-    assert evaluation_config(settings).sizing.lookback_days == 93
+    assert settings.evaluation_config().sizing.lookback_days == 93

@@ -41,3 +41,26 @@ def test_placeholder_password_rejected() -> None:
 def test_missing_dsn_says_what_to_do() -> None:
     with pytest.raises(ValueError, match="spendstream dev up"):
         SpendstreamSettings().require_postgres_dsn()
+
+
+def test_every_service_setting_carries_its_service_prefix(monkeypatch) -> None:
+    """``SPENDSTREAM_<NAME>_*`` for a service's own variables; only shared ones go without."""
+    from services.anomaly.settings import AnomalySettings
+    from services.forecast.settings import ForecastSettings
+    from services.gateway.settings import GatewaySettings
+    from services.ingestor.settings import IngestorSettings
+    from services.rightsizing.settings import RightsizingSettings
+
+    shared = set(SpendstreamSettings.model_fields)
+    for name, cls in [
+        ("ingestor", IngestorSettings),
+        ("anomaly", AnomalySettings),
+        ("rightsizing", RightsizingSettings),
+        ("forecast", ForecastSettings),
+        ("gateway", GatewaySettings),
+    ]:
+        own = [f for f in cls.model_fields if f not in shared]
+        assert own, name
+        assert [f for f in own if not f.startswith(f"{name}_")] == [], name
+    monkeypatch.setenv("SPENDSTREAM_GATEWAY_HTTP_PORT", "8123")
+    assert GatewaySettings().gateway_http_port == 8123

@@ -100,7 +100,7 @@ def _slot(state: GatewayState, principal: Principal) -> StreamSlot:
     if slot is None:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
-            f"too many open streams (at most {state.settings.stream_max_per_key} per key); "
+            f"too many open streams (at most {state.settings.gateway_stream_max_per_key} per key); "
             "close one or retry later",
             headers={"Retry-After": str(STREAM_RETRY_AFTER_S)},
         )
@@ -149,7 +149,7 @@ async def stream_alerts(
 
     return EventSourceResponse(
         events(),
-        ping=int(state.settings.stream_heartbeat_s),
+        ping=int(state.settings.gateway_stream_heartbeat_s),
         background=BackgroundTask(slot.release),
     )
 

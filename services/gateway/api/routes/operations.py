@@ -81,7 +81,7 @@ async def readyz(state: StateDep) -> Response:
         return JSONResponse(
             {"detail": f"database unreachable: {type(exc).__name__}"}, status_code=503
         )
-    if state.settings.run_consumer and not state.consumer_ready:
+    if state.settings.gateway_run_consumer and not state.consumer_ready:
         return JSONResponse({"detail": "consumer not started yet"}, status_code=503)
     return JSONResponse({"status": "ready"})
 

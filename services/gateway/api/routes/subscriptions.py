@@ -56,7 +56,7 @@ async def _fields(
         except BlockedDestinationError as exc:
             raise invalid(("body", "url"), str(exc), None) from exc
     arn = fields["sns_topic_arn"]
-    allowed = settings.sns_allow_topic_arns
+    allowed = settings.gateway_sns_allow_topic_arns
     if (
         body.channel == "sns"
         and arn is not None
@@ -65,7 +65,7 @@ async def _fields(
         raise invalid(
             ("body", "sns_topic_arn"),
             "sns_topic_arn must be a topic in one of this tenant's AWS accounts "
-            "(operators can allow others with SPENDSTREAM_SNS_ALLOW_TOPIC_ARNS)",
+            "(operators can allow others with SPENDSTREAM_GATEWAY_SNS_ALLOW_TOPIC_ARNS)",
             None,
         )
     return fields
