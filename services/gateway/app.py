@@ -76,6 +76,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                 settings.gateway_auth_failure_per_s, settings.gateway_auth_failure_burst
             ),
             streams=StreamSlots(settings.gateway_stream_max_per_key, settings.gateway_stream_max),
+            feedback_buckets=TokenBuckets(
+                settings.gateway_feedback_per_s, settings.gateway_feedback_burst
+            ),
         )
         app.state.gateway = state
         if settings.gateway_run_consumer:

@@ -102,6 +102,14 @@ class GatewaySettings(SpendstreamSettings):
     # print(secrets.token_urlsafe(32))"`.
     gateway_operator_token: SecretStr | None = None
 
+    # Quotas per tenant: each budget is watched by the forecast service and each
+    # subscription receives every matching alert; feedback retunes detectors, so it is a
+    # rate (a person clicks a few times a minute; a burst covers a bulk review).
+    gateway_budgets_max_per_tenant: int = 200
+    gateway_subscriptions_max_per_tenant: int = 50
+    gateway_feedback_per_s: float = 1.0
+    gateway_feedback_burst: int = 100
+
     # SNS: the endpoint is configurable so moto or LocalStack can stand in for AWS.
     gateway_sns_endpoint_url: str | None = None
     # Topics outside the tenants' own accounts that tenants may still publish to

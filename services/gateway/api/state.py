@@ -27,6 +27,7 @@ class GatewayState:
     buckets: TokenBuckets
     auth_failures: FailureLimiter
     streams: StreamSlots
+    feedback_buckets: TokenBuckets
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     consumer_ready: bool = False

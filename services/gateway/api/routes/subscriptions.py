@@ -14,10 +14,12 @@ from services.gateway.api.error_responses import (
     COMMON_RESPONSES,
     FORBIDDEN,
     NOT_FOUND,
+    QUOTA,
     invalid,
 )
 from services.gateway.api.pagination import parse_cursor
 from services.gateway.api.params import PAGE_DEFAULT, Cursor, Limit, page
+from services.gateway.api.quotas import check_count
 from services.gateway.api.schemas_manage import (
     DeliveryOut,
     SubscriptionCreated,
@@ -32,7 +34,7 @@ from services.gateway.settings import GatewaySettings
 
 router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"], responses=COMMON_RESPONSES)
 SubId = Annotated[str, Path(min_length=1, max_length=64)]
-WRITE_RESPONSES = {**FORBIDDEN, **BODY_RESPONSES}
+WRITE_RESPONSES = {**FORBIDDEN, **BODY_RESPONSES, **QUOTA}
 # 32 bytes: the HMAC-SHA256 key length.
 SECRET_BYTES = 32
 
@@ -93,13 +95,11 @@ async def create_subscription(
 ) -> dict[str, Any]:
     """The response carries the HMAC signing secret once; it is never shown again."""
     secret = secrets.token_urlsafe(SECRET_BYTES)
-    row = await repo.create(
-        conn,
-        principal.tenant_id,
-        uuid.uuid4().hex,
-        secret,
-        await _fields(principal, body, state.settings),
-    )
+    fields = await _fields(principal, body, state.settings)
+    async with conn.transaction():
+        limit = state.settings.gateway_subscriptions_max_per_tenant
+        await check_count(conn, "subscriptions", principal.tenant_id, limit)
+        row = await repo.create(conn, principal.tenant_id, uuid.uuid4().hex, secret, fields)
     return {**dict(row), "secret": secret}
 
 
