@@ -28,11 +28,13 @@ from services.gateway.api.routes import (
     subscriptions,
 )
 from services.gateway.api.state import GatewayState
+from services.gateway.api.stream_slots import StreamSlots
 from services.gateway.consumer import ResultStore, make_result_consumer, run_consumer
 from services.gateway.db.migrate import apply_migrations
 from services.gateway.db.pool import create_pool
 from services.gateway.delivery.channels import SnsSender, WebhookSender
 from services.gateway.delivery.worker import DeliveryWorker
+from services.gateway.http_server import server_config
 from services.gateway.ratelimit import FailureLimiter, TokenBuckets
 from services.gateway.settings import GatewaySettings
 from shared.kafka import EventProducer, make_producer
@@ -72,6 +74,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             ),
             auth_failures=FailureLimiter(
                 settings.gateway_auth_failure_per_s, settings.gateway_auth_failure_burst
+            ),
+            streams=StreamSlots(settings.gateway_stream_max_per_key, settings.gateway_stream_max),
+            feedback_buckets=TokenBuckets(
+                settings.gateway_feedback_per_s, settings.gateway_feedback_burst
             ),
         )
         app.state.gateway = state
@@ -152,7 +158,11 @@ def create_app(settings: GatewaySettings, metrics: ServiceMetrics | None = None)
     ):
         app.include_router(router)
     error_responses.install(app)
-    app.add_middleware(BodyLimit, max_bytes=settings.gateway_body_max_bytes)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.gateway_body_max_bytes,
+        timeout_s=settings.gateway_body_timeout_s,
+    )
     app.add_middleware(RequestMetrics, registry=app.state.metrics.registry)
     return app
 
@@ -172,15 +182,7 @@ class _Server(uvicorn.Server):
 
 async def serve(settings: GatewaySettings, stop: asyncio.Event, metrics: ServiceMetrics) -> None:
     """Serve HTTP until ``stop``; the lifespan then stops loops and closes clients."""
-    server = _Server(
-        uvicorn.Config(
-            create_app(settings, metrics),
-            host=settings.gateway_http_host,
-            port=settings.gateway_http_port,
-            log_config=None,
-            access_log=False,
-        )
-    )
+    server = _Server(server_config(create_app(settings, metrics), settings))
 
     async def exit_on_stop() -> None:
         await stop.wait()

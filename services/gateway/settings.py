@@ -43,6 +43,18 @@ class GatewaySettings(SpendstreamSettings):
 
     # Request bodies are small JSON documents; 64 KiB is generous and bounds memory.
     gateway_body_max_bytes: int = 64 * 1024
+    # A request body slower than this (a slowloris on the body) is answered 408.
+    gateway_body_timeout_s: float = 10.0
+    # The request head (line + headers) must arrive within this; a real client sends it
+    # in one packet, a slowloris never finishes. Idle keep-alive connections close after
+    # gateway_http_keep_alive_s (uvicorn's default). Beyond gateway_http_limit_concurrency
+    # connections and tasks at once uvicorn answers 503, so one replica cannot run out
+    # of file descriptors.
+    gateway_http_header_timeout_s: float = 10.0
+    gateway_http_keep_alive_s: int = 5
+    gateway_http_limit_concurrency: int = 1000
+    # The request line and headers together; 16 KiB is uvicorn's default and fits any browser.
+    gateway_http_max_head_bytes: int = 16 * 1024
     # Per-key token bucket: sustained requests/s and burst size.
     gateway_rate_limit_per_s: float = 50.0
     gateway_rate_limit_burst: int = 100
@@ -69,17 +81,34 @@ class GatewaySettings(SpendstreamSettings):
     gateway_delivery_lease_s: float = 30.0
     # Poll interval of the fan-out and delivery loops: alerts reach receivers within it.
     gateway_delivery_poll_s: float = 0.5
-    # Deliveries claimed per poll: bounds concurrent outbound requests.
+    # Deliveries in flight at once per process: bounds concurrent outbound requests.
     gateway_delivery_batch: int = 50
+    # Of those, at most this many for one tenant: a tenant whose receivers are slow
+    # (each send can take gateway_webhook_timeout_s) fills only its own share.
+    gateway_delivery_per_tenant: int = 10
 
     # Server-Sent Events / WebSocket: poll the outbox this often; heartbeat to keep proxies open.
     gateway_stream_poll_s: float = 0.5
     gateway_stream_heartbeat_s: float = 15.0
+    # Open streams per key (a dashboard and a few tabs) and per process (each is a task and
+    # a socket); beyond them 429. Keys are re-checked this often, so a revoked key or a
+    # removed account stops streaming within it.
+    gateway_stream_max_per_key: int = 5
+    gateway_stream_max: int = 500
+    gateway_stream_recheck_s: float = 30.0
 
     # Operators (not tenants) read dead letters, metrics and the API docs with this bearer
     # token; unset closes those endpoints. Mint one with `python -c "import secrets;
     # print(secrets.token_urlsafe(32))"`.
     gateway_operator_token: SecretStr | None = None
+
+    # Quotas per tenant: each budget is watched by the forecast service and each
+    # subscription receives every matching alert; feedback retunes detectors, so it is a
+    # rate (a person clicks a few times a minute; a burst covers a bulk review).
+    gateway_budgets_max_per_tenant: int = 200
+    gateway_subscriptions_max_per_tenant: int = 50
+    gateway_feedback_per_s: float = 1.0
+    gateway_feedback_burst: int = 100
 
     # SNS: the endpoint is configurable so moto or LocalStack can stand in for AWS.
     gateway_sns_endpoint_url: str | None = None

@@ -20,6 +20,11 @@ pytestmark = pytest.mark.integration
 
 # Test loops poll fast so conditions hold within a fraction of a second.
 FAST_POLL_S = 0.05
+# Test receivers listen on loopback over http: tests that deliver pass this allow-list.
+LOOPBACK_RECEIVERS = {
+    "gateway_webhook_allow_http": True,
+    "gateway_webhook_allow_networks": ("127.0.0.0/8",),
+}
 OPERATOR_TOKEN = "op-" + "s3cr3t-operator-token-for-tests-only-" * 2
 
 

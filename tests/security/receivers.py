@@ -21,6 +21,11 @@ class HostileReceiver(Receiver):
     delay_s: float = 0.0
     trickle_s: float = 0.0
 
+    @property
+    def url(self) -> str:
+        """The hook URL (plain http on loopback: the tests' operator allow-list)."""
+        return f"http://127.0.0.1:{self.port}/hook"
+
     async def _hook(self, request: Request) -> Response:
         self.requests.append(Received(dict(request.headers), await request.body()))
         if self.delay_s:

@@ -29,6 +29,7 @@ COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 NOT_FOUND = {404: _doc("No such object for this tenant.")}
 FORBIDDEN = {403: _doc("The key's scope does not allow this call.")}
+QUOTA = {409: _doc("The tenant's quota for this kind of object is used up.")}
 BODY_RESPONSES: dict[int | str, dict[str, Any]] = {
     413: _doc("Request body larger than the limit."),
     415: _doc("Request body must be application/json."),

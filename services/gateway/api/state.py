@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import asyncpg
 from prometheus_client import CollectorRegistry
 
+from services.gateway.api.stream_slots import StreamSlots
 from services.gateway.ratelimit import FailureLimiter, TokenBuckets
 from services.gateway.settings import GatewaySettings
 from shared.kafka import EventProducer
@@ -25,6 +26,8 @@ class GatewayState:
     metrics: ServiceMetrics
     buckets: TokenBuckets
     auth_failures: FailureLimiter
+    streams: StreamSlots
+    feedback_buckets: TokenBuckets
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     consumer_ready: bool = False

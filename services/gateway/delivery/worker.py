@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -44,33 +45,61 @@ class DeliveryWorker:
         self._webhooks = webhooks
         self._sns = sns
         self._rng = rng or random.Random()
+        # Sends in progress, each with its tenant (for the per-tenant share).
+        self._in_flight: dict[asyncio.Task[None], str] = {}
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Loop; each pass that finds nothing waits one poll interval."""
-        while not stop.is_set():
-            try:
-                busy = await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # outages and bugs must not kill the loop
-                log.warning("delivery pass failed; pausing", error=repr(exc))
-                busy, pause = False, ERROR_PAUSE_S
-            else:
-                pause = self._settings.gateway_delivery_poll_s
-            if not busy:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), pause)
+        """Loop; each pass that finds nothing waits one poll interval.
+
+        Sends run as their own tasks: a pass claims what free slots allow and
+        moves on, so a slow receiver holds only its own slot (and its tenant's
+        share), never the next pass.
+        """
+        try:
+            while not stop.is_set():
+                try:
+                    busy = await self.run_once()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # outages and bugs must not kill the loop
+                    log.warning("delivery pass failed; pausing", error=repr(exc))
+                    busy, pause = False, ERROR_PAUSE_S
+                else:
+                    pause = self._settings.gateway_delivery_poll_s
+                if not busy:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), pause)
+        finally:
+            # Each send is bounded by the webhook deadline; let them record their outcome.
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
 
     async def run_once(self) -> bool:
-        """One fan-out and one send pass; True when there was work."""
+        """One fan-out pass and one claim pass; True when there was work."""
+        free = self._settings.gateway_delivery_batch - len(self._in_flight)
         async with self._pool.acquire() as conn:
             fanned = await repo.fan_out(conn, FANOUT_BATCH)
-            due = await repo.claim_due(
-                conn, self._settings.gateway_delivery_batch, self._settings.gateway_delivery_lease_s
-            )
-        if due:
-            await asyncio.gather(*(self._deliver(row) for row in due))
+            due = []
+            if free > 0:
+                due = await repo.claim_due(
+                    conn,
+                    free,
+                    self._settings.gateway_delivery_lease_s,
+                    self._settings.gateway_delivery_per_tenant,
+                    dict(Counter(self._in_flight.values())),
+                )
+        for row in due:
+            task = asyncio.create_task(self._deliver_logged(row))
+            self._in_flight[task] = row["tenant_id"]
+            task.add_done_callback(self._in_flight.pop)
         return bool(fanned or due)
+
+    async def _deliver_logged(self, row: asyncpg.Record) -> None:
+        try:
+            await self._deliver(row)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the lease brings it back; the loop must live on
+            log.warning("delivery failed; retried after its lease", error=repr(exc))
 
     async def _deliver(self, row: asyncpg.Record) -> None:
         alert = repo.to_alert(row)

@@ -54,12 +54,24 @@ def to_alert(row: asyncpg.Record) -> Alert:
     )
 
 
+async def high_water(conn: asyncpg.Connection) -> int:
+    """The highest committed seq: every row at or below it is visible (see module doc)."""
+    seq: int = await conn.fetchval("SELECT COALESCE(max(seq), 0) FROM alert_outbox")
+    return seq
+
+
 async def after(
-    conn: asyncpg.Connection, accounts: list[str], f: StreamFilters, seq: int, limit: int
+    conn: asyncpg.Connection,
+    accounts: list[str],
+    f: StreamFilters,
+    seq: int,
+    limit: int,
+    until: int | None = None,
 ) -> list[asyncpg.Record]:
-    """The tenant's alerts with ``seq`` above the given one, oldest first."""
+    """The tenant's alerts with ``seq`` above the given one (up to ``until``), oldest first."""
     w = Where(accounts)
     w.add("seq > {0}", seq)
+    w.add_if("seq <= {0}", until)
     w.add_if("account_id = {0}", f.account)
     w.add_if("source = {0}", f.source)
     if f.services:
@@ -128,24 +140,45 @@ async def fan_out(conn: asyncpg.Connection, batch: int) -> int:
     return len(rows)
 
 
-async def claim_due(conn: asyncpg.Connection, batch: int, lease_s: float) -> list[asyncpg.Record]:
+async def claim_due(
+    conn: asyncpg.Connection,
+    batch: int,
+    lease_s: float,
+    per_tenant: int,
+    in_flight: dict[str, int],
+) -> list[asyncpg.Record]:
     """Claim due deliveries by pushing them a lease into the future (visibility timeout).
 
-    A worker that dies mid-send leaves the delivery to be retried when the lease ends.
+    Fair across tenants: each tenant gets at most ``per_tenant`` deliveries in
+    flight (``in_flight`` counts what this worker is already sending), and the
+    claim takes tenants round-robin, so one tenant's backlog or slow receivers
+    never hold another tenant's alerts. A worker that dies mid-send leaves the
+    delivery to be retried when the lease ends.
     """
     rows: list[asyncpg.Record] = await conn.fetch(
         f"""
-        WITH claimed AS (
+        WITH busy AS (
+            SELECT * FROM unnest($3::text[], $4::int[]) AS b (tenant_id, n)
+        ), candidates AS (
+            SELECT d.id, s.tenant_id, row_number() OVER (
+                PARTITION BY s.tenant_id ORDER BY d.next_attempt_at, d.id) AS rn
+            FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
+            WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND s.active
+        ), chosen AS (
+            SELECT c.id FROM candidates c LEFT JOIN busy b ON b.tenant_id = c.tenant_id
+            WHERE c.rn <= $5 - COALESCE(b.n, 0)
+            ORDER BY c.rn, c.id LIMIT $1
+        ), claimed AS (
             UPDATE deliveries d SET next_attempt_at = now() + make_interval(secs => $2)
             WHERE d.id IN (
                 SELECT id FROM deliveries
-                WHERE status = 'pending' AND next_attempt_at <= now()
-                  AND subscription_id IN (SELECT id FROM subscriptions WHERE active)
-                ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+                WHERE id IN (SELECT id FROM chosen)
+                  AND status = 'pending' AND next_attempt_at <= now()
+                FOR UPDATE SKIP LOCKED)
             RETURNING d.id, d.subscription_id, d.alert_seq, d.attempts
         )
-        SELECT c.id AS delivery_id, c.attempts, s.channel, s.url, s.body_format, s.secret,
-               s.sns_topic_arn,
+        SELECT c.id AS delivery_id, c.attempts, s.tenant_id, s.channel, s.url, s.body_format,
+               s.secret, s.sns_topic_arn,
                ARRAY(SELECT account_id FROM tenant_accounts a
                      WHERE a.tenant_id = s.tenant_id) AS tenant_accounts,
                {", ".join("o." + c.strip() for c in _ALERT_COLUMNS.split(","))}
@@ -155,6 +188,9 @@ async def claim_due(conn: asyncpg.Connection, batch: int, lease_s: float) -> lis
         """,
         batch,
         lease_s,
+        list(in_flight),
+        list(in_flight.values()),
+        per_tenant,
     )
     return rows
 

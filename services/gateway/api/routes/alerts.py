@@ -11,10 +11,18 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Header, HTTPException, Query, WebSocket, WebSocketDisconnect
+from fastapi import (
+    APIRouter,
+    Header,
+    HTTPException,
+    Query,
+    WebSocket,
+    WebSocketDisconnect,
+    status,
+)
 from sse_starlette import EventSourceResponse
+from starlette.background import BackgroundTask
 
-from services.gateway.alerts.body import envelope
 from services.gateway.api.deps import (
     ConnDep,
     Principal,
@@ -30,14 +38,19 @@ from services.gateway.api.error_responses import COMMON_RESPONSES
 from services.gateway.api.params import PAGE_DEFAULT, Account, Limit
 from services.gateway.api.schemas_results import AlertOut, Page
 from services.gateway.api.state import GatewayState
+from services.gateway.api.stream_slots import StreamSlot
+from services.gateway.api.streams import alert_doc, alert_feed
 from services.gateway.repositories import alerts as repo
 from shared.events.anomalies import SEVERITY_ORDER, Severity
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
-# Alerts sent per poll of the outbox: a reconnecting client catches up in chunks.
-STREAM_BATCH = 200
 # Service filter values per stream.
 SERVICES_MAX = 50
+# A full stream cap frees up when some client disconnects; a few seconds is a fair retry.
+STREAM_RETRY_AFTER_S = 5
+# WebSocket close codes (4000-4999 are the application's): 4000 + the HTTP status.
+WS_TOO_MANY = 4429
+WS_REVOKED = 4401
 
 Services = Annotated[list[str], Query(max_length=SERVICES_MAX, description="Any of these.")]
 MinSeverity = Annotated[Severity, Query(description="Only alerts at least this severe.")]
@@ -62,13 +75,6 @@ def _filters(
     )
 
 
-def _out(row: Any) -> dict[str, Any]:
-    doc = envelope(repo.to_alert(row), row["seq"])
-    doc["detail"] = row["payload"]
-    doc["occurred_at"] = row["occurred_at"]
-    return doc
-
-
 @router.get("", response_model=Page[AlertOut], responses=COMMON_RESPONSES, summary="Alert history")
 async def list_alerts(
     principal: PrincipalDep,
@@ -84,17 +90,21 @@ async def list_alerts(
     """Oldest first from ``after``; ``next_cursor`` is the last seq (pass it as ``after``)."""
     f = _filters(account, service, min_severity, min_impact, source)
     rows = await repo.after(conn, principal.accounts, f, after, limit + 1)
-    items = [_out(r) for r in rows[:limit]]
+    items = [alert_doc(r) for r in rows[:limit]]
     more = len(rows) > limit
     return {"items": items, "next_cursor": str(items[-1]["seq"]) if more else None}
 
 
-async def _poll(
-    state: GatewayState, principal: Principal, f: repo.StreamFilters, after: int
-) -> list[dict[str, Any]]:
-    async with acquire(state) as conn:
-        rows = await repo.after(conn, principal.accounts, f, after, STREAM_BATCH)
-    return [_out(r) for r in rows]
+def _slot(state: GatewayState, principal: Principal) -> StreamSlot:
+    slot = state.streams.take(principal.key_id)
+    if slot is None:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"too many open streams (at most {state.settings.gateway_stream_max_per_key} per key); "
+            "close one or retry later",
+            headers={"Retry-After": str(STREAM_RETRY_AFTER_S)},
+        )
+    return slot
 
 
 def _resume_point(last_event_id: str | None, after: int) -> int:
@@ -128,18 +138,20 @@ async def stream_alerts(
     """Each event: ``id`` = seq, ``event`` = ``alert``, ``data`` = the alert JSON."""
     f = _filters(account, service, min_severity, min_impact, source)
     position = _resume_point(last_event_id, after)
+    slot = _slot(state, principal)
 
     async def events() -> AsyncIterator[dict[str, Any]]:
-        nonlocal position
-        while not state.stop.is_set():
-            batch = await _poll(state, principal, f, position)
-            for doc in batch:
-                position = doc["seq"]
+        try:
+            async for doc in alert_feed(state, principal, f, position):
                 yield {"id": str(doc["seq"]), "event": "alert", "data": orjson.dumps(doc).decode()}
-            if len(batch) < STREAM_BATCH:
-                await asyncio.sleep(state.settings.gateway_stream_poll_s)
+        finally:
+            slot.release()
 
-    return EventSourceResponse(events(), ping=int(state.settings.gateway_stream_heartbeat_s))
+    return EventSourceResponse(
+        events(),
+        ping=int(state.settings.gateway_stream_heartbeat_s),
+        background=BackgroundTask(slot.release),
+    )
 
 
 @router.websocket("/ws")
@@ -168,18 +180,33 @@ async def websocket_alerts(
     except HTTPException as exc:
         await websocket.close(code=4000 + exc.status_code, reason=str(exc.detail)[:120])
         return
-    await websocket.accept()
     f = _filters(account, service, min_severity, min_impact, source)
+    slot = state.streams.take(principal.key_id)
+    if slot is None:
+        # Accepted first so the client sees the reason (a close before accept is a bare 403).
+        await websocket.accept()
+        await websocket.close(code=WS_TOO_MANY, reason="too many open streams for this key")
+        return
+    try:
+        await _serve_websocket(websocket, state, principal, f, after)
+    finally:
+        slot.release()
+
+
+async def _serve_websocket(
+    websocket: WebSocket,
+    state: GatewayState,
+    principal: Principal,
+    f: repo.StreamFilters,
+    after: int,
+) -> None:
+    await websocket.accept()
 
     async def pump() -> None:
-        position = after
-        while not state.stop.is_set():
-            batch = await _poll(state, principal, f, position)
-            for doc in batch:
-                position = doc["seq"]
-                await websocket.send_text(orjson.dumps(doc).decode())
-            if len(batch) < STREAM_BATCH:
-                await asyncio.sleep(state.settings.gateway_stream_poll_s)
+        async for doc in alert_feed(state, principal, f, after):
+            await websocket.send_text(orjson.dumps(doc).decode())
+        if not state.stop.is_set():
+            await websocket.close(code=WS_REVOKED, reason="the API key was revoked")
 
     async def until_disconnect() -> None:
         while (await websocket.receive())["type"] != "websocket.disconnect":

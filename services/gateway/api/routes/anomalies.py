@@ -24,6 +24,7 @@ from services.gateway.api.params import (
     Timestamp,
     page,
 )
+from services.gateway.api.quotas import charge_feedback
 from services.gateway.api.schemas_manage import FeedbackAccepted, FeedbackIn
 from services.gateway.api.schemas_results import AnomalyDetail, AnomalyOut, Page
 from services.gateway.repositories import anomalies as repo
@@ -87,6 +88,7 @@ async def post_feedback(
     body: FeedbackIn,
 ) -> dict[str, Any]:
     """Published to the feedback topic; the anomaly service tunes itself with it."""
+    charge_feedback(state, principal.tenant_id)
     doc = await repo.get(conn, principal.accounts, incident_id)
     if doc is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no anomaly {incident_id!r}")

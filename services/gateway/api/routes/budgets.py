@@ -14,10 +14,12 @@ from services.gateway.api.error_responses import (
     COMMON_RESPONSES,
     FORBIDDEN,
     NOT_FOUND,
+    QUOTA,
     invalid,
 )
 from services.gateway.api.pagination import parse_cursor
 from services.gateway.api.params import PAGE_DEFAULT, Cursor, Limit, page
+from services.gateway.api.quotas import check_count
 from services.gateway.api.schemas_manage import BudgetIn, BudgetOut
 from services.gateway.api.schemas_results import Page
 from services.gateway.api.state import GatewayState
@@ -27,7 +29,7 @@ from shared.events import Budget, stable_id
 
 router = APIRouter(prefix="/v1/budgets", tags=["budgets"], responses=COMMON_RESPONSES)
 BudgetId = Annotated[str, Path(min_length=1, max_length=64)]
-WRITE_RESPONSES = {**FORBIDDEN, **BODY_RESPONSES}
+WRITE_RESPONSES = {**FORBIDDEN, **BODY_RESPONSES, **QUOTA}
 
 
 def _check_account(principal: Principal, body: BudgetIn) -> None:
@@ -78,6 +80,8 @@ async def create_budget(
     """The forecast service watches the budgets topic and alerts on projected breaches."""
     _check_account(principal, body)
     async with conn.transaction():
+        limit = state.settings.gateway_budgets_max_per_tenant
+        await check_count(conn, "budgets", principal.tenant_id, limit)
         row = await repo.upsert(conn, principal.tenant_id, uuid.uuid4().hex, body.model_dump())
         await _publish(state, principal.tenant_id, row, deleted=False)
     return dict(row)

@@ -5,19 +5,29 @@ from __future__ import annotations
 import secrets
 import uuid
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, HTTPException, Path, Response, status
 
-from services.gateway.api.deps import ConnDep, Principal, PrincipalDep, StateDep, WriterDep
+from services.gateway.api.deps import (
+    SCOPE_RANK,
+    ConnDep,
+    Principal,
+    PrincipalDep,
+    StateDep,
+    WriterDep,
+)
 from services.gateway.api.error_responses import (
     BODY_RESPONSES,
     COMMON_RESPONSES,
     FORBIDDEN,
     NOT_FOUND,
+    QUOTA,
     invalid,
 )
 from services.gateway.api.pagination import parse_cursor
 from services.gateway.api.params import PAGE_DEFAULT, Cursor, Limit, page
+from services.gateway.api.quotas import check_count
 from services.gateway.api.schemas_manage import (
     DeliveryOut,
     SubscriptionCreated,
@@ -32,7 +42,7 @@ from services.gateway.settings import GatewaySettings
 
 router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"], responses=COMMON_RESPONSES)
 SubId = Annotated[str, Path(min_length=1, max_length=64)]
-WRITE_RESPONSES = {**FORBIDDEN, **BODY_RESPONSES}
+WRITE_RESPONSES = {**FORBIDDEN, **BODY_RESPONSES, **QUOTA}
 # 32 bytes: the HMAC-SHA256 key length.
 SECRET_BYTES = 32
 
@@ -71,13 +81,39 @@ async def _fields(
     return fields
 
 
+def mask_url(url: str | None) -> str | None:
+    """The URL with only scheme and host: paths, queries and userinfo often are the secret.
+
+    >>> mask_url("https://user:pw@hooks.slack.com/services/T0/B0/xyz?token=1")
+    'https://hooks.slack.com/***'
+    """
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}/***"
+
+
+def _shown(principal: Principal, row: Any) -> dict[str, Any]:
+    """Read keys see webhook URLs masked; keys that may change them see them whole."""
+    doc = dict(row)
+    if SCOPE_RANK[principal.scope] < SCOPE_RANK["write"]:
+        doc["url"] = mask_url(doc["url"])
+    return doc
+
+
 @router.get("", response_model=Page[SubscriptionOut], summary="The tenant's subscriptions")
 async def list_subscriptions(
     principal: PrincipalDep, conn: ConnDep, limit: Limit = PAGE_DEFAULT, cursor: Cursor = None
 ) -> dict[str, Any]:
     """Ordered by id."""
     after = parse_cursor(cursor, str)[0] if cursor is not None else None
-    rows = [dict(r) for r in await repo.list_page(conn, principal.tenant_id, after, limit + 1)]
+    rows = [
+        _shown(principal, r)
+        for r in await repo.list_page(conn, principal.tenant_id, after, limit + 1)
+    ]
     return page(rows, limit, lambda r: [r["id"]])
 
 
@@ -93,13 +129,11 @@ async def create_subscription(
 ) -> dict[str, Any]:
     """The response carries the HMAC signing secret once; it is never shown again."""
     secret = secrets.token_urlsafe(SECRET_BYTES)
-    row = await repo.create(
-        conn,
-        principal.tenant_id,
-        uuid.uuid4().hex,
-        secret,
-        await _fields(principal, body, state.settings),
-    )
+    fields = await _fields(principal, body, state.settings)
+    async with conn.transaction():
+        limit = state.settings.gateway_subscriptions_max_per_tenant
+        await check_count(conn, "subscriptions", principal.tenant_id, limit)
+        row = await repo.create(conn, principal.tenant_id, uuid.uuid4().hex, secret, fields)
     return {**dict(row), "secret": secret}
 
 
@@ -111,7 +145,7 @@ async def get_subscription(principal: PrincipalDep, conn: ConnDep, sub_id: SubId
     row = await repo.get(conn, principal.tenant_id, sub_id)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no subscription {sub_id!r}")
-    return dict(row)
+    return _shown(principal, row)
 
 
 @router.put(
