@@ -14,7 +14,7 @@ from datetime import date
 
 from services.ingestor.state import StateStore
 from shared.events import CostLineItem, DeliveryCompleted
-from shared.topics import CUR_LINE_ITEMS
+from shared.topics import CUR_LINE_ITEMS, ensure_topics
 from tests.fixtures.cur.builders import cur2_table, export_delivery, write_parquet
 from tests.harness.wait import wait_for
 from tests.integration.ingestor.reading import Record, read_topic, topic_size
@@ -64,6 +64,7 @@ class IngestorSigterm(Scenario):
             table = cur2_table(ROWS, accounts=ACCOUNTS, period=period, seed=i)
             data = write_parquet(table, ctx.tmp / "scratch" / f"{i}" / "cur2-00001.snappy.parquet")
             export_delivery(root, [data], period=period, execution_id=f"exec-{i}")
+        asyncio.run(ensure_topics(ctx.settings()))  # busy() reads the topic before the service runs
         return {"SPENDSTREAM_INGESTOR_CUR_SOURCE": str(root)}
 
     def busy(self, ctx: Context) -> bool:
@@ -76,6 +77,7 @@ class IngestorSigterm(Scenario):
         for key, entry in delivered.items():
             assert entry["attempt_id"] in completed, f"{key} marked delivered, not completed"
             assert_whole_delivery(records, entry["attempt_id"])
+        print(f"ingestor: {len(delivered)} of {len(PERIODS)} deliveries marked at stop")
 
     def finished(self, ctx: Context, service: ServiceProcess) -> None:
         periods = {p.isoformat() for p in PERIODS}
