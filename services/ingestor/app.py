@@ -101,7 +101,7 @@ async def run(settings: IngestorSettings, stop: asyncio.Event, metrics: ServiceM
             runner = cur_runner(settings, producer, state, settings.ingestor_cur_source)
 
             async def cur_pass() -> None:
-                reports = await runner.run_once()
+                reports = await runner.run_once(stop=stop)
                 metrics.records.labels(CUR_LINE_ITEMS.name).inc(sum(r.rows for r in reports))
                 rejected = sum(r.rejected for r in reports)
                 metrics.dead_letters.labels(CUR_LINE_ITEMS.dlq.name).inc(rejected)

@@ -41,11 +41,21 @@ class CurRunner:
         self.state = state
         self.ingestor = DeliveryIngestor(producer, source, producer.settings.service_name)
 
-    async def run_once(self, force: bool = False) -> list[AttemptReport]:
-        """Ingest each delivery not yet in the delivered set (all of them with ``force``)."""
+    async def run_once(
+        self, force: bool = False, stop: asyncio.Event | None = None
+    ) -> list[AttemptReport]:
+        """Ingest each delivery not yet in the delivered set (all of them with ``force``).
+
+        Once ``stop`` is set no further delivery starts: a pass over many large
+        deliveries would outlast the pod's grace period, and the delivery in
+        progress is finished and marked, so the next run resumes with the rest.
+        """
         deliveries = await asyncio.to_thread(self.source.deliveries)
         reports = []
         for delivery in latest_per_period(deliveries):
+            if stop is not None and stop.is_set():
+                log.info("stopping between deliveries", ingested=len(reports))
+                break
             if not force and self.state.is_delivered(delivery.key):
                 log.debug("delivery already ingested", manifest=delivery.manifest_key)
                 continue
