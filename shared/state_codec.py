@@ -67,6 +67,14 @@ def _kind(cls: type) -> int:
     return _OBJECT
 
 
+def _ordered(items: set[Any] | frozenset[Any]) -> list[Any]:
+    """A set's members sorted when they compare, so equal states encode to equal bytes."""
+    try:
+        return sorted(items)
+    except TypeError:
+        return list(items)
+
+
 def _tag(cls: type) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
@@ -130,9 +138,9 @@ class StateCodec:
         if cls is tuple:
             return msgpack.ExtType(_TUPLE, self._pack(list(obj)))
         if cls is set:
-            return msgpack.ExtType(_SET, self._pack(list(obj)))
+            return msgpack.ExtType(_SET, self._pack(_ordered(obj)))
         if cls is frozenset:
-            return msgpack.ExtType(_FROZENSET, self._pack(list(obj)))
+            return msgpack.ExtType(_FROZENSET, self._pack(_ordered(obj)))
         if cls is deque:
             return msgpack.ExtType(_DEQUE, self._pack([obj.maxlen, list(obj)]))
         if cls is datetime:
