@@ -17,7 +17,7 @@ from tests.integration.sigterm.scenario import Context, Scenario
 ACCOUNTS = 6
 DAYS = 45
 # Small polls: many checkpoints, so SIGTERM lands between (or during) them.
-MAX_POLL_RECORDS = 100
+MAX_POLL_RECORDS = 20
 SPIKE_DAY = 30
 
 

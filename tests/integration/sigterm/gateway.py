@@ -99,6 +99,7 @@ class GatewaySigterm(Scenario):
     def stopped(self, ctx: Context) -> None:
         lost = asyncio.run(committed_ids(ctx)) - self._stored(ctx)
         assert not lost, f"{len(lost)} anomaly events committed but not stored"
+        print(f"gateway: {len(self._stored(ctx))} of {len(self.expected)} events stored at stop")
 
     def finished(self, ctx: Context, service: ServiceProcess) -> None:
         def all_stored() -> bool:

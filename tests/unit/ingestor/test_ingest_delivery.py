@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import asyncio
 import gzip
 from collections import defaultdict
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -96,3 +98,28 @@ def test_local_source_requires_a_directory(tmp_path: Path) -> None:
 
     with pytest.raises(SourceError, match="not a directory"):
         LocalSource(tmp_path / "missing")
+
+
+async def test_stop_lets_the_delivery_in_progress_finish_and_starts_no_other(
+    tmp_path: Path,
+) -> None:
+    for i, month in enumerate((1, 2, 3)):
+        period = date(2024, month, 1)
+        data = write_parquet(cur2_table(50, period=period), tmp_path / "src" / f"{i}" / "p.parquet")
+        export_delivery(tmp_path / "bucket", [data], period=period, execution_id=f"e{i}")
+    stop = asyncio.Event()
+    state = StateStore(tmp_path / "state")
+    runner = CurRunner(LocalSource(tmp_path / "bucket"), FakeProducer(), state)  # type: ignore[arg-type]
+    mark = state.mark_delivered
+
+    def mark_then_stop(key: str, record: dict) -> None:
+        mark(key, record)
+        stop.set()  # SIGTERM arrives while the first delivery is being ingested
+
+    state.mark_delivered = mark_then_stop  # type: ignore[method-assign]
+    first = await runner.run_once(stop=stop)
+    assert [r.rows for r in first] == [50]
+    assert len(state.deliveries()) == 1
+    rest = await runner.run_once()
+    assert [r.rows for r in rest] == [50, 50]
+    assert len(state.deliveries()) == 3
