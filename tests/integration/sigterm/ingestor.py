@@ -83,15 +83,27 @@ class IngestorSigterm(Scenario):
         periods = {p.isoformat() for p in PERIODS}
 
         def every_period_completed() -> list[Record] | None:
+            # A period's markers (one per account, each on its account's partition)
+            # can be read before the other account's last items are: wait until
+            # each completed attempt's rows are all visible, then assert on them.
             service.alive()
             records = asyncio.run(read_topic(ctx.settings(), CUR_LINE_ITEMS, light=True))
-            return records if set(completed_attempts(records)) == periods else None
+            attempts = completed_attempts(records)
+            if set(attempts) != periods:
+                return None
+            rows = Counter(
+                r.event.fields["attempt_id"]
+                for r in records
+                if r.event.ce_type == CostLineItem.ce_type()
+            )
+            whole = all(rows[a] >= ROWS for ids in attempts.values() for a in ids)
+            return records if whole else None
 
         records = wait_for(
             every_period_completed,
             timeout=self.finish_timeout_s,
             interval=0.5,
-            description="a completed attempt for every billing period",
+            description="a completed attempt with every row for every billing period",
         )
         attempts = completed_attempts(records)
         again = {p: ids for p, ids in attempts.items() if len(ids) > 1}

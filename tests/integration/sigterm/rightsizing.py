@@ -1,8 +1,8 @@
 """Right-sizing: inventory and datapoints in, recommendations out.
 
-The complete output is each instance's final finding computed on *all* its
-datapoints (48 h observed): a datapoint committed before it reached the state
-changelog would be missing from ``hours_observed`` after the restart.
+The complete output is each instance's final finding, and its state on the
+changelog holding *all* its datapoints (48 h observed): a datapoint committed
+before it reached the state changelog would be missing after the restart.
 Recommendation ids are deterministic, so one re-sent shows up twice.
 """
 
@@ -11,9 +11,12 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
+from services.rightsizing.sketches import decode_state
+from services.rightsizing.store import CHANGELOG
 from shared.events import Recommendation
 from shared.topics import CLOUDWATCH_DATAPOINTS, INVENTORY_EC2, RECOMMENDATIONS, ensure_topics
 from tests.harness.wait import wait_for
+from tests.integration.anomaly.helpers import read_all
 from tests.integration.rightsizing.test_rightsizing_service import (
     inventory,
     points,
@@ -31,6 +34,21 @@ PROFILES = {
     "idle": ("m5.large", 1.0, 100.0, "idle"),
     "opt": ("m5.xlarge", 55.0, 50_000.0, "optimized"),
 }
+
+
+def stored_hours(ctx: Context) -> dict[str, float]:
+    """Hours observed per instance in its latest state on the changelog.
+
+    The published recommendation is no proof: its digest leaves hours out (more
+    data with the same advice is not re-sent), so the state is what shows that
+    no datapoint was committed without reaching it.
+    """
+    out: dict[str, float] = {}
+    for value, _ in asyncio.run(read_all(ctx.bootstrap, ctx.prefix, CHANGELOG)):  # type: ignore[arg-type]  # duck-typed topic
+        if value is not None:
+            state = decode_state(value)
+            out[state.resource_id] = sum(d.hours_observed for d in state.days.values())
+    return out
 
 
 def latest(recs: list[Recommendation]) -> dict[str, Recommendation]:
@@ -71,22 +89,31 @@ class RightsizingSigterm(Scenario):
         return bool(ctx.events_on(RECOMMENDATIONS))
 
     def finished(self, ctx: Context, service: ServiceProcess) -> None:
+        seen: dict[str, tuple[str | None, float]] = {}
+
         def final() -> list[Recommendation] | None:
             service.alive()
             recs = [e for e in ctx.events_on(RECOMMENDATIONS) if isinstance(e, Recommendation)]
-            last = latest(recs)
+            findings = {i: r.finding for i, r in latest(recs).items()}
+            hours = stored_hours(ctx)
+            seen.update({i: (findings.get(i), hours.get(i, 0.0)) for i in self.expected})
             done = all(
-                (r := last.get(i)) is not None and r.finding == f and r.hours_observed >= DAYS * 24
+                findings.get(i) == f and hours.get(i, 0.0) >= DAYS * 24
                 for i, f in self.expected.items()
             )
             return recs if done else None
 
-        recs = wait_for(
-            final,
-            timeout=self.finish_timeout_s,
-            interval=0.5,
-            description="every instance's finding on all its datapoints",
-        )
+        try:
+            recs = wait_for(
+                final,
+                timeout=self.finish_timeout_s,
+                interval=0.5,
+                description="every instance's finding, its stored state holding all datapoints",
+            )
+        except AssertionError as exc:
+            raise AssertionError(
+                f"{exc}\n(latest finding, stored hours) per instance: {seen}\n{service.tail()}"
+            ) from None
         twice = {i: n for i, n in Counter(r.id for r in recs).items() if n > 1}
         assert not twice, f"recommendations sent more than once: {twice}"
-        assert {r.hours_observed for r in latest(recs).values()} == {DAYS * 24.0}
+        assert {h for _, h in seen.values()} == {DAYS * 24.0}
