@@ -12,9 +12,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from services.gateway.api.deps import ConnDep, StateDep
 from services.gateway.api.error_responses import COMMON_RESPONSES, FORBIDDEN, NOT_FOUND
 from services.gateway.api.operator import OperatorDep
-from services.gateway.api.pagination import parse_cursor, timestamp
+from services.gateway.api.pagination import parse_cursor, text, timestamp
 from services.gateway.api.params import PAGE_DEFAULT, Cursor, Limit, Text, page
 from services.gateway.api.schemas_results import DeadLetterOut, ErrorBody, Page
+from services.gateway.api.values import StoredText
 from services.gateway.repositories import deadletters
 
 router = APIRouter()
@@ -38,7 +39,7 @@ async def list_dead_letters(
     cursor: Cursor = None,
 ) -> dict[str, Any]:
     """Newest first; ``source_topic`` and ``offset`` locate the original record for replay."""
-    after = parse_cursor(cursor, timestamp, str) if cursor is not None else None
+    after = parse_cursor(cursor, timestamp, text) if cursor is not None else None
     rows = await deadletters.list_page(conn, source_topic, error_type, after, limit + 1)
     return page(rows, limit, lambda r: [r["failed_at"], r["id"]])
 
@@ -51,7 +52,9 @@ async def list_dead_letters(
     summary="One dead letter (operator token)",
 )
 async def get_dead_letter(
-    _: OperatorDep, conn: ConnDep, letter_id: Annotated[str, Path(min_length=1, max_length=64)]
+    _: OperatorDep,
+    conn: ConnDep,
+    letter_id: Annotated[StoredText, Path(min_length=1, max_length=64)],
 ) -> dict[str, Any]:
     """The full record as stored."""
     doc = await deadletters.get(conn, letter_id)

@@ -25,7 +25,7 @@ from services.gateway.api.error_responses import (
     QUOTA,
     invalid,
 )
-from services.gateway.api.pagination import parse_cursor
+from services.gateway.api.pagination import bigint, parse_cursor, text
 from services.gateway.api.params import PAGE_DEFAULT, Cursor, Limit, page
 from services.gateway.api.quotas import check_count
 from services.gateway.api.schemas_manage import (
@@ -35,13 +35,14 @@ from services.gateway.api.schemas_manage import (
     SubscriptionOut,
 )
 from services.gateway.api.schemas_results import Page
+from services.gateway.api.values import StoredText
 from services.gateway.delivery.egress import BlockedDestinationError, resolve_checked
 from services.gateway.delivery.sns_topics import topic_allowed
 from services.gateway.repositories import subscriptions as repo
 from services.gateway.settings import GatewaySettings
 
 router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"], responses=COMMON_RESPONSES)
-SubId = Annotated[str, Path(min_length=1, max_length=64)]
+SubId = Annotated[StoredText, Path(min_length=1, max_length=64)]
 WRITE_RESPONSES = {**FORBIDDEN, **BODY_RESPONSES, **QUOTA}
 # 32 bytes: the HMAC-SHA256 key length.
 SECRET_BYTES = 32
@@ -109,7 +110,7 @@ async def list_subscriptions(
     principal: PrincipalDep, conn: ConnDep, limit: Limit = PAGE_DEFAULT, cursor: Cursor = None
 ) -> dict[str, Any]:
     """Ordered by id."""
-    after = parse_cursor(cursor, str)[0] if cursor is not None else None
+    after = parse_cursor(cursor, text)[0] if cursor is not None else None
     rows = [
         _shown(principal, r)
         for r in await repo.list_page(conn, principal.tenant_id, after, limit + 1)
@@ -195,6 +196,6 @@ async def list_deliveries(
     """Newest first."""
     if await repo.get(conn, principal.tenant_id, sub_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no subscription {sub_id!r}")
-    after = parse_cursor(cursor, int)[0] if cursor is not None else None
+    after = parse_cursor(cursor, bigint)[0] if cursor is not None else None
     rows = await repo.deliveries_page(conn, sub_id, after, limit + 1)
     return page(rows, limit, lambda r: [r["id"]])
