@@ -17,12 +17,13 @@ import uvicorn
 from fastapi import Depends, FastAPI
 
 from services.gateway.api import error_responses
-from services.gateway.api.middleware import BodyLimit, RequestMetrics
+from services.gateway.api.middleware import BodyLimit, RequestMetrics, SecurityHeaders
 from services.gateway.api.params import reject_repeated_query
 from services.gateway.api.routes import (
     alerts,
     anomalies,
     budgets,
+    docs,
     operations,
     results,
     subscriptions,
@@ -145,6 +146,10 @@ def create_app(settings: GatewaySettings, metrics: ServiceMetrics | None = None)
         "alerts for the AWS accounts of the calling API key's tenant.",
         lifespan=_lifespan,
         dependencies=[Depends(reject_repeated_query)],
+        # Served by api.routes.docs instead, behind the operator token unless made public.
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.metrics = metrics or ServiceMetrics(settings.service_name)
@@ -155,6 +160,7 @@ def create_app(settings: GatewaySettings, metrics: ServiceMetrics | None = None)
         subscriptions.router,
         alerts.router,
         operations.router,
+        docs.router,
     ):
         app.include_router(router)
     error_responses.install(app)
@@ -164,6 +170,8 @@ def create_app(settings: GatewaySettings, metrics: ServiceMetrics | None = None)
         timeout_s=settings.gateway_body_timeout_s,
     )
     app.add_middleware(RequestMetrics, registry=app.state.metrics.registry)
+    # Outermost, so the body limit's own 413/408 answers carry the headers too.
+    app.add_middleware(SecurityHeaders)
     return app
 
 

@@ -117,6 +117,12 @@ class GatewaySettings(SpendstreamSettings):
     gateway_sns_allow_topic_arns: tuple[str, ...] = ()
     gateway_aws_region: str = Field("us-east-1", description="Region for the SNS client.")
 
+    # --- API docs exposure (issue 12 #18) ---
+    # The OpenAPI document maps every route and parameter: by default only the operator
+    # token reads /openapi.json and the browser viewers (/docs, /redoc) are not served.
+    # true opens all three anonymously (the demo, local development).
+    gateway_docs_public: bool = False
+
     def egress_policy(self) -> EgressPolicy:
         """Which webhook destinations this gateway may call."""
         return EgressPolicy.of(self.gateway_webhook_allow_http, self.gateway_webhook_allow_networks)

@@ -80,6 +80,8 @@ def served_gateway(
                 topic_prefix=prefix,
                 gateway_run_consumer=False,
                 gateway_run_delivery=False,
+                # Schemathesis reads /openapi.json anonymously.
+                gateway_docs_public=True,
                 gateway_rate_limit_per_s=100_000.0,
                 gateway_rate_limit_burst=100_000,
                 log_json=False,
