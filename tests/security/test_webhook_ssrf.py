@@ -188,7 +188,7 @@ async def test_the_checked_address_is_the_one_connected_to() -> None:
             )
             outcome = await sender.send(
                 f"http://receiver.invalid:{receiver.port}/hook",
-                "k",
+                ["k"],
                 from_anomaly(f.anomaly("inc-1")),
                 1,
                 "json",

@@ -122,6 +122,14 @@ class SubscriptionCreated(SubscriptionOut):
     secret: str
 
 
+class SecretRotated(BaseModel):
+    """A new signing secret (shown once) and until when the previous one still signs."""
+
+    id: str
+    secret: str
+    previous_valid_until: datetime
+
+
 class DeliveryAttemptOut(BaseModel):
     """One try of one delivery."""
 

@@ -30,6 +30,7 @@ from services.gateway.api.params import PAGE_DEFAULT, Cursor, Limit, page
 from services.gateway.api.quotas import check_count
 from services.gateway.api.schemas_manage import (
     DeliveryOut,
+    SecretRotated,
     SubscriptionCreated,
     SubscriptionIn,
     SubscriptionOut,
@@ -134,7 +135,8 @@ async def create_subscription(
     async with conn.transaction():
         limit = state.settings.gateway_subscriptions_max_per_tenant
         await check_count(conn, "subscriptions", principal.tenant_id, limit)
-        row = await repo.create(conn, principal.tenant_id, uuid.uuid4().hex, secret, fields)
+        sealed = state.secrets.seal(secret)
+        row = await repo.create(conn, principal.tenant_id, uuid.uuid4().hex, sealed, fields)
     return {**dict(row), "secret": secret}
 
 
@@ -165,6 +167,34 @@ async def replace_subscription(
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no subscription {sub_id!r}")
     return dict(row)
+
+
+@router.post(
+    "/{sub_id}/rotate-secret",
+    response_model=SecretRotated,
+    responses={**NOT_FOUND, **FORBIDDEN},
+    summary="Replace the signing secret; the previous one keeps signing for an overlap window",
+)
+async def rotate_secret(
+    principal: WriterDep, conn: ConnDep, state: StateDep, sub_id: SubId
+) -> dict[str, Any]:
+    """The new secret is shown once; the previous one signs too until ``previous_valid_until``.
+
+    Meanwhile every webhook carries two signatures (new, then previous), so the
+    receiver can switch secrets without rejecting a single alert.
+    """
+    secret = secrets.token_urlsafe(SECRET_BYTES)
+    overlap = state.settings.gateway_webhook_secret_overlap_s
+    row = await repo.rotate_secret(
+        conn, principal.tenant_id, sub_id, state.secrets.seal(secret), overlap
+    )
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no subscription {sub_id!r}")
+    return {
+        "id": row["id"],
+        "secret": secret,
+        "previous_valid_until": row["previous_secret_expires_at"],
+    }
 
 
 @router.delete(
