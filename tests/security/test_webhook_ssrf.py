@@ -108,7 +108,8 @@ async def _store_unchecked(gw: RunningGateway, url: str) -> tuple[str, str]:
             "min_impact_usd": 0.0,
             "active": True,
         }
-        await subscriptions.create(conn, tenant_id, "sub-1", "s" * 43, fields)
+        sealed = gw.state.secrets.seal("s" * 43)
+        await subscriptions.create(conn, tenant_id, "sub-1", sealed, fields)
     return key, "sub-1"
 
 
