@@ -45,6 +45,7 @@ import httpx
 import numpy as np
 import orjson
 import psycopg
+from cryptography.fernet import Fernet
 from psycopg import sql
 
 from devstack.ports import free_port
@@ -244,6 +245,7 @@ def serve(
         "SPENDSTREAM_GATEWAY_HTTP_PORT": str(port),
         "SPENDSTREAM_GATEWAY_RUN_CONSUMER": "false",
         "SPENDSTREAM_GATEWAY_RUN_DELIVERY": "false",
+        "SPENDSTREAM_GATEWAY_SECRETS_KEY": Fernet.generate_key().decode(),
         "SPENDSTREAM_GATEWAY_RATE_LIMIT_PER_S": "1000000",
         "SPENDSTREAM_GATEWAY_RATE_LIMIT_BURST": "1000000",
         "SPENDSTREAM_LOG_LEVEL": "WARNING",

@@ -114,6 +114,8 @@ def running_system(
             "SPENDSTREAM_LOG_JSON": "true",
             "SPENDSTREAM_GATEWAY_HTTP_HOST": "127.0.0.1",
             "SPENDSTREAM_GATEWAY_HTTP_PORT": str(port),
+            # The demo prints the /docs link: its gateway serves the API docs openly.
+            "SPENDSTREAM_GATEWAY_DOCS_PUBLIC": "true",
             **(extra_env or {}),
         }
         supervisor.env = env

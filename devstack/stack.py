@@ -19,11 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aiokafka.errors import KafkaError
+from cryptography.fernet import Fernet
 
 from devstack import postgres, processes, tansu
 from devstack.exceptions import DevStackError
 from devstack.interrupts import no_interrupts, sigterm_as_interrupt
 from devstack.state import (
+    GATEWAY_SECRETS_ENV,
     IDEMPOTENCE_ENV,
     KAFKA_ENV,
     POSTGRES_ENV,
@@ -103,7 +105,12 @@ def up(
             dsn = _ensure_postgres(paths, env.get(POSTGRES_ENV), postgres_port, started, owner)
             # aiokafka's idempotent producer gets UnknownError from Tansu's
             # InitProducerId (see deploy/embedded/README.md): services must not ask.
-            values = {KAFKA_ENV: bootstrap, POSTGRES_ENV: dsn, IDEMPOTENCE_ENV: "false"}
+            values = {
+                KAFKA_ENV: bootstrap,
+                POSTGRES_ENV: dsn,
+                IDEMPOTENCE_ENV: "false",
+                GATEWAY_SECRETS_ENV: env.get(GATEWAY_SECRETS_ENV) or Fernet.generate_key().decode(),
+            }
             write_env(paths.env_file, values)
             asyncio.run(_ensure_topics(bootstrap))
         except BaseException:

@@ -18,6 +18,9 @@ from shared.settings import state_dir as default_state_dir
 KAFKA_ENV = "SPENDSTREAM_KAFKA_BOOTSTRAP_SERVERS"
 POSTGRES_ENV = "SPENDSTREAM_POSTGRES_DSN"
 IDEMPOTENCE_ENV = "SPENDSTREAM_KAFKA_ENABLE_IDEMPOTENCE"
+# The gateway seals webhook secrets with this key: minted once per stack and kept on every
+# later `dev up`, since a new key could not open secrets sealed with the old one.
+GATEWAY_SECRETS_ENV = "SPENDSTREAM_GATEWAY_SECRETS_KEY"
 
 
 @dataclass(frozen=True)

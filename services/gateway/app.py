@@ -17,12 +17,13 @@ import uvicorn
 from fastapi import Depends, FastAPI
 
 from services.gateway.api import error_responses
-from services.gateway.api.middleware import BodyLimit, RequestMetrics
+from services.gateway.api.middleware import BodyLimit, RequestMetrics, SecurityHeaders
 from services.gateway.api.params import reject_repeated_query
 from services.gateway.api.routes import (
     alerts,
     anomalies,
     budgets,
+    docs,
     operations,
     results,
     subscriptions,
@@ -36,6 +37,8 @@ from services.gateway.delivery.channels import SnsSender, WebhookSender
 from services.gateway.delivery.worker import DeliveryWorker
 from services.gateway.http_server import server_config
 from services.gateway.ratelimit import FailureLimiter, TokenBuckets
+from services.gateway.repositories.subscriptions import seal_plaintext_secrets
+from services.gateway.secretbox import SecretBox
 from services.gateway.settings import GatewaySettings
 from shared.kafka import EventProducer, make_producer
 from shared.logging import get_logger
@@ -54,12 +57,17 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: GatewaySettings = app.state.settings
     metrics: ServiceMetrics = app.state.metrics
     dsn = settings.require_postgres_dsn()
+    box = SecretBox(settings.require_secrets_key())
     applied = await asyncio.to_thread(apply_migrations, dsn, settings.gateway_pg_schema)
     log.info("schema ready", schema=settings.gateway_pg_schema, applied=applied)
     await ensure_topics(settings)
     async with contextlib.AsyncExitStack() as stack:
         pool = await create_pool(settings)
         stack.push_async_callback(pool.close)
+        async with pool.acquire() as conn:
+            sealed = await seal_plaintext_secrets(conn, box)
+        if sealed:
+            log.info("sealed plaintext webhook secrets", count=sealed)
         producer = make_producer(settings)
         await producer.start()
         stack.push_async_callback(producer.stop)
@@ -79,6 +87,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             feedback_buckets=TokenBuckets(
                 settings.gateway_feedback_per_s, settings.gateway_feedback_burst
             ),
+            secrets=box,
         )
         app.state.gateway = state
         if settings.gateway_run_consumer:
@@ -113,6 +122,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                 settings,
                 WebhookSender(http, settings.egress_policy(), settings.gateway_webhook_timeout_s),
                 SnsSender(sns),
+                box,
             )
             state.tasks.append(asyncio.create_task(worker.run(state.stop)))
         # Registered last so it runs first: loops stop before their clients close.
@@ -145,6 +155,10 @@ def create_app(settings: GatewaySettings, metrics: ServiceMetrics | None = None)
         "alerts for the AWS accounts of the calling API key's tenant.",
         lifespan=_lifespan,
         dependencies=[Depends(reject_repeated_query)],
+        # Served by api.routes.docs instead, behind the operator token unless made public.
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.metrics = metrics or ServiceMetrics(settings.service_name)
@@ -155,6 +169,7 @@ def create_app(settings: GatewaySettings, metrics: ServiceMetrics | None = None)
         subscriptions.router,
         alerts.router,
         operations.router,
+        docs.router,
     ):
         app.include_router(router)
     error_responses.install(app)
@@ -164,6 +179,8 @@ def create_app(settings: GatewaySettings, metrics: ServiceMetrics | None = None)
         timeout_s=settings.gateway_body_timeout_s,
     )
     app.add_middleware(RequestMetrics, registry=app.state.metrics.registry)
+    # Outermost, so the body limit's own 413/408 answers carry the headers too.
+    app.add_middleware(SecurityHeaders)
     return app
 
 

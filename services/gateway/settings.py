@@ -10,6 +10,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr, model_validator
 
 from services.gateway.delivery.egress import EgressPolicy
+from services.gateway.secretbox import SecretKeyError, check_key
 from shared.settings import SpendstreamSettings
 
 # An operator token shorter than this is guessable; 32 characters of token_urlsafe are 192 bits.
@@ -117,6 +118,30 @@ class GatewaySettings(SpendstreamSettings):
     gateway_sns_allow_topic_arns: tuple[str, ...] = ()
     gateway_aws_region: str = Field("us-east-1", description="Region for the SNS client.")
 
+    # --- API docs exposure (issue 12 #18) ---
+    # The OpenAPI document maps every route and parameter: by default only the operator
+    # token reads /openapi.json and the browser viewers (/docs, /redoc) are not served.
+    # true opens all three anonymously (the demo, local development).
+    gateway_docs_public: bool = False
+
+    # --- Webhook signing secrets (issue 12 #20) ---
+    # Subscription secrets are sealed at rest with this Fernet key; the gateway will not
+    # start without one. Placeholders and malformed keys are refused here. Mint one with
+    # `python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`.
+    gateway_secrets_key: SecretStr | None = None
+    # After POST /v1/subscriptions/{id}/rotate-secret the previous secret still signs
+    # (a second signature) this long: a day lets a receiver roll out its new secret.
+    gateway_webhook_secret_overlap_s: float = Field(24 * 3600.0, ge=0, le=30 * 24 * 3600)
+
+    def require_secrets_key(self) -> str:
+        """The key that seals webhook secrets, or a clear error saying which variable to set."""
+        if self.gateway_secrets_key is None:
+            raise SecretKeyError(
+                "SPENDSTREAM_GATEWAY_SECRETS_KEY is not set: webhook secrets are stored sealed "
+                "with it; `spendstream dev up` writes one to stack.env"
+            )
+        return self.gateway_secrets_key.get_secret_value()
+
     def egress_policy(self) -> EgressPolicy:
         """Which webhook destinations this gateway may call."""
         return EgressPolicy.of(self.gateway_webhook_allow_http, self.gateway_webhook_allow_networks)
@@ -127,6 +152,11 @@ class GatewaySettings(SpendstreamSettings):
             self.egress_policy()
         except ValueError as exc:
             raise ValueError(f"SPENDSTREAM_GATEWAY_WEBHOOK_ALLOW_NETWORKS: {exc}") from exc
+        if self.gateway_secrets_key is not None:
+            try:
+                check_key(self.gateway_secrets_key.get_secret_value())
+            except SecretKeyError as exc:
+                raise ValueError(str(exc)) from exc
         token = (
             self.gateway_operator_token.get_secret_value() if self.gateway_operator_token else None
         )

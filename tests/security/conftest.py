@@ -26,6 +26,8 @@ LOOPBACK_RECEIVERS = {
     "gateway_webhook_allow_networks": ("127.0.0.0/8",),
 }
 OPERATOR_TOKEN = "op-" + "s3cr3t-operator-token-for-tests-only-" * 2
+# Seals webhook secrets at rest; a fixed test-only Fernet key.
+SECRETS_KEY = "eJ8xYDqK9kRNGRoXI4hErccwcbBKmpS0NgaT0Sib85g="
 
 
 @pytest.fixture
@@ -49,6 +51,7 @@ def make_settings(
             "gateway_rate_limit_per_s": 10_000.0,
             "gateway_rate_limit_burst": 10_000,
             "gateway_operator_token": OPERATOR_TOKEN,
+            "gateway_secrets_key": SECRETS_KEY,
             "log_json": False,
         }
         values.update(overrides)

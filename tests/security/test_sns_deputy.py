@@ -67,7 +67,8 @@ async def _deliveries(gw: RunningGateway, key: str, arn: str) -> dict[str, objec
             "min_impact_usd": 0.0,
             "active": True,
         }
-        await subscriptions.create(conn, tenant_id, "sub-1", "s" * 43, fields)
+        sealed = gw.state.secrets.seal("s" * 43)
+        await subscriptions.create(conn, tenant_id, "sub-1", sealed, fields)
 
     async def attempted() -> list[dict[str, object]]:
         items = (await gw.get("/v1/subscriptions/sub-1/deliveries", key)).json()["items"]

@@ -108,7 +108,8 @@ async def _store_unchecked(gw: RunningGateway, url: str) -> tuple[str, str]:
             "min_impact_usd": 0.0,
             "active": True,
         }
-        await subscriptions.create(conn, tenant_id, "sub-1", "s" * 43, fields)
+        sealed = gw.state.secrets.seal("s" * 43)
+        await subscriptions.create(conn, tenant_id, "sub-1", sealed, fields)
     return key, "sub-1"
 
 
@@ -188,7 +189,7 @@ async def test_the_checked_address_is_the_one_connected_to() -> None:
             )
             outcome = await sender.send(
                 f"http://receiver.invalid:{receiver.port}/hook",
-                "k",
+                ["k"],
                 from_anomaly(f.anomaly("inc-1")),
                 1,
                 "json",

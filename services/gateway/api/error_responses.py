@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -22,7 +23,7 @@ def _doc(text: str) -> dict[str, Any]:
 
 #: Responses every authenticated route can give.
 COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: _doc("Malformed cursor or parameter combination."),
+    400: _doc("Malformed cursor or parameter combination, or a value out of storable range."),
     401: _doc("Missing, malformed, unknown or revoked API key."),
     429: _doc("Per-key rate limit exceeded; see Retry-After."),
     503: _doc("The database is unavailable; retry later."),
@@ -47,7 +48,33 @@ async def _bad_cursor(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(exc)}, status_code=400)
 
 
-async def _db_down(_: Request, exc: Exception) -> JSONResponse:
+async def _bad_value(_: Request, exc: Exception) -> JSONResponse:
+    """A value the database refused: the request's fault, so 400 (a retry gets the same)."""
+    log.info("database refused a request value", error=type(exc).__name__)
+    return JSONResponse(
+        {
+            "detail": "a value in this request cannot be stored or compared: check ids, "
+            "cursors and timestamps are in range and text has no NUL characters"
+        },
+        status_code=400,
+    )
+
+
+def _refused_value(exc: Exception) -> bool:
+    """Whether the database refused a value (a client error) rather than being unreachable.
+
+    asyncpg's encoder raises a DataError that is an InterfaceError *and* a
+    ValueError (its class is private); PostgreSQL's class 22 errors are
+    ``asyncpg.DataError``.
+    """
+    return isinstance(exc, asyncpg.DataError) or (
+        isinstance(exc, asyncpg.InterfaceError) and isinstance(exc, ValueError)
+    )
+
+
+async def _db_down(request: Request, exc: Exception) -> JSONResponse:
+    if _refused_value(exc):
+        return await _bad_value(request, exc)
     log.warning("database unavailable during request", error=type(exc).__name__)
     return JSONResponse(
         {"detail": "the database is unavailable; retry in a few seconds"},
@@ -61,3 +88,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(BadCursorError, _bad_cursor)
     for exc_type in TRANSIENT_DB_ERRORS:
         app.add_exception_handler(exc_type, _db_down)
+    app.add_exception_handler(asyncpg.DataError, _bad_value)

@@ -1,4 +1,4 @@
-"""ASGI middleware: request body size limit and request metrics."""
+"""ASGI middleware: response security headers, request body size limit and request metrics."""
 
 from __future__ import annotations
 
@@ -16,6 +16,36 @@ _BODY_METHODS = {"POST", "PUT", "PATCH"}
 # Metric labels come from a fixed set: a client that invents method names must not
 # grow /metrics (one time series per label value) without bound.
 METRIC_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+# Every response may carry a tenant's spend or ids: no shared cache (a proxy, a browser's
+# back button) keeps a copy, and no browser guesses a content type other than the declared.
+SECURITY_HEADERS = (
+    (b"cache-control", b"no-store"),
+    (b"x-content-type-options", b"nosniff"),
+)
+_REPLACED = {name for name, _ in SECURITY_HEADERS}
+
+
+class SecurityHeaders:
+    """Set ``SECURITY_HEADERS`` on every HTTP response (replacing a route's own Cache-Control)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Rewrite the response start; bodies pass through untouched."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in _REPLACED]
+                message = {**message, "headers": [*kept, *SECURITY_HEADERS]}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 class BodyLimit:

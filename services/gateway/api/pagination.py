@@ -13,6 +13,8 @@ from typing import Any
 
 import orjson
 
+from services.gateway.api.values import storable_bigint, storable_text, storable_timestamp
+
 
 class BadCursorError(ValueError):
     """The cursor was not produced by this API (or was edited)."""
@@ -50,7 +52,7 @@ def decode_cursor(cursor: str, arity: int) -> list[Any]:
 def parse_cursor(cursor: str, *parsers: Callable[[Any], Any]) -> tuple[Any, ...]:
     """Decode and convert each sort-key value; any failure is a BadCursorError.
 
-    >>> parse_cursor(encode_cursor([1.5, "i-1"]), float, str)
+    >>> parse_cursor(encode_cursor([1.5, "i-1"]), number, text)
     (1.5, 'i-1')
     """
     values = decode_cursor(cursor, len(parsers))
@@ -62,7 +64,34 @@ def parse_cursor(cursor: str, *parsers: Callable[[Any], Any]) -> tuple[Any, ...]
         ) from exc
 
 
+# Cursor parts: each checks that the database can take the value, so an edited cursor
+# is a 400 here and never a DataError (or an encoder overflow) in a query.
+
+
 def timestamp(value: Any) -> datetime:
-    """A cursor timestamp: ISO 8601 text, timezone-aware."""
-    parsed = datetime.fromisoformat(str(value))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    """A cursor timestamp: ISO 8601 text, timezone-aware, within the storable range."""
+    if not isinstance(value, str):
+        raise TypeError("cursor timestamp must be text")
+    parsed = datetime.fromisoformat(value)
+    return storable_timestamp(parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC))
+
+
+def text(value: Any) -> str:
+    """A cursor string (an id): text without NUL."""
+    if not isinstance(value, str):
+        raise TypeError("cursor id must be text")
+    return storable_text(value)
+
+
+def bigint(value: Any) -> int:
+    """A cursor integer (a bigint id); floats, booleans and huge numbers are refused."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError("cursor id must be an integer")
+    return storable_bigint(value)
+
+
+def number(value: Any) -> float:
+    """A cursor number (a sort value such as savings); JSON has no NaN or infinity."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise TypeError("cursor sort value must be a number")
+    return float(value)

@@ -10,9 +10,10 @@ from typing import Annotated, Any, TypeVar, get_args, get_origin
 from fastapi import Query
 from fastapi.exceptions import RequestValidationError
 from fastapi.requests import HTTPConnection
-from pydantic import AwareDatetime, BeforeValidator
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator
 
 from services.gateway.api.pagination import encode_cursor
+from services.gateway.api.values import StoredText, storable_timestamp
 
 T = TypeVar("T")
 
@@ -28,13 +29,13 @@ QUERY_PARAMS_MAX = 200
 
 Limit = Annotated[int, Query(ge=1, le=PAGE_MAX, description="Page size.")]
 Cursor = Annotated[
-    str | None,
+    StoredText | None,
     Query(max_length=1024, description="next_cursor of the previous page."),
 ]
 Account = Annotated[
     str | None, Query(pattern=ACCOUNT_PATTERN, description="12-digit AWS account id.")
 ]
-Text = Annotated[str | None, Query(min_length=1, max_length=FILTER_MAX)]
+Text = Annotated[StoredText | None, Query(min_length=1, max_length=FILTER_MAX)]
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
 
 
@@ -46,7 +47,9 @@ def _rfc3339_only(value: object) -> object:
 
 
 #: An RFC 3339 timestamp with an offset (what the OpenAPI ``date-time`` format means).
-Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339_only)]
+Timestamp = Annotated[
+    AwareDatetime, BeforeValidator(_rfc3339_only), AfterValidator(storable_timestamp)
+]
 
 
 def page(rows: list[T], limit: int, key: Callable[[T], list[Any]]) -> dict[str, Any]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from services.gateway.api.values import storable_text
 from shared.events.anomalies import Severity
 from shared.events.feedback import Verdict
 from shared.events.forecasts import BudgetScope
@@ -17,12 +19,22 @@ NOTE_MAX = 2000
 # A filter list longer than this is better expressed as "all" (empty).
 FILTER_LIST_MAX = 200
 _ACCOUNT = r"^[0-9]{12}$"
+_ACCOUNT_RE = re.compile(_ACCOUNT)
 _SNS_ARN = r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$"
 
 
 class _In(BaseModel):
     # strict: no silent coercion ("0" -> False, "1.5" -> 1.5); clients send real JSON types.
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        """Every string in every body (lists included) must be one PostgreSQL can store."""
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str):
+                storable_text(item)
+        return value
 
 
 class BudgetIn(_In):
@@ -81,7 +93,7 @@ class SubscriptionIn(_In):
         if self.channel == "sns" and not self.sns_topic_arn:
             raise ValueError("channel 'sns' needs sns_topic_arn")
         for account in self.accounts:
-            if not account.isdigit() or len(account) != 12:
+            if not _ACCOUNT_RE.match(account):  # str.isdigit() would take "\xb2"
                 raise ValueError(f"accounts: {account!r} is not a 12-digit AWS account id")
         return self
 
@@ -108,6 +120,14 @@ class SubscriptionCreated(SubscriptionOut):
     """The created subscription with its HMAC secret: store it now, it is not shown again."""
 
     secret: str
+
+
+class SecretRotated(BaseModel):
+    """A new signing secret (shown once) and until when the previous one still signs."""
+
+    id: str
+    secret: str
+    previous_valid_until: datetime
 
 
 class DeliveryAttemptOut(BaseModel):

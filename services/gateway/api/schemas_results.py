@@ -20,6 +20,12 @@ class ErrorBody(BaseModel):
     detail: str = Field(description="What was wrong and what to do about it.")
 
 
+class Readiness(BaseModel):
+    """Readiness only: the reason for "not ready" is logged, never shown to strangers."""
+
+    status: Literal["ready", "not ready"]
+
+
 class Page(BaseModel, Generic[T]):
     """One page of a keyset-paginated list; pass ``next_cursor`` back as ``cursor``."""
 

@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry
 
 from services.gateway.api.stream_slots import StreamSlots
 from services.gateway.ratelimit import FailureLimiter, TokenBuckets
+from services.gateway.secretbox import SecretBox
 from services.gateway.settings import GatewaySettings
 from shared.kafka import EventProducer
 from shared.telemetry import ServiceMetrics
@@ -28,6 +29,7 @@ class GatewayState:
     auth_failures: FailureLimiter
     streams: StreamSlots
     feedback_buckets: TokenBuckets
+    secrets: SecretBox
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     consumer_ready: bool = False

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,9 +66,9 @@ class WebhookSender:
         self._resolver = resolver
 
     async def send(
-        self, url: str, secret: str, alert: Alert, seq: int, body_format: BodyFormat
+        self, url: str, secrets: Sequence[str], alert: Alert, seq: int, body_format: BodyFormat
     ) -> Outcome:
-        """One signed POST; 2xx is success, anything else (or no answer) is a failure.
+        """One POST signed with each of ``secrets`` (two during a rotation); 2xx is success.
 
         The receiver's response body is never read: the log keeps the status code
         or the error class only, so a receiver cannot show a read key what some
@@ -78,7 +79,9 @@ class WebhookSender:
         headers = {
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
-            signing.SIGNATURE_HEADER: signing.sign(secret, timestamp, body),
+            signing.SIGNATURE_HEADER: signing.signature_header(
+                secrets, timestamp, alert.event_id, body
+            ),
             signing.TIMESTAMP_HEADER: str(timestamp),
             signing.EVENT_ID_HEADER: alert.event_id,
         }

@@ -18,6 +18,7 @@ from services.gateway.alerts.backoff import gives_up, next_delay
 from services.gateway.delivery.channels import Outcome, SnsSender, WebhookSender
 from services.gateway.delivery.sns_topics import topic_allowed
 from services.gateway.repositories import alerts as repo
+from services.gateway.secretbox import SecretBox
 from services.gateway.settings import GatewaySettings
 from shared.logging import get_logger
 
@@ -38,6 +39,7 @@ class DeliveryWorker:
         settings: GatewaySettings,
         webhooks: WebhookSender,
         sns: SnsSender | None,
+        box: SecretBox,
         rng: random.Random | None = None,
     ) -> None:
         self._pool = pool
@@ -45,6 +47,7 @@ class DeliveryWorker:
         self._webhooks = webhooks
         self._sns = sns
         self._rng = rng or random.Random()
+        self._box = box
         # Sends in progress, each with its tenant (for the per-tenant share).
         self._in_flight: dict[asyncio.Task[None], str] = {}
 
@@ -101,11 +104,16 @@ class DeliveryWorker:
         except Exception as exc:  # the lease brings it back; the loop must live on
             log.warning("delivery failed; retried after its lease", error=repr(exc))
 
+    def _secrets_of(self, row: asyncpg.Record) -> list[str]:
+        """The current secret, then the previous one while its rotation window is open."""
+        sealed = [row["secret"], row["previous_secret"]]
+        return [self._box.open(s) for s in sealed if s is not None]
+
     async def _deliver(self, row: asyncpg.Record) -> None:
         alert = repo.to_alert(row)
         if row["channel"] == "webhook":
             outcome = await self._webhooks.send(
-                row["url"], row["secret"], alert, row["seq"], row["body_format"]
+                row["url"], self._secrets_of(row), alert, row["seq"], row["body_format"]
             )
         elif not topic_allowed(
             row["sns_topic_arn"],

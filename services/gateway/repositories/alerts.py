@@ -179,6 +179,8 @@ async def claim_due(
         )
         SELECT c.id AS delivery_id, c.attempts, s.tenant_id, s.channel, s.url, s.body_format,
                s.secret, s.sns_topic_arn,
+               CASE WHEN s.previous_secret_expires_at > now() THEN s.previous_secret END
+                 AS previous_secret,
                ARRAY(SELECT account_id FROM tenant_accounts a
                      WHERE a.tenant_id = s.tenant_id) AS tenant_accounts,
                {", ".join("o." + c.strip() for c in _ALERT_COLUMNS.split(","))}

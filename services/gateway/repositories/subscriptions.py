@@ -6,6 +6,8 @@ from typing import Any
 
 import asyncpg
 
+from services.gateway.secretbox import SEALED_PREFIX, SecretBox
+
 _COLUMNS = (
     "id, name, channel, url, body_format, sns_topic_arn, accounts, services, min_severity, "
     "min_impact_usd, active, created_at, updated_at"
@@ -37,7 +39,7 @@ async def get(conn: asyncpg.Connection, tenant_id: str, sub_id: str) -> asyncpg.
 async def create(
     conn: asyncpg.Connection, tenant_id: str, sub_id: str, secret: str, f: dict[str, Any]
 ) -> asyncpg.Record:
-    """Store a new subscription."""
+    """Store a new subscription; ``secret`` arrives sealed."""
     row: asyncpg.Record = await conn.fetchrow(
         f"""
         INSERT INTO subscriptions (id, tenant_id, name, channel, url, body_format, secret,
@@ -88,6 +90,50 @@ async def update(
         f["active"],
     )
     return row
+
+
+async def rotate_secret(
+    conn: asyncpg.Connection, tenant_id: str, sub_id: str, sealed: str, overlap_s: float
+) -> asyncpg.Record | None:
+    """Make ``sealed`` the secret; the current one stays valid for ``overlap_s`` more seconds."""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        """
+        UPDATE subscriptions SET previous_secret = secret,
+            previous_secret_expires_at = now() + make_interval(secs => $4),
+            secret = $3, secret_rotated_at = now(), updated_at = now()
+        WHERE id = $1 AND tenant_id = $2
+        RETURNING id, previous_secret_expires_at
+        """,
+        sub_id,
+        tenant_id,
+        sealed,
+        overlap_s,
+    )
+    return row
+
+
+async def seal_plaintext_secrets(conn: asyncpg.Connection, box: SecretBox) -> int:
+    """Seal secrets stored before encryption at rest; return how many were sealed.
+
+    Each row is updated only if it still holds the plaintext read, so replicas
+    starting together never seal a secret twice.
+    """
+    sealed = 0
+    for column in ("secret", "previous_secret"):
+        rows = await conn.fetch(
+            f"SELECT id, {column} AS value FROM subscriptions "
+            f"WHERE {column} IS NOT NULL AND {column} NOT LIKE $1",
+            SEALED_PREFIX + "%",
+        )
+        for row in rows:
+            done: str = await conn.execute(
+                f"UPDATE subscriptions SET {column} = $2 WHERE id = $1 AND {column} = $3",
+                row["id"],
+                box.seal(row["value"]),
+                row["value"],
+            )
+            sealed += not done.endswith(" 0")
+    return sealed
 
 
 async def delete(conn: asyncpg.Connection, tenant_id: str, sub_id: str) -> bool:

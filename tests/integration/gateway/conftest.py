@@ -14,6 +14,8 @@ from tests.integration.gateway.helpers import RunningGateway, running_gateway
 
 # Test loops poll fast so conditions hold within a fraction of a second.
 FAST_POLL_S = 0.05
+# Seals webhook secrets at rest; a fixed test-only Fernet key.
+SECRETS_KEY = "eJ8xYDqK9kRNGRoXI4hErccwcbBKmpS0NgaT0Sib85g="
 
 
 @pytest.fixture
@@ -39,6 +41,7 @@ def make_settings(
             # The test receivers listen on plain http on loopback: an operator allow-list.
             "gateway_webhook_allow_http": True,
             "gateway_webhook_allow_networks": ("127.0.0.0/8",),
+            "gateway_secrets_key": SECRETS_KEY,
             "log_json": False,
         }
         values.update(overrides)

@@ -25,6 +25,7 @@ from services.gateway.api.state import GatewayState
 from services.gateway.repositories import ingest, tenants
 from services.gateway.settings import GatewaySettings
 from tests.harness.isolation import temporary_schema, unique_token
+from tests.integration.gateway.conftest import SECRETS_KEY
 from tests.integration.gateway.threaded import ThreadedGateway
 from tests.unit.gateway import factories as f
 
@@ -80,6 +81,9 @@ def served_gateway(
                 topic_prefix=prefix,
                 gateway_run_consumer=False,
                 gateway_run_delivery=False,
+                # Schemathesis reads /openapi.json anonymously.
+                gateway_docs_public=True,
+                gateway_secrets_key=SECRETS_KEY,
                 gateway_rate_limit_per_s=100_000.0,
                 gateway_rate_limit_burst=100_000,
                 log_json=False,

@@ -9,7 +9,12 @@ import orjson
 import pytest
 
 from devstack.ports import free_port
-from services.gateway.alerts.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from services.gateway.alerts.signing import (
+    EVENT_ID_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    verify,
+)
 from services.gateway.settings import GatewaySettings
 from tests.harness.wait import wait_for_async
 from tests.integration.gateway.helpers import RunningGateway, auth, running_gateway
@@ -74,8 +79,10 @@ async def test_down_receiver_gets_alert_after_retries_with_valid_signature(
     first = receiver.requests[0]
     timestamp = int(first.headers[TIMESTAMP_HEADER.lower()])
     signature = first.headers[SIGNATURE_HEADER.lower()]
-    assert verify(sub["secret"], timestamp, first.body, signature, now=int(time.time()))
-    assert not verify("wrong-secret", timestamp, first.body, signature, now=int(time.time()))
+    event_id = first.headers[EVENT_ID_HEADER.lower()]
+    now = int(time.time())
+    assert verify(sub["secret"], timestamp, event_id, first.body, signature, now=now)
+    assert not verify("wrong-secret", timestamp, event_id, first.body, signature, now=now)
     doc = orjson.loads(first.body)
     assert (doc["event_id"], doc["action"], doc["severity"]) == (opened.id, "open", "high")
     assert doc["detail"]["root_cause"][0]["value"] == "BoxUsage:m5.large"

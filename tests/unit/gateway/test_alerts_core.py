@@ -58,12 +58,13 @@ def test_alert_without_impact_fails_a_dollar_filter() -> None:
 
 def test_signature_round_trip_and_tamper_and_staleness() -> None:
     payload = b'{"a":1}'
-    sig = signing.sign("secret", 1000, payload)
-    assert sig.startswith("sha256=")
-    assert signing.verify("secret", 1000, payload, sig, now=1100)
-    assert not signing.verify("secret", 1000, payload + b" ", sig, now=1100)
-    assert not signing.verify("secret", 1001, payload, sig, now=1100)
-    assert not signing.verify("secret", 1000, payload, sig, now=1000 + 301)
+    sig = signing.sign("secret", 1000, "ev", payload)
+    assert sig.startswith("v2=")
+    assert signing.verify("secret", 1000, "ev", payload, sig, now=1100)
+    assert not signing.verify("secret", 1000, "ev", payload + b" ", sig, now=1100)
+    assert not signing.verify("secret", 1001, "ev", payload, sig, now=1100)
+    assert not signing.verify("secret", 1000, "ev2", payload, sig, now=1100)
+    assert not signing.verify("secret", 1000, "ev", payload, sig, now=1000 + 301)
 
 
 def test_backoff_is_capped_full_jitter_and_grows() -> None:

@@ -7,6 +7,7 @@ reconnecting with ``Last-Event-ID`` gets exactly what it missed.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
@@ -40,6 +41,7 @@ from services.gateway.api.schemas_results import AlertOut, Page
 from services.gateway.api.state import GatewayState
 from services.gateway.api.stream_slots import StreamSlot
 from services.gateway.api.streams import alert_doc, alert_feed
+from services.gateway.api.values import BIGINT_MAX, StoredText
 from services.gateway.repositories import alerts as repo
 from shared.events.anomalies import SEVERITY_ORDER, Severity
 
@@ -52,10 +54,12 @@ STREAM_RETRY_AFTER_S = 5
 WS_TOO_MANY = 4429
 WS_REVOKED = 4401
 
-Services = Annotated[list[str], Query(max_length=SERVICES_MAX, description="Any of these.")]
+Services = Annotated[list[StoredText], Query(max_length=SERVICES_MAX, description="Any of these.")]
 MinSeverity = Annotated[Severity, Query(description="Only alerts at least this severe.")]
 MinImpact = Annotated[float | None, Query(ge=0, le=1e12)]
 Source = Literal["anomaly", "budget", "recommendation"]
+# A stream position as a client sends it back: ASCII decimal digits, at most a bigint's 19.
+_SEQ = re.compile(r"[0-9]{1,19}")
 After = Annotated[int, Query(ge=0, le=2**62, description="Start after this seq.")]
 
 
@@ -108,10 +112,17 @@ def _slot(state: GatewayState, principal: Principal) -> StreamSlot:
 
 
 def _resume_point(last_event_id: str | None, after: int) -> int:
+    """``after`` or the seq in ``Last-Event-ID``: ASCII digits that fit a bigint.
+
+    ``str.isdigit`` is not enough: it accepts digits such as superscript two that int() refuses.
+    """
     if last_event_id is None:
         return after
-    if not last_event_id.isdigit():
-        raise HTTPException(400, "Last-Event-ID must be the id of an event this stream sent")
+    if not _SEQ.fullmatch(last_event_id) or int(last_event_id) > BIGINT_MAX:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST,
+            "Last-Event-ID must be the id of an event this stream sent (a decimal seq)",
+        )
     return max(after, int(last_event_id))
 
 

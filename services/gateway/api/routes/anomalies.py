@@ -14,7 +14,7 @@ from services.gateway.api.error_responses import (
     FORBIDDEN,
     NOT_FOUND,
 )
-from services.gateway.api.pagination import parse_cursor, timestamp
+from services.gateway.api.pagination import parse_cursor, text, timestamp
 from services.gateway.api.params import (
     PAGE_DEFAULT,
     Account,
@@ -27,13 +27,14 @@ from services.gateway.api.params import (
 from services.gateway.api.quotas import charge_feedback
 from services.gateway.api.schemas_manage import FeedbackAccepted, FeedbackIn
 from services.gateway.api.schemas_results import AnomalyDetail, AnomalyOut, Page
+from services.gateway.api.values import StoredText
 from services.gateway.repositories import anomalies as repo
 from shared import topics
 from shared.events import Feedback, stable_id, utcnow
 from shared.events.anomalies import Severity
 
 router = APIRouter(prefix="/v1/anomalies", tags=["anomalies"], responses=COMMON_RESPONSES)
-IncidentId = Annotated[str, Path(min_length=1, max_length=128)]
+IncidentId = Annotated[StoredText, Path(min_length=1, max_length=128)]
 
 
 @router.get("", response_model=Page[AnomalyOut], summary="List anomaly incidents")
@@ -51,7 +52,7 @@ async def list_anomalies(
     cursor: Cursor = None,
 ) -> dict[str, Any]:
     """Newest first. Filters combine with AND; every row is one of the tenant's accounts."""
-    after = parse_cursor(cursor, timestamp, str) if cursor is not None else None
+    after = parse_cursor(cursor, timestamp, text) if cursor is not None else None
     filters = repo.AnomalyFilters(account, service, severity, status_, since, until, min_impact)
     rows = await repo.list_page(conn, principal.accounts, filters, after, limit + 1)
     return page(rows, limit, lambda r: [r["detected_at"], r["incident_id"]])

@@ -17,18 +17,19 @@ from services.gateway.api.error_responses import (
     QUOTA,
     invalid,
 )
-from services.gateway.api.pagination import parse_cursor
+from services.gateway.api.pagination import parse_cursor, text
 from services.gateway.api.params import PAGE_DEFAULT, Cursor, Limit, page
 from services.gateway.api.quotas import check_count
 from services.gateway.api.schemas_manage import BudgetIn, BudgetOut
 from services.gateway.api.schemas_results import Page
 from services.gateway.api.state import GatewayState
+from services.gateway.api.values import StoredText
 from services.gateway.repositories import budgets as repo
 from shared import topics
 from shared.events import Budget, stable_id
 
 router = APIRouter(prefix="/v1/budgets", tags=["budgets"], responses=COMMON_RESPONSES)
-BudgetId = Annotated[str, Path(min_length=1, max_length=64)]
+BudgetId = Annotated[StoredText, Path(min_length=1, max_length=64)]
 WRITE_RESPONSES = {**FORBIDDEN, **BODY_RESPONSES, **QUOTA}
 
 
@@ -62,7 +63,7 @@ async def list_budgets(
     principal: PrincipalDep, conn: ConnDep, limit: Limit = PAGE_DEFAULT, cursor: Cursor = None
 ) -> dict[str, Any]:
     """Ordered by id."""
-    after = parse_cursor(cursor, str)[0] if cursor is not None else None
+    after = parse_cursor(cursor, text)[0] if cursor is not None else None
     rows = [dict(r) for r in await repo.list_page(conn, principal.tenant_id, after, limit + 1)]
     return page(rows, limit, lambda r: [r["id"]])
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 
 from services.gateway.api.deps import ConnDep, PrincipalDep
 from services.gateway.api.error_responses import COMMON_RESPONSES, NOT_FOUND
-from services.gateway.api.pagination import parse_cursor, timestamp
+from services.gateway.api.pagination import number, parse_cursor, text, timestamp
 from services.gateway.api.params import (
     PAGE_DEFAULT,
     Account,
@@ -24,12 +24,13 @@ from services.gateway.api.schemas_results import (
     ForecastSummary,
     Page,
 )
+from services.gateway.api.values import StoredText
 from services.gateway.repositories import results as repo
 from shared.events import Recommendation
 from shared.events.recommendations import Finding
 
 router = APIRouter(prefix="/v1", responses=COMMON_RESPONSES)
-SeriesId = Annotated[str, Path(min_length=1, max_length=512)]
+SeriesId = Annotated[StoredText, Path(min_length=1, max_length=512)]
 
 
 @router.get(
@@ -50,7 +51,7 @@ async def list_recommendations(
     cursor: Cursor = None,
 ) -> dict[str, Any]:
     """Sorted by estimated monthly savings (descending), then resource id."""
-    after = parse_cursor(cursor, float, str) if cursor is not None else None
+    after = parse_cursor(cursor, number, text) if cursor is not None else None
     f = repo.RecommendationFilters(account, region, finding, min_savings, regression)
     rows = await repo.recommendations_page(conn, principal.accounts, f, after, limit + 1)
     return page(rows, limit, lambda r: [r["estimated_monthly_savings"], r["resource_id"]])
@@ -66,7 +67,7 @@ async def list_recommendations(
 async def get_recommendation(
     principal: PrincipalDep,
     conn: ConnDep,
-    resource_id: Annotated[str, Path(min_length=1, max_length=256)],
+    resource_id: Annotated[StoredText, Path(min_length=1, max_length=256)],
 ) -> dict[str, Any]:
     """404 unless the instance belongs to one of the tenant's accounts."""
     doc = await repo.recommendation(conn, principal.accounts, resource_id)
@@ -94,7 +95,7 @@ async def list_forecasts(
     cursor: Cursor = None,
 ) -> dict[str, Any]:
     """Ordered by series id; fetch one with ``/v1/forecasts/{series_id}``."""
-    after = parse_cursor(cursor, str)[0] if cursor is not None else None
+    after = parse_cursor(cursor, text)[0] if cursor is not None else None
     rows = await repo.forecasts_page(conn, principal.accounts, account, service, after, limit + 1)
     return page([_summary(r) for r in rows], limit, lambda r: [r["series_id"]])
 
@@ -143,14 +144,14 @@ async def list_costs(
     level: Literal["account", "service", "usage_type"] | None = None,
     account: Account = None,
     service: Text = None,
-    series_id: Annotated[str | None, Query(min_length=1, max_length=512)] = None,
+    series_id: Annotated[StoredText | None, Query(min_length=1, max_length=512)] = None,
     start: Annotated[Timestamp | None, Query(description="period_start >= start")] = None,
     end: Annotated[Timestamp | None, Query(description="period_start < end")] = None,
     limit: Limit = PAGE_DEFAULT,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
     """Points ordered by series then period: a page is a run of consecutive days per series."""
-    after = parse_cursor(cursor, str, timestamp) if cursor is not None else None
+    after = parse_cursor(cursor, text, timestamp) if cursor is not None else None
     f = repo.CostFilters(granularity, level, account, service, series_id, start, end)
     rows = [dict(r) for r in await repo.costs_page(conn, principal.accounts, f, after, limit + 1)]
     return page(rows, limit, lambda r: [r["series_id"], r["period_start"].isoformat()])

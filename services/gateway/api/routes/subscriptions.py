@@ -25,23 +25,25 @@ from services.gateway.api.error_responses import (
     QUOTA,
     invalid,
 )
-from services.gateway.api.pagination import parse_cursor
+from services.gateway.api.pagination import bigint, parse_cursor, text
 from services.gateway.api.params import PAGE_DEFAULT, Cursor, Limit, page
 from services.gateway.api.quotas import check_count
 from services.gateway.api.schemas_manage import (
     DeliveryOut,
+    SecretRotated,
     SubscriptionCreated,
     SubscriptionIn,
     SubscriptionOut,
 )
 from services.gateway.api.schemas_results import Page
+from services.gateway.api.values import StoredText
 from services.gateway.delivery.egress import BlockedDestinationError, resolve_checked
 from services.gateway.delivery.sns_topics import topic_allowed
 from services.gateway.repositories import subscriptions as repo
 from services.gateway.settings import GatewaySettings
 
 router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"], responses=COMMON_RESPONSES)
-SubId = Annotated[str, Path(min_length=1, max_length=64)]
+SubId = Annotated[StoredText, Path(min_length=1, max_length=64)]
 WRITE_RESPONSES = {**FORBIDDEN, **BODY_RESPONSES, **QUOTA}
 # 32 bytes: the HMAC-SHA256 key length.
 SECRET_BYTES = 32
@@ -109,7 +111,7 @@ async def list_subscriptions(
     principal: PrincipalDep, conn: ConnDep, limit: Limit = PAGE_DEFAULT, cursor: Cursor = None
 ) -> dict[str, Any]:
     """Ordered by id."""
-    after = parse_cursor(cursor, str)[0] if cursor is not None else None
+    after = parse_cursor(cursor, text)[0] if cursor is not None else None
     rows = [
         _shown(principal, r)
         for r in await repo.list_page(conn, principal.tenant_id, after, limit + 1)
@@ -133,7 +135,8 @@ async def create_subscription(
     async with conn.transaction():
         limit = state.settings.gateway_subscriptions_max_per_tenant
         await check_count(conn, "subscriptions", principal.tenant_id, limit)
-        row = await repo.create(conn, principal.tenant_id, uuid.uuid4().hex, secret, fields)
+        sealed = state.secrets.seal(secret)
+        row = await repo.create(conn, principal.tenant_id, uuid.uuid4().hex, sealed, fields)
     return {**dict(row), "secret": secret}
 
 
@@ -166,6 +169,34 @@ async def replace_subscription(
     return dict(row)
 
 
+@router.post(
+    "/{sub_id}/rotate-secret",
+    response_model=SecretRotated,
+    responses={**NOT_FOUND, **FORBIDDEN},
+    summary="Replace the signing secret; the previous one keeps signing for an overlap window",
+)
+async def rotate_secret(
+    principal: WriterDep, conn: ConnDep, state: StateDep, sub_id: SubId
+) -> dict[str, Any]:
+    """The new secret is shown once; the previous one signs too until ``previous_valid_until``.
+
+    Meanwhile every webhook carries two signatures (new, then previous), so the
+    receiver can switch secrets without rejecting a single alert.
+    """
+    secret = secrets.token_urlsafe(SECRET_BYTES)
+    overlap = state.settings.gateway_webhook_secret_overlap_s
+    row = await repo.rotate_secret(
+        conn, principal.tenant_id, sub_id, state.secrets.seal(secret), overlap
+    )
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no subscription {sub_id!r}")
+    return {
+        "id": row["id"],
+        "secret": secret,
+        "previous_valid_until": row["previous_secret_expires_at"],
+    }
+
+
 @router.delete(
     "/{sub_id}",
     status_code=status.HTTP_204_NO_CONTENT,
@@ -195,6 +226,6 @@ async def list_deliveries(
     """Newest first."""
     if await repo.get(conn, principal.tenant_id, sub_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no subscription {sub_id!r}")
-    after = parse_cursor(cursor, int)[0] if cursor is not None else None
+    after = parse_cursor(cursor, bigint)[0] if cursor is not None else None
     rows = await repo.deliveries_page(conn, sub_id, after, limit + 1)
     return page(rows, limit, lambda r: [r["id"]])

@@ -1,0 +1,64 @@
+"""Responses are not cached, not content-sniffed, and do not name the server (issue 12 #19).
+
+Checked on the real HTTP server the gateway runs (``server_config``), across
+the kinds of response a tenant sees: data, errors, the body limit's own answer
+and the SSE stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from services.gateway.db.pool import create_pool
+from services.gateway.repositories import tenants
+from services.gateway.settings import GatewaySettings
+from tests.integration.gateway.helpers import auth
+from tests.security.served import serve
+
+pytestmark = pytest.mark.integration
+A1 = "111111111111"
+
+
+def _check(response: httpx.Response, what: str) -> None:
+    assert response.headers.get_list("cache-control") == ["no-store"], what
+    assert response.headers.get("x-content-type-options") == "nosniff", what
+    assert "server" not in response.headers, what
+
+
+async def test_tenant_responses_carry_no_store_and_nosniff(
+    make_settings: Callable[..., GatewaySettings],
+) -> None:
+    settings = make_settings(gateway_body_max_bytes=1024)
+    async with serve(settings) as (host, port), httpx.AsyncClient(timeout=30) as client:
+        base = f"http://{host}:{port}"
+        key = await _key(settings)
+        checks = {
+            "data": await client.get(f"{base}/v1/anomalies", headers=auth(key)),
+            "not found": await client.get(f"{base}/v1/budgets/nope", headers=auth(key)),
+            "unauthorised": await client.get(f"{base}/v1/anomalies"),
+            "invalid": await client.get(f"{base}/v1/anomalies?limit=0", headers=auth(key)),
+            "too large": await client.post(
+                f"{base}/v1/budgets", content=b"x" * 4096, headers=auth(key)
+            ),
+            "health": await client.get(f"{base}/healthz"),
+        }
+        assert checks["too large"].status_code == 413
+        for what, response in checks.items():
+            _check(response, what)
+        async with client.stream("GET", f"{base}/v1/alerts/stream", headers=auth(key)) as sse:
+            assert sse.status_code == 200
+            _check(sse, "sse")
+
+
+async def _key(settings: GatewaySettings) -> str:
+    """A read key, written through a pool of its own (the served app's is not reachable)."""
+    pool = await create_pool(settings)
+    try:
+        async with pool.acquire() as conn:
+            await tenants.create_tenant(conn, "acme", [A1])
+            return (await tenants.create_key(conn, "acme", "read")).token
+    finally:
+        await pool.close()
