@@ -21,7 +21,7 @@ class MetricDatapoint(Event):
     metric: str = Field(description="e.g. CPUUtilization, NetworkIn, mem_used_percent")
     stat: str = Field("Average", description="Average, Maximum, Sum ...")
     unit: str | None = None
-    period_s: Int32 = Field(300, gt=0)
+    period_s: Int32 = 300
     timestamp: datetime
     value: float
 

@@ -82,7 +82,7 @@ def fast_datapoint(value: bytes | None) -> Datapoint | None:
         and type(get("namespace", DEFAULT_NAMESPACE)) is str
         and (unit is None or type(unit) is str)
         and type(period) is int
-        and 0 < period <= INT32_MAX  # the schema's bound: timedelta overflows beyond
+        and abs(period) <= INT32_MAX  # the schema's bound: timedelta overflows beyond
     ):
         return None
     kind = type(number)
