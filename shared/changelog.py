@@ -80,6 +80,7 @@ class ChangelogStore(Generic[V]):
         self.values: dict[str, V] = {}
         self.partition_of: dict[str, int] = {}
         self.dirty: set[str] = set()
+        self._tombstones: dict[str, int] = {}  # deleted key -> partition, until written
         self.skipped = 0  # changelog records that did not decode, since start
         self._inflight: set[asyncio.Future[Any]] = set()
         # aiokafka may hand out records of newly assigned partitions while the
@@ -100,7 +101,16 @@ class ChangelogStore(Generic[V]):
         """Set ``key``'s state; it is written at the next :meth:`snapshot`."""
         self.values[key] = value
         self.partition_of[key] = partition
+        self._tombstones.pop(key, None)
         self.dirty.add(key)
+
+    def delete(self, key: str) -> None:
+        """Forget ``key``; the next :meth:`snapshot` writes a tombstone, so restores forget it."""
+        partition = self.partition_of.pop(key, None)
+        self.values.pop(key, None)
+        if partition is not None:
+            self._tombstones[key] = partition
+            self.dirty.add(key)
 
     def mark(self, key: str) -> None:
         """Remember that ``key``'s state (changed in place) must be written."""
@@ -126,14 +136,17 @@ class ChangelogStore(Generic[V]):
         keys, self.dirty = sorted(self.dirty), set()
         try:
             for key in keys:
-                if key not in self.values:
+                if key in self.values:
+                    value: bytes | None = self._codec.encode(self.values[key])
+                    partition = self.partition_of[key]
+                elif key in self._tombstones:
+                    value, partition = None, self._tombstones[key]
+                else:
                     continue
                 future = await self._producer.send(
-                    self.name,
-                    self._codec.encode(self.values[key]),
-                    key=key.encode(),
-                    partition=self.partition_of[key],
+                    self.name, value, key=key.encode(), partition=partition
                 )
+                self._tombstones.pop(key, None)
                 self._inflight.add(future)
                 future.add_done_callback(self._inflight.discard)
         except BaseException:
@@ -153,6 +166,11 @@ class ChangelogStore(Generic[V]):
         for key in [k for k, p in self.partition_of.items() if p in gone]:
             self.values.pop(key, None)
             self.partition_of.pop(key, None)
+            self.dirty.discard(key)
+        for key in [k for k, p in self._tombstones.items() if p in gone]:
+            # Callers snapshot before giving partitions up; what was not written is lost
+            # like any unsnapshotted change, and the key is merely evicted again later.
+            del self._tombstones[key]
             self.dirty.discard(key)
 
     async def restore(self, partitions: Iterable[int]) -> int:

@@ -76,6 +76,34 @@ def header(headers: Iterable[tuple[str, bytes]] | None, name: str) -> str | None
     return None
 
 
+# A key shown in a dead letter's reason is cut here: enough to find it, not a payload.
+KEY_HEX_SHOWN = 64
+
+
+def decode_key(key: bytes | None) -> str | None:
+    r"""A record key as text, or DecodeError: every key we write is an id in UTF-8.
+
+    Decoding here, with the value, lets the consumer dead-letter the record
+    instead of raising after its position moved past it.
+
+    >>> decode_key(b"i-1"), decode_key(None)
+    ('i-1', None)
+    >>> decode_key(b"\xff")
+    Traceback (most recent call last):
+    ...
+    shared.codec.DecodeError: record key is not UTF-8 (invalid start byte at byte 0): ff
+    """
+    if key is None:
+        return None
+    try:
+        return key.decode()
+    except UnicodeDecodeError as exc:
+        raise DecodeError(
+            f"record key is not UTF-8 ({exc.reason} at byte {exc.start}): "
+            f"{key[: KEY_HEX_SHOWN // 2].hex()}"
+        ) from exc
+
+
 def decode(
     value: bytes | None,
     headers: Sequence[tuple[str, bytes]] | None,

@@ -9,7 +9,7 @@ lost and nothing blocks the partition.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +22,7 @@ from aiokafka import (
 )
 from aiokafka.partitioner import murmur2
 
-from shared.codec import DecodeError, Encoded, decode, encode
+from shared.codec import DecodeError, Encoded, decode, decode_key, encode
 from shared.events import DeadLetter, Event, stable_id, utcnow
 from shared.logging import get_logger
 from shared.settings import SpendstreamSettings
@@ -219,31 +219,48 @@ async def consume_batches(
 ) -> None:
     """Decode, hand batches to ``handler``, and commit only after it returns.
 
-    A record that cannot be decoded goes to the dead-letter topic (acked) before
-    its offset is committed. If the handler raises, nothing of the batch is
-    committed and the error propagates, so the records are delivered again:
-    handlers must be idempotent.
+    A record that cannot be decoded (value, headers or key) goes to the
+    dead-letter topic (acked) before its offset is committed. If anything
+    raises, nothing of the unfinished partitions is committed, their positions
+    are moved back to the first uncommitted record and the error propagates,
+    so the same consumer delivers those records again: handlers must be
+    idempotent.
     """
     while not stop.is_set():
         batches = await consumer.getmany(timeout_ms=poll_timeout_ms)
-        for tp, records in batches.items():
-            good: list[Received] = []
-            for record in records:
-                try:
-                    source = by_name(record.topic, producer.settings.topic_prefix)
-                    event = decode(record.value, record.headers, source.values)
-                except DecodeError as exc:
-                    await producer.dead_letter(record, str(exc), "DecodeError")
-                    continue
-                good.append(
-                    Received(
-                        event=event,
-                        key=record.key.decode() if record.key else None,
-                        topic=record.topic,
-                        partition=record.partition,
-                        offset=record.offset,
-                    )
-                )
-            if good:
-                await handler(good)
-            await consumer.commit({TopicPartition(tp.topic, tp.partition): records[-1].offset + 1})
+        done: set[TopicPartition] = set()
+        try:
+            for tp, records in batches.items():
+                good = [r async for r in _decoded(records, producer)]
+                if good:
+                    await handler(good)
+                await consumer.commit({tp: records[-1].offset + 1})
+                done.add(tp)
+        except BaseException:
+            _rewind(consumer, {tp: r for tp, r in batches.items() if tp not in done})
+            raise
+
+
+async def _decoded(
+    records: Sequence[ConsumerRecord[bytes, bytes]], producer: EventProducer
+) -> AsyncIterator[Received]:
+    """The records that decode; the others are dead-lettered on the way."""
+    for record in records:
+        try:
+            source = by_name(record.topic, producer.settings.topic_prefix)
+            key = decode_key(record.key)
+            event = decode(record.value, record.headers, source.values)
+        except DecodeError as exc:
+            await producer.dead_letter(record, str(exc), "DecodeError")
+            continue
+        yield Received(event, key, record.topic, record.partition, record.offset)
+
+
+def _rewind(
+    consumer: AIOKafkaConsumer, batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
+) -> None:
+    """Move positions back to the first record not committed, so none is skipped."""
+    assigned = consumer.assignment()
+    for tp, records in batches.items():
+        if records and tp in assigned:
+            consumer.seek(tp, records[0].offset)

@@ -8,7 +8,7 @@ through :meth:`FeedbackSink.offer` and are applied on the agent's own loop.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from aiokafka import ConsumerRecord
 
@@ -16,6 +16,7 @@ from services.anomaly.cost.account_state import AccountState, CostStateConfig
 from services.anomaly.exceptions import BadRecordError
 from services.anomaly.feedback.rules import FeedbackBook
 from services.anomaly.loop import Output, StatefulAgent
+from services.anomaly.metric.eviction import idle_streams
 from services.anomaly.metric.fast_decode import Datapoint, fast_datapoint
 from services.anomaly.metric.tracker import MetricTracker, MetricTrackerConfig, ScoringDetector
 from services.anomaly.topics import (
@@ -30,6 +31,12 @@ from shared.events import AnomalyEvent, Event, Feedback, MetricDatapoint, utcnow
 from shared.logging import get_logger
 
 log = get_logger(__name__)
+# Look for idle metric streams once a minute of wall time: a scan of every tracker
+# costs about a microsecond each, and a day-scale horizon needs no finer sweep.
+EVICTION_SWEEP_EVERY = timedelta(minutes=1)
+# CloudWatch points are never ahead of real time by more than clock skew; a point
+# further ahead does not count as "now" when judging which streams went quiet.
+FUTURE_POINT_TOLERANCE = timedelta(hours=1)
 DATAPOINT_TYPE = MetricDatapoint.ce_type().encode()
 
 
@@ -63,7 +70,14 @@ class CostAgent(StatefulAgent[AccountState]):
 
     def apply(self, state: AccountState, event: Event) -> list[Output]:
         """Aggregate; on a completed delivery publish points, restatements, incidents."""
-        out = state.on_event(event, self.book, self.now)
+        out = state.on_event(event, self.book, self.now, self.config.pending_horizon)
+        if out.abandoned:
+            log.warning(
+                "unfinished delivery attempts evicted",
+                account=state.account_id,
+                attempts=out.abandoned,
+                horizon_h=self.config.pending_horizon.total_seconds() / 3600,
+            )
         if out.rejected:
             log.warning(
                 "delivery attempt not applied", account=state.account_id, reason=out.rejected
@@ -108,13 +122,16 @@ class MetricAgent(StatefulAgent[MetricTracker]):
         config: MetricTrackerConfig,
         book: FeedbackBook,
         detector_factory: Callable[[], ScoringDetector],
+        idle_horizon: timedelta = timedelta(days=7),
     ) -> None:
         self.table = table
         self.config = config
         self.book = book
         self.detector_factory = detector_factory
+        self.idle_horizon = idle_horizon
         self._feedback: list[Feedback] = []
         self._periods: dict[int, timedelta] = {}
+        self._next_sweep = datetime.min.replace(tzinfo=UTC)
 
     def decode(self, record: ConsumerRecord[bytes, bytes]) -> Event | Datapoint:  # type: ignore[override]
         """Fast strict path for plain datapoints; the full validator for anything else."""
@@ -162,7 +179,31 @@ class MetricAgent(StatefulAgent[MetricTracker]):
             self._feedback.append(feedback)
 
     def pending(self) -> list[Output]:
-        """Close the metric incidents queued verdicts name."""
+        """Close the metric incidents queued verdicts name; evict streams gone quiet."""
+        outputs = self._closed_by_feedback()
+        if self.now >= self._next_sweep:
+            self._next_sweep = self.now + EVICTION_SWEEP_EVERY
+            outputs += self.evict_idle()
+        return outputs
+
+    def evict_idle(self) -> list[Output]:
+        """Forget streams silent for ``idle_horizon`` of data time; resolve their incidents.
+
+        The changelog gets a tombstone per stream, so a restart does not bring them back.
+        """
+        seen = ((p, k, t.last_ts) for p, k, t in self.table.items())
+        idle = idle_streams(seen, self.idle_horizon, self.now + FUTURE_POINT_TOLERANCE)
+        outputs: list[Output] = []
+        for _partition, key in idle:
+            tracker = self.table.get(key)
+            if tracker is not None:
+                outputs += [_anomaly(e) for e in tracker.close("the stream went silent", self.now)]
+            self.table.delete(key)
+        if idle:
+            log.info("idle metric streams evicted", streams=len(idle))
+        return outputs
+
+    def _closed_by_feedback(self) -> list[Output]:
         queued, self._feedback = self._feedback, []
         outputs: list[Output] = []
         for feedback in queued:

@@ -102,6 +102,7 @@ async def run(
                 settings.metric_config(own if isinstance(own, float) else None),
                 book,
                 factory,
+                settings.metric_idle_horizon(),
             )
             sinks.append(metric)
             loops.append(

@@ -1,11 +1,17 @@
 """The anomaly service's settings: the only place that knows its environment names.
 
+State that hostile or churning input could grow is evicted on data time:
+unfinished ingest attempts after ``anomaly_pending_attempt_hours`` (48) of the
+account's delivery markers, metric streams after ``anomaly_metric_idle_days``
+(7) without a point.
+
 All names are ``SPENDSTREAM_ANOMALY_*`` except the shared connection settings
 inherited from :class:`shared.settings.SpendstreamSettings`.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Literal
 
 from services.anomaly.cost.account_state import CostStateConfig
@@ -58,6 +64,16 @@ class AnomalySettings(SpendstreamSettings):
     anomaly_metric_threshold: float | None = None
     anomaly_metric_resolve_after: int = 3
 
+    # State horizons (data time, so replays and restores evict the same state).
+    # An ingest attempt without its completion marker after this many hours of
+    # the account's delivery markers is dropped: one CUR file takes minutes to an
+    # hour, and AWS redelivers several times a day.
+    anomaly_pending_attempt_hours: float = 48.0
+    # A metric stream with no point for this many days (of its partition's
+    # newest point) is forgotten, its open incident resolved: instances churn,
+    # and a stopped one that comes back simply warms up again.
+    anomaly_metric_idle_days: float = 7.0
+
     # Feedback: a false positive widens (or suppresses) the series for this long.
     anomaly_fp_days: float = 7.0
     anomaly_fp_widen: float = 2.0
@@ -76,6 +92,7 @@ class AnomalySettings(SpendstreamSettings):
             engine=CostEngineConfig(detector=detector, group_share=self.anomaly_group_share),
             restatement_min_usd=self.anomaly_restatement_min_usd,
             restatement_min_pct=self.anomaly_restatement_min_pct,
+            pending_horizon=timedelta(hours=self.anomaly_pending_attempt_hours),
         )
 
     def metric_config(self, detector_threshold: float | None = None) -> MetricTrackerConfig:
@@ -86,6 +103,10 @@ class AnomalySettings(SpendstreamSettings):
         return MetricTrackerConfig(
             threshold=threshold, resolve_after=self.anomaly_metric_resolve_after
         )
+
+    def metric_idle_horizon(self) -> timedelta:
+        """How long a silent metric stream is kept."""
+        return timedelta(days=self.anomaly_metric_idle_days)
 
     def feedback_config(self) -> FeedbackConfig:
         """What a false positive does."""

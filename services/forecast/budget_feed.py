@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.forecast.budgets.breach import BudgetWatch, restore_breach
 from services.forecast.budgets.interval import IntervalWatch
-from shared.codec import DecodeError, decode
+from shared.codec import DecodeError, decode, decode_key
 from shared.events import Budget, BudgetAlert, utcnow
 from shared.kafka import EventProducer, make_consumer
 from shared.logging import get_logger
@@ -96,10 +96,11 @@ async def follow_budgets(
             batches = await consumer.getmany(timeout_ms=POLL_MS)
             for records in batches.values():
                 for record in records:
-                    if record.value is None and record.key:  # compaction tombstone
-                        budgets.budgets.pop(record.key.decode(), None)
-                        continue
                     try:
+                        key = decode_key(record.key)
+                        if record.value is None and key:  # compaction tombstone
+                            budgets.budgets.pop(key, None)
+                            continue
                         budget = decode(record.value, record.headers, (Budget,))
                     except DecodeError as exc:
                         await producer.dead_letter(record, str(exc), "DecodeError")

@@ -4,9 +4,10 @@ Offsets are committed by ``shared.kafka.consume_batches`` only after the
 handler returns, and the handler returns only after the transaction commits.
 While PostgreSQL is down the handler retries with capped exponential backoff
 (tenacity), so nothing is committed and nothing is lost; the pool replaces
-broken connections on the next attempt. A record PostgreSQL itself rejects
-(bad data, not an outage) is isolated and dead-lettered, so it cannot block
-its partition.
+broken connections on the next attempt. Only connection-class errors are
+retried (``db.errors``): a record PostgreSQL or asyncpg rejects (bad data, not
+an outage) is isolated and dead-lettered with the reason, so it cannot block
+its partition, or the consumer for every tenant.
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ from prometheus_client import Counter
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
-    retry_if_exception_type,
+    retry_if_exception,
     wait_exponential_jitter,
 )
 
+from services.gateway.db.errors import CONNECTION_ERRORS, is_retryable
 from services.gateway.repositories import ingest
 from shared import topics
 from shared.events import DeadLetter, Event, stable_id, utcnow
@@ -42,15 +44,8 @@ CONSUMED_TOPICS: tuple[topics.Topic, ...] = (
     topics.BUDGET_ALERTS,
     *(t.dlq for t in topics.TOPICS),
 )
-# The database being unreachable or restarting: wait and try the same batch again.
-TRANSIENT_DB_ERRORS: tuple[type[BaseException], ...] = (
-    OSError,
-    asyncio.TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.exceptions.OperatorInterventionError,
-    asyncpg.exceptions.InsufficientResourcesError,
-)
+# The outage classes, as the API's 503 handler imports them from here.
+TRANSIENT_DB_ERRORS = CONNECTION_ERRORS
 # First retry after 100 ms: a blip (failover, restart) is usually over by then.
 DB_RETRY_INITIAL_S = 0.1
 # After the consume loop itself fails (e.g. kicked from the group by a very long
@@ -95,17 +90,17 @@ class ResultStore:
             pairs = [(r.event, r.topic) for r in batch]
             try:
                 await self._retrying(pairs)
-            except asyncpg.PostgresError as exc:
-                if isinstance(exc, TRANSIENT_DB_ERRORS):
+            except Exception as exc:  # classified: outages propagate, bad records are isolated
+                if is_retryable(exc):
                     raise
-                log.warning("batch rejected by database; isolating records", error=str(exc))
+                log.warning("batch rejected by database; isolating records", error=repr(exc))
                 for record in batch:
                     await self._store_or_dead_letter(record)
         self._metrics.records.labels(topic).inc(len(batch))
 
     async def _retrying(self, pairs: Sequence[tuple[Event, str]]) -> None:
         retrying = AsyncRetrying(
-            retry=retry_if_exception_type(TRANSIENT_DB_ERRORS),
+            retry=retry_if_exception(is_retryable),
             wait=wait_exponential_jitter(
                 multiplier=DB_RETRY_INITIAL_S, jitter=DB_RETRY_INITIAL_S, max=self._max_wait_s
             ),
@@ -130,8 +125,8 @@ class ResultStore:
     async def _store_or_dead_letter(self, record: Received) -> None:
         try:
             await self._retrying([(record.event, record.topic)])
-        except asyncpg.PostgresError as exc:
-            if isinstance(exc, TRANSIENT_DB_ERRORS):
+        except Exception as exc:  # classified: outages propagate, bad records are dead-lettered
+            if is_retryable(exc):
                 raise
             source = topics.by_name(record.topic, self._producer.settings.topic_prefix)
             letter = DeadLetter(

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.events.base import Event
+from shared.events.base import Event, Int32
 
 AnomalyAction = Literal["open", "update", "resolve"]
 AnomalyKind = Literal["cost", "metric"]
@@ -40,7 +40,7 @@ class AnomalyEvent(Event):
 
     incident_id: str
     action: AnomalyAction
-    revision: int = 0
+    revision: Int32 = 0
     kind: AnomalyKind
     series_id: str
     account_id: str

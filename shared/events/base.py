@@ -10,13 +10,20 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 # 32 hex chars = 128 bits: collision-free for any realistic event volume while
 # keeping keys and primary keys short.
 _ID_HEX_CHARS = 32
+# What storage holds: PostgreSQL integer and bigint, and orjson (64-bit ints only)
+# for jsonb payloads. A field bounded here is refused when the record is decoded,
+# so it is dead-lettered naming the field instead of failing a database batch.
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
+Int32 = Annotated[int, Field(ge=-INT32_MAX - 1, le=INT32_MAX)]
+Int64 = Annotated[int, Field(ge=-INT64_MAX - 1, le=INT64_MAX)]
 
 
 def stable_id(*parts: object) -> str:

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from shared.events.base import Event
+from shared.events.base import Event, Int32
 
 
 class MetricDatapoint(Event):
@@ -21,7 +21,7 @@ class MetricDatapoint(Event):
     metric: str = Field(description="e.g. CPUUtilization, NetworkIn, mem_used_percent")
     stat: str = Field("Average", description="Average, Maximum, Sum ...")
     unit: str | None = None
-    period_s: int = 300
+    period_s: Int32 = 300
     timestamp: datetime
     value: float
 

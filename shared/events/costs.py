@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from shared.events.base import Event
+from shared.events.base import Event, Int64
 
 Granularity = Literal["daily", "hourly"]
 SeriesLevel = Literal["account", "service", "usage_type"]
@@ -54,7 +54,7 @@ class CostPoint(Event):
     usage_type: str | None = None
     cost: float
     currency: str = "USD"
-    line_items: int = Field(0, description="Line items summed into this point.")
+    line_items: Int64 = Field(0, description="Line items summed into this point.")
     attempt_id: str = Field(description="The completed ingest attempt this value comes from.")
     as_of: datetime
 

@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from shared.events.base import Event
+from shared.events.base import Event, Int64
 
 SourceFormat = Literal["legacy_cur", "cur2", "focus"]
 
@@ -35,7 +35,7 @@ class CostLineItem(Event):
     billing_period: date = Field(description="First day of the billing month.")
     source_format: SourceFormat
     source_file: str
-    source_row: int
+    source_row: Int64
     usage_start: datetime
     usage_end: datetime
     account_id: str
@@ -80,8 +80,8 @@ class DeliveryCompleted(Event):
     delivery_id: str
     billing_period: date
     account_id: str
-    row_count: int
-    rejected_count: int = 0
+    row_count: Int64
+    rejected_count: Int64 = 0
     cost_total: float = Field(description="Sum of unblended cost of the accepted rows.")
     completed_at: datetime
 

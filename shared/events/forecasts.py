@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.events.base import Event
+from shared.events.base import Event, Int32, Int64
 
 ForecastStatus = Literal["ok", "insufficient_history"]
 BudgetScope = Literal["account", "service", "tenant"]
@@ -32,8 +32,8 @@ class BacktestScore(_Frozen):
     """Rolling-origin backtest of one model on one series."""
 
     model: str
-    folds: int
-    horizon_days: int
+    folds: Int64
+    horizon_days: Int64
     mape: float | None
     mase: float | None
     coverage80: float | None
@@ -63,7 +63,7 @@ class Forecast(Event):
     status: ForecastStatus
     reason: str | None = None
     model: str | None = None
-    history_days: int
+    history_days: Int64
     last_date: date | None = None
     horizons: dict[int, list[ForecastPoint]] = Field(default_factory=dict)
     backtest: list[BacktestScore] = Field(default_factory=list)
@@ -93,7 +93,7 @@ class BudgetAlert(Event):
 
     incident_id: str
     action: Literal["open", "update", "resolve"]
-    revision: int = 0
+    revision: Int32 = 0
     kind: Literal["projected_breach", "outside_interval"]
     budget_id: str | None = None
     tenant_id: str | None = None

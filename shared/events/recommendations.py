@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.events.base import Event
+from shared.events.base import Event, Int64
 
 Finding = Literal["idle", "overprovisioned", "underprovisioned", "optimized", "insufficient_data"]
 
@@ -17,7 +17,7 @@ class RightsizeOption(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    rank: int
+    rank: Int64
     instance_type: str
     architecture: str | None = None
     vcpu: float
@@ -42,7 +42,7 @@ class OffHoursSchedule(BaseModel):
 
     timezone: str = "UTC"
     run_hours: list[int] = Field(description="Hours of week (0 = Monday 00:00) to keep running.")
-    stopped_hours_per_week: int
+    stopped_hours_per_week: Int64
     monthly_savings: float
     consistency: float = Field(description="Share of weeks whose idle hours match the schedule.")
 
@@ -58,7 +58,7 @@ class Recommendation(Event):
     current_type: str
     finding: Finding
     reason: str
-    lookback_days: int
+    lookback_days: Int64
     cpu_percentile: float
     cpu_peak_pct: float | None = None
     memory_measured: bool

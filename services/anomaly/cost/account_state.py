@@ -37,6 +37,10 @@ class CostStateConfig:
     restatement_min_usd: float = 10.0
     # ... and by at least 5% of what that day showed before.
     restatement_min_pct: float = 0.05
+    # An attempt not completed within this much delivery-marker time is abandoned
+    # (its partial sums dropped): ingesting one CUR file takes minutes to an hour,
+    # and AWS redelivers several times a day, so two days is long past any live one.
+    pending_horizon: timedelta = timedelta(hours=48)
 
 
 @dataclass
@@ -47,6 +51,7 @@ class CostOutputs:
     restated: list[CostRestated] = field(default_factory=list)
     anomalies: list[AnomalyEvent] = field(default_factory=list)
     rejected: str | None = None
+    abandoned: list[str] = field(default_factory=list)  # attempt ids evicted unfinished
 
 
 def _midnight(day: date) -> datetime:
@@ -62,8 +67,20 @@ class AccountState:
         self.accumulator = AccountAccumulator(account_id)
         self.engine = AccountCostEngine(account_id, self.config.engine)
 
-    def on_event(self, event: Event, book: FeedbackBook, now: datetime) -> CostOutputs:
-        """Apply one line-items-topic event."""
+    def on_event(
+        self,
+        event: Event,
+        book: FeedbackBook,
+        now: datetime,
+        pending_horizon: timedelta | None = None,
+    ) -> CostOutputs:
+        """Apply one line-items-topic event.
+
+        Delivery markers move the account's data clock and evict attempts older
+        than ``pending_horizon`` on it (default: this state's config), so the
+        current setting applies to restored states too.
+        """
+        horizon = pending_horizon or self.config.pending_horizon
         if isinstance(event, CostLineItem):
             self.accumulator.add_line_item(
                 event.attempt_id,
@@ -79,10 +96,14 @@ class AccountState:
             )
             return CostOutputs()
         if isinstance(event, DeliveryStarted):
+            abandoned = self.accumulator.advance(event.started_at, horizon)
             self.accumulator.start(event.attempt_id, event.billing_period)
-            return CostOutputs()
+            return CostOutputs(abandoned=abandoned)
         if isinstance(event, DeliveryCompleted):
-            return self._complete(event, book, now)
+            abandoned = self.accumulator.advance(event.completed_at, horizon)
+            out = self._complete(event, book, now)
+            out.abandoned = abandoned
+            return out
         return CostOutputs(rejected=f"unexpected event {type(event).__name__}")
 
     def _complete(self, done: DeliveryCompleted, book: FeedbackBook, now: datetime) -> CostOutputs:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 Leaf = tuple[str, str]
 # Keep this many top resources per usage type and day: root cause names the few
@@ -55,6 +55,10 @@ NON_USAGE_LINE_ITEM_TYPES = frozenset(
 BILLING_PERIODS_KEPT = 3
 # Money below a hundredth of a cent is float noise, not a change.
 EPSILON_USD = 1e-4
+# In-flight attempts kept per account at most (the oldest go first): the ingestor
+# runs one attempt per report and billing period, so a backfill of a few years
+# fits, and a flood of made-up attempt ids cannot grow the state.
+MAX_PENDING_ATTEMPTS = 64
 
 
 @dataclass
@@ -63,6 +67,9 @@ class PendingAttempt:
 
     billing_period: date
     rows: int = 0
+    # The account's delivery clock when this attempt first appeared (None: never
+    # timed, e.g. a state written before eviction existed; it ages from the next marker).
+    seen_at: datetime | None = None
     values: dict[date, dict[Leaf, float]] = field(default_factory=dict)
     usage: dict[date, dict[Leaf, float]] = field(default_factory=dict)
     regions: dict[date, dict[Leaf, dict[str, float]]] = field(default_factory=dict)
@@ -90,7 +97,16 @@ def _bump(table: dict[str, float], key: str, cost: float) -> None:
 
 
 class AccountAccumulator:
-    """Line items of one account -> per-billing-period daily values by usage type."""
+    """Line items of one account -> per-billing-period daily values by usage type.
+
+    Incomplete attempts are evicted on data time, never on the wall clock, so a
+    replay or a restored state evicts exactly the same ones: ``clock`` is the
+    latest delivery-marker time seen for the account, and an attempt older than
+    the horizon on that clock (or beyond :data:`MAX_PENDING_ATTEMPTS`) is dropped.
+    """
+
+    #: Latest ``started_at``/``completed_at`` seen (class default: states from before eviction).
+    clock: datetime | None = None
 
     def __init__(self, account_id: str) -> None:
         self.account_id = account_id
@@ -104,7 +120,50 @@ class AccountAccumulator:
 
     def start(self, attempt_id: str, billing_period: date) -> None:
         """An attempt began: forget any partial sums a crashed earlier run left."""
-        self.pending[attempt_id] = PendingAttempt(billing_period)
+        self.pending.pop(attempt_id, None)
+        self._new_attempt(attempt_id, billing_period)
+
+    def _new_attempt(self, attempt_id: str, billing_period: date) -> PendingAttempt:
+        while len(self.pending) >= MAX_PENDING_ATTEMPTS:
+            del self.pending[min(self.pending, key=self._age_key)]
+        attempt = self.pending[attempt_id] = PendingAttempt(billing_period, seen_at=self.clock)
+        return attempt
+
+    def _age_key(self, attempt_id: str) -> tuple[bool, datetime | None, str]:
+        """Oldest first: untimed attempts, then by first sight, ties by id (deterministic)."""
+        seen = self.pending[attempt_id].seen_at
+        return (seen is not None, seen, attempt_id)
+
+    def advance(self, marker_time: datetime, horizon: timedelta) -> list[str]:
+        """Move the delivery clock to ``marker_time``; drop attempts older than ``horizon``.
+
+        Returns the dropped attempt ids, oldest first. An attempt is stamped with
+        the clock when first seen, so a marker from the far future cannot make
+        later attempts look old: it only stops the clock from moving for a while.
+
+        >>> acc = AccountAccumulator("1")
+        >>> t0 = datetime(2024, 1, 2)
+        >>> acc.advance(t0, timedelta(hours=48))
+        []
+        >>> acc.start("stuck", date(2024, 1, 1))
+        >>> acc.advance(t0 + timedelta(hours=47), timedelta(hours=48))
+        []
+        >>> acc.advance(t0 + timedelta(hours=49), timedelta(hours=48))
+        ['stuck']
+        """
+        if self.clock is None or marker_time > self.clock:
+            self.clock = marker_time
+        for attempt in self.pending.values():
+            if attempt.seen_at is None:
+                attempt.seen_at = self.clock
+        cutoff = self.clock - horizon
+        stale = sorted(
+            (a for a, p in self.pending.items() if p.seen_at is not None and p.seen_at < cutoff),
+            key=self._age_key,
+        )
+        for attempt_id in stale:
+            del self.pending[attempt_id]
+        return stale
 
     def add_line_item(
         self,
@@ -122,7 +181,7 @@ class AccountAccumulator:
         """Add one line item's cost to its attempt's sums (``hour``: its usage hour)."""
         attempt = self.pending.get(attempt_id)
         if attempt is None:
-            attempt = self.pending[attempt_id] = PendingAttempt(billing_period)
+            attempt = self._new_attempt(attempt_id, billing_period)
         leaf = (service, usage_type or "-")
         attempt.rows += 1
         day_values = attempt.values.setdefault(day, {})

@@ -24,6 +24,7 @@ from typing import NamedTuple
 import orjson
 
 from shared.events import MetricDatapoint
+from shared.events.base import INT32_MAX
 
 _KNOWN = frozenset(MetricDatapoint.model_fields)
 DEFAULT_NAMESPACE = "AWS/EC2"
@@ -81,6 +82,7 @@ def fast_datapoint(value: bytes | None) -> Datapoint | None:
         and type(get("namespace", DEFAULT_NAMESPACE)) is str
         and (unit is None or type(unit) is str)
         and type(period) is int
+        and abs(period) <= INT32_MAX  # the schema's bound: timedelta overflows beyond
     ):
         return None
     kind = type(number)
