@@ -15,12 +15,13 @@ from shared.topics import ANOMALIES, COSTS_DAILY
 from tests.harness.wait import wait_for
 from tests.integration.anomaly import helpers as h
 
-pytestmark = pytest.mark.integration
-
 DAYS = 40
 SPIKE_DAY = 30
-# Both steps below wait on the broker's 10 s session timeout plus a rebalance.
-TAKEOVER_TIMEOUT_S = 90.0
+# Both steps below wait on the broker's 10 s session timeout plus a rebalance
+# (~25 s idle); a loaded 2-core machine has taken over 90 s.
+TAKEOVER_TIMEOUT_S = 180.0
+# Two takeover waits plus worker starts and joins fit in pytest's own deadline.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(2 * TAKEOVER_TIMEOUT_S + 180)]
 
 
 def accounts_on_every_partition() -> list[str]:
@@ -61,14 +62,21 @@ def logged(path: Path, event: str) -> list[dict]:
 def assert_exactly_reference(
     kafka_bootstrap: str, prefix: str, expected: dict[str, list[str]]
 ) -> list:
+    missing: dict[str, list[str]] = {}
+
     def complete() -> list | None:
         events = h.anomalies(kafka_bootstrap, prefix, ANOMALIES)
         seen = {e.id for e in events}
-        return events if all(i in seen for ids in expected.values() for i in ids) else None
+        missing.clear()
+        missing.update({k: [i for i in v if i not in seen] for k, v in expected.items()})
+        return None if any(missing.values()) else events
 
-    events = wait_for(
-        complete, timeout=TAKEOVER_TIMEOUT_S, interval=1.0, description="every reference event"
-    )
+    try:
+        events = wait_for(
+            complete, timeout=TAKEOVER_TIMEOUT_S, interval=1.0, description="every reference event"
+        )
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; missing per incident: {missing}") from None
     assert by_incident(events) == {k: set(v) for k, v in expected.items()}
     assert all(len(ids) == 1 for ids in opens(events).values())
     return events
