@@ -31,8 +31,14 @@ class Snapshot:
 
     @property
     def complete(self) -> bool:
-        """Each of the three result kinds has arrived."""
-        return bool(self.anomalies and self.recommendations and self.forecasts)
+        """Each of the three result kinds has arrived, savings included.
+
+        The first recommendations come from the inventory alone ("insufficient
+        data", $0) before right-sizing has read the datapoints; a table of those
+        is not what a user came for, so wait for the first priced saving.
+        """
+        saving = any((r.get("estimated_monthly_savings") or 0) > 0 for r in self.recommendations)
+        return bool(self.anomalies and saving and self.forecasts)
 
 
 class GatewayClient:
