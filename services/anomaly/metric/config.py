@@ -57,3 +57,15 @@ class MetricDetectorConfig:
     rest_points: int = 288
     #: Half-width of the reported expected band, in error-scale units.
     band_scales: float = 3.0
+    #: Share of the contextual pattern surprise (:mod:`.pattern`) in the raw surprise fed to
+    #: the likelihood; 0 = prediction error only (the pattern memory is then not kept).
+    pattern_weight: float = 0.0
+    #: How the two surprises combine: "mean" (weighted), "max", or "product" (weighted
+    #: geometric mean: surprising only when both the error and the pattern are).
+    pattern_combine: str = "mean"
+    #: Quantisation levels over the range seen so far (CAD OSE uses 3 bits: 8).
+    pattern_levels: int = 8
+    #: Longest context, in points; bounds memory at sum(levels**k * (levels+1)) counters.
+    pattern_order: int = 2
+    #: A context's counts halve when its total reaches this, so old habits fade.
+    pattern_max_count: int = 64

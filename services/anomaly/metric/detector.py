@@ -11,6 +11,7 @@ from river import stats
 from services.anomaly.exceptions import InvalidDatapointError
 from services.anomaly.metric.config import MetricDetectorConfig
 from services.anomaly.metric.likelihood import AnomalyLikelihood, LikelihoodAssessment
+from services.anomaly.metric.pattern import PatternMemory, quantise
 from services.anomaly.plain_stats import EWMean
 
 
@@ -26,6 +27,7 @@ class DetectionResult(NamedTuple):
 
 class _Assessment(NamedTuple):
     raw: float
+    level: int
     likelihood: LikelihoodAssessment
     result: DetectionResult
 
@@ -70,6 +72,13 @@ class MetricDetector:
         self._min = stats.Min()
         self._max = stats.Max()
         self._likelihood = AnomalyLikelihood(self.config)
+        self._pattern = (
+            PatternMemory(
+                self.config.pattern_levels, self.config.pattern_order, self.config.pattern_max_count
+            )
+            if self.config.pattern_weight > 0.0
+            else None
+        )
         self._seen = 0
         self._resting = 0  # points left in the quiet period after an alert
 
@@ -102,7 +111,12 @@ class MetricDetector:
             raw = 1.0 - math.exp(-error / (cfg.error_scale_k * scale))
         else:
             raw = 0.0 if error == 0.0 else 1.0
-        likelihood = self._likelihood.assess(raw)
+        level = -1
+        combined = raw
+        if self._pattern is not None and self._seen > 0:
+            level = quantise(value, self._min.get(), self._max.get(), cfg.pattern_levels)
+            combined = self._combine(raw, self._pattern.surprise(level))
+        likelihood = self._likelihood.assess(combined)
         score = 0.0
         if self._seen >= cfg.learning_points and self._resting == 0:
             spatial = raw >= cfg.spatial_min_surprise and self._is_spatial_anomaly(value)
@@ -115,7 +129,16 @@ class MetricDetector:
             upper=expected + band,
             is_anomaly=score >= cfg.threshold,
         )
-        return _Assessment(raw, likelihood, result)
+        return _Assessment(combined, level, likelihood, result)
+
+    def _combine(self, error_surprise: float, pattern_surprise: float) -> float:
+        cfg = self.config
+        w = cfg.pattern_weight
+        if cfg.pattern_combine == "max":
+            return max(error_surprise, pattern_surprise)
+        if cfg.pattern_combine == "product":
+            return error_surprise ** (1.0 - w) * pattern_surprise**w
+        return (1.0 - w) * error_surprise + w * pattern_surprise
 
     def _is_spatial_anomaly(self, value: float) -> bool:
         low, high = self._min.get(), self._max.get()
@@ -135,6 +158,8 @@ class MetricDetector:
         self._min.update(value)
         self._max.update(value)
         self._likelihood.commit(assessment.raw, assessment.likelihood, normal=normal)
+        if self._pattern is not None and assessment.level >= 0:
+            self._pattern.learn(assessment.level)
         self._seen += 1
         if self._resting > 0:
             self._resting -= 1

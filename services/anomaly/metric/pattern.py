@@ -1,0 +1,97 @@
+"""Contextual pattern memory: how new is this value after the values just before it?
+
+After the Contextual Anomaly Detector (CAD OSE, M. Smirnov and Y. Chen, the open-source
+NAB detector; re-implemented from its published description, not its code): values are
+quantised into a few levels, the detector remembers which level followed which recent
+context of levels, and a point is surprising in proportion to how many of its contexts
+(orders 1..``order``) have rarely or never been followed by its level. A pattern that
+has repeated, however large its swings, stops being surprising; a spike inside a flat
+stretch, or a known value in an unknown order, does not. CAD OSE's contexts grow
+without bound; here the contexts are the last ``order`` levels, so a stream can hold at
+most ``sum(levels**k * (levels + 1) for k in 1..order)`` counters (order 2 over 8 levels:
+648), and each context's counts halve once they reach ``max_count`` so old habits fade.
+"""
+
+from __future__ import annotations
+
+
+class PatternMemory:
+    """Counts of (context of the last ``k`` levels -> next level), for ``k = 1..order``.
+
+    >>> m = PatternMemory(levels=4, order=2, max_count=64)
+    >>> for level in [0, 3] * 20:
+    ...     m.learn(level)
+    >>> m.surprise(0), m.surprise(2) # after 3 comes 0, never 2
+    (0.0, 1.0)
+    """
+
+    __slots__ = ("counts", "history", "levels", "max_count", "order")
+
+    def __init__(self, levels: int, order: int, max_count: int) -> None:
+        self.levels = levels
+        self.order = order
+        self.max_count = max_count
+        self.counts: dict[int, int] = {}  # key of (context, next level) or (context, total)
+        self.history: list[int] = []  # the last ``order`` levels, oldest first
+
+    def _keys(self, k: int) -> int:
+        # Base levels + 1 so a context key (next = levels, the "total" slot) never collides.
+        key = k
+        base = self.levels + 1
+        for level in self.history[-k:]:
+            key = key * base + level
+        return key * base
+
+    def surprise(self, level: int) -> float:
+        """Mean over the available orders of 1 - P(level | context); 1.0 for a new context."""
+        depth = min(self.order, len(self.history))
+        if depth == 0:
+            return 0.0
+        counts, total_slot = self.counts, self.levels
+        miss = 0.0
+        for k in range(1, depth + 1):
+            ctx = self._keys(k)
+            total = counts.get(ctx + total_slot, 0)
+            if total:
+                miss += 1.0 - counts.get(ctx + level, 0) / total
+            else:
+                miss += 1.0
+        return miss / depth
+
+    def learn(self, level: int) -> None:
+        """Count ``level`` after each of its contexts, then make it the newest history entry."""
+        counts, total_slot = self.counts, self.levels
+        for k in range(1, min(self.order, len(self.history)) + 1):
+            ctx = self._keys(k)
+            counts[ctx + level] = counts.get(ctx + level, 0) + 1
+            total = counts.get(ctx + total_slot, 0) + 1
+            counts[ctx + total_slot] = total
+            if total >= self.max_count:
+                self._halve(ctx)
+        self.history.append(level)
+        if len(self.history) > self.order:
+            del self.history[0]
+
+    def _halve(self, ctx: int) -> None:
+        counts = self.counts
+        total = 0
+        for level in range(self.levels):
+            c = counts.get(ctx + level, 0) // 2
+            if c:
+                counts[ctx + level] = c
+                total += c
+            else:
+                counts.pop(ctx + level, None)
+        counts[ctx + self.levels] = total
+
+
+def quantise(value: float, low: float, high: float, levels: int) -> int:
+    """Level of ``value`` in ``levels`` equal bins over [low, high], clipped to the end bins.
+
+    >>> quantise(5.0, 0.0, 10.0, 8), quantise(-1.0, 0.0, 10.0, 8), quantise(3.0, 3.0, 3.0, 8)
+    (4, 0, 0)
+    """
+    if high <= low:
+        return 0
+    level = int((value - low) / (high - low) * levels)
+    return 0 if level < 0 else (levels - 1 if level >= levels else level)
