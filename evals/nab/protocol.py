@@ -21,6 +21,7 @@ from evals.nab.runner import (
     score_at_thresholds,
     score_results,
 )
+from evals.nab.scorer import FileScore, score_file, sweep
 from evals.nab.split import Split, split_keys
 
 
@@ -65,8 +66,18 @@ def evaluate(
 
 def run_validation(
     name: str, make: Callable[[], StreamDetector], data_root: Path, labels: Path
-) -> dict[str, ProfileScore]:
-    """Run a detector on the validation files only and score them (what tuning may see)."""
+) -> tuple[dict[str, ProfileScore], list[tuple[str, FileScore]]]:
+    """Run a detector on the validation files only and score them (what tuning may see).
+
+    Returns the per-profile scores and, per file, the standard profile's score at the
+    chosen threshold (for reading where a configuration wins or loses).
+    """
     split = corpus_split(data_root)
     results = run_detector(name, make, data_root, labels, None, split.validation)
-    return {s.profile: s for s in score_results(results, NAB_PROFILES)}
+    scores = {s.profile: s for s in score_results(results, NAB_PROFILES)}
+    cost, threshold = NAB_PROFILES["standard"], scores["standard"].threshold
+    per_file = [
+        (r.key, score_file(sweep(len(r.scores), r.windows, cost), r.scores, threshold))
+        for r in results
+    ]
+    return scores, per_file

@@ -38,9 +38,11 @@ def _commit() -> str:
     return out.stdout.strip()
 
 
-def try_config(overrides: dict[str, Any], nab: Path, note: str) -> dict[str, Any]:
+def try_config(
+    overrides: dict[str, Any], nab: Path, note: str, detail: bool = False
+) -> dict[str, Any]:
     """Score one configuration on validation and append it to the log; returns the record."""
-    scores = run_validation(
+    scores, per_file = run_validation(
         "spendstream",
         metric_detector(overrides),
         nab / "data",
@@ -59,6 +61,9 @@ def try_config(overrides: dict[str, Any], nab: Path, note: str) -> dict[str, Any
         "fp_rows_standard": scores["standard"].fp_rows,
     }
     TRIALS.write_text(json.dumps([*trials, record], indent=1) + "\n")
+    if detail:
+        for key, f in per_file:
+            print(f"  {key}: {f.score:+.2f} {f.detected_windows}/{f.windows} {f.fp_rows} FP")
     return record
 
 
@@ -66,10 +71,11 @@ def main(
     configs: Annotated[list[str], typer.Argument(help="JSON objects of config overrides.")],
     note: Annotated[str, typer.Option(help="Why these were tried.")] = "",
     nab: Annotated[Path, typer.Option(help="NAB root (data/, labels/).")] = SHARED_NAB,
+    detail: Annotated[bool, typer.Option(help="Print each validation file's score.")] = False,
 ) -> None:
     """Run each configuration on validation, print and log its scores."""
     for raw in configs:
-        r = try_config(json.loads(raw), nab, note)
+        r = try_config(json.loads(raw), nab, note, detail)
         print(
             f"#{r['trial']} {json.dumps(r['config'])}: validation standard "
             f"{r['validation_standard']:.1f} ({r['windows_standard']}, {r['fp_rows_standard']} FP)"

@@ -65,7 +65,16 @@ class MetricDetectorConfig:
     pattern_combine: str = "mean"
     #: Quantisation levels over the range seen so far (CAD OSE uses 3 bits: 8).
     pattern_levels: int = 8
-    #: Longest context, in points; bounds memory at sum(levels**k * (levels+1)) counters.
+    #: Longest context, in points.
     pattern_order: int = 2
+    #: Most counters one stream's pattern memory holds (~40 bytes each in the changelog
+    #: state): 2,000 is ~80 KB, the size of the likelihood's 30-day window already kept.
+    pattern_max_counters: int = 2000
+    #: Points in one season (288 = one day of 5-minute datapoints): the level one season
+    #: ago joins the last level as a context, so daily shapes are learned. 0 disables.
+    pattern_season: int = 0
+    #: > 0: the pattern surprise is 1 - P(level | longest context seen at least this often)
+    #: (PPM-style back-off); 0: the mean of 1 - P over every context order.
+    pattern_support: int = 0
     #: A context's counts halve when its total reaches this, so old habits fade.
     pattern_max_count: int = 64

@@ -74,7 +74,12 @@ class MetricDetector:
         self._likelihood = AnomalyLikelihood(self.config)
         self._pattern = (
             PatternMemory(
-                self.config.pattern_levels, self.config.pattern_order, self.config.pattern_max_count
+                self.config.pattern_levels,
+                self.config.pattern_order,
+                self.config.pattern_max_count,
+                self.config.pattern_max_counters,
+                self.config.pattern_season,
+                self.config.pattern_support,
             )
             if self.config.pattern_weight > 0.0
             else None

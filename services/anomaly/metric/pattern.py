@@ -7,32 +7,59 @@ context of levels, and a point is surprising in proportion to how many of its co
 (orders 1..``order``) have rarely or never been followed by its level. A pattern that
 has repeated, however large its swings, stops being surprising; a spike inside a flat
 stretch, or a known value in an unknown order, does not. CAD OSE's contexts grow
-without bound; here the contexts are the last ``order`` levels, so a stream can hold at
-most ``sum(levels**k * (levels + 1) for k in 1..order)`` counters (order 2 over 8 levels:
-648), and each context's counts halve once they reach ``max_count`` so old habits fade.
+without bound; here the contexts are the last ``order`` levels, and a stream holds at
+most ``max_counters`` counters (a transition first seen once the memory is full is
+scored as new but not stored), so its state is bounded whatever the data; each context's
+counts halve once they reach ``max_count`` so old habits fade.
 """
 
 from __future__ import annotations
+
+from collections import deque
 
 
 class PatternMemory:
     """Counts of (context of the last ``k`` levels -> next level), for ``k = 1..order``.
 
-    >>> m = PatternMemory(levels=4, order=2, max_count=64)
+    >>> m = PatternMemory(levels=4, order=2, max_count=64, max_counters=100)
     >>> for level in [0, 3] * 20:
     ...     m.learn(level)
     >>> m.surprise(0), m.surprise(2) # after 3 comes 0, never 2
     (0.0, 1.0)
     """
 
-    __slots__ = ("counts", "history", "levels", "max_count", "order")
+    __slots__ = (
+        "counts",
+        "history",
+        "levels",
+        "max_count",
+        "max_counters",
+        "order",
+        "past",
+        "support",
+    )
 
-    def __init__(self, levels: int, order: int, max_count: int) -> None:
+    def __init__(
+        self,
+        levels: int,
+        order: int,
+        max_count: int,
+        max_counters: int,
+        season: int = 0,
+        support: int = 0,
+    ) -> None:
         self.levels = levels
         self.order = order
         self.max_count = max_count
+        self.max_counters = max_counters
         self.counts: dict[int, int] = {}  # key of (context, next level) or (context, total)
         self.history: list[int] = []  # the last ``order`` levels, oldest first
+        # The last ``season`` levels: with them, "the level one season ago, then the last
+        # level" is one more context, so a daily shape is learned and a break in it is new.
+        self.past: deque[int] | None = deque(maxlen=season) if season > 0 else None
+        # support > 0: score against the longest context seen at least this often (a
+        # back-off, as in PPM) instead of the mean over every order.
+        self.support = support
 
     def _keys(self, k: int) -> int:
         # Base levels + 1 so a context key (next = levels, the "total" slot) never collides.
@@ -42,27 +69,41 @@ class PatternMemory:
             key = key * base + level
         return key * base
 
+    def _contexts(self) -> list[int]:
+        keys = [self._keys(k) for k in range(1, min(self.order, len(self.history)) + 1)]
+        past = self.past
+        if past is not None and len(past) == past.maxlen and self.history:
+            base = self.levels + 1
+            keys.append(((self.order + 1) * base + past[0]) * base * base + self.history[-1] * base)
+        return keys
+
     def surprise(self, level: int) -> float:
-        """Mean over the available orders of 1 - P(level | context); 1.0 for a new context."""
-        depth = min(self.order, len(self.history))
-        if depth == 0:
+        """Mean over the available contexts of 1 - P(level | context); 1.0 for a new context."""
+        contexts = self._contexts()
+        if not contexts:
             return 0.0
         counts, total_slot = self.counts, self.levels
+        if self.support > 0:
+            for ctx in reversed(contexts[: self.order]):
+                total = counts.get(ctx + total_slot, 0)
+                if total >= self.support:
+                    return 1.0 - counts.get(ctx + level, 0) / total
+            return 1.0
         miss = 0.0
-        for k in range(1, depth + 1):
-            ctx = self._keys(k)
+        for ctx in contexts:
             total = counts.get(ctx + total_slot, 0)
             if total:
                 miss += 1.0 - counts.get(ctx + level, 0) / total
             else:
                 miss += 1.0
-        return miss / depth
+        return miss / len(contexts)
 
     def learn(self, level: int) -> None:
         """Count ``level`` after each of its contexts, then make it the newest history entry."""
         counts, total_slot = self.counts, self.levels
-        for k in range(1, min(self.order, len(self.history)) + 1):
-            ctx = self._keys(k)
+        for ctx in self._contexts():
+            if ctx + level not in counts and len(counts) >= self.max_counters - 1:
+                continue  # full: bounded state beats remembering one more rare transition
             counts[ctx + level] = counts.get(ctx + level, 0) + 1
             total = counts.get(ctx + total_slot, 0) + 1
             counts[ctx + total_slot] = total
@@ -71,6 +112,8 @@ class PatternMemory:
         self.history.append(level)
         if len(self.history) > self.order:
             del self.history[0]
+        if self.past is not None:
+            self.past.append(level)
 
     def _halve(self, ctx: int) -> None:
         counts = self.counts
