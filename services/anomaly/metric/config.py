@@ -9,8 +9,10 @@ from dataclasses import dataclass
 class MetricDetectorConfig:
     """Global constants of :class:`MetricDetector` (no per-series tuning).
 
-    Values were chosen on NAB's realAWSCloudwatch corpus as a whole (see docs/anomaly-eval.md);
-    they are generic to 5-minute CloudWatch-style metrics, not fitted per file.
+    The prediction and likelihood constants were first chosen on all of NAB's
+    realAWSCloudwatch files; ``error_scale_k`` and the ``pattern_*`` constants were then
+    chosen on the NAB validation split only (evals/nab/split.py; every try is in
+    evals/nab/trials.json, reported in docs/nab-eval.md). None is fitted per file.
     """
 
     #: EWMA weight of the newest value in the one-step prediction: 0.3 follows level changes
@@ -19,8 +21,9 @@ class MetricDetectorConfig:
     #: EWMA weight of the mean absolute prediction error (the error scale): 0.01 ~ 100 points
     #: (8 h at 5 min), slow enough that a burst of errors does not explain itself away.
     scale_alpha: float = 0.01
-    #: Errors are squashed as 1 - exp(-error / (k * scale)); k=3 keeps ordinary noise near 0.3.
-    error_scale_k: float = 3.0
+    #: Errors are squashed as 1 - exp(-error / (k * scale)); k=2 keeps ordinary noise near 0.4
+    #: (chosen on the NAB validation split: 2.0 beat 1.0, 1.5 and the earlier 3.0).
+    error_scale_k: float = 2.0
     #: Points averaged into the "recent surprise" (Numenta's likelihood uses 10).
     short_window: int = 10
     #: Points of history the surprise distribution is estimated over: 30 days at 5 min.
@@ -59,20 +62,22 @@ class MetricDetectorConfig:
     band_scales: float = 3.0
     #: Share of the contextual pattern surprise (:mod:`.pattern`) in the raw surprise fed to
     #: the likelihood; 0 = prediction error only (the pattern memory is then not kept).
-    pattern_weight: float = 0.0
+    #: 0.5 chosen on the NAB validation split (0.3 and 0.7 scored lower).
+    pattern_weight: float = 0.5
     #: How the two surprises combine: "mean" (weighted), "max", or "product" (weighted
     #: geometric mean: surprising only when both the error and the pattern are).
     pattern_combine: str = "mean"
-    #: Quantisation levels over the range seen so far (CAD OSE uses 3 bits: 8).
-    pattern_levels: int = 8
-    #: Longest context, in points.
-    pattern_order: int = 2
+    #: Quantisation levels over the range seen so far (CAD OSE uses 3 bits: 8); 32 levels
+    #: with contexts of up to 6 points beat 8/2, 16/3 and 16/4 on validation.
+    pattern_levels: int = 32
+    #: Longest context, in points (30 minutes at 5-minute datapoints).
+    pattern_order: int = 6
     #: Most counters one stream's pattern memory holds (~40 bytes each in the changelog
-    #: state): 2,000 is ~80 KB, the size of the likelihood's 30-day window already kept.
-    pattern_max_counters: int = 2000
+    #: state): 4,000 is ~100 KB, next to the ~70 KB of the likelihood's 30-day window.
+    pattern_max_counters: int = 4000
     #: Points in one season (288 = one day of 5-minute datapoints): the level one season
     #: ago joins the last level as a context, so daily shapes are learned. 0 disables.
-    pattern_season: int = 0
+    pattern_season: int = 288
     #: > 0: the pattern surprise is 1 - P(level | longest context seen at least this often)
     #: (PPM-style back-off); 0: the mean of 1 - P over every context order.
     pattern_support: int = 0

@@ -37,8 +37,10 @@ class MetricDetector:
 
     Three stages, each cheap and O(1) per point:
 
-    1. *Prediction error*: an EWMA (River ``EWMean``) predicts the next value; the absolute
-       error, relative to a slow EWMA of past errors, is squashed into a raw surprise in [0, 1].
+    1. *Raw surprise*: an EWMA (River ``EWMean``) predicts the next value; the absolute
+       error, relative to a slow EWMA of past errors, is squashed into [0, 1] and mixed with
+       the contextual pattern surprise (:mod:`.pattern`, after CAD OSE), so a shape the
+       stream has repeated stops being surprising however large its swings.
     2. *Anomaly likelihood* (Numenta-style): the mean surprise of the last few points is compared
        with the long-run distribution of such means; the Gaussian tail probability is
        log-scaled, and only the first point of a run of very improbable ones keeps a high score.
@@ -57,12 +59,12 @@ class MetricDetector:
         >>> for i in range(200):
         ...     _ = d.update(t0 + timedelta(minutes=5 * i), 10.0 + (i % 7) * 0.1)
         >>> round(d.score_one(t0 + timedelta(minutes=1000), 10.3), 3)
-        0.003
+        0.018
         >>> round(d.score_one(t0 + timedelta(minutes=1000), 25.0), 3)
         1.0
         >>> r = d.update(t0 + timedelta(minutes=1000), 10.45)
         >>> round(r.score, 3), r.is_anomaly
-        (0.005, False)
+        (0.021, False)
     """
 
     def __init__(self, config: MetricDetectorConfig | None = None) -> None:

@@ -1,0 +1,27 @@
+"""The contextual pattern memory learns repeated shapes and stays bounded."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from services.anomaly.metric.pattern import PatternMemory
+
+
+def test_a_repeated_shape_stops_being_surprising_and_a_break_in_it_is_not() -> None:
+    m = PatternMemory(levels=8, order=3, max_count=64, max_counters=2000)
+    shape = [0, 3, 5, 7]
+    for _ in range(50):
+        for level in shape:
+            m.learn(level)
+    assert m.surprise(0) == 0.0  # after 3, 5, 7 always comes 0
+    assert m.surprise(3) == 1.0  # 3 never followed 7
+
+
+def test_memory_is_capped_whatever_the_data() -> None:
+    m = PatternMemory(levels=32, order=6, max_count=64, max_counters=500, season=288)
+    for level in np.random.default_rng(1).integers(0, 32, 20_000).tolist():
+        m.learn(level)
+    assert len(m.counts) <= 500
+    assert len(m.history) == 6
+    assert m.past is not None
+    assert len(m.past) == 288
