@@ -37,8 +37,10 @@ PUBLISHED = {
     "twitterADVec": "Twitter ADVec",
     "windowedGaussian": "Windowed Gaussian",
 }
-#: Ours without the pattern memory: the detector before issue 13 (constants chosen in-sample).
-EWMA_ONLY = {"pattern_weight": 0.0}
+#: Ours before issue 13: no pattern memory, k=3 (every constant chosen on all 17 files).
+PRE_ISSUE_13 = {"pattern_weight": 0.0, "error_scale_k": 3.0}
+#: Today's defaults without the pattern memory: what the pattern score adds.
+NO_PATTERN = {"pattern_weight": 0.0}
 
 PROTOCOL = f"""\
 **Protocol** (fixed before any constant was chosen on it; `evals/nab/split.py`):
@@ -77,10 +79,11 @@ def _ours(nab: Path, out: Path | None) -> tuple[list[dict[str, Any]], dict[str, 
     split = corpus_split(data)
     makers: list[tuple[str, str, Callable[[], StreamDetector]]] = [
         ("spendstream", "defaults (EWMA error + pattern memory)", DETECTORS["spendstream"]),
+        ("spendstream no pattern", "defaults, pattern_weight=0", metric_detector(NO_PATTERN)),
         (
-            "spendstream EWMA only",
-            "pattern_weight=0 (the pre-issue-13 detector)",
-            metric_detector(EWMA_ONLY),
+            "spendstream pre-issue-13",
+            "EWMA only, k=3: constants chosen on all 17 (in-sample)",
+            metric_detector(PRE_ISSUE_13),
         ),
         ("rollingZScore", "baseline, textbook settings", DETECTORS["rollingZScore"]),
         ("riverHalfSpaceTrees", "baseline, River defaults", DETECTORS["riverHalfSpaceTrees"]),
