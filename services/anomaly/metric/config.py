@@ -78,8 +78,10 @@ class MetricDetectorConfig:
     #: Points in one season (288 = one day of 5-minute datapoints): the level one season
     #: ago joins the last level as a context, so daily shapes are learned. 0 disables.
     pattern_season: int = 288
-    #: > 0: the pattern surprise is 1 - P(level | longest context seen at least this often)
-    #: (PPM-style back-off); 0: the mean of 1 - P over every context order.
-    pattern_support: int = 0
+    #: Weight of the daily context against the mean of the sequence orders.
+    pattern_season_weight: float = 0.5
+    #: True: a transition's surprise is 1 / (1 + times seen) (CAD-style novelty: noisy habits
+    #: stop being surprising too); False: 1 - P(level | context).
+    pattern_novelty: bool = False
     #: A context's counts halve when its total reaches this, so old habits fade.
     pattern_max_count: int = 64

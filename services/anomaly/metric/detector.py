@@ -81,7 +81,8 @@ class MetricDetector:
                 self.config.pattern_max_count,
                 self.config.pattern_max_counters,
                 self.config.pattern_season,
-                self.config.pattern_support,
+                self.config.pattern_season_weight,
+                self.config.pattern_novelty,
             )
             if self.config.pattern_weight > 0.0
             else None

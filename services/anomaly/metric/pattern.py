@@ -34,9 +34,11 @@ class PatternMemory:
         "levels",
         "max_count",
         "max_counters",
+        "novelty",
         "order",
         "past",
-        "support",
+        "season",
+        "season_weight",
     )
 
     def __init__(
@@ -46,7 +48,8 @@ class PatternMemory:
         max_count: int,
         max_counters: int,
         season: int = 0,
-        support: int = 0,
+        season_weight: float = 0.5,
+        novelty: bool = False,
     ) -> None:
         self.levels = levels
         self.order = order
@@ -56,10 +59,12 @@ class PatternMemory:
         self.history: list[int] = []  # the last ``order`` levels, oldest first
         # The last ``season`` levels: with them, "the level one season ago, then the last
         # level" is one more context, so a daily shape is learned and a break in it is new.
+        self.season = season
         self.past: deque[int] | None = deque(maxlen=season) if season > 0 else None
-        # support > 0: score against the longest context seen at least this often (a
-        # back-off, as in PPM) instead of the mean over every order.
-        self.support = support
+        self.season_weight = season_weight
+        # novelty: a transition's miss is 1 / (1 + times seen), so any habit, however
+        # noisy, stops being surprising; else 1 - P(level | context).
+        self.novelty = novelty
 
     def _keys(self, k: int) -> int:
         # Base levels + 1 so a context key (next = levels, the "total" slot) never collides.
@@ -69,34 +74,40 @@ class PatternMemory:
             key = key * base + level
         return key * base
 
+    def _season_context(self) -> int | None:
+        past = self.past
+        if past is None or len(past) < self.season or not self.history:
+            return None
+        base = self.levels + 1
+        return ((self.order + 1) * base + past[0]) * base * base + self.history[-1] * base
+
     def _contexts(self) -> list[int]:
         keys = [self._keys(k) for k in range(1, min(self.order, len(self.history)) + 1)]
-        past = self.past
-        if past is not None and len(past) == past.maxlen and self.history:
-            base = self.levels + 1
-            keys.append(((self.order + 1) * base + past[0]) * base * base + self.history[-1] * base)
-        return keys
+        season = self._season_context()
+        return keys if season is None else [*keys, season]
+
+    def _miss(self, ctx: int, level: int) -> float:
+        seen = self.counts.get(ctx + level, 0)
+        if self.novelty:
+            return 1.0 / (1.0 + seen)  # CAD-style: has this happened here before?
+        total = self.counts.get(ctx + self.levels, 0)
+        return 1.0 - seen / total if total else 1.0
 
     def surprise(self, level: int) -> float:
-        """Mean over the available contexts of 1 - P(level | context); 1.0 for a new context."""
-        contexts = self._contexts()
-        if not contexts:
+        """1 - P(level | context), averaged over the orders, blended with the daily context.
+
+        A context never seen counts as 1.0. The daily context weighs ``season_weight``
+        against the mean of the sequence orders.
+        """
+        depth = min(self.order, len(self.history))
+        if depth == 0:
             return 0.0
-        counts, total_slot = self.counts, self.levels
-        if self.support > 0:
-            for ctx in reversed(contexts[: self.order]):
-                total = counts.get(ctx + total_slot, 0)
-                if total >= self.support:
-                    return 1.0 - counts.get(ctx + level, 0) / total
-            return 1.0
-        miss = 0.0
-        for ctx in contexts:
-            total = counts.get(ctx + total_slot, 0)
-            if total:
-                miss += 1.0 - counts.get(ctx + level, 0) / total
-            else:
-                miss += 1.0
-        return miss / len(contexts)
+        sequence = sum(self._miss(self._keys(k), level) for k in range(1, depth + 1)) / depth
+        season = self._season_context()
+        if season is None:
+            return sequence
+        w = self.season_weight
+        return (1.0 - w) * sequence + w * self._miss(season, level)
 
     def learn(self, level: int) -> None:
         """Count ``level`` after each of its contexts, then make it the newest history entry."""
