@@ -22,6 +22,7 @@ from services.anomaly.metric.config import MetricDetectorConfig
 from services.anomaly.metric.detector import MetricDetector
 from services.anomaly.metric.likelihood import AnomalyLikelihood
 from services.anomaly.metric.pattern import PatternMemory
+from services.anomaly.metric.seasonal import SeasonalExpert
 from services.anomaly.metric.tracker import MetricTracker, MetricTrackerConfig
 from services.anomaly.plain_stats import EWMean, RollingQuantile, RollingVar
 from shared.events import RootCause
@@ -51,6 +52,7 @@ METRIC_STATE_TYPES: tuple[type, ...] = (
     MetricDetectorConfig,
     AnomalyLikelihood,
     PatternMemory,
+    SeasonalExpert,
     EWMean,
     Min,
     Max,

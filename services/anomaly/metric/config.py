@@ -60,12 +60,18 @@ class MetricDetectorConfig:
     rest_points: int = 288
     #: Half-width of the reported expected band, in error-scale units.
     band_scales: float = 3.0
+    #: Points in one season of the seasonal-naive expert (:mod:`.seasonal`; 288 = one day of
+    #: 5-minute datapoints); its surprise has its own likelihood, the larger score wins.
+    #: 0 = off.
+    season_points: int = 0
     #: Share of the contextual pattern surprise (:mod:`.pattern`) in the raw surprise fed to
     #: the likelihood; 0 = prediction error only (the pattern memory is then not kept).
     #: 0.5 chosen on the NAB validation split (0.3 and 0.7 scored lower).
     pattern_weight: float = 0.5
     #: How the two surprises combine: "mean" (weighted), "max", or "product" (weighted
-    #: geometric mean: surprising only when both the error and the pattern are).
+    #: geometric mean: surprising only when both the error and the pattern are) of the raw
+    #: surprises under one likelihood; "likelihood_mean" / "likelihood_max": each surprise
+    #: gets its own likelihood and the two scores are averaged (weighted) or maxed.
     pattern_combine: str = "mean"
     #: Quantisation levels over the range seen so far (CAD OSE uses 3 bits: 8); 32 levels
     #: with contexts of up to 6 points beat 8/2, 16/3 and 16/4 on validation.

@@ -12,6 +12,7 @@ from services.anomaly.exceptions import InvalidDatapointError
 from services.anomaly.metric.config import MetricDetectorConfig
 from services.anomaly.metric.likelihood import AnomalyLikelihood, LikelihoodAssessment
 from services.anomaly.metric.pattern import PatternMemory, quantise
+from services.anomaly.metric.seasonal import SeasonalExpert
 from services.anomaly.plain_stats import EWMean
 
 
@@ -30,6 +31,10 @@ class _Assessment(NamedTuple):
     level: int
     likelihood: LikelihoodAssessment
     result: DetectionResult
+    pattern_raw: float = 0.0
+    pattern_likelihood: LikelihoodAssessment | None = None
+    season_raw: float = 0.0
+    season_likelihood: LikelihoodAssessment | None = None
 
 
 class MetricDetector:
@@ -87,6 +92,20 @@ class MetricDetector:
             if self.config.pattern_weight > 0.0
             else None
         )
+        self._season = (
+            SeasonalExpert(self.config.season_points, self.config.scale_alpha)
+            if self.config.season_points > 0
+            else None
+        )
+        self._season_likelihood = (
+            AnomalyLikelihood(self.config) if self._season is not None else None
+        )
+        # Ensembles of likelihoods: the pattern surprise gets its own long-run distribution.
+        self._pattern_likelihood = (
+            AnomalyLikelihood(self.config)
+            if self._pattern is not None and self.config.pattern_combine.startswith("likelihood")
+            else None
+        )
         self._seen = 0
         self._resting = 0  # points left in the quiet period after an alert
 
@@ -119,16 +138,31 @@ class MetricDetector:
             raw = 1.0 - math.exp(-error / (cfg.error_scale_k * scale))
         else:
             raw = 0.0 if error == 0.0 else 1.0
-        level = -1
-        combined = raw
+        level, combined, pattern_raw = -1, raw, 0.0
         if self._pattern is not None and self._seen > 0:
             level = quantise(value, self._min.get(), self._max.get(), cfg.pattern_levels)
-            combined = self._combine(raw, self._pattern.surprise(level))
+            pattern_raw = self._pattern.surprise(level)
+            if self._pattern_likelihood is None:
+                combined = self._combine(raw, pattern_raw)
         likelihood = self._likelihood.assess(combined)
+        probability_score = likelihood.score
+        pattern_likelihood = None
+        if self._pattern_likelihood is not None:
+            pattern_likelihood = self._pattern_likelihood.assess(pattern_raw)
+            probability_score = self._combine(likelihood.score, pattern_likelihood.score)
+        season_raw, season_likelihood = 0.0, None
+        if (
+            self._season is not None
+            and self._season_likelihood is not None
+            and self._season.ready()
+        ):
+            season_raw = self._season.surprise(value, cfg.error_scale_k)
+            season_likelihood = self._season_likelihood.assess(season_raw)
+            probability_score = max(probability_score, season_likelihood.score)
         score = 0.0
         if self._seen >= cfg.learning_points and self._resting == 0:
             spatial = raw >= cfg.spatial_min_surprise and self._is_spatial_anomaly(value)
-            score = 1.0 if spatial else likelihood.score
+            score = 1.0 if spatial else probability_score
         band = cfg.band_scales * scale
         result = DetectionResult(
             score=score,
@@ -137,12 +171,21 @@ class MetricDetector:
             upper=expected + band,
             is_anomaly=score >= cfg.threshold,
         )
-        return _Assessment(combined, level, likelihood, result)
+        return _Assessment(
+            combined,
+            level,
+            likelihood,
+            result,
+            pattern_raw,
+            pattern_likelihood,
+            season_raw,
+            season_likelihood,
+        )
 
     def _combine(self, error_surprise: float, pattern_surprise: float) -> float:
         cfg = self.config
         w = cfg.pattern_weight
-        if cfg.pattern_combine == "max":
+        if cfg.pattern_combine in ("max", "likelihood_max"):
             return max(error_surprise, pattern_surprise)
         if cfg.pattern_combine == "product":
             return error_surprise ** (1.0 - w) * pattern_surprise**w
@@ -156,7 +199,7 @@ class MetricDetector:
         return value > high + tolerance or value < low - tolerance
 
     def _commit(self, value: float, assessment: _Assessment) -> None:
-        error = abs(value - assessment.result.expected)
+        error = abs(value - self._level.get())  # the EWMA's own error, whoever judged
         # An alert and its quiet period are an incident: the error scale and the surprise
         # distribution learn only from normal data, so a second incident still stands out.
         normal = self._resting == 0 and not assessment.result.is_anomaly
@@ -165,9 +208,19 @@ class MetricDetector:
             self._scale.update(error)
         self._min.update(value)
         self._max.update(value)
+        if self._season is not None:
+            self._season.learn(value, normal=normal)
+        if self._season_likelihood is not None and assessment.season_likelihood is not None:
+            self._season_likelihood.commit(
+                assessment.season_raw, assessment.season_likelihood, normal=normal
+            )
         self._likelihood.commit(assessment.raw, assessment.likelihood, normal=normal)
         if self._pattern is not None and assessment.level >= 0:
             self._pattern.learn(assessment.level)
+        if self._pattern_likelihood is not None and assessment.pattern_likelihood is not None:
+            self._pattern_likelihood.commit(
+                assessment.pattern_raw, assessment.pattern_likelihood, normal=normal
+            )
         self._seen += 1
         if self._resting > 0:
             self._resting -= 1
