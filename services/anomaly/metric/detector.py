@@ -93,7 +93,9 @@ class MetricDetector:
             else None
         )
         self._season = (
-            SeasonalExpert(self.config.season_points, self.config.scale_alpha)
+            SeasonalExpert(
+                self.config.season_points, self.config.scale_alpha, self.config.season_width
+            )
             if self.config.season_points > 0
             else None
         )
