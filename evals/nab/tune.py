@@ -32,10 +32,15 @@ def load_trials(path: Path = TRIALS) -> list[dict[str, Any]]:
 
 
 def _commit() -> str:
-    out = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    )
-    return out.stdout.strip()
+    """HEAD, with ``+`` when the detector or the evaluation code differ from it (uncommitted)."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=False
+        ).stdout.strip()
+
+    changed = git("status", "--porcelain", "--", "services", "evals", ":!evals/nab/trials.json")
+    return git("rev-parse", "--short", "HEAD") + ("+" if changed else "")
 
 
 def try_config(
