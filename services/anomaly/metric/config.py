@@ -64,9 +64,6 @@ class MetricDetectorConfig:
     #: 5-minute datapoints); its surprise has its own likelihood, the larger score wins.
     #: 0 = off.
     season_points: int = 0
-    #: The seasonal prediction averages the values this many points either side of one
-    #: season ago (0 = the single value), to quiet the noise of one past point.
-    season_width: int = 0
     #: Share of the contextual pattern surprise (:mod:`.pattern`) in the raw surprise fed to
     #: the likelihood; 0 = prediction error only (the pattern memory is then not kept).
     #: 0.5 chosen on the NAB validation split (0.3 and 0.7 scored lower).

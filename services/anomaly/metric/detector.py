@@ -93,9 +93,7 @@ class MetricDetector:
             else None
         )
         self._season = (
-            SeasonalExpert(
-                self.config.season_points, self.config.scale_alpha, self.config.season_width
-            )
+            SeasonalExpert(self.config.season_points, self.config.scale_alpha)
             if self.config.season_points > 0
             else None
         )

@@ -27,13 +27,10 @@ class SeasonalExpert:
     (5.0, 0.4375, 0.0, 1.0)
     """
 
-    __slots__ = ("past", "scale", "width")
+    __slots__ = ("past", "scale")
 
-    def __init__(self, season: int, fading_factor: float, width: int = 0) -> None:
-        # ``width`` > 0: predict the mean of the 2*width+1 values around one season ago,
-        # which halves the noise of a single past point at the cost of 2*width floats.
-        self.width = width
-        self.past: deque[float] = deque(maxlen=season + width)
+    def __init__(self, season: int, fading_factor: float) -> None:
+        self.past: deque[float] = deque(maxlen=season)
         self.scale = EWMean(fading_factor=fading_factor)
 
     def ready(self) -> bool:
@@ -41,15 +38,12 @@ class SeasonalExpert:
         return len(self.past) == self.past.maxlen and self.scale.started
 
     def expected(self) -> float:
-        """The value one season before the next point (the mean around it if ``width``)."""
-        if self.width == 0:
-            return self.past[0]
-        past = self.past
-        return sum(past[i] for i in range(2 * self.width + 1)) / (2 * self.width + 1)
+        """The value one season before the next point."""
+        return self.past[0]
 
     def surprise(self, value: float, k: float) -> float:
         """1 - exp(-error / (k * scale)), as the detector squashes the EWMA's error."""
-        error = abs(value - self.expected())
+        error = abs(value - self.past[0])
         scale = self.scale.get()
         if scale > 0.0:
             return 1.0 - math.exp(-error / (k * scale))
@@ -58,5 +52,5 @@ class SeasonalExpert:
     def learn(self, value: float, *, normal: bool = True) -> None:
         """Measure the error on ``value`` (normal points only), then remember ``value``."""
         if len(self.past) == self.past.maxlen and normal:
-            self.scale.update(abs(value - self.expected()))
+            self.scale.update(abs(value - self.past[0]))
         self.past.append(value)
