@@ -64,6 +64,9 @@ class MetricDetectorConfig:
     #: 5-minute datapoints); its surprise has its own likelihood, the larger score wins.
     #: 0 = off.
     season_points: int = 0
+    #: > 0: the seasonal score counts only while the seasonal error scale is below this
+    #: many EWMA error scales (the stream looks seasonal); 0 = always.
+    season_gate: float = 0.0
     #: Share of the contextual pattern surprise (:mod:`.pattern`) in the raw surprise fed to
     #: the likelihood; 0 = prediction error only (the pattern memory is then not kept).
     #: 0.5 chosen on the NAB validation split (0.3 and 0.7 scored lower).

@@ -158,7 +158,9 @@ class MetricDetector:
         ):
             season_raw = self._season.surprise(value, cfg.error_scale_k)
             season_likelihood = self._season_likelihood.assess(season_raw)
-            probability_score = max(probability_score, season_likelihood.score)
+            gate = cfg.season_gate
+            if gate <= 0.0 or self._season.scale.get() < gate * scale:
+                probability_score = max(probability_score, season_likelihood.score)
         score = 0.0
         if self._seen >= cfg.learning_points and self._resting == 0:
             spatial = raw >= cfg.spatial_min_surprise and self._is_spatial_anomaly(value)
