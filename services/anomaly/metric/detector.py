@@ -31,8 +31,6 @@ class _Assessment(NamedTuple):
     level: int
     likelihood: LikelihoodAssessment
     result: DetectionResult
-    pattern_raw: float = 0.0
-    pattern_likelihood: LikelihoodAssessment | None = None
     season_raw: float = 0.0
     season_likelihood: LikelihoodAssessment | None = None
 
@@ -40,7 +38,7 @@ class _Assessment(NamedTuple):
 class MetricDetector:
     """Scores each datapoint in [0, 1] by how unexpected it is, then learns it.
 
-    Three stages, each cheap and O(1) per point:
+    Stages, each cheap and O(1) per point:
 
     1. *Raw surprise*: an EWMA (River ``EWMean``) predicts the next value; the absolute
        error, relative to a slow EWMA of past errors, is squashed into [0, 1] and mixed with
@@ -49,6 +47,9 @@ class MetricDetector:
     2. *Anomaly likelihood* (Numenta-style): the mean surprise of the last few points is compared
        with the long-run distribution of such means; the Gaussian tail probability is
        log-scaled, and only the first point of a run of very improbable ones keeps a high score.
+       A seasonal-naive expert (:mod:`.seasonal`: "like this time yesterday") has its own
+       surprise and likelihood; the larger of the two scores counts, so a missing daily ramp
+       is caught and a normal one is not held against a daily stream.
     3. *Spatial anomaly*: a value outside every value seen so far, reached by a surprising
        jump, scores 1.0.
 
@@ -64,12 +65,12 @@ class MetricDetector:
         >>> for i in range(200):
         ...     _ = d.update(t0 + timedelta(minutes=5 * i), 10.0 + (i % 7) * 0.1)
         >>> round(d.score_one(t0 + timedelta(minutes=1000), 10.3), 3)
-        0.018
+        0.02
         >>> round(d.score_one(t0 + timedelta(minutes=1000), 25.0), 3)
         1.0
         >>> r = d.update(t0 + timedelta(minutes=1000), 10.45)
         >>> round(r.score, 3), r.is_anomaly
-        (0.021, False)
+        (0.013, False)
     """
 
     def __init__(self, config: MetricDetectorConfig | None = None) -> None:
@@ -87,7 +88,6 @@ class MetricDetector:
                 self.config.pattern_max_counters,
                 self.config.pattern_season,
                 self.config.pattern_season_weight,
-                self.config.pattern_novelty,
             )
             if self.config.pattern_weight > 0.0
             else None
@@ -99,12 +99,6 @@ class MetricDetector:
         )
         self._season_likelihood = (
             AnomalyLikelihood(self.config) if self._season is not None else None
-        )
-        # Ensembles of likelihoods: the pattern surprise gets its own long-run distribution.
-        self._pattern_likelihood = (
-            AnomalyLikelihood(self.config)
-            if self._pattern is not None and self.config.pattern_combine.startswith("likelihood")
-            else None
         )
         self._seen = 0
         self._resting = 0  # points left in the quiet period after an alert
@@ -138,18 +132,12 @@ class MetricDetector:
             raw = 1.0 - math.exp(-error / (cfg.error_scale_k * scale))
         else:
             raw = 0.0 if error == 0.0 else 1.0
-        level, combined, pattern_raw = -1, raw, 0.0
+        level, combined = -1, raw
         if self._pattern is not None and self._seen > 0:
             level = quantise(value, self._min.get(), self._max.get(), cfg.pattern_levels)
-            pattern_raw = self._pattern.surprise(level)
-            if self._pattern_likelihood is None:
-                combined = self._combine(raw, pattern_raw)
+            combined = self._combine(raw, self._pattern.surprise(level))
         likelihood = self._likelihood.assess(combined)
         probability_score = likelihood.score
-        pattern_likelihood = None
-        if self._pattern_likelihood is not None:
-            pattern_likelihood = self._pattern_likelihood.assess(pattern_raw)
-            probability_score = self._combine(likelihood.score, pattern_likelihood.score)
         season_raw, season_likelihood = 0.0, None
         if (
             self._season is not None
@@ -158,8 +146,8 @@ class MetricDetector:
         ):
             season_raw = self._season.surprise(value, cfg.error_scale_k)
             season_likelihood = self._season_likelihood.assess(season_raw)
-            gate = cfg.season_gate
-            if gate <= 0.0 or self._season.scale.get() < gate * scale:
+            # Like the detector itself, the seasonal likelihood learns before it may score.
+            if self._season_likelihood.learned >= cfg.learning_points:
                 probability_score = max(probability_score, season_likelihood.score)
         score = 0.0
         if self._seen >= cfg.learning_points and self._resting == 0:
@@ -178,8 +166,6 @@ class MetricDetector:
             level,
             likelihood,
             result,
-            pattern_raw,
-            pattern_likelihood,
             season_raw,
             season_likelihood,
         )
@@ -187,7 +173,7 @@ class MetricDetector:
     def _combine(self, error_surprise: float, pattern_surprise: float) -> float:
         cfg = self.config
         w = cfg.pattern_weight
-        if cfg.pattern_combine in ("max", "likelihood_max"):
+        if cfg.pattern_combine == "max":
             return max(error_surprise, pattern_surprise)
         if cfg.pattern_combine == "product":
             return error_surprise ** (1.0 - w) * pattern_surprise**w
@@ -219,10 +205,6 @@ class MetricDetector:
         self._likelihood.commit(assessment.raw, assessment.likelihood, normal=normal)
         if self._pattern is not None and assessment.level >= 0:
             self._pattern.learn(assessment.level)
-        if self._pattern_likelihood is not None and assessment.pattern_likelihood is not None:
-            self._pattern_likelihood.commit(
-                assessment.pattern_raw, assessment.pattern_likelihood, normal=normal
-            )
         self._seen += 1
         if self._resting > 0:
             self._resting -= 1

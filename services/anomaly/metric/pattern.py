@@ -34,7 +34,6 @@ class PatternMemory:
         "levels",
         "max_count",
         "max_counters",
-        "novelty",
         "order",
         "past",
         "season",
@@ -49,7 +48,6 @@ class PatternMemory:
         max_counters: int,
         season: int = 0,
         season_weight: float = 0.5,
-        novelty: bool = False,
     ) -> None:
         self.levels = levels
         self.order = order
@@ -62,9 +60,6 @@ class PatternMemory:
         self.season = season
         self.past: deque[int] | None = deque(maxlen=season) if season > 0 else None
         self.season_weight = season_weight
-        # novelty: a transition's miss is 1 / (1 + times seen), so any habit, however
-        # noisy, stops being surprising; else 1 - P(level | context).
-        self.novelty = novelty
 
     def _keys(self, k: int) -> int:
         # Base levels + 1 so a context key (next = levels, the "total" slot) never collides.
@@ -88,8 +83,6 @@ class PatternMemory:
 
     def _miss(self, ctx: int, level: int) -> float:
         seen = self.counts.get(ctx + level, 0)
-        if self.novelty:
-            return 1.0 / (1.0 + seen)  # CAD-style: has this happened here before?
         total = self.counts.get(ctx + self.levels, 0)
         return 1.0 - seen / total if total else 1.0
 
