@@ -80,11 +80,5 @@ class MetricDetectorConfig:
     #: Most counters one stream's pattern memory holds (~40 bytes each in the changelog
     #: state): 4,000 is ~100 KB, next to the ~70 KB of the likelihood's 30-day window.
     pattern_max_counters: int = 4000
-    #: Points in one season (288 = one day of 5-minute datapoints): the level one season
-    #: ago joins the last level as a context, so daily shapes are learned. 0 disables: with
-    #: the seasonal expert on it added nothing on validation (trials 77, 85).
-    pattern_season: int = 0
-    #: Weight of the daily context against the mean of the sequence orders.
-    pattern_season_weight: float = 0.5
     #: A context's counts halve when its total reaches this, so old habits fade.
     pattern_max_count: int = 64

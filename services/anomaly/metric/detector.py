@@ -29,6 +29,7 @@ class DetectionResult(NamedTuple):
 class _Assessment(NamedTuple):
     raw: float
     level: int
+    contexts: list[int]
     likelihood: LikelihoodAssessment
     result: DetectionResult
     season_raw: float = 0.0
@@ -86,8 +87,6 @@ class MetricDetector:
                 self.config.pattern_order,
                 self.config.pattern_max_count,
                 self.config.pattern_max_counters,
-                self.config.pattern_season,
-                self.config.pattern_season_weight,
             )
             if self.config.pattern_weight > 0.0
             else None
@@ -132,10 +131,11 @@ class MetricDetector:
             raw = 1.0 - math.exp(-error / (cfg.error_scale_k * scale))
         else:
             raw = 0.0 if error == 0.0 else 1.0
-        level, combined = -1, raw
+        level, combined, contexts = -1, raw, []
         if self._pattern is not None and self._seen > 0:
             level = quantise(value, self._min.get(), self._max.get(), cfg.pattern_levels)
-            combined = self._combine(raw, self._pattern.surprise(level))
+            contexts = self._pattern.contexts()
+            combined = self._combine(raw, self._pattern.surprise(level, contexts))
         likelihood = self._likelihood.assess(combined)
         probability_score = likelihood.score
         season_raw, season_likelihood = 0.0, None
@@ -164,6 +164,7 @@ class MetricDetector:
         return _Assessment(
             combined,
             level,
+            contexts,
             likelihood,
             result,
             season_raw,
@@ -204,7 +205,7 @@ class MetricDetector:
             )
         self._likelihood.commit(assessment.raw, assessment.likelihood, normal=normal)
         if self._pattern is not None and assessment.level >= 0:
-            self._pattern.learn(assessment.level)
+            self._pattern.learn(assessment.level, assessment.contexts)
         self._seen += 1
         if self._resting > 0:
             self._resting -= 1

@@ -12,16 +12,14 @@ def test_a_repeated_shape_stops_being_surprising_and_a_break_in_it_is_not() -> N
     shape = [0, 3, 5, 7]
     for _ in range(50):
         for level in shape:
-            m.learn(level)
-    assert m.surprise(0) == 0.0  # after 3, 5, 7 always comes 0
-    assert m.surprise(3) == 1.0  # 3 never followed 7
+            m.learn(level, m.contexts())
+    assert m.surprise(0, m.contexts()) == 0.0  # after 3, 5, 7 always comes 0
+    assert m.surprise(3, m.contexts()) == 1.0  # 3 never followed 7
 
 
 def test_memory_is_capped_whatever_the_data() -> None:
-    m = PatternMemory(levels=32, order=6, max_count=64, max_counters=500, season=288)
+    m = PatternMemory(levels=32, order=6, max_count=64, max_counters=500)
     for level in np.random.default_rng(1).integers(0, 32, 20_000).tolist():
-        m.learn(level)
+        m.learn(level, m.contexts())
     assert len(m.counts) <= 500
     assert len(m.history) == 6
-    assert m.past is not None
-    assert len(m.past) == 288
