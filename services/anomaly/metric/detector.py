@@ -66,12 +66,12 @@ class MetricDetector:
         >>> for i in range(200):
         ...     _ = d.update(t0 + timedelta(minutes=5 * i), 10.0 + (i % 7) * 0.1)
         >>> round(d.score_one(t0 + timedelta(minutes=1000), 10.3), 3)
-        0.02
+        0.019
         >>> round(d.score_one(t0 + timedelta(minutes=1000), 25.0), 3)
         1.0
         >>> r = d.update(t0 + timedelta(minutes=1000), 10.45)
         >>> round(r.score, 3), r.is_anomaly
-        (0.013, False)
+        (0.014, False)
     """
 
     def __init__(self, config: MetricDetectorConfig | None = None) -> None:

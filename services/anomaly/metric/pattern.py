@@ -7,10 +7,11 @@ context of levels, and a point is surprising in proportion to how rarely its lev
 followed its contexts (the last 1, 2, ..., ``order`` levels). A pattern that has
 repeated, however large its swings, stops being surprising; a spike inside a flat
 stretch, or a known value in an unknown order, does not. CAD OSE's contexts grow
-without bound; here a stream holds at most ``max_counters`` counters (a transition first
-seen once the memory is full is scored as new but not stored), so its state is bounded
-whatever the data, and each context's counts halve once they reach ``max_count`` so old
-habits fade.
+without bound; here a stream holds at most ``max_counters`` counters: when the memory is
+full every count halves and those reaching zero are forgotten (rare, old transitions go
+first), so the state is bounded whatever the data and a stream that runs for months keeps
+learning. Each context's counts also halve once they reach ``max_count``, so old habits
+fade.
 """
 
 from __future__ import annotations
@@ -62,9 +63,9 @@ class PatternMemory:
     def learn(self, level: int, contexts: list[int]) -> None:
         """Count ``level`` after each of its contexts, then make it the newest history entry."""
         counts, total_slot = self.counts, self.levels
+        if len(counts) + 2 * len(contexts) > self.max_counters:
+            self._forget()
         for ctx in contexts:
-            if ctx + level not in counts and len(counts) >= self.max_counters - 1:
-                continue  # full: bounded state beats remembering one more rare transition
             counts[ctx + level] = counts.get(ctx + level, 0) + 1
             total = counts.get(ctx + total_slot, 0) + 1
             counts[ctx + total_slot] = total
@@ -86,6 +87,15 @@ class PatternMemory:
             else:
                 counts.pop(ctx + level, None)
         counts[ctx + self.levels] = total
+
+    def _forget(self) -> None:
+        """Halve every transition count, drop the zeros, and recount the context totals."""
+        base, total_slot = self.levels + 1, self.levels
+        kept = {k: c // 2 for k, c in self.counts.items() if k % base != total_slot and c > 1}
+        for key, c in list(kept.items()):
+            ctx = key - key % base + total_slot
+            kept[ctx] = kept.get(ctx, 0) + c
+        self.counts = kept
 
 
 def quantise(value: float, low: float, high: float, levels: int) -> int:

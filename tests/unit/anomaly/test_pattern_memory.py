@@ -23,3 +23,14 @@ def test_memory_is_capped_whatever_the_data() -> None:
         m.learn(level, m.contexts())
     assert len(m.counts) <= 500
     assert len(m.history) == 6
+
+
+def test_a_full_memory_forgets_old_rare_transitions_and_keeps_learning() -> None:
+    m = PatternMemory(levels=32, order=3, max_count=64, max_counters=300)
+    for level in np.random.default_rng(2).integers(0, 32, 5_000).tolist():
+        m.learn(level, m.contexts())
+    for _ in range(30):
+        for level in (1, 9, 17, 25):
+            m.learn(level, m.contexts())
+    assert len(m.counts) <= 300
+    assert m.surprise(1, m.contexts()) < 0.1  # the new habit is learned despite the cap
