@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import datetime
 from typing import NamedTuple
 
@@ -97,7 +98,9 @@ class MetricDetector:
             else None
         )
         self._season_likelihood = (
-            AnomalyLikelihood(self.config) if self._season is not None else None
+            AnomalyLikelihood(replace(self.config, long_window=self.config.season_long_window))
+            if self._season is not None
+            else None
         )
         self._seen = 0
         self._resting = 0  # points left in the quiet period after an alert
