@@ -37,11 +37,19 @@ PUBLISHED = {
     "twitterADVec": "Twitter ADVec",
     "windowedGaussian": "Windowed Gaussian",
 }
-#: Ours before issue 13 (every constant chosen on all 17 files, held-out half included).
-PRE_ISSUE_13 = {"pattern_weight": 0.0, "season_points": 0, "threshold": 0.54}
-#: Ablations of today's defaults (reported, never used to choose anything).
-NO_PATTERN = {"pattern_weight": 0.0}
-NO_SEASON = {"season_points": 0}
+#: The configuration chosen on validation (trial 118): pattern memory + seasonal expert.
+CANDIDATE = {"pattern_weight": 0.5, "season_points": 288, "threshold": 0.51}
+#: Ablations of the candidate (reported, never used to choose anything).
+NO_PATTERN = {**CANDIDATE, "pattern_weight": 0.0}
+NO_SEASON = {**CANDIDATE, "season_points": 0}
+#: Every time a validation-chosen candidate was scored on the held-out files, in order
+#: (written by hand: the record of how often the held-out half was looked at).
+HELD_OUT_LOOKS = [
+    ("05d24e7", "trial 32-ish: 32 levels, order 6, daily context in the pattern, k=2", 65.2),
+    ("176ddd7", "trial 98: 8 levels, order 6, seasonal expert, cap 4000", 57.9),
+    ("6eaba6d", "same, with the no-pattern / no-season ablations", 57.9),
+    ("c810f4f", "trial 118: cap 125 with forgetting, seasonal history 504", 45.1),
+]
 
 PROTOCOL = f"""\
 **Protocol** (fixed before any constant was chosen on it; `evals/nab/split.py`):
@@ -80,16 +88,16 @@ def _ours(nab: Path, out: Path | None) -> tuple[list[dict[str, Any]], dict[str, 
     split = corpus_split(data)
     makers: list[tuple[str, str, Callable[[], StreamDetector]]] = [
         (
-            "spendstream",
-            "defaults: EWMA error + pattern memory, seasonal expert (chosen on validation)",
-            DETECTORS["spendstream"],
+            "spendstream candidate",
+            "trial 118, chosen on validation: EWMA error + pattern memory + seasonal expert",
+            metric_detector(CANDIDATE),
         ),
-        ("spendstream no pattern", "ablation: pattern_weight=0", metric_detector(NO_PATTERN)),
-        ("spendstream no season", "ablation: season_points=0", metric_detector(NO_SEASON)),
+        ("candidate no pattern", "ablation: pattern_weight=0", metric_detector(NO_PATTERN)),
+        ("candidate no season", "ablation: season_points=0", metric_detector(NO_SEASON)),
         (
-            "spendstream pre-issue-13",
-            "EWMA only: constants chosen on all 17 (in-sample)",
-            metric_detector(PRE_ISSUE_13),
+            "spendstream (shipped default)",
+            "EWMA error only; constants chosen on all 17 before the protocol (in-sample)",
+            DETECTORS["spendstream"],
         ),
         ("rollingZScore", "baseline, textbook settings", DETECTORS["rollingZScore"]),
         ("riverHalfSpaceTrees", "baseline, River defaults", DETECTORS["riverHalfSpaceTrees"]),
@@ -97,9 +105,8 @@ def _ours(nab: Path, out: Path | None) -> tuple[list[dict[str, Any]], dict[str, 
     rows, rates = [], {}
     for name, note, make in makers:
         started = time.perf_counter()
-        results = run_detector(
-            name.split()[0], make, data, labels, out if name == "spendstream" else None
-        )
+        shipped = make is DETECTORS["spendstream"]
+        results = run_detector(name.split()[0], make, data, labels, out if shipped else None)
         rates[name] = sum(len(r.scores) for r in results) / (time.perf_counter() - started)
         rows.append(_row(name, note, evaluate(results, split, NAB_PROFILES)))
     return rows, rates
@@ -143,15 +150,20 @@ def nab_report(nab: Path | None = None, out: Path | None = None) -> tuple[str, d
     ours, rates = _ours(nab, out)
     rows = ours + _published(nab)
     head = ours[0]
+    shipped = next(r for r in ours if r["detector"].startswith("spendstream (shipped"))
     lines = [
         f"Data `{nab}`. Normalised NAB score (0 = detect nothing, 100 = perfect), standard "
         "profile unless named.",
         "",
         PROTOCOL,
-        f"**Held-out figure (the one that counts): spendstream {head['held_out_standard']:.1f}** "
-        f"(standard, {head['held_out_windows']} windows, {head['held_out_fp_rows']} FP rows); "
-        f"validation {head['validation_standard']:.1f}; full 17 {head['full17_standard']:.1f} "
-        "(in-sample).",
+        "**Held-out figure (the one that counts), for the configuration chosen on validation: "
+        f"{head['held_out_standard']:.1f}** (standard, {head['held_out_windows']} windows, "
+        f"{head['held_out_fp_rows']} FP rows); validation {head['validation_standard']:.1f}; "
+        f"full 17 {head['full17_standard']:.1f} (in-sample). Target: 70; not met. It lost to "
+        "the detector it was meant to replace, so that one stays the default: "
+        f"{shipped['held_out_standard']:.1f} held out, {shipped['full17_standard']:.1f} on the "
+        "full 17, both in-sample (its constants were chosen on all 17 files before this "
+        "protocol existed), so not a clean held-out figure.",
         "",
         "| detector | what | validation (files) | **held out** | held out low FP | held out low FN "
         "| held-out windows | held-out FP rows | full 17 (in-sample) | threshold (validation) |",
@@ -167,12 +179,23 @@ def nab_report(nab: Path | None = None, out: Path | None = None) -> tuple[str, d
     ]
     lines += [
         "",
-        "Honesty notes: the EWMA-only constants (level/scale/likelihood/rest) were chosen before "
-        "this protocol by about 45 tries scored on all 17 files, held-out half included, so "
-        "every spendstream held-out figure still carries that earlier in-sample choice; the "
-        "pattern-memory constants were chosen on validation only (table below). Published "
-        "detectors' own parameters were set by their authors, several with NAB's full corpus "
-        "in view.",
+        "Honesty notes: the EWMA-part constants (level/scale/likelihood/rest) were chosen "
+        "before this protocol by about 45 tries scored on all 17 files, held-out half included, "
+        "so every spendstream held-out figure still carries that earlier in-sample choice; the "
+        "pattern-memory and seasonal-expert constants were chosen on validation only (table "
+        "below). The validation split did not predict the held-out half: gains on validation "
+        "(mostly the artificial daily files, which the seasonal expert fixes) came with losses "
+        "held out, and constants whose effect shows only past a NAB file's ~4,000 points "
+        "(memory cap, seasonal history) were pushed to extremes validation could not tell "
+        "apart. Published detectors' own parameters were set by their authors, several with "
+        "NAB's full corpus in view; their thresholds here come from the 9 validation files.",
+        "",
+        "**Held-out looks** (every time a candidate was scored on the held-out files; none "
+        "fed back into a constant except the final ship / no-ship decision):",
+        "",
+        "| code | candidate | held out (standard) |",
+        "|---|---|---|",
+        *[f"| {c} | {what} | {score:.1f} |" for c, what, score in HELD_OUT_LOOKS],
         "",
         *_trials_table(),
         "",

@@ -43,15 +43,15 @@ class MetricDetector:
     Stages, each cheap and O(1) per point:
 
     1. *Raw surprise*: an EWMA (River ``EWMean``) predicts the next value; the absolute
-       error, relative to a slow EWMA of past errors, is squashed into [0, 1] and mixed with
-       the contextual pattern surprise (:mod:`.pattern`, after CAD OSE), so a shape the
-       stream has repeated stops being surprising however large its swings.
+       error, relative to a slow EWMA of past errors, is squashed into [0, 1]; optionally
+       (``pattern_weight``) mixed with the contextual pattern surprise (:mod:`.pattern`,
+       after CAD OSE), so a shape the stream has repeated stops being surprising.
     2. *Anomaly likelihood* (Numenta-style): the mean surprise of the last few points is compared
        with the long-run distribution of such means; the Gaussian tail probability is
        log-scaled, and only the first point of a run of very improbable ones keeps a high score.
-       A seasonal-naive expert (:mod:`.seasonal`: "like this time yesterday") has its own
-       surprise and likelihood; the larger of the two scores counts, so a missing daily ramp
-       is caught and a normal one is not held against a daily stream.
+       Optionally (``season_points``) a seasonal-naive expert (:mod:`.seasonal`: "like this
+       time yesterday") has its own surprise and likelihood and the larger score counts, so
+       a missing daily ramp is caught. Both options are off by default: see docs/nab-eval.md.
     3. *Spatial anomaly*: a value outside every value seen so far, reached by a surprising
        jump, scores 1.0.
 
@@ -67,12 +67,12 @@ class MetricDetector:
         >>> for i in range(200):
         ...     _ = d.update(t0 + timedelta(minutes=5 * i), 10.0 + (i % 7) * 0.1)
         >>> round(d.score_one(t0 + timedelta(minutes=1000), 10.3), 3)
-        0.019
+        0.003
         >>> round(d.score_one(t0 + timedelta(minutes=1000), 25.0), 3)
         1.0
         >>> r = d.update(t0 + timedelta(minutes=1000), 10.45)
         >>> round(r.score, 3), r.is_anomaly
-        (0.014, False)
+        (0.005, False)
     """
 
     def __init__(self, config: MetricDetectorConfig | None = None) -> None:
