@@ -43,3 +43,15 @@ def test_the_threshold_comes_from_validation_and_scores_held_out_unchanged() -> 
 def test_tuning_sees_validation_files_only() -> None:
     _, per_file = run_validation("spendstream", DETECTORS["spendstream"], NAB / "data", LABELS)
     assert [key for key, _ in per_file] == list(corpus_split(NAB / "data").validation)
+
+
+def test_cli_prints_the_protocol_table(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from evals.nab.cli import eval_app
+
+    args = ["nab", "--data", str(NAB / "data"), "--labels", str(LABELS), "--out", str(tmp_path)]
+    result = CliRunner().invoke(eval_app, [*args, "--protocol", "--profile", "standard"])
+    assert result.exit_code == 0, result.output
+    assert "held out" in result.output
+    assert "spendstream" in result.output
