@@ -51,7 +51,7 @@ NO_SEASON = {**CANDIDATE, "season_points": 0}
 #: Every time a validation-chosen candidate was scored on the held-out files, in order
 #: (written by hand: the record of how often the held-out half was looked at).
 HELD_OUT_LOOKS = [
-    ("05d24e7", "trial 32-ish: 32 levels, order 6, daily context in the pattern, k=2", 65.2),
+    ("05d24e7", "trial 31: 32 levels, order 6, daily context in the pattern, k=2", 65.2),
     ("176ddd7", "trial 98: 8 levels, order 6, seasonal expert, cap 4000", 57.9),
     ("6eaba6d", "same, with the no-pattern / no-season ablations", 57.9),
     ("c810f4f", "trial 118: cap 125 with forgetting, seasonal history 504", 45.1),
@@ -144,7 +144,8 @@ def _trials_table() -> list[str]:
     lines = [
         f"**Every configuration tried** ({len(trials)}, validation only, from "
         "`evals/nab/trials.json`; fields over the `MetricDetectorConfig` defaults of the "
-        "code at that commit):",
+        "code at that commit; trials 1-87 were logged before the code id marked uncommitted "
+        "changes with `+`, and their code is in the commit after the one named):",
         "",
         "| # | code | config | validation standard | low FP | low FN | windows | FP rows | note |",
         "|---|---|---|---|---|---|---|---|---|",
