@@ -8,10 +8,10 @@ corpus by :func:`optimise_threshold`, as NAB does for every published detector.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -42,11 +42,17 @@ class StreamDetector(Protocol):
 
 
 class _MetricAdapter:
-    def __init__(self) -> None:
-        self._detector = MetricDetector(MetricDetectorConfig())
+    def __init__(self, config: MetricDetectorConfig | None = None) -> None:
+        self._detector = MetricDetector(config or MetricDetectorConfig())
 
     def update(self, timestamp: datetime, value: float) -> float:
         return self._detector.update(timestamp, value).score
+
+
+def metric_detector(overrides: Mapping[str, Any]) -> Callable[[], StreamDetector]:
+    """A factory of our detector with some ``MetricDetectorConfig`` fields replaced (tuning)."""
+    config = replace(MetricDetectorConfig(), **overrides)
+    return lambda: _MetricAdapter(config)
 
 
 #: Detectors the runner knows by name; each call makes a fresh instance for one file.

@@ -21,6 +21,8 @@ from services.anomaly.incidents.lifecycle import Incident, Observation, SeriesRe
 from services.anomaly.metric.config import MetricDetectorConfig
 from services.anomaly.metric.detector import MetricDetector
 from services.anomaly.metric.likelihood import AnomalyLikelihood
+from services.anomaly.metric.pattern import PatternMemory
+from services.anomaly.metric.seasonal import SeasonalExpert
 from services.anomaly.metric.tracker import MetricTracker, MetricTrackerConfig
 from services.anomaly.plain_stats import EWMean, RollingQuantile, RollingVar
 from shared.events import RootCause
@@ -49,6 +51,8 @@ METRIC_STATE_TYPES: tuple[type, ...] = (
     MetricDetector,
     MetricDetectorConfig,
     AnomalyLikelihood,
+    PatternMemory,
+    SeasonalExpert,
     EWMean,
     Min,
     Max,

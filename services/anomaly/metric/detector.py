@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import datetime
 from typing import NamedTuple
 
@@ -11,6 +12,8 @@ from river import stats
 from services.anomaly.exceptions import InvalidDatapointError
 from services.anomaly.metric.config import MetricDetectorConfig
 from services.anomaly.metric.likelihood import AnomalyLikelihood, LikelihoodAssessment
+from services.anomaly.metric.pattern import PatternMemory, quantise
+from services.anomaly.metric.seasonal import SeasonalExpert
 from services.anomaly.plain_stats import EWMean
 
 
@@ -26,20 +29,29 @@ class DetectionResult(NamedTuple):
 
 class _Assessment(NamedTuple):
     raw: float
+    level: int
+    contexts: list[int]
     likelihood: LikelihoodAssessment
     result: DetectionResult
+    season_raw: float = 0.0
+    season_likelihood: LikelihoodAssessment | None = None
 
 
 class MetricDetector:
     """Scores each datapoint in [0, 1] by how unexpected it is, then learns it.
 
-    Three stages, each cheap and O(1) per point:
+    Stages, each cheap and O(1) per point:
 
-    1. *Prediction error*: an EWMA (River ``EWMean``) predicts the next value; the absolute
-       error, relative to a slow EWMA of past errors, is squashed into a raw surprise in [0, 1].
+    1. *Raw surprise*: an EWMA (River ``EWMean``) predicts the next value; the absolute
+       error, relative to a slow EWMA of past errors, is squashed into [0, 1]; optionally
+       (``pattern_weight``) mixed with the contextual pattern surprise (:mod:`.pattern`,
+       after CAD OSE), so a shape the stream has repeated stops being surprising.
     2. *Anomaly likelihood* (Numenta-style): the mean surprise of the last few points is compared
        with the long-run distribution of such means; the Gaussian tail probability is
        log-scaled, and only the first point of a run of very improbable ones keeps a high score.
+       Optionally (``season_points``) a seasonal-naive expert (:mod:`.seasonal`: "like this
+       time yesterday") has its own surprise and likelihood and the larger score counts, so
+       a missing daily ramp is caught. Both options are off by default: see docs/nab-eval.md.
     3. *Spatial anomaly*: a value outside every value seen so far, reached by a surprising
        jump, scores 1.0.
 
@@ -70,6 +82,26 @@ class MetricDetector:
         self._min = stats.Min()
         self._max = stats.Max()
         self._likelihood = AnomalyLikelihood(self.config)
+        self._pattern = (
+            PatternMemory(
+                self.config.pattern_levels,
+                self.config.pattern_order,
+                self.config.pattern_max_count,
+                self.config.pattern_max_counters,
+            )
+            if self.config.pattern_weight > 0.0
+            else None
+        )
+        self._season = (
+            SeasonalExpert(self.config.season_points, self.config.scale_alpha)
+            if self.config.season_points > 0
+            else None
+        )
+        self._season_likelihood = (
+            AnomalyLikelihood(replace(self.config, long_window=self.config.season_long_window))
+            if self._season is not None
+            else None
+        )
         self._seen = 0
         self._resting = 0  # points left in the quiet period after an alert
 
@@ -102,11 +134,28 @@ class MetricDetector:
             raw = 1.0 - math.exp(-error / (cfg.error_scale_k * scale))
         else:
             raw = 0.0 if error == 0.0 else 1.0
-        likelihood = self._likelihood.assess(raw)
+        level, combined, contexts = -1, raw, []
+        if self._pattern is not None and self._seen > 0:
+            level = quantise(value, self._min.get(), self._max.get(), cfg.pattern_levels)
+            contexts = self._pattern.contexts()
+            combined = self._combine(raw, self._pattern.surprise(level, contexts))
+        likelihood = self._likelihood.assess(combined)
+        probability_score = likelihood.score
+        season_raw, season_likelihood = 0.0, None
+        if (
+            self._season is not None
+            and self._season_likelihood is not None
+            and self._season.ready()
+        ):
+            season_raw = self._season.surprise(value, cfg.error_scale_k)
+            season_likelihood = self._season_likelihood.assess(season_raw)
+            # Like the detector itself, the seasonal likelihood learns before it may score.
+            if self._season_likelihood.learned >= cfg.learning_points:
+                probability_score = max(probability_score, season_likelihood.score)
         score = 0.0
         if self._seen >= cfg.learning_points and self._resting == 0:
             spatial = raw >= cfg.spatial_min_surprise and self._is_spatial_anomaly(value)
-            score = 1.0 if spatial else likelihood.score
+            score = 1.0 if spatial else probability_score
         band = cfg.band_scales * scale
         result = DetectionResult(
             score=score,
@@ -115,7 +164,24 @@ class MetricDetector:
             upper=expected + band,
             is_anomaly=score >= cfg.threshold,
         )
-        return _Assessment(raw, likelihood, result)
+        return _Assessment(
+            combined,
+            level,
+            contexts,
+            likelihood,
+            result,
+            season_raw,
+            season_likelihood,
+        )
+
+    def _combine(self, error_surprise: float, pattern_surprise: float) -> float:
+        cfg = self.config
+        w = cfg.pattern_weight
+        if cfg.pattern_combine == "max":
+            return max(error_surprise, pattern_surprise)
+        if cfg.pattern_combine == "product":
+            return error_surprise ** (1.0 - w) * pattern_surprise**w
+        return (1.0 - w) * error_surprise + w * pattern_surprise
 
     def _is_spatial_anomaly(self, value: float) -> bool:
         low, high = self._min.get(), self._max.get()
@@ -125,7 +191,7 @@ class MetricDetector:
         return value > high + tolerance or value < low - tolerance
 
     def _commit(self, value: float, assessment: _Assessment) -> None:
-        error = abs(value - assessment.result.expected)
+        error = abs(value - self._level.get())  # the EWMA's own error, whoever judged
         # An alert and its quiet period are an incident: the error scale and the surprise
         # distribution learn only from normal data, so a second incident still stands out.
         normal = self._resting == 0 and not assessment.result.is_anomaly
@@ -134,7 +200,15 @@ class MetricDetector:
             self._scale.update(error)
         self._min.update(value)
         self._max.update(value)
+        if self._season is not None:
+            self._season.learn(value, normal=normal)
+        if self._season_likelihood is not None and assessment.season_likelihood is not None:
+            self._season_likelihood.commit(
+                assessment.season_raw, assessment.season_likelihood, normal=normal
+            )
         self._likelihood.commit(assessment.raw, assessment.likelihood, normal=normal)
+        if self._pattern is not None and assessment.level >= 0:
+            self._pattern.learn(assessment.level, assessment.contexts)
         self._seen += 1
         if self._resting > 0:
             self._resting -= 1

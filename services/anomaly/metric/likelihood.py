@@ -38,6 +38,11 @@ class AnomalyLikelihood:
         self._history = RollingVar(window_size=config.long_window, ddof=0)
         self._prev_red = False
 
+    @property
+    def learned(self) -> int:
+        """How many averages the long-run distribution holds (it needs some to mean anything)."""
+        return len(self._history.window)
+
     def assess(self, raw: float) -> LikelihoodAssessment:
         """Score ``raw`` as the next value, against the history before it (no state change)."""
         cfg = self._config
