@@ -6,7 +6,10 @@ from typing import Any
 
 import asyncpg
 
-_COLUMNS = "id, name, scope, account_id, service, amount_usd, created_at, updated_at"
+_COLUMNS = (
+    "id, tenant_id, name, scope, account_id, service, amount_usd, created_at, updated_at, "
+    "published_accounts"
+)
 
 
 async def list_page(
@@ -64,3 +67,23 @@ async def delete(conn: asyncpg.Connection, tenant_id: str, budget_id: str) -> as
         tenant_id,
     )
     return row
+
+
+async def mark_published(conn: asyncpg.Connection, budget_id: str, accounts: list[str]) -> None:
+    """Record the coverage last published for a budget (see ``budget_feed``)."""
+    await conn.execute(
+        "UPDATE budgets SET published_accounts = $2 WHERE id = $1", budget_id, accounts
+    )
+
+
+async def with_tenant_accounts(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    """Every budget with its tenant's current accounts (coverage is derived from them)."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        f"""
+        SELECT {_COLUMNS},
+               ARRAY(SELECT account_id FROM tenant_accounts a WHERE a.tenant_id = b.tenant_id
+                     ORDER BY account_id) AS tenant_accounts
+        FROM budgets b ORDER BY id
+        """
+    )
+    return rows

@@ -1,0 +1,168 @@
+"""Tenant budgets (issue 12 #4): a tenant's budget counts its accounts only, and only it hears.
+
+The whole path runs for real: the gateway publishes the budget on the broker,
+the forecast service projects month-end spend per account and sums the
+budget's accounts, and the gateway's consumer stores the alert for the
+budget's owner. Tenant A's budget is breached by A's own spend; tenant B's
+account spends more than A's, and must neither count towards A's budget nor
+see A's alert. When an account joins A, the budget's coverage follows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import multiprocessing
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ProcessPoolExecutor
+
+import pytest
+
+from services.forecast.app import ForecastApp
+from services.forecast.settings import ForecastSettings
+from services.gateway.repositories import tenants
+from services.gateway.settings import GatewaySettings
+from shared.events import BudgetAlert, Forecast
+from shared.topics import BUDGET_ALERTS, FORECASTS, ensure_topics
+from tests.harness.collect import collected
+from tests.harness.wait import wait_for_async
+from tests.integration.forecast.support import cost_points, send_points
+from tests.integration.gateway.helpers import RunningGateway, auth, running_gateway
+
+pytestmark = pytest.mark.integration
+
+A1, A2, A3, B1 = "411111111111", "422222222222", "433333333333", "599999999999"
+# Group join on the embedded broker plus a spawned worker's first import.
+STARTUP_TIMEOUT_S = 90.0
+# About 3,600 a month per account (cost_points): A's two accounts project ~7,200,
+# over this; B's account alone is not; A with B would be ~10,800.
+BUDGET_USD = 6000.0
+# The coverage check runs this often here, so a tenant's new account counts quickly.
+SYNC_S = 0.2
+
+
+def _forecast_settings(gw: GatewaySettings) -> ForecastSettings:
+    return ForecastSettings(
+        _env_file=None,
+        kafka_bootstrap_servers=gw.kafka_bootstrap_servers,
+        topic_prefix=gw.topic_prefix,
+        log_json=False,
+        kafka_enable_idempotence=False,  # the embedded broker rejects InitProducerId
+        forecast_models=("seasonal_naive",),
+        forecast_workers=1,
+        forecast_delivery_quiet_s=0.3,
+    )
+
+
+@contextlib.asynccontextmanager
+async def _forecasting(settings: ForecastSettings) -> AsyncIterator[ForecastApp]:
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        app = ForecastApp(settings, pool=pool)
+        task = asyncio.create_task(app.run())
+        try:
+            yield app
+        finally:
+            app.stop.set()
+            await asyncio.wait_for(task, 30)
+
+
+def _projected(forecasts: list[object], accounts: tuple[str, ...]) -> float | None:
+    """The sum of the latest month-end projections of these accounts, once all exist."""
+    latest: dict[str, float] = {}
+    for f in forecasts:
+        if isinstance(f, Forecast) and f.account_id in accounts and f.month_end is not None:
+            latest[f.account_id] = f.month_end.projected
+    return sum(latest.values()) if len(latest) == len(accounts) else None
+
+
+async def _budget_alerts(gw: RunningGateway, key: str, tenant_id: str) -> list[str]:
+    """The actions of tenant ``tenant_id``'s breach alerts that ``key`` sees, oldest first."""
+    response = await gw.client.get("/v1/alerts", params={"source": "budget"}, headers=auth(key))
+    assert response.status_code == 200, response.text
+    return [
+        a["action"]
+        for a in response.json()["items"]
+        if a["detail"].get("tenant_id") == tenant_id and a["detail"]["kind"] == "projected_breach"
+    ]
+
+
+async def test_a_tenant_budget_counts_and_reaches_only_its_tenant(
+    make_settings: Callable[..., GatewaySettings],
+) -> None:
+    settings = make_settings(gateway_run_consumer=True, gateway_budget_sync_s=SYNC_S)
+    await ensure_topics(settings)
+    # A3 belongs to no one yet; B1 spends the most.
+    await send_points(
+        settings,
+        [
+            *cost_points(A1, 100),
+            *cost_points(A2, 100),
+            *cost_points(A3, 100),
+            *(p.model_copy(update={"cost": p.cost * 1.5}) for p in cost_points(B1, 100)),
+        ],
+    )
+    forecast_settings = _forecast_settings(settings)
+    async with (
+        running_gateway(settings) as gw,
+        collected(settings, FORECASTS) as forecasts,
+        collected(settings, BUDGET_ALERTS) as alerts,
+        _forecasting(forecast_settings),
+    ):
+        # Every account is projected before the budget exists, so its first evaluation
+        # sees them all (the forecast service would count whatever it knows).
+        await wait_for_async(
+            lambda: _projected(forecasts, (A1, A2, A3, B1)),
+            timeout=STARTUP_TIMEOUT_S,
+            description="every account projected",
+        )
+        key_a = await gw.tenant("acme", [A1, A2])
+        key_b = await gw.tenant("globex", [B1])
+        created = await gw.client.post(
+            "/v1/budgets",
+            json={"name": "all of acme", "scope": "tenant", "amount_usd": BUDGET_USD},
+            headers=auth(key_a),
+        )
+        assert created.status_code == 201, created.text
+        budget_id = created.json()["id"]
+        async with gw.state.pool.acquire() as conn:
+            acme = await tenants.tenant_id_by_name(conn, "acme")
+
+        def breach(action: str) -> BudgetAlert | None:
+            found = [
+                a
+                for a in alerts
+                if isinstance(a, BudgetAlert)
+                and (a.tenant_id, a.kind, a.action) == (acme, "projected_breach", action)
+            ]
+            return found[-1] if found else None
+
+        opened = await wait_for_async(
+            lambda: breach("open"), timeout=STARTUP_TIMEOUT_S, description="A's budget opens"
+        )
+        own = _projected(forecasts, (A1, A2))
+        assert own is not None
+        # Only A's spend counts: B's account (and the unowned one) would add ~9,000.
+        assert opened.projected == pytest.approx(own)
+        assert opened.budget_id == budget_id
+
+        await wait_for_async(
+            lambda: _seen(gw, key_a, acme, ["open"]), description="A sees its budget alert"
+        )
+        assert await _budget_alerts(gw, key_b, acme) == []
+
+        # A3 joins A: the budget is re-published with it, and the projection follows.
+        async with gw.state.pool.acquire() as conn:
+            await tenants.add_accounts(conn, "acme", [A3])
+        updated = await wait_for_async(
+            lambda: breach("update"), timeout=STARTUP_TIMEOUT_S, description="coverage follows"
+        )
+        assert updated.projected == pytest.approx(_projected(forecasts, (A1, A2, A3)))
+        await wait_for_async(
+            lambda: _seen(gw, key_a, acme, ["open", "update"]),
+            description="A sees the update too",
+        )
+        assert await _budget_alerts(gw, key_b, acme) == []
+
+
+async def _seen(gw: RunningGateway, key: str, tenant_id: str, actions: list[str]) -> bool:
+    return await _budget_alerts(gw, key, tenant_id) == actions
