@@ -22,7 +22,7 @@ FANOUT_CURSOR = "fanout"
 FANOUT_LOCK_KEY = 0x5EED_FA17
 _ALERT_COLUMNS = (
     "seq, event_id, source, alert_id, action, account_id, service, severity, impact_usd, "
-    "title, occurred_at, payload, tenant_id"
+    "title, occurred_at, payload, tenant_id AS owner_tenant_id"
 )
 
 
@@ -51,7 +51,7 @@ def to_alert(row: asyncpg.Record) -> Alert:
         title=row["title"],
         occurred_at=row["occurred_at"],
         payload=row["payload"],
-        tenant_id=row["tenant_id"],
+        tenant_id=row["owner_tenant_id"],
     )
 
 
