@@ -20,6 +20,7 @@ import pytest
 
 from services.forecast.app import ForecastApp
 from services.forecast.settings import ForecastSettings
+from services.gateway.repositories import alerts as alerts_repo
 from services.gateway.repositories import tenants
 from services.gateway.settings import GatewaySettings
 from shared.events import BudgetAlert, Forecast
@@ -28,6 +29,8 @@ from tests.harness.collect import collected
 from tests.harness.wait import wait_for_async
 from tests.integration.forecast.support import cost_points, send_points
 from tests.integration.gateway.helpers import RunningGateway, auth, running_gateway
+from tests.security.conftest import LOOPBACK_RECEIVERS
+from tests.unit.gateway import factories as f
 
 pytestmark = pytest.mark.integration
 
@@ -69,14 +72,14 @@ async def _forecasting(settings: ForecastSettings) -> AsyncIterator[ForecastApp]
 def _projected(forecasts: list[object], accounts: tuple[str, ...]) -> float | None:
     """The sum of the latest month-end projections of these accounts, once all exist."""
     latest: dict[str, float] = {}
-    for f in forecasts:
-        if isinstance(f, Forecast) and f.account_id in accounts and f.month_end is not None:
-            latest[f.account_id] = f.month_end.projected
+    for event in forecasts:
+        if isinstance(event, Forecast) and event.account_id in accounts and event.month_end:
+            latest[event.account_id] = event.month_end.projected
     return sum(latest.values()) if len(latest) == len(accounts) else None
 
 
 async def _budget_alerts(gw: RunningGateway, key: str, tenant_id: str) -> list[str]:
-    """The actions of tenant ``tenant_id``'s breach alerts that ``key`` sees, oldest first."""
+    """Actions of breach alerts naming ``tenant_id`` that ``key`` sees, oldest first."""
     response = await gw.client.get("/v1/alerts", params={"source": "budget"}, headers=auth(key))
     assert response.status_code == 200, response.text
     return [
@@ -166,3 +169,39 @@ async def test_a_tenant_budget_counts_and_reaches_only_its_tenant(
 
 async def _seen(gw: RunningGateway, key: str, tenant_id: str, actions: list[str]) -> bool:
     return await _budget_alerts(gw, key, tenant_id) == actions
+
+
+async def test_a_budget_alert_belongs_to_the_budgets_owner_whatever_it_claims(
+    make_settings: Callable[..., GatewaySettings],
+) -> None:
+    """The owner comes from the gateway's budgets table: a record naming another tenant
+    (a hostile or buggy producer) reaches the budget's owner only, in lists and webhooks."""
+    async with running_gateway(make_settings(**LOOPBACK_RECEIVERS)) as gw:
+        key_a = await gw.tenant("acme", [A1])
+        key_b = await gw.tenant("globex", [B1])
+        async with gw.state.pool.acquire() as conn:
+            acme = await tenants.tenant_id_by_name(conn, "acme")
+            globex = await tenants.tenant_id_by_name(conn, "globex")
+        budget = {"name": "all", "scope": "tenant", "amount_usd": 100.0}
+        created = await gw.client.post("/v1/budgets", json=budget, headers=auth(key_a))
+        budget_id = created.json()["id"]
+        subscriptions = {}
+        for name, key in (("acme", key_a), ("globex", key_b)):
+            hook = {"name": name, "channel": "webhook", "url": "http://127.0.0.1:9/hook"}
+            made = await gw.client.post("/v1/subscriptions", json=hook, headers=auth(key))
+            assert made.status_code == 201, made.text
+            subscriptions[made.json()["id"]] = name
+        claims_globex = f.budget_alert("inc-forged", account="*").model_copy(
+            update={"budget_id": budget_id, "tenant_id": globex}
+        )
+        unknown_budget = f.budget_alert("inc-unknown", account="*").model_copy(
+            update={"budget_id": "no-such-budget", "tenant_id": globex}
+        )
+        await gw.store([claims_globex, unknown_budget])
+        assert claims_globex.tenant_id != acme
+        assert await _budget_alerts(gw, key_a, globex) == ["open"]  # A's budget: A sees it
+        assert await _budget_alerts(gw, key_b, globex) == []
+        async with gw.state.pool.acquire() as conn:
+            await alerts_repo.fan_out(conn, 100)
+            queued = await conn.fetch("SELECT subscription_id FROM deliveries")
+        assert [subscriptions[r["subscription_id"]] for r in queued] == ["acme"]
