@@ -79,14 +79,22 @@ async def publish(
 
 
 async def sync_coverage(pool: asyncpg.Pool, publisher: EventProducer) -> int:
-    """Re-publish every budget whose coverage changed; returns how many were."""
+    """Re-publish every budget whose coverage changed; returns how many were.
+
+    Stale rows are found without locks, then locked and checked again: a row
+    the API changed meanwhile was published by the API with fresh coverage.
+    """
+
+    def is_stale(row: asyncpg.Record) -> bool:
+        return coverage(row["account_id"], row["tenant_accounts"]) != row["published_accounts"]
+
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", SYNC_LOCK_KEY)
-        stale = [
-            row
-            for row in await repo.with_tenant_accounts(conn)
-            if coverage(row["account_id"], row["tenant_accounts"]) != row["published_accounts"]
-        ]
+        candidates = [r["id"] for r in await repo.with_tenant_accounts(conn) if is_stale(r)]
+        stale = []
+        if candidates:
+            locked = await repo.with_tenant_accounts(conn, candidates, lock=True)
+            stale = [r for r in locked if is_stale(r)]
         for row in stale:
             await publish(conn, publisher, row, row["tenant_accounts"])
     if stale:

@@ -20,11 +20,12 @@ import pytest
 
 from services.forecast.app import ForecastApp
 from services.forecast.settings import ForecastSettings
+from services.gateway import budget_feed
 from services.gateway.repositories import alerts as alerts_repo
 from services.gateway.repositories import tenants
 from services.gateway.settings import GatewaySettings
-from shared.events import BudgetAlert, Forecast
-from shared.topics import BUDGET_ALERTS, FORECASTS, ensure_topics
+from shared.events import Budget, BudgetAlert, Forecast
+from shared.topics import BUDGET_ALERTS, BUDGETS, FORECASTS, ensure_topics
 from tests.harness.collect import collected
 from tests.harness.wait import wait_for_async
 from tests.integration.forecast.support import cost_points, send_points
@@ -205,3 +206,28 @@ async def test_a_budget_alert_belongs_to_the_budgets_owner_whatever_it_claims(
             await alerts_repo.fan_out(conn, 100)
             queued = await conn.fetch("SELECT subscription_id FROM deliveries")
         assert [subscriptions[r["subscription_id"]] for r in queued] == ["acme"]
+
+
+async def test_a_budgets_coverage_follows_its_tenants_accounts(
+    make_settings: Callable[..., GatewaySettings],
+) -> None:
+    settings = make_settings(gateway_budget_sync_s=0)  # the test runs each check itself
+    async with running_gateway(settings) as gw, collected(settings, BUDGETS) as published:
+        key = await gw.tenant("acme", [A1, A2])
+        budget = {"name": "all", "scope": "tenant", "amount_usd": 100.0}
+        budget_id = (await gw.client.post("/v1/budgets", json=budget, headers=auth(key))).json()[
+            "id"
+        ]
+
+        def coverage() -> list[str] | None:
+            mine = [b for b in published if isinstance(b, Budget) and b.id == budget_id]
+            return mine[-1].account_ids if mine else None
+
+        await wait_for_async(lambda: coverage() == [A1, A2], description="published coverage")
+        pool, publisher = gw.state.pool, gw.state.publisher
+        assert await budget_feed.sync_coverage(pool, publisher) == 0  # nothing changed
+        async with pool.acquire() as conn:
+            await tenants.remove_accounts(conn, "acme", [A2])
+        assert await budget_feed.sync_coverage(pool, publisher) == 1
+        await wait_for_async(lambda: coverage() == [A1], description="coverage without A2")
+        assert await budget_feed.sync_coverage(pool, publisher) == 0

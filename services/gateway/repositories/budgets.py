@@ -76,14 +76,22 @@ async def mark_published(conn: asyncpg.Connection, budget_id: str, accounts: lis
     )
 
 
-async def with_tenant_accounts(conn: asyncpg.Connection) -> list[asyncpg.Record]:
-    """Every budget with its tenant's current accounts (coverage is derived from them)."""
+async def with_tenant_accounts(
+    conn: asyncpg.Connection, ids: list[str] | None = None, lock: bool = False
+) -> list[asyncpg.Record]:
+    """Budgets (all, or ``ids``) with their tenant's current accounts.
+
+    ``lock`` holds the rows until the caller's transaction ends, so a concurrent
+    API change cannot be overtaken by a re-publish of the row as it was before.
+    """
     rows: list[asyncpg.Record] = await conn.fetch(
         f"""
         SELECT {_COLUMNS},
                ARRAY(SELECT account_id FROM tenant_accounts a WHERE a.tenant_id = b.tenant_id
                      ORDER BY account_id) AS tenant_accounts
-        FROM budgets b ORDER BY id
-        """
+        FROM budgets b WHERE $1::text[] IS NULL OR id = ANY($1::text[]) ORDER BY id
+        {"FOR UPDATE OF b" if lock else ""}
+        """,
+        ids,
     )
     return rows
