@@ -8,6 +8,7 @@ service started after ``spendstream dev up`` finds the broker and database.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import ssl
 from enum import StrEnum
@@ -46,6 +47,37 @@ class SaslMechanism(StrEnum):
     SCRAM_SHA_512 = "SCRAM-SHA-512"
 
 
+_UNENCRYPTED = (SecurityProtocol.PLAINTEXT, SecurityProtocol.SASL_PLAINTEXT)
+
+
+def _host(address: str) -> str:
+    """The host of ``host:port``, ``[v6]:port`` or a bare host.
+
+    >>> _host("[::1]:9092"), _host("kafka:9092"), _host("127.0.0.1")
+    ('::1', 'kafka', '127.0.0.1')
+    """
+    address = address.strip()
+    if address.startswith("["):
+        return address[1 : address.index("]")]
+    return address.rsplit(":", 1)[0] if address.count(":") == 1 else address
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine (traffic to it never leaves the host).
+
+    >>> is_loopback("localhost"), is_loopback("127.0.0.2"), is_loopback("::1")
+    (True, True, True)
+    >>> is_loopback("kafka"), is_loopback("10.0.0.5")
+    (False, False)
+    """
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class SpendstreamSettings(BaseSettings):
     """Connection and identity settings shared by every service.
 
@@ -72,6 +104,10 @@ class SpendstreamSettings(BaseSettings):
     kafka_ssl_cafile: Path | None = None
     kafka_ssl_certfile: Path | None = None
     kafka_ssl_keyfile: Path | None = None
+    # Unencrypted Kafka (PLAINTEXT or SASL_PLAINTEXT) is refused unless every bootstrap
+    # server is loopback (the embedded stack, tests): spend, account ids and tags would
+    # cross the network in clear. True allows it anyway (a trusted lab network).
+    kafka_allow_plaintext: bool = False
     # Prefix for every topic name, so several environments can share a cluster
     # and tests can isolate themselves.
     topic_prefix: str = ""
@@ -96,6 +132,21 @@ class SpendstreamSettings(BaseSettings):
             raise ValueError(
                 "SASL needs SPENDSTREAM_KAFKA_SASL_MECHANISM, "
                 "SPENDSTREAM_KAFKA_SASL_USERNAME and SPENDSTREAM_KAFKA_SASL_PASSWORD"
+            )
+        remote = [
+            h
+            for h in map(_host, self.kafka_bootstrap_servers.split(","))
+            if h and not is_loopback(h)
+        ]
+        if (
+            self.kafka_security_protocol in _UNENCRYPTED
+            and remote
+            and not self.kafka_allow_plaintext
+        ):
+            raise ValueError(
+                f"SPENDSTREAM_KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol.value} would "
+                f"send records unencrypted to {', '.join(remote)}: use SASL_SSL (or SSL), or set "
+                "SPENDSTREAM_KAFKA_ALLOW_PLAINTEXT=true if that network is trusted"
             )
         if self.postgres_dsn is not None and "changethis" in self.postgres_dsn.get_secret_value():
             raise ValueError("SPENDSTREAM_POSTGRES_DSN still holds a placeholder password")

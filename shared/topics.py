@@ -20,6 +20,8 @@ from shared.settings import SpendstreamSettings
 # partition count bounds the useful replicas of a consumer service).
 DEFAULT_PARTITIONS = 6
 DLQ_SUFFIX = ".dlq"
+# Dead letters are shown to operators by the gateway; their writers are the source's consumers.
+DLQ_READER = "gateway"
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,10 @@ class Topic:
     description: str
     compacted: bool = False
     partitions: int = DEFAULT_PARTITIONS
+    #: The services that read this topic (Kafka ACLs are derived from owner and consumers).
+    consumers: tuple[str, ...] = ()
+    #: The owner also dead-letters here (input it refused before producing, e.g. CUR rows).
+    owner_dead_letters: bool = False
 
     def full_name(self, prefix: str = "") -> str:
         """The name on the broker, with the deployment's prefix."""
@@ -48,6 +54,7 @@ class Topic:
             owner="any consumer",
             description=f"Records rejected from {self.name}, with the reason.",
             partitions=1,
+            consumers=(DLQ_READER,),
         )
 
 
@@ -57,6 +64,8 @@ CUR_LINE_ITEMS = Topic(
     (ev.CostLineItem, ev.DeliveryStarted, ev.DeliveryCompleted),
     "ingestor",
     "Normalised CUR/FOCUS line items bracketed by delivery markers.",
+    consumers=("anomaly",),
+    owner_dead_letters=True,
 )
 CLOUDWATCH_DATAPOINTS = Topic(
     "spendstream.cloudwatch.datapoints.v1",
@@ -64,6 +73,7 @@ CLOUDWATCH_DATAPOINTS = Topic(
     (ev.MetricDatapoint,),
     "ingestor",
     "One CloudWatch datapoint per record.",
+    consumers=("anomaly", "rightsizing"),
 )
 INVENTORY_EC2 = Topic(
     "spendstream.inventory.ec2.v1",
@@ -72,6 +82,7 @@ INVENTORY_EC2 = Topic(
     "ingestor",
     "Current state of each EC2 instance.",
     compacted=True,
+    consumers=("rightsizing",),
 )
 COSTS_DAILY = Topic(
     "spendstream.costs.daily.v1",
@@ -80,6 +91,7 @@ COSTS_DAILY = Topic(
     "anomaly",
     "Daily and hourly cost per series; later deliveries supersede earlier ones.",
     compacted=True,
+    consumers=("forecast", "gateway"),
 )
 COSTS_RESTATEMENTS = Topic(
     "spendstream.costs.restatements.v1",
@@ -94,6 +106,7 @@ ANOMALIES = Topic(
     (ev.AnomalyEvent,),
     "anomaly",
     "Anomaly lifecycle events (open / update / resolve).",
+    consumers=("gateway",),
 )
 RECOMMENDATIONS = Topic(
     "spendstream.recommendations.v1",
@@ -102,6 +115,7 @@ RECOMMENDATIONS = Topic(
     "rightsizing",
     "Current right-sizing recommendation per resource.",
     compacted=True,
+    consumers=("gateway",),
 )
 FORECASTS = Topic(
     "spendstream.forecasts.v1",
@@ -110,6 +124,7 @@ FORECASTS = Topic(
     "forecast",
     "Current forecast per series with intervals and backtest scores.",
     compacted=True,
+    consumers=("gateway",),
 )
 BUDGETS = Topic(
     "spendstream.budgets.v1",
@@ -118,6 +133,7 @@ BUDGETS = Topic(
     "gateway",
     "Monthly budgets; a deleted budget is a tombstone-like event.",
     compacted=True,
+    consumers=("forecast",),
 )
 BUDGET_ALERTS = Topic(
     "spendstream.budget-alerts.v1",
@@ -125,6 +141,8 @@ BUDGET_ALERTS = Topic(
     (ev.BudgetAlert,),
     "forecast",
     "Budget breach / outside-interval lifecycle alerts.",
+    # forecast replays its own alerts at start-up to continue open incidents.
+    consumers=("gateway", "forecast"),
 )
 FEEDBACK = Topic(
     "spendstream.feedback.v1",
@@ -132,6 +150,7 @@ FEEDBACK = Topic(
     (ev.Feedback,),
     "gateway",
     "A person's verdict on an anomaly, or a planned window.",
+    consumers=("anomaly",),
 )
 
 TOPICS: tuple[Topic, ...] = (

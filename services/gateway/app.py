@@ -30,6 +30,7 @@ from services.gateway.api.routes import (
 )
 from services.gateway.api.state import GatewayState
 from services.gateway.api.stream_slots import StreamSlots
+from services.gateway.budget_feed import run_coverage_sync
 from services.gateway.consumer import ResultStore, make_result_consumer, run_consumer
 from services.gateway.db.migrate import apply_migrations
 from services.gateway.db.pool import create_pool
@@ -90,6 +91,14 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             secrets=box,
         )
         app.state.gateway = state
+        if settings.gateway_budget_sync_s > 0:
+            state.tasks.append(
+                asyncio.create_task(
+                    run_coverage_sync(
+                        pool, state.publisher, settings.gateway_budget_sync_s, state.stop
+                    )
+                )
+            )
         if settings.gateway_run_consumer:
             consumer = make_result_consumer(settings, settings.gateway_consumer_group)
             await consumer.start()

@@ -59,13 +59,40 @@ def tenant_create(
     accounts: Annotated[str, typer.Option(help="Comma-separated 12-digit AWS account ids.")],
 ) -> None:
     """Create a tenant that owns the given AWS accounts."""
+    ids = _account_ids(accounts)
+    tenant_id = _run(lambda conn: tenants.create_tenant(conn, name, ids))
+    console.print(f"tenant {name} created (id {tenant_id}) with accounts {', '.join(ids)}")
+
+
+def _account_ids(accounts: str) -> list[str]:
     ids = [a.strip() for a in accounts.split(",") if a.strip()]
     bad = [a for a in ids if not (a.isdigit() and len(a) == 12)]
     if bad or not ids:
         console.print(f"[red]error:[/red] not 12-digit account ids: {bad or accounts!r}")
         raise typer.Exit(2)
-    tenant_id = _run(lambda conn: tenants.create_tenant(conn, name, ids))
-    console.print(f"tenant {name} created (id {tenant_id}) with accounts {', '.join(ids)}")
+    return ids
+
+
+@tenant_app.command("add-accounts")
+def tenant_add_accounts(
+    name: str,
+    accounts: Annotated[str, typer.Option(help="Comma-separated 12-digit AWS account ids.")],
+) -> None:
+    """Give a tenant more accounts; its budgets cover them within gateway_budget_sync_s."""
+    ids = _account_ids(accounts)
+    _run(lambda conn: tenants.add_accounts(conn, name, ids))
+    console.print(f"tenant {name} now also owns {', '.join(ids)}")
+
+
+@tenant_app.command("remove-accounts")
+def tenant_remove_accounts(
+    name: str,
+    accounts: Annotated[str, typer.Option(help="Comma-separated 12-digit AWS account ids.")],
+) -> None:
+    """Take accounts from a tenant; its keys, streams and budgets stop covering them."""
+    ids = _account_ids(accounts)
+    removed = _run(lambda conn: tenants.remove_accounts(conn, name, ids))
+    console.print(f"removed {removed} account(s) from tenant {name}")
 
 
 @tenant_app.command("list")

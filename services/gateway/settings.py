@@ -107,6 +107,10 @@ class GatewaySettings(SpendstreamSettings):
     # subscription receives every matching alert; feedback retunes detectors, so it is a
     # rate (a person clicks a few times a minute; a burst covers a bulk review).
     gateway_budgets_max_per_tenant: int = 200
+    # A budget covers its tenant's accounts; when those change, the budget is re-published
+    # with the new coverage within this many seconds (0 turns the check off). A minute is
+    # far below a month-end projection's pace and costs one small query.
+    gateway_budget_sync_s: float = Field(60.0, ge=0)
     gateway_subscriptions_max_per_tenant: int = 50
     gateway_feedback_per_s: float = 1.0
     gateway_feedback_burst: int = 100

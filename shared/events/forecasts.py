@@ -72,7 +72,16 @@ class Forecast(Event):
 
 
 class Budget(Event):
-    """A monthly budget; the gateway writes it, the forecast service watches it."""
+    """A monthly budget; the gateway writes it, the forecast service watches it.
+
+    ``id`` is the budget's own id (the compacted topic's key): each event is the
+    budget's whole current state, so a later one replaces it.
+
+    ``account_ids`` is the budget's coverage: the accounts whose spend counts,
+    as the gateway knows the tenant's accounts when it publishes. The forecast
+    service knows no tenants, so it sums exactly these; the gateway re-publishes
+    the budget when the tenant's accounts change. Empty covers nothing.
+    """
 
     event_type = "spendstream.budget"
 
@@ -81,6 +90,9 @@ class Budget(Event):
     scope: BudgetScope
     account_id: str | None = None
     service: str | None = None
+    account_ids: list[str] = Field(
+        default_factory=list, description="The accounts whose spend this budget covers."
+    )
     amount_usd: float = Field(gt=0)
     deleted: bool = False
     updated_at: datetime

@@ -144,7 +144,7 @@ async def test_a_filter_that_matches_nothing_moves_past_scanned_rows(
     principal = Principal("t", "k", "read", [A1])
     nothing = alerts_repo.StreamFilters(min_impact_usd=1e12)
     feed = streams.alert_feed(gateway.state, principal, nothing, 0)
-    batch, position = await streams._poll(gateway.state, principal.accounts, nothing, 0)
+    batch, position = await streams._poll(gateway.state, principal, nothing, 0)
     assert batch == []
     async with gateway.state.pool.acquire() as conn:
         assert position == await alerts_repo.high_water(conn) > 0

@@ -1,12 +1,11 @@
 """Projected budget breaches: month-end projection of a budget's scope vs its amount.
 
-Scopes map onto forecast series: ``account`` -> the account series;
-``service`` -> the account x service series (or that service across all
-accounts when no account is named); ``tenant`` -> the named account, or every
-account-level series this service forecasts when none is named (the forecast
-service does not know tenant membership; the gateway scopes what a tenant
-sees). Projections of several series add up with comonotonic bounds, like days
-in a month.
+A budget covers exactly the accounts its event lists (``Budget.account_ids``):
+this service knows no tenants, and summing every account it forecasts would
+count other tenants' spend. Within that coverage, scopes map onto forecast
+series: ``service`` -> the account x service series of that service;
+``account`` and ``tenant`` -> the account-level series. Projections of several
+series add up with comonotonic bounds, like days in a month.
 """
 
 from __future__ import annotations
@@ -34,10 +33,14 @@ class Projection:
 
 
 def _members(budget: Budget, projections: dict[str, Projection]) -> list[str]:
+    covered = set(budget.account_ids)
+
     def wanted(p: Projection) -> bool:
+        if p.account_id not in covered:
+            return False
         if budget.scope == "service":
-            return p.service == budget.service and budget.account_id in (None, p.account_id)
-        return p.service is None and budget.account_id in (None, p.account_id)
+            return p.service == budget.service
+        return p.service is None
 
     return sorted(s for s, p in projections.items() if wanted(p))
 

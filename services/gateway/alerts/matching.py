@@ -14,10 +14,12 @@ class Filters:
     """A subscription's (or a stream's) filters; empty collections mean "any".
 
     ``allowed_accounts`` are the tenant's accounts: an alert outside them never
-    matches, whatever the other filters say.
+    matches, whatever the other filters say; an alert owned by a tenant
+    (``Alert.tenant_id``) matches only that tenant's filters.
     """
 
     allowed_accounts: frozenset[str]
+    tenant_id: str | None = None
     accounts: frozenset[str] = frozenset()
     services: frozenset[str] = frozenset()
     min_severity: str = "low"
@@ -35,8 +37,17 @@ class Filters:
         False
         >>> Filters(frozenset({"222"})).matches(a)
         False
+        >>> from dataclasses import replace
+        >>> owned = replace(a, account_id="*", tenant_id="t1")
+        >>> Filters(frozenset({"111"}), tenant_id="t1").matches(owned)
+        True
+        >>> Filters(frozenset({"111"}), tenant_id="t2").matches(replace(owned, account_id="111"))
+        False
         """
-        if alert.account_id not in self.allowed_accounts:
+        if alert.tenant_id is not None:
+            if alert.tenant_id != self.tenant_id:
+                return False
+        elif alert.account_id not in self.allowed_accounts:
             return False
         if self.accounts and alert.account_id not in self.accounts:
             return False

@@ -18,7 +18,12 @@ REGRESSION_SEVERITY = "high"
 
 @dataclass(frozen=True)
 class Alert:
-    """What every channel (SSE, WebSocket, webhook, SNS) sends for one lifecycle change."""
+    """What every channel (SSE, WebSocket, webhook, SNS) sends for one lifecycle change.
+
+    ``tenant_id`` is set on alerts a tenant owns outright (a budget's): those
+    reach that tenant only, whatever account they name; the others reach the
+    tenant owning ``account_id``.
+    """
 
     event_id: str
     source: str
@@ -31,6 +36,7 @@ class Alert:
     title: str
     occurred_at: datetime
     payload: dict[str, Any]
+    tenant_id: str | None = None
 
     @property
     def severity_rank(self) -> int:

@@ -34,12 +34,20 @@ def alert_doc(row: Any) -> dict[str, Any]:
 
 
 async def _poll(
-    state: GatewayState, accounts: list[str], f: repo.StreamFilters, position: int
+    state: GatewayState, principal: Principal, f: repo.StreamFilters, position: int
 ) -> tuple[list[dict[str, Any]], int]:
     """The next batch and the position to continue from (past rows that did not match)."""
     async with acquire(state) as conn:
         high_water = await repo.high_water(conn)
-        rows = await repo.after(conn, accounts, f, position, STREAM_BATCH, until=high_water)
+        rows = await repo.after(
+            conn,
+            principal.tenant_id,
+            principal.accounts,
+            f,
+            position,
+            STREAM_BATCH,
+            until=high_water,
+        )
     docs = [alert_doc(r) for r in rows]
     if len(rows) == STREAM_BATCH:
         return docs, docs[-1]["seq"]
@@ -69,7 +77,7 @@ async def alert_feed(
                 return
             recheck_at = loop.time() + state.settings.gateway_stream_recheck_s
         assert current is not None  # narrowed: a revoked key returned above
-        batch, position = await _poll(state, current.accounts, f, position)
+        batch, position = await _poll(state, current, f, position)
         for doc in batch:
             yield doc
         if len(batch) < STREAM_BATCH:

@@ -71,7 +71,11 @@ def apply_migrations(dsn: str, schema: str) -> list[str]:
                 f"another process has been migrating schema {schema!r} for over "
                 f"{LOCK_TIMEOUT_S} s; is it stuck?"
             ) from exc
-        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+        # Least privilege: a gateway role given its schema (deploy/postgres/gateway-role.sql)
+        # has no CREATE on the database, and PostgreSQL checks that even for IF NOT EXISTS.
+        exists = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,))
+        if exists.fetchone() is None:
+            conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
         return _apply_with_yoyo(dsn, schema)
 
 

@@ -22,7 +22,7 @@ FANOUT_CURSOR = "fanout"
 FANOUT_LOCK_KEY = 0x5EED_FA17
 _ALERT_COLUMNS = (
     "seq, event_id, source, alert_id, action, account_id, service, severity, impact_usd, "
-    "title, occurred_at, payload"
+    "title, occurred_at, payload, tenant_id AS owner_tenant_id"
 )
 
 
@@ -51,6 +51,7 @@ def to_alert(row: asyncpg.Record) -> Alert:
         title=row["title"],
         occurred_at=row["occurred_at"],
         payload=row["payload"],
+        tenant_id=row["owner_tenant_id"],
     )
 
 
@@ -62,6 +63,7 @@ async def high_water(conn: asyncpg.Connection) -> int:
 
 async def after(
     conn: asyncpg.Connection,
+    tenant_id: str,
     accounts: list[str],
     f: StreamFilters,
     seq: int,
@@ -69,7 +71,7 @@ async def after(
     until: int | None = None,
 ) -> list[asyncpg.Record]:
     """The tenant's alerts with ``seq`` above the given one (up to ``until``), oldest first."""
-    w = Where(accounts)
+    w = Where.tenant_alerts(tenant_id, accounts)
     w.add("seq > {0}", seq)
     w.add_if("seq <= {0}", until)
     w.add_if("account_id = {0}", f.account)
@@ -103,7 +105,7 @@ async def fan_out(conn: asyncpg.Connection, batch: int) -> int:
             return 0
         subs = await conn.fetch(
             """
-            SELECT s.id, s.accounts, s.services, s.min_severity, s.min_impact_usd,
+            SELECT s.id, s.tenant_id, s.accounts, s.services, s.min_severity, s.min_impact_usd,
                    ARRAY(SELECT account_id FROM tenant_accounts a
                          WHERE a.tenant_id = s.tenant_id) AS allowed
             FROM subscriptions s WHERE s.active
@@ -114,6 +116,7 @@ async def fan_out(conn: asyncpg.Connection, batch: int) -> int:
                 s["id"],
                 Filters(
                     allowed_accounts=frozenset(s["allowed"]),
+                    tenant_id=s["tenant_id"],
                     accounts=frozenset(s["accounts"]),
                     services=frozenset(s["services"]),
                     min_severity=s["min_severity"],

@@ -6,7 +6,10 @@ from typing import Any
 
 import asyncpg
 
-_COLUMNS = "id, name, scope, account_id, service, amount_usd, created_at, updated_at"
+_COLUMNS = (
+    "id, tenant_id, name, scope, account_id, service, amount_usd, created_at, updated_at, "
+    "published_accounts"
+)
 
 
 async def list_page(
@@ -64,3 +67,31 @@ async def delete(conn: asyncpg.Connection, tenant_id: str, budget_id: str) -> as
         tenant_id,
     )
     return row
+
+
+async def mark_published(conn: asyncpg.Connection, budget_id: str, accounts: list[str]) -> None:
+    """Record the coverage last published for a budget (see ``budget_feed``)."""
+    await conn.execute(
+        "UPDATE budgets SET published_accounts = $2 WHERE id = $1", budget_id, accounts
+    )
+
+
+async def with_tenant_accounts(
+    conn: asyncpg.Connection, ids: list[str] | None = None, lock: bool = False
+) -> list[asyncpg.Record]:
+    """Budgets (all, or ``ids``) with their tenant's current accounts.
+
+    ``lock`` holds the rows until the caller's transaction ends, so a concurrent
+    API change cannot be overtaken by a re-publish of the row as it was before.
+    """
+    rows: list[asyncpg.Record] = await conn.fetch(
+        f"""
+        SELECT {_COLUMNS},
+               ARRAY(SELECT account_id FROM tenant_accounts a WHERE a.tenant_id = b.tenant_id
+                     ORDER BY account_id) AS tenant_accounts
+        FROM budgets b WHERE $1::text[] IS NULL OR id = ANY($1::text[]) ORDER BY id
+        {"FOR UPDATE OF b" if lock else ""}
+        """,
+        ids,
+    )
+    return rows

@@ -95,20 +95,28 @@ INSERT INTO dead_letters (id, source_topic, dlq_topic, "partition", "offset", re
     error_type, service, failed_at, payload)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING
 """
+# The owner of a budget alert is the tenant that owns the budget in *our* table, not
+# whatever the event claims; it is set once (a resolve after the budget was deleted
+# keeps it) and an unknown budget leaves it NULL, so no tenant sees that alert.
 UPSERT_BUDGET_ALERT = """
 INSERT INTO budget_alerts (incident_id, last_event_id, version, account_id, kind, action, month,
-    detected_at, payload)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+    detected_at, payload, tenant_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, (SELECT tenant_id FROM budgets WHERE id = $10))
 ON CONFLICT (incident_id) DO UPDATE SET
     last_event_id = excluded.last_event_id, version = excluded.version,
     action = excluded.action, detected_at = excluded.detected_at, payload = excluded.payload
 WHERE (excluded.version, excluded.last_event_id)
     > (budget_alerts.version, budget_alerts.last_event_id)
 """
+# A budget alert is the budget owner's (see UPSERT_BUDGET_ALERT, run earlier in the
+# same transaction); every other alert is visible through its account.
 INSERT_ALERT = """
 INSERT INTO alert_outbox (event_id, source, alert_id, action, account_id, service, severity,
-    severity_rank, impact_usd, title, occurred_at, payload)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (event_id) DO NOTHING
+    severity_rank, impact_usd, title, occurred_at, payload, tenant_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
+    CASE WHEN $2 = 'budget' THEN
+        (SELECT tenant_id FROM budget_alerts WHERE incident_id = $3) END)
+ON CONFLICT (event_id) DO NOTHING
 """
 
 
@@ -193,7 +201,7 @@ def to_rows(events: Sequence[tuple[Event, str]]) -> Rows:
                 UPSERT_BUDGET_ALERT,
                 (event.incident_id, event.id, lifecycle_version(event.action, event.revision),
                  event.account_id, event.kind, event.action, event.month, event.detected_at,
-                 payload),
+                 payload, event.budget_id),
             )  # fmt: skip
             rows.alerts.append(from_budget_alert(event, payload))
     return rows

@@ -18,6 +18,18 @@ class Where:
         self.args: list[Any] = [accounts]
         self.clauses = ["account_id = ANY($1::text[])"]
 
+    @classmethod
+    def tenant_alerts(cls, tenant_id: str, accounts: list[str]) -> Where:
+        """Outbox rows a tenant may see: those it owns, and unowned ones on its accounts.
+
+        >>> Where.tenant_alerts("t1", ["111"]).sql()
+        'WHERE (tenant_id = $2 OR (tenant_id IS NULL AND account_id = ANY($1::text[])))'
+        """
+        w = cls(accounts)
+        owner = w.param(tenant_id)
+        w.clauses[0] = f"(tenant_id = {owner} OR (tenant_id IS NULL AND {w.clauses[0]}))"
+        return w
+
     def param(self, value: Any) -> str:
         """Bind ``value`` and return its placeholder."""
         self.args.append(value)

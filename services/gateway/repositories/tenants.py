@@ -57,6 +57,39 @@ async def create_tenant(conn: asyncpg.Connection, name: str, accounts: list[str]
     return tenant_id
 
 
+async def add_accounts(conn: asyncpg.Connection, tenant_name: str, accounts: list[str]) -> None:
+    """Give a tenant more accounts (each belongs to one tenant only).
+
+    Its budgets follow: the gateway re-publishes them with the new coverage
+    within ``gateway_budget_sync_s``.
+    """
+    tenant_id = await tenant_id_by_name(conn, tenant_name)
+    async with conn.transaction():
+        taken = await conn.fetch(
+            "SELECT account_id, tenant_id FROM tenant_accounts WHERE account_id = ANY($1)",
+            accounts,
+        )
+        others = [r["account_id"] for r in taken if r["tenant_id"] != tenant_id]
+        if others:
+            raise AdminError(f"accounts already belong to another tenant: {', '.join(others)}")
+        await conn.executemany(
+            "INSERT INTO tenant_accounts (account_id, tenant_id) VALUES ($1, $2) "
+            "ON CONFLICT (account_id) DO NOTHING",
+            [(a, tenant_id) for a in accounts],
+        )
+
+
+async def remove_accounts(conn: asyncpg.Connection, tenant_name: str, accounts: list[str]) -> int:
+    """Take accounts from a tenant; returns how many it had. Its budgets follow, as above."""
+    tenant_id = await tenant_id_by_name(conn, tenant_name)
+    done = await conn.execute(
+        "DELETE FROM tenant_accounts WHERE tenant_id = $1 AND account_id = ANY($2)",
+        tenant_id,
+        accounts,
+    )
+    return int(done.split()[-1])
+
+
 async def tenant_id_by_name(conn: asyncpg.Connection, name: str) -> str:
     """The id of tenant ``name``, or an AdminError saying how to create it."""
     tenant_id: str | None = await conn.fetchval("SELECT id FROM tenants WHERE name = $1", name)

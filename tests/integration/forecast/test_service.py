@@ -71,6 +71,7 @@ async def test_forecasts_survive_a_restart_and_budgets_alert(kafka_bootstrap, to
         name="prod",
         scope="account",
         account_id="111",
+        account_ids=["111"],
         amount_usd=1000.0,
         updated_at=datetime(2025, 4, 1, tzinfo=UTC),
     )

@@ -206,6 +206,7 @@ def samples() -> list[ev.Event]:
             name="prod",
             scope="account",
             account_id=ACCOUNT,
+            account_ids=[ACCOUNT],
             amount_usd=1000,
             updated_at=T0,
         ),

@@ -27,6 +27,7 @@ BUDGET = Budget(
     name="prod",
     scope="account",
     account_id=ACCOUNTS[0],
+    account_ids=[ACCOUNTS[0]],
     amount_usd=1000.0,  # ~120 a day: the month-end projection breaches it
     updated_at=datetime(2025, 4, 1, tzinfo=UTC),
 )

@@ -16,13 +16,16 @@ def _budget(amount: float = 1000.0, deleted: bool = False) -> Budget:
         name="prod",
         scope="account",
         account_id="111",
+        account_ids=["111"],
         amount_usd=amount,
         deleted=deleted,
         updated_at=NOW,
     )
 
 
-def _forecast(projected: float, month: date = MARCH, series: str = "daily/111") -> Forecast:
+def _forecast(
+    projected: float, month: date = MARCH, series: str = "daily/111", account: str = "111"
+) -> Forecast:
     me = MonthEndProjection(
         month=month,
         actual_to_date=300.0,
@@ -35,7 +38,7 @@ def _forecast(projected: float, month: date = MARCH, series: str = "daily/111") 
     return Forecast(
         id=f"f{projected}",
         series_id=series,
-        account_id="111",
+        account_id=account,
         status="ok",
         model="x",
         history_days=100,
@@ -114,3 +117,41 @@ def test_restored_watch_continues_the_same_incident():
     again = restarted.on_forecast(_forecast(1500.0), NOW)
     assert [(a.action, a.revision) for a in again] == [("update", 1)]
     assert again[0].incident_id == emitted[0].incident_id
+
+
+def _tenant_budget(accounts: list[str], amount: float = 1000.0) -> Budget:
+    return Budget(
+        id="bt",
+        tenant_id="t1",
+        name="all of t1",
+        scope="tenant",
+        account_ids=accounts,
+        amount_usd=amount,
+        updated_at=NOW,
+    )
+
+
+def test_tenant_budgets_sum_only_the_accounts_they_cover():
+    watch = BudgetWatch()
+    watch.on_budget(_tenant_budget(["111", "112"]), NOW)
+    watch.on_forecast(_forecast(700.0, series="daily/111"), NOW)
+    # Another tenant's account: ten times the budget, and it must not count.
+    assert watch.on_forecast(_forecast(9000.0, series="daily/999", account="999"), NOW) == []
+    opened = watch.on_forecast(_forecast(600.0, series="daily/112", account="112"), NOW)
+    assert [(a.action, a.projected, a.tenant_id) for a in opened] == [("open", 1300.0, "t1")]
+
+
+def test_a_budget_follows_its_coverage_when_it_is_republished():
+    watch = BudgetWatch()
+    watch.on_budget(_tenant_budget(["111", "112"]), NOW)
+    watch.on_forecast(_forecast(700.0, series="daily/111"), NOW)
+    watch.on_forecast(_forecast(600.0, series="daily/112", account="112"), NOW)
+    # Account 112 left the tenant: the gateway republishes the budget without it.
+    resolved = watch.on_budget(_tenant_budget(["111"]), NOW)
+    assert [(a.action, a.projected) for a in resolved] == [("resolve", 700.0)]
+
+
+def test_a_budget_without_coverage_counts_nothing():
+    watch = BudgetWatch()
+    watch.on_budget(_tenant_budget([]), NOW)
+    assert watch.on_forecast(_forecast(5000.0), NOW) == []

@@ -8,6 +8,7 @@ from shared.settings import SpendstreamSettings
 
 def test_reads_prefixed_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SPENDSTREAM_KAFKA_BOOTSTRAP_SERVERS", "broker:9093")
+    monkeypatch.setenv("SPENDSTREAM_KAFKA_ALLOW_PLAINTEXT", "true")
     settings = SpendstreamSettings()
     assert settings.kafka_client_kwargs()["bootstrap_servers"] == "broker:9093"
     with pytest.raises(ValidationError):
@@ -64,3 +65,36 @@ def test_every_service_setting_carries_its_service_prefix(monkeypatch) -> None:
         assert [f for f in own if not f.startswith(f"{name}_")] == [], name
     monkeypatch.setenv("SPENDSTREAM_GATEWAY_HTTP_PORT", "8123")
     assert GatewaySettings().gateway_http_port == 8123
+
+
+@pytest.mark.parametrize("protocol", ["PLAINTEXT", "SASL_PLAINTEXT"])
+@pytest.mark.parametrize(
+    "servers", ["kafka:9092", "127.0.0.1:9092,10.0.0.7:9092", "[fd00::1]:9092"]
+)
+def test_unencrypted_kafka_to_a_remote_broker_is_refused(protocol: str, servers: str) -> None:
+    sasl = {"kafka_sasl_mechanism": "SCRAM-SHA-512", "kafka_sasl_username": "u"}
+    extra = {**sasl, "kafka_sasl_password": "pw"} if protocol.startswith("SASL") else {}
+    with pytest.raises(ValidationError, match="ALLOW_PLAINTEXT"):
+        SpendstreamSettings(
+            kafka_bootstrap_servers=servers, kafka_security_protocol=protocol, **extra
+        )
+
+
+def test_unencrypted_kafka_to_a_remote_broker_with_the_opt_in() -> None:
+    settings = SpendstreamSettings(kafka_bootstrap_servers="kafka:9092", kafka_allow_plaintext=True)
+    assert settings.kafka_client_kwargs()["security_protocol"] == "PLAINTEXT"
+
+
+@pytest.mark.parametrize(
+    "servers", ["127.0.0.1:9092", "localhost:19092", "[::1]:9092", "127.0.0.1:1,localhost:2"]
+)
+def test_plaintext_to_loopback_is_accepted(servers: str) -> None:
+    """The embedded stack and the tests talk PLAINTEXT to a broker on this machine."""
+    assert SpendstreamSettings(kafka_bootstrap_servers=servers).kafka_allow_plaintext is False
+
+
+def test_tls_to_a_remote_broker_is_accepted() -> None:
+    settings = SpendstreamSettings(
+        kafka_bootstrap_servers="kafka:9093", kafka_security_protocol="SSL"
+    )
+    assert settings.kafka_client_kwargs()["security_protocol"] == "SSL"

@@ -93,7 +93,7 @@ async def list_alerts(
 ) -> dict[str, Any]:
     """Oldest first from ``after``; ``next_cursor`` is the last seq (pass it as ``after``)."""
     f = _filters(account, service, min_severity, min_impact, source)
-    rows = await repo.after(conn, principal.accounts, f, after, limit + 1)
+    rows = await repo.after(conn, principal.tenant_id, principal.accounts, f, after, limit + 1)
     items = [alert_doc(r) for r in rows[:limit]]
     more = len(rows) > limit
     return {"items": items, "next_cursor": str(items[-1]["seq"]) if more else None}

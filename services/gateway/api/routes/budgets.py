@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-import asyncpg
 from fastapi import APIRouter, HTTPException, Path, Response, status
 
+from services.gateway import budget_feed
 from services.gateway.api.deps import ConnDep, Principal, PrincipalDep, StateDep, WriterDep
 from services.gateway.api.error_responses import (
     BODY_RESPONSES,
@@ -22,11 +22,8 @@ from services.gateway.api.params import PAGE_DEFAULT, Cursor, Limit, page
 from services.gateway.api.quotas import check_count
 from services.gateway.api.schemas_manage import BudgetIn, BudgetOut
 from services.gateway.api.schemas_results import Page
-from services.gateway.api.state import GatewayState
 from services.gateway.api.values import StoredText
 from services.gateway.repositories import budgets as repo
-from shared import topics
-from shared.events import Budget, stable_id
 
 router = APIRouter(prefix="/v1/budgets", tags=["budgets"], responses=COMMON_RESPONSES)
 BudgetId = Annotated[StoredText, Path(min_length=1, max_length=64)]
@@ -40,22 +37,6 @@ def _check_account(principal: Principal, body: BudgetIn) -> None:
             f"account_id {body.account_id} is not one of this tenant's accounts",
             body.account_id,
         )
-
-
-async def _publish(state: GatewayState, tenant_id: str, row: asyncpg.Record, deleted: bool) -> None:
-    """Publish inside the caller's transaction: a failed publish rolls the change back."""
-    event = Budget(
-        id=stable_id("budget", row["id"], row["updated_at"].isoformat(), deleted),
-        tenant_id=tenant_id,
-        name=row["name"],
-        scope=row["scope"],
-        account_id=row["account_id"],
-        service=row["service"],
-        amount_usd=row["amount_usd"],
-        deleted=deleted,
-        updated_at=row["updated_at"],
-    )
-    await state.publisher.send_and_wait(topics.BUDGETS, event, key=row["id"])
 
 
 @router.get("", response_model=Page[BudgetOut], summary="The tenant's budgets")
@@ -78,13 +59,17 @@ async def list_budgets(
 async def create_budget(
     principal: WriterDep, conn: ConnDep, state: StateDep, body: BudgetIn
 ) -> dict[str, Any]:
-    """The forecast service watches the budgets topic and alerts on projected breaches."""
+    """The forecast service watches the budgets topic and alerts on projected breaches.
+
+    The event carries the tenant's accounts the budget covers, published inside the
+    transaction: a failed publish rolls the change back.
+    """
     _check_account(principal, body)
     async with conn.transaction():
         limit = state.settings.gateway_budgets_max_per_tenant
         await check_count(conn, "budgets", principal.tenant_id, limit)
         row = await repo.upsert(conn, principal.tenant_id, uuid.uuid4().hex, body.model_dump())
-        await _publish(state, principal.tenant_id, row, deleted=False)
+        await budget_feed.publish(conn, state.publisher, row, principal.accounts)
     return dict(row)
 
 
@@ -112,7 +97,7 @@ async def replace_budget(
         if await repo.get(conn, principal.tenant_id, budget_id) is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no budget {budget_id!r}")
         row = await repo.upsert(conn, principal.tenant_id, budget_id, body.model_dump())
-        await _publish(state, principal.tenant_id, row, deleted=False)
+        await budget_feed.publish(conn, state.publisher, row, principal.accounts)
     return dict(row)
 
 
@@ -130,5 +115,5 @@ async def delete_budget(
         row = await repo.delete(conn, principal.tenant_id, budget_id)
         if row is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no budget {budget_id!r}")
-        await _publish(state, principal.tenant_id, row, deleted=True)
+        await budget_feed.publish(conn, state.publisher, row, principal.accounts, deleted=True)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
