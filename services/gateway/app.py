@@ -38,7 +38,7 @@ from services.gateway.delivery.channels import SnsSender, WebhookSender
 from services.gateway.delivery.worker import DeliveryWorker
 from services.gateway.http_server import server_config
 from services.gateway.ratelimit import FailureLimiter, TokenBuckets
-from services.gateway.repositories.subscriptions import seal_plaintext_secrets
+from services.gateway.repositories.subscriptions import reseal_secrets
 from services.gateway.secretbox import SecretBox
 from services.gateway.settings import GatewaySettings
 from shared.kafka import EventProducer, make_producer
@@ -66,9 +66,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await create_pool(settings)
         stack.push_async_callback(pool.close)
         async with pool.acquire() as conn:
-            sealed = await seal_plaintext_secrets(conn, box)
+            sealed = await reseal_secrets(conn, box)
         if sealed:
-            log.info("sealed plaintext webhook secrets", count=sealed)
+            log.info("sealed webhook secrets under the newest key", count=sealed)
         producer = make_producer(settings)
         await producer.start()
         stack.push_async_callback(producer.stop)

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 
 import pytest
+from cryptography.fernet import Fernet
 from pydantic import ValidationError
 
 from devstack.ports import free_port
@@ -20,12 +21,12 @@ from services.gateway.alerts.signing import (
     TIMESTAMP_HEADER,
     verify,
 )
-from services.gateway.secretbox import SecretKeyError
+from services.gateway.secretbox import SecretBox, SecretKeyError
 from services.gateway.settings import GatewaySettings
 from tests.harness.wait import wait_for_async
 from tests.integration.gateway.helpers import RunningGateway, auth, running_gateway
 from tests.integration.gateway.receiver import Receiver
-from tests.security.conftest import LOOPBACK_RECEIVERS
+from tests.security.conftest import LOOPBACK_RECEIVERS, SECRETS_KEY
 from tests.unit.gateway import factories as f
 
 pytestmark = pytest.mark.integration
@@ -137,3 +138,52 @@ async def test_rotation_signs_with_both_secrets_during_the_overlap(
     assert header.count("v2=") == (2 if overlap_s > 0 else 1)
     # The signature binds the event id: the same body under another id does not verify.
     assert not verify(new, timestamp, event_id + "x", request.body, header, now=now)
+
+
+async def test_the_sealing_key_rotates_old_rows_resealed_on_start(
+    make_settings: Callable[..., GatewaySettings],
+) -> None:
+    newer = Fernet.generate_key().decode()
+    async with running_gateway(make_settings()) as gw:
+        key = await gw.tenant("acme", [A1])
+        sub = await _subscribe(gw, key, "https://93.184.215.14/hook")
+    # New key first, old one still listed: start-up re-seals under the new one...
+    async with running_gateway(make_settings(gateway_secrets_key=f"{newer},{SECRETS_KEY}")) as gw:
+        stored, _ = await _stored(gw, sub["id"])
+    assert SecretBox(newer).open(stored) == sub["secret"]
+    # ...so the old key can then be dropped.
+    async with running_gateway(make_settings(gateway_secrets_key=newer)) as gw:
+        assert gw.state.secrets.open((await _stored(gw, sub["id"]))[0]) == sub["secret"]
+
+
+async def test_a_secret_no_key_opens_fails_its_delivery_and_is_given_up(
+    make_settings: Callable[..., GatewaySettings],
+) -> None:
+    """Retried on every lease forever before; now a failed attempt with an error class."""
+    receiver = Receiver(free_port())
+    await receiver.start()
+    try:
+        async with running_gateway(make_settings(**LOOPBACK_RECEIVERS)) as gw:
+            key = await gw.tenant("acme", [A1])
+            sub = await _subscribe(gw, key, f"http://127.0.0.1:{receiver.port}/hook")
+        other = make_settings(
+            gateway_run_delivery=True,
+            gateway_secrets_key=Fernet.generate_key().decode(),
+            gateway_webhook_max_attempts=1,
+            **LOOPBACK_RECEIVERS,
+        )
+        async with running_gateway(other) as gw:
+            await gw.store([f.anomaly("inc-unreadable")])
+
+            async def given_up() -> list[dict[str, object]] | None:
+                page = await gw.client.get(
+                    f"/v1/subscriptions/{sub['id']}/deliveries", headers=auth(key)
+                )
+                items = page.json()["items"]
+                return items if items and items[0]["status"] == "failed" else None
+
+            items = await wait_for_async(given_up, description="the delivery given up")
+    finally:
+        await receiver.stop()
+    assert items[0]["last_error"] == "secret_unreadable"
+    assert receiver.requests == []

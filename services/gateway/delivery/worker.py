@@ -18,7 +18,7 @@ from services.gateway.alerts.backoff import gives_up, next_delay
 from services.gateway.delivery.channels import Outcome, SnsSender, WebhookSender
 from services.gateway.delivery.sns_topics import topic_allowed
 from services.gateway.repositories import alerts as repo
-from services.gateway.secretbox import SecretBox
+from services.gateway.secretbox import SecretBox, SecretKeyError
 from services.gateway.settings import GatewaySettings
 from shared.logging import get_logger
 
@@ -111,9 +111,19 @@ class DeliveryWorker:
 
     async def _deliver(self, row: asyncpg.Record) -> None:
         alert = repo.to_alert(row)
+        secrets = None
         if row["channel"] == "webhook":
+            try:
+                secrets = self._secrets_of(row)
+            except SecretKeyError:
+                # Sealed under a key no longer configured: retrying cannot help, so it
+                # is an attempt that failed (backoff, then given up), not a lost lease.
+                log.error("webhook secret unreadable", delivery_id=row["delivery_id"])
+        if row["channel"] == "webhook" and secrets is None:
+            outcome = Outcome(False, 0.0, error="secret_unreadable")
+        elif row["channel"] == "webhook":
             outcome = await self._webhooks.send(
-                row["url"], self._secrets_of(row), alert, row["seq"], row["body_format"]
+                row["url"], secrets, alert, row["seq"], row["body_format"]
             )
         elif not topic_allowed(
             row["sns_topic_arn"],

@@ -6,7 +6,7 @@ from typing import Any
 
 import asyncpg
 
-from services.gateway.secretbox import SEALED_PREFIX, SecretBox
+from services.gateway.secretbox import SecretBox, SecretKeyError
 
 _COLUMNS = (
     "id, name, channel, url, body_format, sns_topic_arn, accounts, services, min_severity, "
@@ -112,24 +112,29 @@ async def rotate_secret(
     return row
 
 
-async def seal_plaintext_secrets(conn: asyncpg.Connection, box: SecretBox) -> int:
-    """Seal secrets stored before encryption at rest; return how many were sealed.
+async def reseal_secrets(conn: asyncpg.Connection, box: SecretBox) -> int:
+    """Seal plaintext secrets from before encryption, re-seal those under an older key.
 
-    Each row is updated only if it still holds the plaintext read, so replicas
-    starting together never seal a secret twice.
+    Returns how many were written. Each row is updated only if it still holds
+    the value read, so replicas starting together never seal a secret twice. A
+    secret no configured key opens is left alone (its deliveries fail, saying so).
     """
     sealed = 0
     for column in ("secret", "previous_secret"):
         rows = await conn.fetch(
-            f"SELECT id, {column} AS value FROM subscriptions "
-            f"WHERE {column} IS NOT NULL AND {column} NOT LIKE $1",
-            SEALED_PREFIX + "%",
+            f"SELECT id, {column} AS value FROM subscriptions WHERE {column} IS NOT NULL"
         )
         for row in rows:
+            if not box.needs_reseal(row["value"]):
+                continue
+            try:
+                fresh = box.reseal(row["value"])
+            except SecretKeyError:
+                continue
             done: str = await conn.execute(
                 f"UPDATE subscriptions SET {column} = $2 WHERE id = $1 AND {column} = $3",
                 row["id"],
-                box.seal(row["value"]),
+                fresh,
                 row["value"],
             )
             sealed += not done.endswith(" 0")
