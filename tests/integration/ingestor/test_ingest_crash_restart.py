@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.ingestor.app import event_producer
 from services.ingestor.cur_runner import CurRunner, make_source
@@ -27,6 +28,8 @@ FILES, ROWS_PER_FILE = 4, 10_000
 KILL_AFTER_RECORDS = 3_000
 # The ingestor starts (imports, broker connect) and streams 40k rows within this on CI.
 DEADLINE_S = 120.0
+# 3k records take the ingestor ~0.1 s and the whole delivery over a second: poll well inside.
+PROBE_INTERVAL_S = 0.01
 
 
 def env_for(settings: IngestorSettings, source: Path) -> dict[str, str]:
@@ -80,18 +83,30 @@ async def test_killed_mid_delivery_then_rerun_gives_exact_daily_totals(
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
     )
+    # One probe consumer for the whole wait: starting one per poll took longer
+    # than the ingestor needs for the whole delivery on a fast machine.
+    probe = AIOKafkaConsumer(**settings.kafka_client_kwargs(), enable_auto_commit=False)
+    await probe.start()
+    partitions = [
+        TopicPartition(CUR_LINE_ITEMS.full_name(settings.topic_prefix), p)
+        for p in range(CUR_LINE_ITEMS.partitions)
+    ]
     try:
 
         async def mid_delivery() -> bool:
             assert service.returncode is None, "the ingestor exited before it was killed"
-            return await topic_size(settings, CUR_LINE_ITEMS) >= KILL_AFTER_RECORDS
+            return sum((await probe.end_offsets(partitions)).values()) >= KILL_AFTER_RECORDS
 
         await wait_for_async(
-            mid_delivery, timeout=DEADLINE_S, description="the ingestor mid-delivery"
+            mid_delivery,
+            timeout=DEADLINE_S,
+            interval=PROBE_INTERVAL_S,
+            description="the ingestor mid-delivery",
         )
     finally:
         service.kill()
         await service.wait()
+        await probe.stop()
 
     partial = await read_topic(settings, CUR_LINE_ITEMS, light=True)
     kinds = [r.event.ce_type for r in partial]
