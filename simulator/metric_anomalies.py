@@ -58,7 +58,8 @@ def _shape(kind: str, step0: int, last: int, rng: np.random.Generator) -> Metric
         return MetricShift(step0, last, round(float(rng.uniform(10, 15)), 3))
     if kind == "saturation":
         step1 = step0 + int(rng.integers(SATURATION_STEPS[0], SATURATION_STEPS[1] + 1))
-        return MetricShift(step0, min(step1, last), round(float(rng.uniform(97, 99)), 3), "saturate")
+        level = round(float(rng.uniform(97, 99)), 3)
+        return MetricShift(step0, min(step1, last), level, "saturate")
     step1 = step0 + int(rng.integers(LEAK_STEPS[0], LEAK_STEPS[1] + 1))
     return MetricShift(step0, min(step1, last), round(float(rng.uniform(25, 35)), 3), "leak")
 

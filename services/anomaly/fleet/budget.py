@@ -94,7 +94,8 @@ class AlertBudget:
 
     def _decide(self, usd: float, allowed: int) -> Decision:
         if usd < self.config.min_impact_usd:
-            return Decision(False, f"impact ${usd:.2f} below the ${self.config.min_impact_usd:.2f} floor")
+            floor = self.config.min_impact_usd
+            return Decision(False, f"impact ${usd:.2f} below the ${floor:.2f} floor")
         notified = sum(1 for r in self.recent if r[2])
         if notified >= allowed:
             return Decision(False, f"alert budget: {notified} of {allowed} sent in the last day")
