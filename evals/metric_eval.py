@@ -29,6 +29,7 @@ from services.anomaly.metric import MetricDetector, MetricDetectorConfig
 from services.anomaly.metric.tracker import MetricTracker, MetricTrackerConfig
 from simulator import SimConfig, simulate_organisation
 from simulator.fleet_view import DATAPOINT_SERIES, day_timestamps
+from simulator.records import InjectedAnomaly
 
 PERIOD = timedelta(minutes=5)
 # An anomaly's end (a leak's restart, a spike's fall) is itself a change the
@@ -99,7 +100,7 @@ def judge(
     return out
 
 
-def score(judged: list[Judged], truths: list[Any], after: datetime) -> dict[str, Any]:
+def score(judged: list[Judged], truths: list[InjectedAnomaly], after: datetime) -> dict[str, Any]:
     """Precision and recall of all incidents and of the notified ones."""
     result: dict[str, Any] = {}
     for name, chosen in (
@@ -118,7 +119,7 @@ def score(judged: list[Judged], truths: list[Any], after: datetime) -> dict[str,
     return result
 
 
-def _matches(inc: ResourceIncident, truth: Any) -> bool:
+def _matches(inc: ResourceIncident, truth: InjectedAnomaly) -> bool:
     return (
         inc.resource_id == truth.resource_id
         and inc.start <= truth.end + MATCH_GRACE
@@ -142,7 +143,7 @@ def evaluate_seed(seed: int, budget: BudgetConfig | None = None) -> dict[str, An
     n_stream = sum(len(s) for s in spans.values())
     judged = judge(incidents, prices, budget or BudgetConfig())
     warm = datetime.combine(cfg.start, datetime.min.time(), UTC) + timedelta(days=cfg.warmup_days)
-    row = {"seed": seed, "anomalies": len(truths), "stream_incidents": n_stream}
+    row: dict[str, Any] = {"seed": seed, "anomalies": len(truths), "stream_incidents": n_stream}
     row.update(score(judged, truths, warm))
     row["kinds"] = {t.id: t.shape for t in truths}
     return row

@@ -18,6 +18,7 @@ from services.anomaly.cost.account_state import CostStateConfig
 from services.anomaly.cost.engine import CostEngineConfig
 from services.anomaly.cost.seasonal import CostDetectorConfig
 from services.anomaly.feedback.rules import FeedbackConfig
+from services.anomaly.fleet.budget import BudgetConfig
 from services.anomaly.metric.tracker import MetricTrackerConfig
 from shared.settings import SpendstreamSettings
 
@@ -63,6 +64,11 @@ class AnomalySettings(SpendstreamSettings):
     # normal points that resolve an incident.
     anomaly_metric_threshold: float | None = None
     anomaly_metric_resolve_after: int = 3
+    # Fleet alert budget: at most this many metric alerts per 100 resources per
+    # day reach subscribers (the rest are published with notify=false), and none
+    # below the dollar floor of instance time (services/anomaly/fleet/budget.py).
+    anomaly_metric_alerts_per_100: float = 3.0
+    anomaly_metric_min_impact_usd: float = 0.10
 
     # State horizons (data time, so replays and restores evict the same state).
     # An ingest attempt without its completion marker after this many hours of
@@ -102,6 +108,13 @@ class AnomalySettings(SpendstreamSettings):
             threshold = detector_threshold if detector_threshold is not None else DEFAULT_THRESHOLD
         return MetricTrackerConfig(
             threshold=threshold, resolve_after=self.anomaly_metric_resolve_after
+        )
+
+    def budget_config(self) -> BudgetConfig:
+        """The fleet's alert budget for metric incidents."""
+        return BudgetConfig(
+            alerts_per_100_per_day=self.anomaly_metric_alerts_per_100,
+            min_impact_usd=self.anomaly_metric_min_impact_usd,
         )
 
     def metric_idle_horizon(self) -> timedelta:
