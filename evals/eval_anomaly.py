@@ -26,8 +26,10 @@ from tqdm import tqdm
 
 from evals.cost_baselines import run_baselines
 from evals.cost_matching import FoundIncident, Score, Truth, score
+from evals.metric_eval import evaluate_seed, metric_markdown
 from services.anomaly.cost.engine import CostEngineConfig
 from services.anomaly.cost.replay import run_engine, to_incidents
+from services.anomaly.fleet.budget import BudgetConfig
 from shared.events.costs import series_id
 from simulator import SimConfig, simulate_organisation
 
@@ -199,10 +201,16 @@ def _nab_section() -> tuple[str, dict[str, Any] | None]:
 def main(
     seeds: str = typer.Option(DEFAULT_SEEDS, help="Comma-separated simulator seeds."),
     nab: bool = typer.Option(True, help="Append the NAB report when evals/nab_report.py exists."),
+    metric: bool = typer.Option(True, help="Score metric incidents on the simulated fleet."),
 ) -> None:
     """Evaluate, print the table, write docs/anomaly-eval.md and .json."""
-    result = evaluate([int(s) for s in seeds.split(",")])
+    chosen = [int(s) for s in seeds.split(",")]
+    result = evaluate(chosen)
     markdown = _markdown(result)
+    if metric:
+        rows = [evaluate_seed(s) for s in tqdm(chosen, desc="metric fleets")]
+        markdown += metric_markdown(rows, BudgetConfig())
+        result["metric"] = rows
     if nab:
         section, data = _nab_section()
         markdown += section

@@ -79,7 +79,7 @@ def label_fleet(fleet: list[FleetMember], config: SimConfig, cal: Calendar) -> l
         if finding != intended:
             notes.append(f"profile {m.profile} drew a {finding} load")
         if any(s.add > 0 for s in m.load.shifts):
-            notes.append("has an injected CPU anomaly")
+            notes.append("has an injected metric anomaly")
         out.append(
             SimInstance(
                 instance_id=m.instance_id,

@@ -40,7 +40,8 @@ class InjectedAnomaly:
     description: str
     region: str | None = None
     series_id: str | None = None
-    #: Metric anomalies: "spike" or "level_shift"; cost anomalies repeat ``kind``.
+    #: Metric anomalies: "spike", "level_shift", "saturation" or "leak"; cost anomalies
+    #: repeat ``kind``.
     shape: str | None = None
     #: Restatement only: the first delivery's value and the restated (final) value.
     original_value: float | None = None

@@ -33,11 +33,18 @@ BUSINESS_START_H, BUSINESS_END_H = 8, 18
 
 @dataclass(frozen=True)
 class MetricShift:
-    """A CPU anomaly: ``add`` percentage points over global steps [start, end)."""
+    """An injected anomaly over global steps [start, end).
+
+    ``mode`` says how ``add`` applies: ``"add"`` adds it to the CPU level (spike,
+    level shift), ``"saturate"`` raises the CPU level to at least ``add`` percent
+    (a pinned host), ``"leak"`` adds to memory a ramp from 0 to ``add`` points
+    (a leak until the process restarts at ``end``).
+    """
 
     start_step: int
     end_step: int
     add: float
+    mode: str = "add"
 
 
 @dataclass(frozen=True)
@@ -108,9 +115,16 @@ def generate_days(
                 bursts[row, begin : begin + int(rng.integers(2, 13))] = model.burst_level
     level = np.maximum(level, bursts)
     steps = day_indices[:, None] * STEPS_PER_DAY + np.arange(STEPS_PER_DAY)[None, :]
+    mem_add = np.zeros((n_days, STEPS_PER_DAY))
     for shift in model.shifts:
         inside = (steps >= shift.start_step) & (steps < shift.end_step)
-        level = np.where(inside, level + shift.add, level)
+        if shift.mode == "saturate":
+            level = np.where(inside, np.maximum(level, shift.add), level)
+        elif shift.mode == "leak":
+            frac = (steps - shift.start_step) / max(shift.end_step - shift.start_step, 1)
+            mem_add = np.where(inside, mem_add + shift.add * frac, mem_add)
+        else:
+            level = np.where(inside, level + shift.add, level)
     avg = np.clip(level * np.exp(AVG_NOISE_SIGMA * draws[:, 0]), 0.05, 100.0)
     spread = MAX_SPREAD / (1.0 + np.exp(-1.7 * draws[:, 1]))
     cpu_max = np.minimum(avg * (MAX_BASE + spread), 100.0)
@@ -119,7 +133,7 @@ def generate_days(
     net_out = net_in * model.net_out_ratio * np.exp(0.2 * draws[:, 3])
     if model.has_memory_agent:
         drift = 3.0 * np.sin(2.0 * np.pi * (local_hour - 9.0) / 24.0)
-        mem = np.clip(model.mem_level + drift + 1.0 * draws[:, 4], 1.0, 100.0)
+        mem = np.clip(model.mem_level + drift + mem_add + 1.0 * draws[:, 4], 1.0, 100.0)
     else:
         mem = np.full((n_days, STEPS_PER_DAY), np.nan)
     return {

@@ -17,6 +17,7 @@ from services.anomaly.cost.accumulator import AccountAccumulator, Completion, Pe
 from services.anomaly.cost.engine import AccountCostEngine, CostEngineConfig
 from services.anomaly.cost.hierarchy import SeriesInfo
 from services.anomaly.cost.seasonal import CostDetectorConfig, CostSeriesDetector, CostVerdict
+from services.anomaly.fleet.budget import AlertBudget, BudgetConfig
 from services.anomaly.incidents.lifecycle import Incident, Observation, SeriesRef
 from services.anomaly.metric.config import MetricDetectorConfig
 from services.anomaly.metric.detector import MetricDetector
@@ -59,6 +60,8 @@ METRIC_STATE_TYPES: tuple[type, ...] = (
     Mean,
     Var,
     RollingVar,
+    AlertBudget,
+    BudgetConfig,
     *INCIDENT_TYPES,
 )
 

@@ -63,3 +63,16 @@ class AnomalyEvent(Event):
     detector: str
     reason: str = Field(description="One sentence a person understands.")
     detected_at: datetime
+    # Optional and defaulted, so events of older producers still validate (v1).
+    evidence_metrics: list[str] = Field(
+        default_factory=list,
+        description="Metric incidents on one resource: the metrics that moved.",
+    )
+    notify: bool = Field(
+        True,
+        description="False when the fleet's alert budget ranked the incident below its "
+        "cut: it is stored and queryable but not pushed to subscribers.",
+    )
+    suppressed_reason: str | None = Field(
+        None, description="Why ``notify`` is false (dollar floor or alert budget)."
+    )

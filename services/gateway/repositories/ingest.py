@@ -163,7 +163,8 @@ def to_rows(events: Sequence[tuple[Event, str]]) -> Rows:
                 (event.id, event.incident_id, event.action, event.revision, event.detected_at,
                  payload),
             )  # fmt: skip
-            rows.alerts.append(from_anomaly(event, payload))
+            if event.notify:  # ranked below the fleet's alert budget: stored, not pushed
+                rows.alerts.append(from_anomaly(event, payload))
         elif isinstance(event, Recommendation):
             payload = event.model_dump(mode="json")
             rows.add(

@@ -1,0 +1,1 @@
+"""Fleet-level noise control for metric incidents: one per resource, priced, budgeted."""
