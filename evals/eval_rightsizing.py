@@ -103,10 +103,12 @@ def write_report(seeds: list[dict[str, Any]], nab: list[dict[str, Any]], command
     lines += [f"- seed {s['seed']}: " + ", ".join(f"{k} {v}" for k, v in s["confusion"].items())
               for s in seeds]  # fmt: skip
     lines += ["", "Savings: the truth prices only the next smaller size of the same family; "
-              "we rank every current-generation family and prefer Graviton, so our resize "
-              "savings run higher. Regions the catalogue has no prices for are priced at "
-              "us-east-1 rates (said in each reason), the truth at the simulator's regional "
-              "multipliers. Schedule savings match the truth within cents (Mon-Fri 08-18 office "
+              "we rank every current-generation family of the instance's own architecture "
+              "(another architecture only for opted-in accounts), so our resize savings run "
+              "higher. An instance in a region or OS the catalogue has no price for keeps its "
+              "finding but gets no option and no saving (its reason says which price is "
+              "missing), while the truth prices it at the simulator's regional multipliers: "
+              "that is why our schedule savings fall short of the truth (Mon-Fri 08-18 office "
               "hours: 118 of 168 hours stopped).", "",
               "Benchmark: `make bench-rightsizing`; figures in "
               "`services/rightsizing/README.md`."]  # fmt: skip
