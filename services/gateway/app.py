@@ -16,7 +16,7 @@ import httpx
 import uvicorn
 from fastapi import Depends, FastAPI
 
-from services.gateway.api import error_responses
+from services.gateway.api import error_responses, openapi_links
 from services.gateway.api.middleware import BodyLimit, RequestMetrics, SecurityHeaders
 from services.gateway.api.params import reject_repeated_query
 from services.gateway.api.routes import (
@@ -173,6 +173,7 @@ def create_app(settings: GatewaySettings, metrics: ServiceMetrics | None = None)
     ):
         app.include_router(router)
     error_responses.install(app)
+    openapi_links.install(app)
     app.add_middleware(
         BodyLimit,
         max_bytes=settings.gateway_body_max_bytes,
