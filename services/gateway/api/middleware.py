@@ -1,4 +1,4 @@
-"""ASGI middleware: response security headers, request body size limit and request metrics."""
+"""ASGI middleware: security headers, query and body size limits, request metrics."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import orjson
 from prometheus_client import CollectorRegistry, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.gateway.api.params import QUERY_PARAMS_MAX
 from shared.telemetry import LATENCY_BUCKETS, NAMESPACE
 
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
@@ -46,6 +47,48 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+class QueryCap:
+    """422 for a query string of more than ``QUERY_PARAMS_MAX`` parameters, before any parsing.
+
+    Counted on the raw bytes: FastAPI parses (unquotes) the whole query string
+    when it resolves the first dependency, which for a few thousand parameters
+    costs milliseconds of event loop per request - before authentication, so a
+    stranger's flood would slow every tenant. Each parameter but the last ends at
+    a ``&``, so the count bounds them. A WebSocket handshake is closed instead.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Refuse a flood; pass anything else through untouched."""
+        separators = scope.get("query_string", b"").count(b"&")
+        if scope["type"] not in ("http", "websocket") or separators < QUERY_PARAMS_MAX:
+            await self.app(scope, receive, send)
+            return
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        message = f"at most {QUERY_PARAMS_MAX} query parameters; got {separators + 1}"
+        error = {"loc": ["query"], "msg": message, "type": "value_error", "input": None}
+        await _answer_json(send, 422, {"detail": [error]})
+
+
+async def _answer_json(send: Send, status: int, doc: dict[str, Any]) -> None:
+    payload = orjson.dumps(doc)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
 
 
 class BodyLimit:
@@ -106,18 +149,7 @@ class BodyLimit:
         await self._answer(send, 413, f"request body larger than {self.max_bytes} bytes")
 
     async def _answer(self, send: Send, status: int, detail: str) -> None:
-        payload = orjson.dumps({"detail": detail})
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(payload)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
+        await _answer_json(send, status, {"detail": detail})
 
 
 class RequestMetrics:
