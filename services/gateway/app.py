@@ -17,7 +17,13 @@ import uvicorn
 from fastapi import Depends, FastAPI
 
 from services.gateway.api import error_responses, openapi_links
-from services.gateway.api.middleware import BodyLimit, QueryCap, RequestMetrics, SecurityHeaders
+from services.gateway.api.middleware import (
+    BodyLimit,
+    LockedOut,
+    QueryCap,
+    RequestMetrics,
+    SecurityHeaders,
+)
 from services.gateway.api.params import reject_repeated_query
 from services.gateway.api.routes import (
     alerts,
@@ -180,6 +186,7 @@ def create_app(settings: GatewaySettings, metrics: ServiceMetrics | None = None)
         timeout_s=settings.gateway_body_timeout_s,
     )
     app.add_middleware(QueryCap)
+    app.add_middleware(LockedOut)
     app.add_middleware(RequestMetrics, registry=app.state.metrics.registry)
     # Outermost, so the body limit's own 413/408 answers carry the headers too.
     app.add_middleware(SecurityHeaders)

@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.gateway.api.params import QUERY_PARAMS_MAX
+from services.gateway.ratelimit import lockout_refusal
 from shared.telemetry import LATENCY_BUCKETS, NAMESPACE
 
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
@@ -76,7 +77,36 @@ class QueryCap:
         await _answer_json(send, 422, {"detail": [error]})
 
 
-async def _answer_json(send: Send, status: int, doc: dict[str, Any]) -> None:
+class LockedOut:
+    """429 for a client out of failed-authentication attempts, before routing.
+
+    ``api.deps`` refuses such a client too, but only after routing and
+    dependency resolution (most of a refusal's ~1 ms); a client guessing keys
+    keeps sending, so its refusals should cost the least. Only ``/v1`` routes,
+    the ones that take API keys.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Refuse a locked-out client; pass anything else through untouched."""
+        state = getattr(scope["app"].state, "gateway", None) if "app" in scope else None
+        if scope["type"] != "http" or state is None or not scope["path"].startswith("/v1/"):
+            await self.app(scope, receive, send)
+            return
+        client = scope["client"][0] if scope.get("client") else "unknown"
+        wait = state.auth_failures.retry_after(client, time.monotonic())
+        if wait <= 0:
+            await self.app(scope, receive, send)
+            return
+        message, retry_after = lockout_refusal(wait)
+        await _answer_json(send, 429, {"detail": message}, [(b"retry-after", retry_after.encode())])
+
+
+async def _answer_json(
+    send: Send, status: int, doc: dict[str, Any], headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
     payload = orjson.dumps(doc)
     await send(
         {
@@ -85,6 +115,7 @@ async def _answer_json(send: Send, status: int, doc: dict[str, Any]) -> None:
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(payload)).encode()),
+                *(headers or []),
             ],
         }
     )
