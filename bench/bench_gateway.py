@@ -234,8 +234,14 @@ def load_main(argv: list[str]) -> None:
 
 
 def serve(
-    dsn: str, bootstrap: str, schema: str, port: int, log_path: Path
+    dsn: str,
+    bootstrap: str,
+    schema: str,
+    port: int,
+    log_path: Path,
+    extra_env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
+    """The gateway in a subprocess, ready; ``extra_env`` overrides this bench's settings."""
     env = {
         **os.environ,
         "SPENDSTREAM_POSTGRES_DSN": dsn,
@@ -250,6 +256,7 @@ def serve(
         "SPENDSTREAM_GATEWAY_RATE_LIMIT_BURST": "1000000",
         "SPENDSTREAM_LOG_LEVEL": "WARNING",
         "SPENDSTREAM_TOPIC_PREFIX": "bench.",
+        **(extra_env or {}),
     }
     with log_path.open("wb") as log:
         proc = subprocess.Popen(

@@ -16,8 +16,14 @@ import httpx
 import uvicorn
 from fastapi import Depends, FastAPI
 
-from services.gateway.api import error_responses
-from services.gateway.api.middleware import BodyLimit, RequestMetrics, SecurityHeaders
+from services.gateway.api import error_responses, openapi_links
+from services.gateway.api.middleware import (
+    BodyLimit,
+    LockedOut,
+    QueryCap,
+    RequestMetrics,
+    SecurityHeaders,
+)
 from services.gateway.api.params import reject_repeated_query
 from services.gateway.api.routes import (
     alerts,
@@ -182,11 +188,14 @@ def create_app(settings: GatewaySettings, metrics: ServiceMetrics | None = None)
     ):
         app.include_router(router)
     error_responses.install(app)
+    openapi_links.install(app)
     app.add_middleware(
         BodyLimit,
         max_bytes=settings.gateway_body_max_bytes,
         timeout_s=settings.gateway_body_timeout_s,
     )
+    app.add_middleware(QueryCap)
+    app.add_middleware(LockedOut)
     app.add_middleware(RequestMetrics, registry=app.state.metrics.registry)
     # Outermost, so the body limit's own 413/408 answers carry the headers too.
     app.add_middleware(SecurityHeaders)

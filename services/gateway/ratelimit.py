@@ -55,6 +55,16 @@ class TokenBuckets:
         self._state[key] = value
 
 
+def lockout_refusal(wait: float) -> tuple[str, str]:
+    """(message, Retry-After value) for a client out of authentication attempts.
+
+    >>> lockout_refusal(2.4)
+    ('too many failed authentication attempts from this client; retry after 2 s', '2')
+    """
+    message = f"too many failed authentication attempts from this client; retry after {wait:.0f} s"
+    return message, str(max(1, round(wait)))
+
+
 @dataclass
 class FailureLimiter:
     """Failed authentication attempts per client: ``burst`` at once, then ``rate`` per second.

@@ -55,3 +55,18 @@ async def test_failed_attempts_are_limited_per_client(
         other = httpx.ASGITransport(app=gw.app, client=("10.9.8.7", 4242))
         async with httpx.AsyncClient(transport=other, base_url="http://gateway") as client:
             assert (await client.get("/v1/anomalies", headers=auth(key))).status_code == 200
+
+
+async def test_a_locked_out_client_is_refused_before_routing(
+    make_settings: Callable[..., GatewaySettings],
+) -> None:
+    """Its refusals cost the least: 429 even where routing would have answered 404 or 405."""
+    settings = make_settings(gateway_auth_failure_burst=2, gateway_auth_failure_per_s=0.01)
+    async with running_gateway(settings) as gw:
+        for _ in range(2):
+            await gw.client.get("/v1/anomalies", headers=auth(BAD_KEY))
+        for method, path in (("GET", "/v1/no-such-route"), ("XFOO", "/v1/anomalies")):
+            response = await gw.client.request(method, path, headers=auth(BAD_KEY))
+            assert response.status_code == 429, (method, path, response.status_code)
+            assert int(response.headers["Retry-After"]) >= 1
+        assert (await gw.client.get("/healthz")).status_code == 200

@@ -14,6 +14,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from services.gateway import keys
 from services.gateway.api.state import GatewayState
+from services.gateway.ratelimit import lockout_refusal
 from services.gateway.repositories import tenants
 
 SCOPE_RANK = {"read": 0, "write": 1, "admin": 2}
@@ -111,10 +112,9 @@ def presented_key(state: GatewayState, client: str, token: str | None) -> Presen
     """
     wait = state.auth_failures.retry_after(client, time.monotonic())
     if wait > 0:
+        message, retry_after = lockout_refusal(wait)
         raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            f"too many failed authentication attempts from this client; retry after {wait:.0f} s",
-            headers={"Retry-After": str(max(1, round(wait)))},
+            status.HTTP_429_TOO_MANY_REQUESTS, message, headers={"Retry-After": retry_after}
         )
     if not token:
         raise _unauthorized("missing API key: send it as 'Authorization: Bearer <key>'")

@@ -1,4 +1,4 @@
-"""ASGI middleware: response security headers, request body size limit and request metrics."""
+"""ASGI middleware: security headers, query and body size limits, request metrics."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import orjson
 from prometheus_client import CollectorRegistry, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.gateway.api.params import QUERY_PARAMS_MAX
+from services.gateway.ratelimit import lockout_refusal
 from shared.telemetry import LATENCY_BUCKETS, NAMESPACE
 
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
@@ -46,6 +48,78 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+class QueryCap:
+    """422 for a query string of more than ``QUERY_PARAMS_MAX`` parameters, before any parsing.
+
+    Counted on the raw bytes: FastAPI parses (unquotes) the whole query string
+    when it resolves the first dependency, which for a few thousand parameters
+    costs milliseconds of event loop per request - before authentication, so a
+    stranger's flood would slow every tenant. Each parameter but the last ends at
+    a ``&``, so the count bounds them. A WebSocket handshake is closed instead.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Refuse a flood; pass anything else through untouched."""
+        separators = scope.get("query_string", b"").count(b"&")
+        if scope["type"] not in ("http", "websocket") or separators < QUERY_PARAMS_MAX:
+            await self.app(scope, receive, send)
+            return
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        message = f"at most {QUERY_PARAMS_MAX} query parameters; got {separators + 1}"
+        error = {"loc": ["query"], "msg": message, "type": "value_error", "input": None}
+        await _answer_json(send, 422, {"detail": [error]})
+
+
+class LockedOut:
+    """429 for a client out of failed-authentication attempts, before routing.
+
+    ``api.deps`` refuses such a client too, but only after routing and
+    dependency resolution (most of a refusal's ~1 ms); a client guessing keys
+    keeps sending, so its refusals should cost the least. Only ``/v1`` routes,
+    the ones that take API keys.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Refuse a locked-out client; pass anything else through untouched."""
+        state = getattr(scope["app"].state, "gateway", None) if "app" in scope else None
+        if scope["type"] != "http" or state is None or not scope["path"].startswith("/v1/"):
+            await self.app(scope, receive, send)
+            return
+        client = scope["client"][0] if scope.get("client") else "unknown"
+        wait = state.auth_failures.retry_after(client, time.monotonic())
+        if wait <= 0:
+            await self.app(scope, receive, send)
+            return
+        message, retry_after = lockout_refusal(wait)
+        await _answer_json(send, 429, {"detail": message}, [(b"retry-after", retry_after.encode())])
+
+
+async def _answer_json(
+    send: Send, status: int, doc: dict[str, Any], headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    payload = orjson.dumps(doc)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
 
 
 class BodyLimit:
@@ -106,18 +180,7 @@ class BodyLimit:
         await self._answer(send, 413, f"request body larger than {self.max_bytes} bytes")
 
     async def _answer(self, send: Send, status: int, detail: str) -> None:
-        payload = orjson.dumps({"detail": detail})
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(payload)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
+        await _answer_json(send, status, {"detail": detail})
 
 
 class RequestMetrics:
