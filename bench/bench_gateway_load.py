@@ -82,6 +82,8 @@ def gateway_env(prefix: str) -> dict[str, str]:
         "SPENDSTREAM_GATEWAY_CONSUMER_GROUP": f"{prefix}gateway",
         "SPENDSTREAM_GATEWAY_RATE_LIMIT_PER_S": "50",
         "SPENDSTREAM_GATEWAY_RATE_LIMIT_BURST": "100",
+        "SPENDSTREAM_GATEWAY_TENANT_RATE_LIMIT_PER_S": "100",
+        "SPENDSTREAM_GATEWAY_TENANT_RATE_LIMIT_BURST": "200",
         "SPENDSTREAM_TOPIC_PREFIX": prefix,
     }
 

@@ -87,6 +87,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             buckets=TokenBuckets(
                 settings.gateway_rate_limit_per_s, settings.gateway_rate_limit_burst
             ),
+            tenant_buckets=TokenBuckets(
+                settings.gateway_tenant_rate_limit_per_s, settings.gateway_tenant_rate_limit_burst
+            ),
             auth_failures=FailureLimiter(
                 settings.gateway_auth_failure_per_s, settings.gateway_auth_failure_burst
             ),

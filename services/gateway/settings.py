@@ -59,6 +59,10 @@ class GatewaySettings(SpendstreamSettings):
     # Per-key token bucket: sustained requests/s and burst size.
     gateway_rate_limit_per_s: float = 50.0
     gateway_rate_limit_burst: int = 100
+    # Per-tenant bucket over all its keys, charged too: minting keys buys no more
+    # of a replica than one tenant's share.
+    gateway_tenant_rate_limit_per_s: float = 100.0
+    gateway_tenant_rate_limit_burst: int = 200
     # Failed authentications per client address: a script with a typo gets 20 tries at
     # once, a key guesser one per second; beyond that 429 before any database work.
     gateway_auth_failure_per_s: float = 1.0

@@ -50,6 +50,8 @@ def make_settings(
             "gateway_stream_poll_s": FAST_POLL_S,
             "gateway_rate_limit_per_s": 10_000.0,
             "gateway_rate_limit_burst": 10_000,
+            "gateway_tenant_rate_limit_per_s": 10_000.0,
+            "gateway_tenant_rate_limit_burst": 10_000,
             "gateway_operator_token": OPERATOR_TOKEN,
             "gateway_secrets_key": SECRETS_KEY,
             "log_json": False,

@@ -158,6 +158,8 @@ def fuzzed(postgres_dsn: str, kafka_bootstrap: str) -> Iterator[Fuzzed]:
                 # proven elsewhere (test_auth_before_db, test_quotas).
                 gateway_rate_limit_per_s=100_000.0,
                 gateway_rate_limit_burst=100_000,
+                gateway_tenant_rate_limit_per_s=100_000.0,
+                gateway_tenant_rate_limit_burst=100_000,
                 gateway_feedback_per_s=100_000.0,
                 gateway_feedback_burst=100_000,
                 # Its negative cases include bad credentials, which would otherwise

@@ -63,3 +63,28 @@ async def test_feedback_is_rate_limited_per_tenant(
             "/v1/anomalies/inc-b/feedback", json=verdict, headers=auth(other)
         )
         assert theirs.status_code == 202
+
+
+async def test_more_keys_buy_a_tenant_no_more_requests(
+    make_settings: Callable[..., GatewaySettings],
+) -> None:
+    """Each key is under its own limit, the tenant over its: 429; another tenant is untouched."""
+    settings = make_settings(
+        gateway_rate_limit_per_s=0.001,
+        gateway_rate_limit_burst=5,
+        gateway_tenant_rate_limit_per_s=0.001,
+        gateway_tenant_rate_limit_burst=8,
+    )
+    async with running_gateway(settings) as gw:
+        keys = [await gw.tenant("acme", [A1])] + [await gw.key("acme", "read") for _ in range(3)]
+        other = await gw.tenant("globex", [B1])
+        codes = [
+            (await gw.client.get("/v1/anomalies", headers=auth(k))).status_code
+            for k in keys
+            for _ in range(3)
+        ]
+        assert codes.count(200) == 8, codes
+        assert codes[8:] == [429] * 4, codes
+        refused = await gw.client.get("/v1/anomalies", headers=auth(keys[-1]))
+        assert "for the tenant's keys" in refused.text
+        assert (await gw.client.get("/v1/anomalies", headers=auth(other))).status_code == 200

@@ -128,19 +128,30 @@ def presented_key(state: GatewayState, client: str, token: str | None) -> Presen
 async def authenticate(
     state: GatewayState, conn: asyncpg.Connection, presented: PresentedKey
 ) -> Principal:
-    """Check the key, then charge its rate limit; raises 401/429 HTTPExceptions."""
+    """Check the key, then charge its and its tenant's rate limits; raises 401/429."""
     row = await tenants.key_for_auth(conn, presented.key_id)
     if row is None or not keys.matches(presented.secret, row.secret_hash):
         state.auth_failures.record(presented.client, time.monotonic())
         raise _unauthorized("unknown or revoked API key")
-    wait = state.buckets.take(presented.key_id, time.monotonic())
-    if wait > 0:
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            f"rate limit of {state.settings.gateway_rate_limit_per_s:g} requests/s exceeded; "
-            f"retry after {wait:.2f} s",
-            headers={"Retry-After": str(max(1, round(wait)))},
-        )
+    now, settings = time.monotonic(), state.settings
+    limits = (
+        (state.buckets, presented.key_id, f"{settings.gateway_rate_limit_per_s:g} requests/s"),
+        (
+            state.tenant_buckets,
+            row.tenant_id,
+            f"{settings.gateway_tenant_rate_limit_per_s:g} requests/s for the tenant's keys",
+        ),
+    )
+    for buckets, key, what in limits:  # check both before charging either
+        wait = buckets.wait(key, now)
+        if wait > 0:
+            raise HTTPException(
+                status.HTTP_429_TOO_MANY_REQUESTS,
+                f"rate limit of {what} exceeded; retry after {wait:.2f} s",
+                headers={"Retry-After": str(max(1, round(wait)))},
+            )
+    for buckets, key, _ in limits:
+        buckets.take(key, now)
     return Principal(row.tenant_id, presented.key_id, row.scope, row.accounts)
 
 

@@ -26,6 +26,7 @@ class GatewayState:
     registry: CollectorRegistry
     metrics: ServiceMetrics
     buckets: TokenBuckets
+    tenant_buckets: TokenBuckets
     auth_failures: FailureLimiter
     streams: StreamSlots
     feedback_buckets: TokenBuckets

@@ -38,6 +38,8 @@ def make_settings(
             "gateway_stream_poll_s": FAST_POLL_S,
             "gateway_rate_limit_per_s": 10_000.0,
             "gateway_rate_limit_burst": 10_000,
+            "gateway_tenant_rate_limit_per_s": 10_000.0,
+            "gateway_tenant_rate_limit_burst": 10_000,
             # The test receivers listen on plain http on loopback: an operator allow-list.
             "gateway_webhook_allow_http": True,
             "gateway_webhook_allow_networks": ("127.0.0.0/8",),

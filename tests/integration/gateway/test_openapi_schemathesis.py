@@ -86,6 +86,8 @@ def served_gateway(
                 gateway_secrets_key=SECRETS_KEY,
                 gateway_rate_limit_per_s=100_000.0,
                 gateway_rate_limit_burst=100_000,
+                gateway_tenant_rate_limit_per_s=100_000.0,
+                gateway_tenant_rate_limit_burst=100_000,
                 log_json=False,
                 log_level="WARNING",
             )
