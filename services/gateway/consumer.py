@@ -25,7 +25,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from services.gateway.db.errors import CONNECTION_ERRORS, is_retryable
+from services.gateway.db.errors import is_retryable
 from services.gateway.repositories import ingest
 from shared import topics
 from shared.events import DeadLetter, Event, stable_id, utcnow
@@ -44,8 +44,6 @@ CONSUMED_TOPICS: tuple[topics.Topic, ...] = (
     topics.BUDGET_ALERTS,
     *(t.dlq for t in topics.TOPICS),
 )
-# The outage classes, as the API's 503 handler imports them from here.
-TRANSIENT_DB_ERRORS = CONNECTION_ERRORS
 # First retry after 100 ms: a blip (failover, restart) is usually over by then.
 DB_RETRY_INITIAL_S = 0.1
 # After the consume loop itself fails (e.g. kicked from the group by a very long

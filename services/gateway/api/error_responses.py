@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 
 from services.gateway.api.pagination import BadCursorError
 from services.gateway.api.schemas_results import ErrorBody
-from services.gateway.consumer import TRANSIENT_DB_ERRORS
+from services.gateway.db.errors import CONNECTION_ERRORS
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -86,6 +86,6 @@ async def _db_down(request: Request, exc: Exception) -> JSONResponse:
 def install(app: FastAPI) -> None:
     """Register the handlers that turn known failures into documented responses."""
     app.add_exception_handler(BadCursorError, _bad_cursor)
-    for exc_type in TRANSIENT_DB_ERRORS:
+    for exc_type in CONNECTION_ERRORS:
         app.add_exception_handler(exc_type, _db_down)
     app.add_exception_handler(asyncpg.DataError, _bad_value)
