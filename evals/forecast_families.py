@@ -33,7 +33,12 @@ from simulator.cost_families import FAMILIES, REPORTED, START, family_organisati
 
 #: Organisations (seeds) per family: 3 x 15 = 45 series, as in the issue's trial.
 FAMILY_SEEDS = (1, 2, 3)
-METHODS: dict[str, RefreshConfig] = {"today": RefreshConfig()}
+#: ``today`` is the service before issue 19: three single models, per-series selection.
+TODAY = RefreshConfig(
+    models=("seasonal_naive", "damped_holt", "prophet"),
+    candidates=("seasonal_naive", "damped_holt", "prophet"),
+)
+METHODS: dict[str, RefreshConfig] = {"today": TODAY, "ensemble": RefreshConfig()}
 H = 30
 
 

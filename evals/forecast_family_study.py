@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 from evals.eval_forecast import HOLDOUT_DAYS
 from evals.forecast_families import FAMILY_SEEDS, family_series
+from services.forecast.backtest import calibration
 from services.forecast.backtest.calibration import apply, calibrated_folds, fit_factors
 from services.forecast.backtest.metrics import coverage, mase, seasonal_naive_mae
 from services.forecast.backtest.rolling import Fold, plan_origins, run_backtest
@@ -152,9 +153,67 @@ def _collect() -> None:
     CACHE.write_bytes(pickle.dumps({"families": VALIDATION, "rows": [r for r in rows if r]}))
 
 
+def combine_rule(rule80: str) -> Callable[[Sequence[np.ndarray], float], float | None]:
+    """A fold-combining rule for the 80% level (95% keeps today's maximum)."""
+
+    def combine_folds(per_fold: Sequence[np.ndarray], level: float) -> float | None:
+        qs = [float(np.quantile(s, level)) for s in per_fold if s.size]
+        if not qs:
+            return None
+        if level > calibration.TAIL_LEVEL or rule80 == "max":
+            return float(np.max(qs))
+        if rule80 == "recent":  # widen when the latest fold's errors grew
+            return float(max(np.median(qs), qs[-1]))
+        if rule80 == "mean":
+            return float(np.mean(qs))
+        return float(np.median(qs))
+
+    return combine_folds
+
+
+def cal_with(rule80: str) -> Calibrator:
+    """Today's calibration with another 80% fold rule."""
+
+    def cal(folds: Sequence[Fold], raw: Prediction, start: Any) -> tuple[Prediction, Any]:
+        saved = calibration._combine_folds
+        calibration._combine_folds = combine_rule(rule80)  # type: ignore[assignment]
+        try:
+            return service_cal(folds, raw, start)
+        finally:
+            calibration._combine_folds = saved
+
+    return cal
+
+
 def variants() -> dict[str, tuple[Chooser, Calibrator]]:
     """The variants compared (name -> chooser, calibrator)."""
-    return {"today": (pick(MODELS), service_cal)}
+    plus_dh_p = (*MODELS, "ens_dh_p")
+    plus_all = (*MODELS, "ens_all")
+    out: dict[str, tuple[Chooser, Calibrator]] = {
+        "today": (pick(MODELS), service_cal),
+        "today margin 5%": (pick(MODELS, 0.05), service_cal),
+        "today margin 10%": (pick(MODELS, 0.10), service_cal),
+        "ens_all only": (pick(("ens_all",)), service_cal),
+        "ens_dh_p only": (pick(("ens_dh_p",)), service_cal),
+        "damped_holt only": (pick(("damped_holt",)), service_cal),
+        "prophet only": (pick(("prophet",)), service_cal),
+        "+ens_dh_p": (pick(plus_dh_p), service_cal),
+        "+ens_all": (pick(plus_all), service_cal),
+        "+ens_all margin 5%": (pick(plus_all, 0.05), service_cal),
+    }
+    for cands in (
+        ("ens_dh_p", "prophet"),
+        ("ens_dh_p", "damped_holt", "prophet"),
+        ("ens_dh_p", "ens_all"),
+        ("ens_all", "ens_dh_p"),
+    ):
+        for margin in (0.0, 0.1, 0.2):
+            out[f"{'>'.join(cands)} m{margin:.0%}"] = (pick(cands, margin), service_cal)
+    out["ens_dh_p only cal80=recent"] = (pick(("ens_dh_p",)), cal_with("recent"))
+    for rule in ("max", "recent", "mean"):
+        out[f"today cal80={rule}"] = (pick(MODELS), cal_with(rule))
+        out[f"+ens_all cal80={rule}"] = (pick(plus_all), cal_with(rule))
+    return out
 
 
 def main() -> None:
@@ -176,7 +235,12 @@ def main() -> None:
     print("variant | MASE<1 | cov80 | cov95 | me80 | me95")
     for name, (chooser, cal) in variants().items():
         r = evaluate(rows, chooser, cal)
-        print(f"{name:<32} " + " | ".join(f"{v * 100:.1f}%" for v in r))
+        per = "  ".join(
+            f"{f}:" + "/".join(f"{v * 100:.0f}" for v in evaluate(mine, chooser, cal)[:4:])
+            for f in VALIDATION
+            if (mine := [x for x in rows if x["series"][0] == f])
+        )
+        print(f"{name:<36} " + " | ".join(f"{v * 100:.1f}%" for v in r) + "   " + per)
 
 
 if __name__ == "__main__":
