@@ -26,9 +26,9 @@ class ForecastSettings(SpendstreamSettings):
     forecast_history_days: int = 400
     # Series levels forecast; usage_type is opt-in (it is many series).
     forecast_levels: tuple[str, ...] = ("account", "service")
-    # Competing models, simplest first: ties go to the earlier one. "ensemble"
-    # (damped Holt + Prophet; needs both listed before it) is chosen when it fits.
-    forecast_models: tuple[str, ...] = ("seasonal_naive", "damped_holt", "prophet", "ensemble")
+    # Competing models, simplest first: ties go to the earlier one. Add "ensemble"
+    # (damped Holt + Prophet, listed before it) to prefer their mean: opt-in, see README.
+    forecast_models: tuple[str, ...] = ("seasonal_naive", "damped_holt", "prophet")
     # "delivery": refresh once a delivery's points stop arriving; "schedule": every interval.
     forecast_refresh_mode: RefreshMode = "delivery"
     # A delivery's points arrive as one burst; 5 s of quiet means it is complete.

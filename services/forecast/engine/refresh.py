@@ -93,7 +93,8 @@ def evaluate_series(
     outcomes: dict[str, ModelOutcome] = {}
     for name in config.models:
         if name == ENSEMBLE:
-            ens = ensemble_backtest([outcomes[m].backtest for m in MEMBERS if m in outcomes])
+            have = all(m in outcomes for m in MEMBERS)  # listed before it, as in settings
+            ens = ensemble_backtest([outcomes[m].backtest for m in MEMBERS]) if have else None
             bt = ens or ModelBacktest(ENSEMBLE, (), error="an ensemble member has no backtest")
         else:
             model = build_model(name, config.prophet_uncertainty_samples, config.seed)
