@@ -26,7 +26,8 @@ class ForecastSettings(SpendstreamSettings):
     forecast_history_days: int = 400
     # Series levels forecast; usage_type is opt-in (it is many series).
     forecast_levels: tuple[str, ...] = ("account", "service")
-    # Competing models, simplest first: ties go to the earlier one.
+    # Competing models, simplest first: ties go to the earlier one. Add "ensemble"
+    # (damped Holt + Prophet, listed before it) to prefer their mean: opt-in, see README.
     forecast_models: tuple[str, ...] = ("seasonal_naive", "damped_holt", "prophet")
     # "delivery": refresh once a delivery's points stop arriving; "schedule": every interval.
     forecast_refresh_mode: RefreshMode = "delivery"

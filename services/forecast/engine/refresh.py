@@ -20,6 +20,7 @@ from services.forecast.backtest.rolling import (
 )
 from services.forecast.backtest.scoring import score
 from services.forecast.engine.config import RefreshConfig
+from services.forecast.engine.ensemble import ENSEMBLE, MEMBERS, combine, ensemble_backtest
 from services.forecast.exceptions import InsufficientHistoryError, ModelFitError
 from services.forecast.models.base import DailyHistory, Prediction
 from services.forecast.models.registry import build_model
@@ -61,12 +62,18 @@ class SeriesOutcome:
     models: dict[str, ModelOutcome] = field(default_factory=dict)
 
 
+def _raw_forecast(name: str, history: DailyHistory, config: RefreshConfig) -> Prediction:
+    if name == ENSEMBLE:
+        return combine([_raw_forecast(m, history, config) for m in MEMBERS])
+    model = build_model(name, config.prophet_uncertainty_samples, config.seed)
+    return model.fit(history).predict(config.max_horizon)
+
+
 def _final_forecast(
     name: str, history: DailyHistory, factors: Factors, config: RefreshConfig
 ) -> Prediction:
-    model = build_model(name, config.prophet_uncertainty_samples, config.seed)
     start = history.last_date + timedelta(days=1)
-    prediction = apply(model.fit(history).predict(config.max_horizon), factors, start)
+    prediction = apply(_raw_forecast(name, history, config), factors, start)
     if float(np.min(history.values)) >= 0:  # a non-negative cost series stays so
         prediction = prediction.clipped(0.0)
     return prediction
@@ -85,8 +92,13 @@ def evaluate_series(
     )
     outcomes: dict[str, ModelOutcome] = {}
     for name in config.models:
-        model = build_model(name, config.prophet_uncertainty_samples, config.seed)
-        bt = run_backtest(model, history, plan)
+        if name == ENSEMBLE:
+            have = all(m in outcomes for m in MEMBERS)  # listed before it, as in settings
+            ens = ensemble_backtest([outcomes[m].backtest for m in MEMBERS]) if have else None
+            bt = ens or ModelBacktest(ENSEMBLE, (), error="an ensemble member has no backtest")
+        else:
+            model = build_model(name, config.prophet_uncertainty_samples, config.seed)
+            bt = run_backtest(model, history, plan)
         ok = bt.error is None and bt.folds
         outcomes[name] = ModelOutcome(
             backtest=bt,
@@ -94,7 +106,8 @@ def evaluate_series(
             factors=fit_factors(bt.folds, config.max_horizon) if ok else None,
         )
     all_scores = [s for o in outcomes.values() for s in o.scores]
-    chosen = choose(all_scores, config.selection_horizon, config.models)
+    first = [s for s in all_scores if s.model in config.candidates]
+    chosen = choose(first or all_scores, config.selection_horizon, config.models)
     for name in config.models if forecast_all else (chosen,):
         _fit_final(name, history, config, outcomes)
     # Should the winner's final fit fail, the next best model that fits stands in.

@@ -1,0 +1,203 @@
+"""Forecast accuracy per cost-series family (``simulator.cost_families``), method by method.
+
+The same protocol as the simulated-org section of ``eval_forecast``: 455 days,
+the last 90 held out, origin on a month's first day (2026-01-01), every series
+refreshed as the service does it on its training days. Each method is a
+``RefreshConfig``; ``today`` is the service's method before issue 19 and runs in
+the same process on the same series, so the comparison is like for like.
+
+Figures per family and overall: the selected model's 30-day MASE < 1 share, 80%
+and 95% interval coverage over days 1..30, and whether the first holdout month's
+total fell inside the month-end 80% (and 95%) interval.
+
+Validation families (A-C) are for choosing; reported families (D-F) are for
+reporting. ``python -m evals.forecast_families --families A,B,C`` prints the
+validation table and writes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from evals.eval_forecast import SELECTED, score_series
+from services.forecast.engine.config import RefreshConfig
+from simulator.cost_families import FAMILIES, REPORTED, START, family_organisation
+
+#: Organisations (seeds) per family: 3 x 15 = 45 series, as in the issue's trial.
+FAMILY_SEEDS = (1, 2, 3)
+#: ``today`` is the service before issue 19: three single models, per-series selection.
+TODAY = RefreshConfig(
+    models=("seasonal_naive", "damped_holt", "prophet"),
+    candidates=("seasonal_naive", "damped_holt", "prophet"),
+)
+METHODS: dict[str, RefreshConfig] = {
+    "today": TODAY,
+    "ensemble": RefreshConfig(models=(*TODAY.models, "ensemble")),
+}
+H = 30
+
+
+def family_series(name: str, seed: int) -> list[tuple[str, np.ndarray, Any]]:
+    """The eval items of one organisation; a series starts at its first non-zero day."""
+    out = []
+    for sid, values in family_organisation(name, seed):
+        first = int(np.argmax(values != 0))
+        out.append((sid, values[first:], START + timedelta(days=first)))
+    return out
+
+
+def _score(job: tuple[str, str, tuple[str, np.ndarray, Any]]) -> dict[str, Any]:
+    method, family, item = job
+    row = score_series(item, METHODS[method])
+    return {**row, "method": method, "family": family}
+
+
+def _share(values: list[float]) -> float | None:
+    return float(np.mean(values)) if values else None
+
+
+def summarise(rows: list[dict[str, Any]]) -> dict[str, float | int | None]:
+    """Targets of issue 19 over a set of scored rows (selected model)."""
+    ok = [r for r in rows if r["status"] == "ok" and SELECTED in r["scores"]]
+    at = [r["scores"][SELECTED][H] for r in ok]
+    me = [r["month_end"] for r in ok if "month_end" in r]
+    return {
+        "series": len(ok),
+        "mase_below_1": _share([float(x["mase"] < 1) for x in at if x["mase"] is not None]),
+        "cov80": _share([x["cov80"] for x in at]),
+        "cov95": _share([x["cov95"] for x in at]),
+        "month_end80": _share([float(m["in80"]) for m in me]),
+        "month_end95": _share([float(m["in95"]) for m in me]),
+    }
+
+
+def run(families: list[str], methods: list[str]) -> dict[str, Any]:
+    """Score every method on every family's series; summaries per family and overall."""
+    jobs = [
+        (m, f, item)
+        for f in families
+        for seed in FAMILY_SEEDS
+        for item in family_series(f, seed)
+        for m in methods
+    ]
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(min(2, os.cpu_count() or 1), mp_context=ctx) as pool:
+        rows = list(tqdm(pool.map(_score, jobs), total=len(jobs), desc="family series"))
+    out: dict[str, Any] = {"families": families, "methods": methods, "table": {}, "chosen": {}}
+    for m in methods:
+        mine = [r for r in rows if r["method"] == m]
+        for f in [*families, "overall"]:
+            sub = mine if f == "overall" else [r for r in mine if r["family"] == f]
+            out["table"][f"{m}/{f}"] = summarise(sub)
+        ok = [r["chosen"] for r in mine if r["status"] == "ok"]
+        out["chosen"][m] = {c: ok.count(c) for c in sorted(set(ok))}
+    return out
+
+
+def _pct(v: float | int | None) -> str:
+    return "-" if v is None else f"{v * 100:.1f}%"
+
+
+def render(summary: dict[str, Any]) -> list[str]:
+    """Markdown rows: one per method and family, then overall."""
+    lines = [
+        "| method | family | series | MASE@30 < 1 | cov80@30 | cov95@30 | month-end 80% "
+        "| month-end 95% |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for key, s in summary["table"].items():
+        method, fam = key.split("/")
+        label = fam if fam == "overall" else f"{fam} ({FAMILIES[fam].about})"
+        lines.append(
+            f"| {method} | {label} | {s['series']} | {_pct(s['mase_below_1'])} | "
+            f"{_pct(s['cov80'])} | {_pct(s['cov95'])} | {_pct(s['month_end80'])} | "
+            f"{_pct(s['month_end95'])} |"
+        )
+    lines += ["", f"Models chosen (by method): {summary['chosen']}."]
+    return lines
+
+
+FAMILY_NOTES = (
+    "Families (`simulator/cost_families.py`; each a set of parameter ranges, one small "
+    "organisation of 3 accounts x 4 services = 15 series per seed, seeds 1-3): validation "
+    "A (steady SaaS), B (volatile platform: heavy tails, steps, business hours, new "
+    "services), C (shrinking estate: declines, retirements, large month-start fees, "
+    "holidays, late credits); reported D (consumer: weekend peaks, growth kinks, "
+    "anomalies and credits in the forecast window), E (batch / ML: very heavy tails, "
+    "steps up and down, new services), F (enterprise: business hours, holidays, "
+    "declines, retirements, restatements). Constants are chosen on A-C only; the "
+    "table below is D-F."
+)
+
+
+CHANGE_NOTES = (
+    "How `ensemble` was chosen (validation families A-C only, 135 series; "
+    "`python -m evals.forecast_family_study collect` then `... score`, which refuses "
+    "reported families). Every model's folds and raw forecast were fitted once and "
+    "variants scored offline; figures are MASE@30<1 / cov80@30 / cov95@30 / month-end "
+    "80% / month-end 95%. Today's selection 77.8 / 71.6 / 90.6 / 73.3 / 75.6; ties to "
+    "the simpler model by a 5% or 10% margin 77.8 / ~71.9 / ~91 / ~73 / ~76 (no gain); "
+    "80% factor from the maximum of the folds' quantiles 77.8 / 80.3 / 90.6 / 74.1 / "
+    "75.6, from max(median, latest fold) ('widen when recent errors grow') 77.8 / "
+    "74.1 / 90.6 / 74.8 / 75.6; Prophet alone 79.3 / 76.1 / 92.8 / 80.0 / 83.7; damped "
+    "Holt alone 71.1 / 80.2 / 93.1 / 79.3 / 80.7; mean of all three 76.3 / 82.3 / "
+    "95.4 / 84.4 / 87.4; mean of damped Holt and Prophet (chosen) 79.3 / 81.8 / 94.5 / "
+    "81.5 / 81.5; adding either ensemble to per-series selection kept selection's "
+    "under-coverage (79.3 / ~72 / ~90.6 / ~73 / 75.6): the backtest winner's three "
+    "folds flatter it, so its calibration is too narrow. The end-to-end validation run "
+    "(`python -m evals.forecast_families --families A,B,C`) reproduced the chosen "
+    "figures exactly. The reported families were run once with it: the table above. "
+    "It helps on every reported figure but meets none of the targets, and on the "
+    "original simulated organisation below (another generator, not in validation) its "
+    "first run cut MASE@30<1 from 95.9% to 91.0% and month-end 80% coverage from 80.0% "
+    "to 50.6% (damped Holt has no month-start term, so the mean halves the tax and "
+    "support spikes): the service default therefore stays `today`, the ensemble is "
+    "opt-in (`FORECAST_MODELS` + `ensemble`), and the section below is the default."
+)
+
+
+def section(summary: dict[str, Any], seconds: float) -> str:
+    """The report's headline section: issue 19's targets on the reported families."""
+    lines = [
+        "# Forecast evaluation",
+        "",
+        "## Cost-series families (issue 19)",
+        "",
+        f"Generated by `make eval-forecast` ({seconds:.0f} s for this section). "
+        "Same protocol as below: 455 days, the last 90 held out, origin 2026-01-01 "
+        "(a month's first day), fixed before fitting. `today` is the method before "
+        "issue 19, run on the same series in the same process.",
+        "",
+        FAMILY_NOTES,
+        "",
+        *render(summary),
+        "",
+        "Targets (issue 19, reported families overall): MASE@30 < 1 on >= 80% of series; "
+        "cov80@30 in 75-85%; cov95@30 >= 92%; month-end 80% interval covering 75-85%.",
+        "",
+        CHANGE_NOTES,
+        "",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    """Print the family table (validation families by ``--families A,B,C``)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--families", default=",".join(REPORTED))
+    parser.add_argument("--methods", default=",".join(METHODS))
+    args = parser.parse_args()
+    summary = run(args.families.split(","), args.methods.split(","))
+    print("\n".join(render(summary)))
+
+
+if __name__ == "__main__":
+    main()
