@@ -240,6 +240,13 @@ def _owned(doc: dict[str, Any]) -> dict[str, Any]:
     sub = bodies["SubscriptionIn"]["properties"]
     sub["accounts"]["items"] = mine
     sub["url"] = {"type": "string", "enum": [SEED_SUBSCRIPTION["url"]]}
+    # A webhook with no topic ARN and text the database can store: otherwise a valid
+    # update is a rare draw and whether the walk ever made one varied from run to run.
+    sub["channel"] = {"type": "string", "enum": ["webhook"]}
+    sub["sns_topic_arn"] = {"type": "null"}
+    storable = {"type": "string", "pattern": "^[^\\x00]*$"}
+    sub["name"] = {**storable, "minLength": 1, "maxLength": 200}
+    sub["services"]["items"] = storable
     return doc
 
 
