@@ -7,12 +7,13 @@ tests starts nothing. See ``tests/harness/backends.py`` for where they come from
 from __future__ import annotations
 
 import asyncio
+import shutil
 from collections.abc import Callable, Iterator
 
 import pytest
 
 from devstack import leftovers
-from tests.harness.backends import BackendProvider
+from tests.harness.backends import BackendProvider, is_session_dir
 from tests.harness.isolation import PgSchema, temporary_schema, unique_token
 from tests.harness.kafka_features import supports_idempotent_producer
 
@@ -26,8 +27,12 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         return
     stopped = leftovers.stop_leftovers()
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    for proc in stopped:
-        line = f"stopped a leftover of an earlier run: {proc.describe()}"
+    lines = [f"stopped a leftover of an earlier run: {proc.describe()}" for proc in stopped]
+    # A killed session's temp state dir (~50 MB of PostgreSQL data) goes with its servers.
+    for state_dir in {p.state_dir for p in stopped if is_session_dir(p.state_dir)}:
+        shutil.rmtree(state_dir, ignore_errors=True)  # type: ignore[arg-type]  # not None here
+        lines.append(f"removed its state dir {state_dir}")
+    for line in lines:
         if reporter is not None:
             reporter.write_line(line, yellow=True)
         else:

@@ -29,6 +29,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 KAFKA_ENV = "SPENDSTREAM_TEST_KAFKA_BOOTSTRAP"
 POSTGRES_ENV = "SPENDSTREAM_TEST_POSTGRES_DSN"
 # Same as the integration images in docker-compose.yml: tests and compose agree.
+# A session's embedded stack lives in a temp dir with this prefix, removed at its end.
+SESSION_DIR_PREFIX = "spendstream-test-"
 KAFKA_IMAGE = "apache/kafka:3.9.1"
 POSTGRES_IMAGE = "postgres:17.2-alpine"
 # A Docker engine that does not answer a ping within 3 s is not one to run
@@ -139,7 +141,7 @@ class BackendProvider:
 
     def _embedded_stack(self) -> stack.UpResult:
         if self._embedded is None:
-            state_dir = Path(tempfile.mkdtemp(prefix="spendstream-test-"))
+            state_dir = Path(tempfile.mkdtemp(prefix=SESSION_DIR_PREFIX))
             # PostgreSQL runs as an unprivileged user when we are root: it must
             # be able to enter the state dir (mkdtemp makes it 0700).
             state_dir.chmod(0o755)
@@ -188,3 +190,12 @@ class BackendProvider:
             description=f"{KAFKA_IMAGE} to answer metadata on {bootstrap}",
         )
         return bootstrap
+
+
+def is_session_dir(path: Path | None) -> bool:
+    """Whether ``path`` is a test session's own temp state dir (safe to delete once it is dead)."""
+    return (
+        path is not None
+        and path.name.startswith(SESSION_DIR_PREFIX)
+        and path.parent == Path(tempfile.gettempdir())
+    )

@@ -21,7 +21,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from devstack import stack
+from devstack import leftovers, stack
 from devstack.ports import free_port
 from devstack.tansu import resolve_binary
 from tests.harness.leftover_checks import listening, owned_servers, processes_of
@@ -193,6 +193,9 @@ def _start_held_session(
 def test_a_killed_session_leaves_nothing_for_the_next(watchdog: str, tmp_path: Path) -> None:
     session, pid, servers = _start_held_session(tmp_path)
     ports = tuple(port for _, listened in servers.values() for port in listened)
+    (session_dir,) = {p.state_dir for p in leftovers.checkout_processes() if p.owner == pid}
+    assert session_dir is not None
+    assert session_dir.exists()
     watchdogs = [
         p
         for p in psutil.process_iter(["cmdline"])
@@ -231,7 +234,14 @@ def test_a_killed_session_leaves_nothing_for_the_next(watchdog: str, tmp_path: P
             assert f"stopped a leftover of an earlier run: {component} pid {server_pid}" in (
                 after.stdout
             ), after.stdout[-3000:]
+        assert f"removed its state dir {session_dir}" in after.stdout, after.stdout[-3000:]
     assert_nothing_left(None, ports, owner=pid)
+    # Nor its ~50 MB of data: the watchdog removes it, or else the next session does.
+    wait_for(
+        lambda: not session_dir.exists(),
+        timeout=GONE_TIMEOUT_S,
+        description=f"{session_dir} removed",
+    )
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
