@@ -29,7 +29,7 @@ from tqdm import tqdm
 from evals.eval_forecast import HOLDOUT_DAYS, build_series, parse_seeds
 from services.forecast.backtest.calibration import apply, fit_factors
 from services.forecast.backtest.metrics import coverage, mase, seasonal_naive_mae
-from services.forecast.backtest.rolling import Fold, plan_origins, run_backtest
+from services.forecast.backtest.rolling import Fold, ModelBacktest, plan_origins, run_backtest
 from services.forecast.backtest.scoring import score
 from services.forecast.engine.config import HORIZONS, RefreshConfig
 from services.forecast.exceptions import ModelFitError
@@ -42,6 +42,33 @@ CACHE = Path(".spendstream/forecast-calibration-study.pkl")
 Calibrate = Callable[[Sequence[Fold], Prediction, date], Prediction]
 
 
+def fit_models(
+    train: DailyHistory, models: Sequence[str], config: RefreshConfig
+) -> dict[str, tuple[ModelBacktest, Prediction]]:
+    """Each model's backtest and raw (uncalibrated) final forecast on ``train``.
+
+    A model whose backtest or final fit fails is left out, as the service does.
+    """
+    plan = plan_origins(
+        len(train.values),
+        config.folds,
+        config.max_horizon,
+        config.fold_step_days,
+        config.min_train_days,
+    )
+    out: dict[str, tuple[ModelBacktest, Prediction]] = {}
+    for name in models:
+        model = build_model(name, config.prophet_uncertainty_samples, config.seed)
+        bt = run_backtest(model, train, plan)
+        if bt.error is not None or not bt.folds:
+            continue
+        try:
+            out[name] = (bt, model.fit(train).predict(config.max_horizon))
+        except ModelFitError:
+            continue
+    return out
+
+
 def collect_one(item: tuple[str, np.ndarray, date]) -> dict[str, Any] | None:
     """Backtest folds, chosen model and raw (uncalibrated) final forecast of one series."""
     sid, values, first = item
@@ -50,29 +77,14 @@ def collect_one(item: tuple[str, np.ndarray, date]) -> dict[str, Any] | None:
     if train_n < config.min_history_days:
         return None
     train = DailyHistory(first, values[:train_n])
-    plan = plan_origins(
-        train_n, config.folds, config.max_horizon, config.fold_step_days, config.min_train_days
-    )
-    folds: dict[str, tuple[Fold, ...]] = {}
-    raw: dict[str, Prediction] = {}
-    scores = []
-    for name in config.models:
-        model = build_model(name, config.prophet_uncertainty_samples, config.seed)
-        bt = run_backtest(model, train, plan)
-        if bt.error is not None or not bt.folds:
-            continue
-        try:
-            raw[name] = model.fit(train).predict(config.max_horizon)
-        except ModelFitError:
-            continue
-        folds[name] = bt.folds
-        scores += score(bt, config.horizons)
+    fitted = fit_models(train, config.models, config)
+    scores = [s for bt, _ in fitted.values() for s in score(bt, config.horizons)]
     chosen = choose(scores, config.selection_horizon, config.models)
     return {
         "series": sid,
         "chosen": chosen,
-        "folds": folds,
-        "raw": raw,
+        "folds": {name: bt.folds for name, (bt, _) in fitted.items()},
+        "raw": {name: raw for name, (_, raw) in fitted.items()},
         "actual": values[train_n:],
         "start": train.last_date + timedelta(days=1),
         "scale": seasonal_naive_mae(train.values),

@@ -25,15 +25,14 @@ import numpy as np
 from tqdm import tqdm
 
 from evals.eval_forecast import HOLDOUT_DAYS
+from evals.forecast_calibration_study import fit_models
 from evals.forecast_families import FAMILY_SEEDS, family_series
 from services.forecast.backtest import calibration
 from services.forecast.backtest.calibration import apply, calibrated_folds, fit_factors
 from services.forecast.backtest.metrics import coverage, mase, seasonal_naive_mae
-from services.forecast.backtest.rolling import Fold, plan_origins, run_backtest
+from services.forecast.backtest.rolling import Fold
 from services.forecast.engine.config import RefreshConfig
-from services.forecast.exceptions import ModelFitError
 from services.forecast.models.base import DailyHistory, Prediction
-from services.forecast.models.registry import build_model
 from services.forecast.monthend.calibration import sum_factors
 from services.forecast.monthend.projection import days_left_in_month, project_month_end
 from simulator.cost_families import VALIDATION
@@ -51,21 +50,14 @@ def collect_one(item: tuple[str, np.ndarray, Any]) -> dict[str, Any] | None:
     if train_n < config.min_history_days:
         return None
     train = DailyHistory(first, values[:train_n])
-    plan = plan_origins(
-        train_n, config.folds, config.max_horizon, config.fold_step_days, config.min_train_days
-    )
-    folds, raw = {}, {}
-    for name in MODELS:
-        model = build_model(name, config.prophet_uncertainty_samples, config.seed)
-        bt = run_backtest(model, train, plan)
-        if bt.error is not None or not bt.folds:
-            continue
-        try:
-            raw[name] = model.fit(train).predict(config.max_horizon)
-        except ModelFitError:
-            continue
-        folds[name] = bt.folds
-    return {"series": sid, "train": train, "actual": values[train_n:], "folds": folds, "raw": raw}
+    fitted = fit_models(train, MODELS, config)
+    return {
+        "series": sid,
+        "train": train,
+        "actual": values[train_n:],
+        "folds": {name: bt.folds for name, (bt, _) in fitted.items()},
+        "raw": {name: raw for name, (_, raw) in fitted.items()},
+    }
 
 
 def combine(preds: Sequence[Prediction]) -> Prediction:
