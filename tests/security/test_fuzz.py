@@ -30,8 +30,9 @@ from schemathesis.config import SchemathesisConfig
 from services.gateway.repositories import budgets, ingest, subscriptions, tenants
 from services.gateway.settings import GatewaySettings
 from tests.harness.isolation import temporary_schema, unique_token
+from tests.integration.gateway.helpers import NO_RATE_LIMITS, SECRETS_KEY
 from tests.integration.gateway.threaded import ThreadedGateway
-from tests.security.conftest import LOOPBACK_RECEIVERS, OPERATOR_TOKEN, SECRETS_KEY
+from tests.security.conftest import LOOPBACK_RECEIVERS, OPERATOR_TOKEN
 from tests.unit.gateway import factories as f
 
 pytestmark = pytest.mark.integration
@@ -156,10 +157,7 @@ def fuzzed(postgres_dsn: str, kafka_bootstrap: str) -> Iterator[Fuzzed]:
                 gateway_secrets_key=SECRETS_KEY,
                 # The fuzzer is one client sending thousands of requests; limits are
                 # proven elsewhere (test_auth_before_db, test_quotas).
-                gateway_rate_limit_per_s=100_000.0,
-                gateway_rate_limit_burst=100_000,
-                gateway_tenant_rate_limit_per_s=100_000.0,
-                gateway_tenant_rate_limit_burst=100_000,
+                **NO_RATE_LIMITS,
                 gateway_feedback_per_s=100_000.0,
                 gateway_feedback_burst=100_000,
                 # Its negative cases include bad credentials, which would otherwise

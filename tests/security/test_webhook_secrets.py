@@ -24,9 +24,9 @@ from services.gateway.alerts.signing import (
 from services.gateway.secretbox import SecretBox, SecretKeyError
 from services.gateway.settings import GatewaySettings
 from tests.harness.wait import wait_for_async
-from tests.integration.gateway.helpers import RunningGateway, auth, running_gateway
+from tests.integration.gateway.helpers import SECRETS_KEY, RunningGateway, auth, running_gateway
 from tests.integration.gateway.receiver import Receiver
-from tests.security.conftest import LOOPBACK_RECEIVERS, SECRETS_KEY
+from tests.security.conftest import LOOPBACK_RECEIVERS
 from tests.unit.gateway import factories as f
 
 pytestmark = pytest.mark.integration

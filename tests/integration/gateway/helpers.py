@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -15,6 +16,47 @@ from services.gateway.repositories import ingest, tenants
 from services.gateway.settings import GatewaySettings
 from shared.events import Event
 from shared.topics import by_name
+
+# Test loops poll fast so conditions hold within a fraction of a second.
+FAST_POLL_S = 0.05
+# Seals webhook secrets at rest; a fixed test-only Fernet key.
+SECRETS_KEY = "eJ8xYDqK9kRNGRoXI4hErccwcbBKmpS0NgaT0Sib85g="
+# Request limits out of the way: tests (and fuzzers) are one client sending many
+# requests; the limits themselves are proven in tests/security.
+NO_RATE_LIMITS: dict[str, Any] = {
+    "gateway_rate_limit_per_s": 100_000.0,
+    "gateway_rate_limit_burst": 100_000,
+    "gateway_tenant_rate_limit_per_s": 100_000.0,
+    "gateway_tenant_rate_limit_burst": 100_000,
+}
+
+
+def settings_factory(
+    postgres_dsn: str, kafka_bootstrap: str, schema: str, topic_prefix: str, **defaults: Any
+) -> Callable[..., GatewaySettings]:
+    """Settings on one test's schema and topic prefix; ``defaults``, then overrides, win."""
+
+    def make(**overrides: Any) -> GatewaySettings:
+        values: dict[str, Any] = {
+            "postgres_dsn": postgres_dsn,
+            "gateway_pg_schema": schema,
+            "kafka_bootstrap_servers": kafka_bootstrap,
+            "topic_prefix": topic_prefix,
+            "gateway_consumer_group": f"{topic_prefix}gateway",
+            "kafka_enable_idempotence": False,
+            "gateway_run_consumer": False,
+            "gateway_run_delivery": False,
+            "gateway_delivery_poll_s": FAST_POLL_S,
+            "gateway_stream_poll_s": FAST_POLL_S,
+            **NO_RATE_LIMITS,
+            "gateway_secrets_key": SECRETS_KEY,
+            "log_json": False,
+            **defaults,
+            **overrides,
+        }
+        return GatewaySettings(_env_file=None, **values)
+
+    return make
 
 
 @dataclass

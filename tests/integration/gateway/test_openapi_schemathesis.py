@@ -25,7 +25,7 @@ from services.gateway.api.state import GatewayState
 from services.gateway.repositories import ingest, tenants
 from services.gateway.settings import GatewaySettings
 from tests.harness.isolation import temporary_schema, unique_token
-from tests.integration.gateway.conftest import SECRETS_KEY
+from tests.integration.gateway.helpers import NO_RATE_LIMITS, SECRETS_KEY
 from tests.integration.gateway.threaded import ThreadedGateway
 from tests.unit.gateway import factories as f
 
@@ -84,10 +84,7 @@ def served_gateway(
                 # Schemathesis reads /openapi.json anonymously.
                 gateway_docs_public=True,
                 gateway_secrets_key=SECRETS_KEY,
-                gateway_rate_limit_per_s=100_000.0,
-                gateway_rate_limit_burst=100_000,
-                gateway_tenant_rate_limit_per_s=100_000.0,
-                gateway_tenant_rate_limit_burst=100_000,
+                **NO_RATE_LIMITS,
                 log_json=False,
                 log_level="WARNING",
             )

@@ -17,8 +17,7 @@ from shared import topics
 from shared.codec import decode
 from shared.events import Event
 from tests.harness.wait import wait_for
-from tests.integration.gateway.conftest import SECRETS_KEY
-from tests.integration.gateway.helpers import publish
+from tests.integration.gateway.helpers import SECRETS_KEY, publish
 from tests.integration.sigterm.process import ServiceProcess
 from tests.integration.sigterm.scenario import Context, Scenario
 from tests.unit.gateway import factories as f
