@@ -54,7 +54,7 @@ def checkout_runtime_dir() -> Path:
     """
     root = _runtime_root()
     for path in (root.parent, root):
-        _private_dir(path)
+        owned_dir(path)
     marker = root / "checkout"
     if not marker.exists():
         marker.write_text(f"{CHECKOUT}\n")
@@ -82,7 +82,7 @@ def _key(path: Path) -> str:
     return hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
 
 
-def _private_dir(path: Path) -> None:
+def owned_dir(path: Path) -> None:
     """Create ``path`` 0755, or accept it only if we own it and nobody else may write it."""
     with contextlib.suppress(FileExistsError):
         path.mkdir(mode=0o755)
@@ -90,8 +90,8 @@ def _private_dir(path: Path) -> None:
     if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o022:
         raise StateDirError(
             f"{path} must be a directory owned by uid {os.geteuid()} that only its owner "
-            f"may write (it holds the PostgreSQL binaries the server runs); remove it or "
-            f"set {RUNTIME_ENV} to another location."
+            f"may write (it holds binaries the dev stack runs); remove it or "
+            f"set {RUNTIME_ENV} (PostgreSQL) or $SPENDSTREAM_CHROMIUM_CACHE to another place."
         )
     path.chmod(0o755)
 
