@@ -53,8 +53,9 @@ def checkout_runtime_dir() -> Path:
         StateDirError: the base exists but another user owns it, or others may write it.
     """
     root = _runtime_root()
-    for path in (root.parent, root):
-        owned_dir(path)
+    owned_dir(root.parent)
+    prune_orphans(root.parent)
+    owned_dir(root)
     marker = root / "checkout"
     if not marker.exists():
         marker.write_text(f"{CHECKOUT}\n")
@@ -75,6 +76,27 @@ def remove_checkout_runtime(checkout: Path = CHECKOUT) -> Path | None:
         return None
     shutil.rmtree(root)
     return root
+
+
+def prune_orphans(base: Path) -> list[Path]:
+    """Remove copies whose checkout no longer exists (~40 MB each; a deleted clone leaves one).
+
+    A copy another start holds (its lock taken) is left for next time.
+    """
+    removed = []
+    for marker in base.glob("*/checkout"):
+        # Another start may prune the same copy at once: a vanished file means done.
+        with contextlib.suppress(FileNotFoundError):
+            if Path(marker.read_text().strip()).exists():
+                continue
+            with (marker.parent / LOCK_FILE).open("a") as lock:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue
+                shutil.rmtree(marker.parent)
+            removed.append(marker.parent)
+    return removed
 
 
 def _key(path: Path) -> str:
