@@ -60,7 +60,7 @@ async def create(
         f["min_severity"],
         f["min_impact_usd"],
         f["active"],
-        f["sources"],
+        f.get("sources", []),  # optional: empty is every kind, as the column default
     )
     return row
 
@@ -89,7 +89,7 @@ async def update(
         f["min_severity"],
         f["min_impact_usd"],
         f["active"],
-        f["sources"],
+        f.get("sources", []),  # optional: empty is every kind, as the column default
     )
     return row
 
