@@ -31,6 +31,7 @@ from services.gateway.api.routes import (
     budgets,
     docs,
     operations,
+    restatements,
     results,
     subscriptions,
 )
@@ -186,6 +187,7 @@ def create_app(settings: GatewaySettings, metrics: ServiceMetrics | None = None)
         budgets.router,
         subscriptions.router,
         alerts.router,
+        restatements.router,
         operations.router,
         docs.router,
     ):
