@@ -31,6 +31,7 @@ from services.gateway.api.routes import (
     budgets,
     docs,
     operations,
+    recommendations,
     results,
     subscriptions,
 )
@@ -182,6 +183,7 @@ def create_app(settings: GatewaySettings, metrics: ServiceMetrics | None = None)
     app.state.metrics = metrics or ServiceMetrics(settings.service_name)
     for router in (
         anomalies.router,
+        recommendations.router,
         results.router,
         budgets.router,
         subscriptions.router,

@@ -1,4 +1,4 @@
-"""``/v1/recommendations``, ``/v1/forecasts`` and ``/v1/costs``: tenant-scoped reads."""
+"""``/v1/forecasts`` and ``/v1/costs``: tenant-scoped reads."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 
 from services.gateway.api.deps import ConnDep, PrincipalDep
 from services.gateway.api.error_responses import COMMON_RESPONSES, NOT_FOUND
-from services.gateway.api.pagination import number, parse_cursor, text, timestamp
+from services.gateway.api.pagination import parse_cursor, text, timestamp
 from services.gateway.api.params import (
     PAGE_DEFAULT,
     Account,
@@ -26,54 +26,9 @@ from services.gateway.api.schemas_results import (
 )
 from services.gateway.api.values import StoredText
 from services.gateway.repositories import results as repo
-from shared.events import Recommendation
-from shared.events.recommendations import Finding
 
 router = APIRouter(prefix="/v1", responses=COMMON_RESPONSES)
 SeriesId = Annotated[StoredText, Path(min_length=1, max_length=512)]
-
-
-@router.get(
-    "/recommendations",
-    response_model=Page[Recommendation],
-    tags=["recommendations"],
-    summary="Right-sizing recommendations, largest savings first",
-)
-async def list_recommendations(
-    principal: PrincipalDep,
-    conn: ConnDep,
-    account: Account = None,
-    region: Text = None,
-    finding: Finding | None = None,
-    min_savings: Annotated[float | None, Query(ge=0, le=1e12)] = None,
-    regression: bool | None = None,
-    limit: Limit = PAGE_DEFAULT,
-    cursor: Cursor = None,
-) -> dict[str, Any]:
-    """Sorted by estimated monthly savings (descending), then resource id."""
-    after = parse_cursor(cursor, number, text) if cursor is not None else None
-    f = repo.RecommendationFilters(account, region, finding, min_savings, regression)
-    rows = await repo.recommendations_page(conn, principal.accounts, f, after, limit + 1)
-    return page(rows, limit, lambda r: [r["estimated_monthly_savings"], r["resource_id"]])
-
-
-@router.get(
-    "/recommendations/{resource_id}",
-    response_model=Recommendation,
-    responses=NOT_FOUND,
-    tags=["recommendations"],
-    summary="The current recommendation for one instance",
-)
-async def get_recommendation(
-    principal: PrincipalDep,
-    conn: ConnDep,
-    resource_id: Annotated[StoredText, Path(min_length=1, max_length=256)],
-) -> dict[str, Any]:
-    """404 unless the instance belongs to one of the tenant's accounts."""
-    doc = await repo.recommendation(conn, principal.accounts, resource_id)
-    if doc is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no recommendation for {resource_id!r}")
-    return doc
 
 
 def _summary(doc: dict[str, Any]) -> dict[str, Any]:
