@@ -30,6 +30,7 @@ from services.gateway.api.routes import (
     anomalies,
     budgets,
     docs,
+    insights,
     operations,
     recommendations,
     results,
@@ -184,6 +185,7 @@ def create_app(settings: GatewaySettings, metrics: ServiceMetrics | None = None)
     for router in (
         anomalies.router,
         recommendations.router,
+        insights.router,
         results.router,
         budgets.router,
         subscriptions.router,

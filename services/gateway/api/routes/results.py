@@ -31,6 +31,42 @@ router = APIRouter(prefix="/v1", responses=COMMON_RESPONSES)
 SeriesId = Annotated[StoredText, Path(min_length=1, max_length=512)]
 
 
+def why_chosen(
+    model: str | None, backtest: list[dict[str, Any]], horizon: int | None
+) -> str | None:
+    """A sentence saying why the forecast service chose ``model``, from its backtest scores.
+
+    The service takes the lowest rolling-origin MASE (the simpler model on a tie);
+    this names the scores at the backtest horizon nearest ``horizon`` that it won.
+
+    >>> scores = [{"model": "ets", "horizon_days": 30, "folds": 3, "mase": 0.8},
+    ...           {"model": "seasonal_naive", "horizon_days": 30, "folds": 3, "mase": 0.95}]
+    >>> why_chosen("ets", scores, 30)
+    'lowest backtest MASE at 30 days over 3 folds: ets 0.80 vs seasonal_naive 0.95'
+    """
+    if model is None:
+        return None
+    by_horizon: dict[int, list[dict[str, Any]]] = {}
+    for score in backtest:
+        if score.get("mase") is not None:
+            by_horizon.setdefault(int(score["horizon_days"]), []).append(score)
+    mine = {
+        h: next(s for s in scores if s["model"] == model)
+        for h, scores in by_horizon.items()
+        if any(s["model"] == model for s in scores)
+    }
+    won = [h for h, s in mine.items() if s["mase"] <= min(x["mase"] for x in by_horizon[h])]
+    if not won:
+        return f"{model}: the simplest model; no backtest score separated the candidates"
+    h = min(won, key=lambda d: abs(d - (horizon or d)))
+    chosen = mine[h]
+    ranked = sorted(by_horizon[h], key=lambda s: s["mase"])
+    others = ", ".join(f"{s['model']} {s['mase']:.2f}" for s in ranked if s is not chosen)
+    text = f"lowest backtest MASE at {h} days over {chosen['folds']} folds: {model}"
+    text += f" {chosen['mase']:.2f}"
+    return f"{text} vs {others}" if others else f"{text} (the only model scored)"
+
+
 def _summary(doc: dict[str, Any]) -> dict[str, Any]:
     return {**doc, "horizons": sorted(int(h) for h in doc.get("horizons", {}))}
 
@@ -81,6 +117,7 @@ async def get_forecast(
         )
     return {
         **_summary(doc),
+        "why_chosen": why_chosen(doc.get("model"), doc.get("backtest", []), chosen),
         "horizon": chosen,
         "points": horizons.get(chosen, []) if chosen is not None else [],
     }
