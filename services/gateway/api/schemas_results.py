@@ -103,6 +103,9 @@ class ForecastDetail(ForecastSummary):
     """One series' forecast for one horizon, with 80% and 95% intervals."""
 
     reason: str | None = None
+    why_chosen: str | None = Field(
+        None, description="Why this model: its backtest MASE against the other candidates'."
+    )
     horizon: int | None = Field(None, description="Days ahead; None when no horizon exists.")
     points: list[ForecastPoint]
     backtest: list[BacktestScore]

@@ -23,6 +23,7 @@ from services.gateway.alerts.model import (
     from_recommendation,
     from_restatement,
 )
+from services.gateway.repositories.recommendation_states import lapse_changed
 from shared.events import (
     AnomalyEvent,
     BudgetAlert,
@@ -281,6 +282,9 @@ async def store(conn: asyncpg.Connection, events: Sequence[tuple[Event, str]]) -
     async with conn.transaction():
         for statement, params in rows.by_statement.items():
             await conn.executemany(statement, params)
+        if UPSERT_RECOMMENDATION in rows.by_statement:
+            # People's accept/dismiss decisions hold unless the content changed materially.
+            await lapse_changed(conn, [r[0] for r in rows.by_statement[UPSERT_RECOMMENDATION]])
         if rows.alerts:
             await conn.execute("SELECT pg_advisory_xact_lock($1)", OUTBOX_LOCK_KEY)
             await conn.executemany(INSERT_ALERT, [alert_row(a) for a in rows.alerts])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
@@ -26,6 +26,7 @@ from services.gateway.api.params import (
     page,
 )
 from services.gateway.api.quotas import charge_feedback
+from services.gateway.api.schemas_insights import AnomalySeries
 from services.gateway.api.schemas_manage import FeedbackAccepted, FeedbackIn
 from services.gateway.api.schemas_results import AnomalyDetail, AnomalyOut, Page
 from services.gateway.api.values import StoredText
@@ -126,3 +127,47 @@ async def post_feedback(
     )
     await state.publisher.send_and_wait(topics.FEEDBACK, feedback, key=rule_id)
     return feedback.model_dump(include=set(FeedbackAccepted.model_fields))
+
+
+def _shifted(at: datetime, delta: timedelta) -> datetime:
+    """``at + delta``, clamped to the calendar (a stored window may sit at its edge)."""
+    try:
+        return at + delta
+    except OverflowError:
+        return (datetime.max if delta > timedelta(0) else datetime.min).replace(tzinfo=UTC)
+
+
+@router.get(
+    "/{incident_id}/series",
+    response_model=AnomalySeries,
+    responses=NOT_FOUND,
+    summary="The incident's series around its window, with expected value and band",
+)
+async def anomaly_series(
+    principal: PrincipalDep,
+    conn: ConnDep,
+    incident_id: IncidentId,
+    days: Annotated[
+        int, Query(ge=1, le=90, description="Days shown each side of the window.")
+    ] = 14,
+) -> dict[str, Any]:
+    """Actual cost points of the incident's series and, per lifecycle event, the band it judged."""
+    doc = await repo.get(conn, principal.accounts, incident_id)
+    if doc is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no anomaly {incident_id!r}")
+    window_start = datetime.fromisoformat(doc["window_start"])
+    window_end = datetime.fromisoformat(doc["window_end"])
+    start = _shifted(window_start, -timedelta(days=days))
+    end = _shifted(window_end, timedelta(days=days))
+    points = await repo.series_points(conn, principal.accounts, doc["series_id"], start, end)
+    return {
+        "incident_id": incident_id,
+        "series_id": doc["series_id"],
+        "window_start": window_start,
+        "window_end": window_end,
+        "start": start,
+        "end": end,
+        "actual": [dict(p) for p in points],
+        "bands": doc["history"],
+        "root_cause": doc.get("root_cause", []),
+    }
