@@ -255,6 +255,14 @@ def _owned(doc: dict[str, Any]) -> dict[str, Any]:
     state["note"] = {"anyOf": [{**storable, "maxLength": 2000}, {"type": "null"}]}
     for cross_field in ("reason", "snoozed_until"):
         del state[cross_field]
+    # Feedback without the window's cross-field rules (planned needs one, end after
+    # start, bounded length; unit-tested in tests/unit/gateway/test_feedback_body.py).
+    feedback = bodies["FeedbackIn"]["properties"]
+    feedback["verdict"] = {"type": "string", "enum": ["true_positive", "false_positive"]}
+    for field in ("note", "author"):
+        feedback[field] = {"anyOf": [{**storable, "maxLength": 200}, {"type": "null"}]}
+    for cross_field in ("window_start", "window_end"):
+        del feedback[cross_field]
     return doc
 
 
