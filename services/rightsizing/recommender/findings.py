@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from services.rightsizing.catalogue.model import Catalogue, InstanceType
+from services.rightsizing.catalogue.platforms import os_from_platform_details, price_key
 from services.rightsizing.recommender.options import Demand, Option, best_options, project_cpu
 from services.rightsizing.recommender.policy import HOURS_PER_MONTH, SizingPolicy
 from services.rightsizing.sketches.state import Window
@@ -45,13 +46,29 @@ class Assessment:
     notes: list[str] = field(default_factory=list)
 
 
-def is_linux(platform: str) -> bool:
-    """Whether the catalogue's (Linux, no licence) prices apply to this OS.
+# Which types exist (and so which sizes a finding can point to) when the
+# instance's own price list is missing is read from us-east-1 Linux, the
+# largest list; its prices are never quoted for another region or OS.
+SHAPE_LIST = "us-east-1"
 
-    >>> is_linux("Linux/UNIX"), is_linux("Red Hat Enterprise Linux"), is_linux("Windows")
-    (True, False, False)
-    """
-    return platform == "Linux/UNIX"
+
+def price_list_of(
+    catalogue: Catalogue, current: InstanceType, region: str, platform: str, tenancy: str
+) -> tuple[str | None, str | None]:
+    """The instance's own price list key, or None with the reason no price is quoted."""
+    os = os_from_platform_details(platform)
+    if os is None:
+        return None, f"no price list is known for the OS {platform!r}"
+    key = price_key(region, os, tenancy)
+    refresh = f"`spendstream rightsizing prices refresh --region {region} --os {os}`"
+    if not catalogue.has_prices(key):
+        return (
+            None,
+            f"there are no {platform} ({tenancy} tenancy) prices for {region} (run {refresh})",
+        )
+    if current.price(key) is None:
+        return None, f"{current.name} has no {platform} ({tenancy} tenancy) price in {region}"
+    return key, None
 
 
 def _unpriced(a: Assessment) -> Assessment:
@@ -71,16 +88,18 @@ def assess_instance(
     catalogue: Catalogue,
     policy: SizingPolicy,
     platform: str = "Linux/UNIX",
+    tenancy: str = "shared",
 ) -> Assessment:
     """Apply the rules above to one instance's merged lookback (``platform``: its OS).
 
-    Prices are On-Demand Linux per region. For a region the catalogue has no
-    prices for, or another OS, the finding still stands (it rests on shapes:
-    vCPUs, memory, families, available in us-east-1's list) but no option and
-    no saving is quoted: another region's or OS's price would be invented.
+    Prices are On-Demand, from the instance's own (region, OS and licence,
+    tenancy) price list. Without that list the finding still stands (it rests
+    on shapes: vCPUs, memory, families, read from us-east-1 Linux) but no
+    option and no saving is quoted: another list's price would be invented.
     """
-    priced_in = catalogue.pricing_region(region)
-    priced = priced_in == region and is_linux(platform)
+    own_list, unpriced_reason = price_list_of(catalogue, current, region, platform, tenancy)
+    priced = own_list is not None
+    priced_in = own_list or SHAPE_LIST
     finish = (lambda a: a) if priced else _unpriced
     cpu = window.cpu.quantile_upper(policy.cpu_quantile)
     mem = window.mem.quantile_upper(policy.cpu_quantile) if window.mem is not None else None
@@ -96,15 +115,8 @@ def assess_instance(
         cpu_stat=window.cpu_stat,
     )
     notes: list[str] = []
-    if priced_in != region:
-        notes.append(
-            f"the catalogue has no {region} prices, so no option or saving is quoted "
-            f"(run `spendstream rightsizing catalogue refresh --region {region}`)"
-        )
-    elif not priced:
-        notes.append(
-            f"the catalogue prices Linux only, not {platform}, so no option or saving is quoted"
-        )
+    if unpriced_reason is not None:
+        notes.append(f"{unpriced_reason}, so no option or saving is quoted")
     if window.cpu_stat not in (None, "Maximum"):
         notes.append(f"only {window.cpu_stat} CPU is reported, which understates peaks")
     if window.hours_observed < policy.min_hours or cpu is None:
