@@ -18,7 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from services.rightsizing.catalogue.model import Catalogue, InstanceType
-from services.rightsizing.catalogue.platforms import os_from_platform_details, price_key
+from services.rightsizing.catalogue.platforms import (
+    os_from_platform_details,
+    price_key,
+    tenancy_key,
+)
 from services.rightsizing.recommender.options import Demand, Option, best_options, project_cpu
 from services.rightsizing.recommender.policy import HOURS_PER_MONTH, SizingPolicy
 from services.rightsizing.sketches.state import Window
@@ -55,19 +59,23 @@ SHAPE_LIST = "us-east-1"
 def price_list_of(
     catalogue: Catalogue, current: InstanceType, region: str, platform: str, tenancy: str
 ) -> tuple[str | None, str | None]:
-    """The instance's own price list key, or None with the reason no price is quoted."""
-    os = os_from_platform_details(platform)
+    """The instance's own price list key, or None with the reason no price is quoted.
+
+    ``platform`` is EC2's ``PlatformDetails``; ``tenancy`` EC2's
+    ``Placement.Tenancy`` (``default`` is shared) or ours.
+    """
+    os, shared_or_dedicated = os_from_platform_details(platform), tenancy_key(tenancy)
     if os is None:
         return None, f"no price list is known for the OS {platform!r}"
-    key = price_key(region, os, tenancy)
-    refresh = f"`spendstream rightsizing prices refresh --region {region} --os {os}`"
+    if shared_or_dedicated is None:
+        return None, f"no price list is known for {tenancy!r} tenancy"
+    key = price_key(region, os, shared_or_dedicated)
+    which = f"{platform} ({shared_or_dedicated} tenancy)"
     if not catalogue.has_prices(key):
-        return (
-            None,
-            f"there are no {platform} ({tenancy} tenancy) prices for {region} (run {refresh})",
-        )
+        refresh = f"`spendstream rightsizing prices refresh --region {region} --os {os}`"
+        return None, f"there are no {which} prices for {region} (run {refresh})"
     if current.price(key) is None:
-        return None, f"{current.name} has no {platform} ({tenancy} tenancy) price in {region}"
+        return None, f"{current.name} has no {which} price in {region}"
     return key, None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -19,12 +20,17 @@ from services.rightsizing.catalogue.pricelist import (
     rates_from_savings_plans,
 )
 from services.rightsizing.catalogue.prices import PriceTable, Rates, load_prices, save_prices
+from services.rightsizing.evaluate import EvaluationConfig, evaluate_fleet
 from services.rightsizing.exceptions import CatalogueError
+from services.rightsizing.intake import apply_inventory
 from services.rightsizing.recommender import SizingPolicy, assess_instance
+from services.rightsizing.sketches import decode_state, encode_state
+from shared.events import Ec2Instance
 from tests.unit.rightsizing.pricelist_docs import product, savings_plan_rate
 from tests.unit.rightsizing.rightsizing_synth import make_state, noisy
 
 POLICY = SizingPolicy()
+NOW = datetime(2026, 1, 19, tzinfo=UTC)
 
 
 def test_every_platform_details_value_maps_to_its_own_list() -> None:
@@ -183,3 +189,28 @@ def test_a_type_missing_from_its_list_is_not_priced(tmp_path: Path) -> None:
     )
     assert catalogue.has_prices(price_key("eu-west-1", "windows"))
     assert catalogue.rates("eu-west-1", "windows", "shared", "m5.xlarge") == Rates(on_demand=0.406)
+
+
+def test_inventory_tenancy_picks_the_dedicated_list(tmp_path: Path) -> None:
+    table = PriceTable()
+    for name, usd in (("m5.2xlarge", 0.85), ("m5.xlarge", 0.43), ("m5.large", 0.22)):
+        table.update(("eu-west-1", "windows", "dedicated", name), Rates(on_demand=usd))
+    path = tmp_path / "prices.csv.gz"
+    save_prices(table, path)
+    catalogue = load_catalogue(DEFAULT_PATH, path)
+    state = make_state("i", "m5.2xlarge", noisy(12.0), mem=noisy(20.0, seed=3))
+    state.region, state.platform = "eu-west-1", "Windows"
+    item = Ec2Instance(id="e", instance_id="i", account_id=state.account_id,
+                       region="eu-west-1", instance_type="m5.2xlarge", state="running",
+                       platform="Windows", tenancy="dedicated", observed_at=NOW)  # fmt: skip
+    apply_inventory(state, item)
+    assert decode_state(encode_state(state)).tenancy == "dedicated"
+    rec = evaluate_fleet([state], catalogue, EvaluationConfig(), NOW)[0].recommendation()
+    assert rec is not None
+    assert rec.current_monthly_cost == pytest.approx(0.85 * 730)
+    assert rec.options
+    state.tenancy = "host"
+    rec = evaluate_fleet([state], catalogue, EvaluationConfig(), NOW)[0].recommendation()
+    assert rec is not None
+    assert rec.options == []
+    assert "No price list is known for 'host' tenancy" in rec.reason
