@@ -27,8 +27,8 @@ from evals.rightsizing_support import (
     states_from_org,
 )
 from services.rightsizing.catalogue import DEFAULT_PATH, Catalogue, load_catalogue
-from services.rightsizing.catalogue.prices import save_prices
 from services.rightsizing.evaluate import EvaluationConfig, evaluate_fleet
+from shared.ec2_prices import save_prices
 from simulator import SimConfig, simulate_organisation
 from simulator.config import PLATFORM_MIX
 

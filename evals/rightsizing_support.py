@@ -12,11 +12,11 @@ from typing import Any
 import numpy as np
 
 from services.rightsizing.catalogue import Catalogue
-from services.rightsizing.catalogue.platforms import os_from_platform_details
-from services.rightsizing.catalogue.prices import PriceTable, Rates
 from services.rightsizing.evaluate import Outcome
 from services.rightsizing.recommender.options import project_cpu, runs_on_arm
 from services.rightsizing.sketches import InstanceState
+from shared.ec2_platforms import os_from_platform_details
+from shared.ec2_prices import PriceTable, Rates
 from shared.events import Recommendation
 from simulator import SimInstance, SimulatedOrg
 from simulator.catalogue import (

@@ -13,9 +13,9 @@ from services.rightsizing.catalogue.files import (
     derive_from_karpenter,
     load_catalogue,
 )
-from services.rightsizing.catalogue.platforms import OPERATING_SYSTEMS
-from services.rightsizing.catalogue.prices import load_prices
 from services.rightsizing.pricing_client import refresh_catalogue, refresh_prices
+from shared.ec2_platforms import OPERATING_SYSTEMS
+from shared.ec2_prices import load_prices
 
 app = typer.Typer(help="Right-sizing: instance catalogue and recommendations.")
 catalogue_app = typer.Typer(help="The EC2 instance catalogue (types, sizes, prices).")

@@ -15,7 +15,6 @@ import boto3
 from botocore.config import Config
 
 from services.rightsizing.catalogue.files import load_catalogue, save_catalogue
-from services.rightsizing.catalogue.platforms import OPERATING_SYSTEMS
 from services.rightsizing.catalogue.pricelist import (
     GET_PRODUCTS_FILTERS,
     get_products_filters,
@@ -23,7 +22,8 @@ from services.rightsizing.catalogue.pricelist import (
     rates_from_document,
     rates_from_savings_plans,
 )
-from services.rightsizing.catalogue.prices import load_prices, save_prices
+from shared.ec2_platforms import OPERATING_SYSTEMS
+from shared.ec2_prices import load_prices, save_prices
 
 # The endpoint region of the Price List API (it is not served everywhere).
 PRICING_API_REGION = "us-east-1"

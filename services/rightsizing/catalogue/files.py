@@ -14,9 +14,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from services.rightsizing.catalogue.model import Catalogue, InstanceType
-from services.rightsizing.catalogue.platforms import price_key
-from services.rightsizing.catalogue.prices import PriceTable, load_prices
 from services.rightsizing.exceptions import CatalogueError
+from shared.ec2_platforms import price_key
+from shared.ec2_prices import PriceFileError, PriceTable, load_prices
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "data" / "ec2_catalogue.csv"
 # Rates beyond the catalogue's own Linux On-Demand ones (other regions, OSes,
@@ -79,7 +79,10 @@ def load_catalogue(
                     types[name].prices[row["region"]] = float(row["usd_per_hour"])
     except (KeyError, ValueError) as exc:
         raise CatalogueError(f"catalogue file {path} is malformed ({exc}); regenerate it") from exc
-    table = load_prices(prices) if prices is not None else PriceTable()
+    try:
+        table = load_prices(prices) if prices is not None else PriceTable()
+    except PriceFileError as exc:
+        raise CatalogueError(str(exc)) from exc
     add_rates(types, table)
     return Catalogue(types.values(), source=str(path), rates=table)
 

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from services.rightsizing.catalogue.prices import PriceTable, Rates
 from services.rightsizing.exceptions import CatalogueError
+from shared.ec2_prices import PriceTable, Rates
 
 _T = TypeVar("_T")
 # Families we recommend into: general purpose (m), compute (c), memory (r) and

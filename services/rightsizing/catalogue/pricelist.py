@@ -19,7 +19,8 @@ from typing import Any
 import orjson
 
 from services.rightsizing.catalogue.model import InstanceType
-from services.rightsizing.catalogue.platforms import (
+from services.rightsizing.exceptions import CatalogueError
+from shared.ec2_platforms import (
     LICENCE_INCLUDED,
     OPERATING_SYSTEMS,
     TENANCIES,
@@ -27,8 +28,7 @@ from services.rightsizing.catalogue.platforms import (
     os_from_price_attributes,
     tenancy_key,
 )
-from services.rightsizing.catalogue.prices import RateKey, Rates
-from services.rightsizing.exceptions import CatalogueError
+from shared.ec2_prices import RateKey, Rates
 
 # The filters that select one Linux, shared-tenancy, no-extra-software,
 # On-Demand (capacity "Used") rate per instance type: the price users compare.

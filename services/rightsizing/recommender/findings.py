@@ -18,14 +18,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from services.rightsizing.catalogue.model import Catalogue, InstanceType
-from services.rightsizing.catalogue.platforms import (
+from services.rightsizing.recommender.options import Demand, Option, best_options, project_cpu
+from services.rightsizing.recommender.policy import HOURS_PER_MONTH, SizingPolicy
+from services.rightsizing.sketches.state import Window
+from shared.ec2_platforms import (
     os_from_platform_details,
     price_key,
     tenancy_key,
 )
-from services.rightsizing.recommender.options import Demand, Option, best_options, project_cpu
-from services.rightsizing.recommender.policy import HOURS_PER_MONTH, SizingPolicy
-from services.rightsizing.sketches.state import Window
 from shared.events.recommendations import Finding
 
 # A 5-minute maximum this close to 100% means the instance was saturated.

@@ -22,8 +22,8 @@ from typer.testing import CliRunner
 
 from cli import build_app
 from services.rightsizing.catalogue import DEFAULT_PATH, load_catalogue
-from services.rightsizing.catalogue.prices import Rates, load_prices
 from services.rightsizing.pricing_client import refresh_prices
+from shared.ec2_prices import Rates, load_prices
 from tests.unit.rightsizing.pricelist_docs import product, savings_plan_rate
 
 pytestmark = pytest.mark.integration

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from services.rightsizing.catalogue.platforms import OPERATING_SYSTEMS
+from shared.ec2_platforms import OPERATING_SYSTEMS
 
 
 def product(

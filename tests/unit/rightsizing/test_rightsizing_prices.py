@@ -9,22 +9,22 @@ from pathlib import Path
 import pytest
 
 from services.rightsizing.catalogue import DEFAULT_PATH, Catalogue, load_catalogue
-from services.rightsizing.catalogue.platforms import (
-    os_from_platform_details,
-    os_from_price_attributes,
-    price_key,
-)
 from services.rightsizing.catalogue.pricelist import (
     get_products_filters,
     rates_from_document,
     rates_from_savings_plans,
 )
-from services.rightsizing.catalogue.prices import PriceTable, Rates, load_prices, save_prices
 from services.rightsizing.evaluate import EvaluationConfig, evaluate_fleet
 from services.rightsizing.exceptions import CatalogueError
 from services.rightsizing.intake import apply_inventory
 from services.rightsizing.recommender import SizingPolicy, assess_instance
 from services.rightsizing.sketches import decode_state, encode_state
+from shared.ec2_platforms import (
+    os_from_platform_details,
+    os_from_price_attributes,
+    price_key,
+)
+from shared.ec2_prices import PriceFileError, PriceTable, Rates, load_prices, save_prices
 from shared.events import Ec2Instance
 from tests.unit.rightsizing.pricelist_docs import product, savings_plan_rate
 from tests.unit.rightsizing.rightsizing_synth import make_state, noisy
@@ -126,8 +126,16 @@ def test_price_file_round_trips_byte_identically(tmp_path: Path) -> None:
     save_prices(loaded, b)
     assert a.read_bytes() == b.read_bytes()
     (tmp_path / "bad.csv.gz").write_bytes(b"not gzip")
-    with pytest.raises(CatalogueError, match="malformed"):
+    with pytest.raises(PriceFileError, match="malformed"):
         load_prices(tmp_path / "bad.csv.gz")
+    with pytest.raises(CatalogueError, match="malformed"):
+        load_catalogue(DEFAULT_PATH, tmp_path / "bad.csv.gz")
+    # The shared look-up, as another service would use it: EC2's own words.
+    assert loaded.hourly_rates("eu-west-1", "Windows", "default", "m5.large") == Rates(
+        on_demand=0.206, compute_sp_1y_no_upfront=0.15
+    )
+    assert loaded.hourly_rates("eu-west-1", "Linux/UNIX", "default", "m5.large") is None
+    assert loaded.hourly_rates("eu-west-1", "Windows", "host", "m5.large") is None
 
 
 def windows_eu_catalogue(tmp_path: Path, types: list[tuple[str, float]]) -> Catalogue:

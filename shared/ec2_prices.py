@@ -1,8 +1,9 @@
 """EC2 hourly rates per (region, OS, tenancy, instance type): On-Demand and commitments.
 
-One gzip'd CSV row per priced combination, written by ``spendstream
-rightsizing prices refresh`` from the AWS Price List and Savings Plans rate
-APIs. Commitment rates are the effective hourly rate of a no-upfront term
+In ``shared/`` so any service can price an instance-hour (``hourly_rates``)
+from the same file. One gzip'd CSV row per priced combination, written by
+``spendstream rightsizing prices refresh`` from the AWS Price List and Savings
+Plans rate APIs. Commitment rates are the effective hourly rate of a no-upfront term
 (standard Reserved Instance, Compute Savings Plan), so every figure is $/h and
 directly comparable with On-Demand. A missing combination stays missing:
 nothing here fills it from another region, OS or tenancy.
@@ -13,11 +14,11 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-from services.rightsizing.exceptions import CatalogueError
+from shared.ec2_platforms import os_from_platform_details, tenancy_key
 
 COLUMNS = (
     "region",
@@ -31,6 +32,10 @@ COLUMNS = (
     "compute_sp_3y_no_upfront",
 )
 RateKey = tuple[str, str, str, str]  # region, os, tenancy, instance type
+
+
+class PriceFileError(ValueError):
+    """A price file that cannot be read as one ``save_prices`` wrote."""
 
 
 @dataclass(frozen=True)
@@ -72,9 +77,18 @@ class PriceTable:
         old = self._rates.get(key)
         self._rates[key] = rates if old is None else old.merged(rates)
 
-    def lists(self) -> set[tuple[str, str, str]]:
-        """The (region, os, tenancy) price lists present."""
-        return {k[:3] for k in self._rates}
+    def hourly_rates(
+        self, region: str, platform: str, tenancy: str, instance_type: str
+    ) -> Rates | None:
+        """Rates of one instance as EC2 describes it (``PlatformDetails``, ``Placement.Tenancy``).
+
+        None when the OS, tenancy or combination has no list here: the caller
+        says the price is unknown rather than use another region's or OS's.
+        """
+        os, ours = os_from_platform_details(platform), tenancy_key(tenancy)
+        if os is None or ours is None:
+            return None
+        return self.get(region, os, ours, instance_type)
 
 
 def _rate(text: str) -> float | None:
@@ -92,7 +106,7 @@ def load_prices(path: Path) -> PriceTable:
                 key = (row["region"], row["os"], row["tenancy"], row["instance_type"])
                 table.update(key, Rates(*(_rate(row[c]) for c in COLUMNS[4:])))
     except (KeyError, ValueError, OSError, EOFError) as exc:
-        raise CatalogueError(f"price file {path} is malformed ({exc}); refresh it") from exc
+        raise PriceFileError(f"price file {path} is malformed ({exc}); refresh it") from exc
     return table
 
 
@@ -112,11 +126,3 @@ def save_prices(table: PriceTable, path: Path) -> int:
     ):
         handle.write(buffer.getvalue().encode())
     return rows
-
-
-def table_of(entries: Iterable[tuple[RateKey, Rates]]) -> PriceTable:
-    """A table from (key, rates) pairs; later pairs refresh earlier ones."""
-    table = PriceTable()
-    for key, rates in entries:
-        table.update(key, rates)
-    return table
