@@ -13,13 +13,14 @@ import numpy as np
 
 from services.rightsizing.catalogue import Catalogue
 from services.rightsizing.evaluate import Outcome
-from services.rightsizing.recommender.options import project_cpu, runs_on_arm
+from services.rightsizing.recommender.options import project_cpu
 from services.rightsizing.sketches import InstanceState
 from shared.ec2_platforms import os_from_platform_details
 from shared.ec2_prices import PriceTable, Rates
 from shared.events import Recommendation
 from simulator import SimInstance, SimulatedOrg
 from simulator.catalogue import (
+    ARM_PLATFORMS,
     REGION_PRICE_FACTOR,
     load_instance_types,
     simulated_price,
@@ -203,7 +204,8 @@ def pricing_score(org: SimulatedOrg, outcomes: Iterable[Outcome], catalogue: Cat
             options += 1
             options_right += expected is not None and abs(
                 option.hourly_price - expected) <= PRICE_TOLERANCE  # fmt: skip
-            arch_bad += itype.arch == "arm64" and not runs_on_arm(inst.platform)
+            # The simulator's own list of arm64 OSes, not the recommender's rule under test.
+            arch_bad += itype.arch == "arm64" and inst.platform not in ARM_PLATFORMS
     return {
         "recommendations": len(recs),
         "priced_right_share": right / len(recs) if recs else None,

@@ -65,6 +65,8 @@ def load_catalogue(
     The price file's On-Demand rates are added under each list's ``price_key``
     (and win over the catalogue's for the same list); its rows for types the
     catalogue does not describe are ignored, since we could not size them.
+    Commitment rates stay in the file (``shared.ec2_prices``) until savings
+    use them.
     """
     if not path.exists():
         raise CatalogueError(f"catalogue file {path} does not exist; set the catalogue path")
@@ -84,7 +86,7 @@ def load_catalogue(
     except PriceFileError as exc:
         raise CatalogueError(str(exc)) from exc
     add_rates(types, table)
-    return Catalogue(types.values(), source=str(path), rates=table)
+    return Catalogue(types.values(), source=str(path))
 
 
 def add_rates(types: dict[str, InstanceType], table: PriceTable) -> None:

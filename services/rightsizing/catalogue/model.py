@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from services.rightsizing.exceptions import CatalogueError
-from shared.ec2_prices import PriceTable, Rates
 
 _T = TypeVar("_T")
 # Families we recommend into: general purpose (m), compute (c), memory (r) and
@@ -46,7 +45,7 @@ BURST_BASELINE_PCT = {
 class InstanceType:
     """One EC2 instance type and its On-Demand price in each price list.
 
-    ``prices`` is keyed by ``platforms.price_key``: the bare region for Linux
+    ``prices`` is keyed by ``shared.ec2_platforms.price_key``: the bare region for Linux
     on shared tenancy, ``region/os/tenancy`` for every other list.
     """
 
@@ -111,12 +110,9 @@ class InstanceType:
 class Catalogue:
     """Look-ups over a set of instance types."""
 
-    def __init__(
-        self, types: Iterable[InstanceType], source: str = "", rates: PriceTable | None = None
-    ) -> None:
+    def __init__(self, types: Iterable[InstanceType], source: str = "") -> None:
         self._types = {t.name: t for t in types}
         self._lists = {r for t in self._types.values() for r in t.prices}
-        self._rates = rates or PriceTable()
         self._families: dict[str, list[InstanceType]] = {}
         for t in self.types():
             self._families.setdefault(t.family, []).append(t)
@@ -153,10 +149,6 @@ class Catalogue:
     def has_prices(self, key: str) -> bool:
         """Whether any type is priced in this price list (``price_key``): never borrowed."""
         return key in self._lists
-
-    def rates(self, region: str, os: str, tenancy: str, name: str) -> Rates | None:
-        """On-Demand and commitment rates of one type in one list, when refreshed."""
-        return self._rates.get(region, os, tenancy, name)
 
     def next_smaller(self, itype: InstanceType, region: str) -> InstanceType | None:
         """The largest size of the same family with fewer vCPUs, priced in ``region`` (a key)."""

@@ -169,7 +169,7 @@ def rates_from_savings_plans(result: dict[str, Any]) -> tuple[RateKey, Rates] | 
         or offering.get("planType") != "Compute"
         or offering.get("paymentOption") != "No Upfront"
         or result.get("unit") != "Hrs"
-        or "BoxUsage" not in result.get("usageType", "").replace("DedicatedUsage", "BoxUsage")
+        or not any(u in result.get("usageType", "") for u in ("BoxUsage", "DedicatedUsage"))
     ):
         return None
     props = {p.get("name"): p.get("value", "") for p in result.get("properties", [])}

@@ -196,7 +196,7 @@ def test_a_type_missing_from_its_list_is_not_priced(tmp_path: Path) -> None:
         "m5.2xlarge has no Windows (shared tenancy) price in eu-west-1" in n for n in a.notes
     )
     assert catalogue.has_prices(price_key("eu-west-1", "windows"))
-    assert catalogue.rates("eu-west-1", "windows", "shared", "m5.xlarge") == Rates(on_demand=0.406)
+    assert not catalogue.has_prices(price_key("eu-west-1", "windows", "dedicated"))
 
 
 def test_inventory_tenancy_picks_the_dedicated_list(tmp_path: Path) -> None:
