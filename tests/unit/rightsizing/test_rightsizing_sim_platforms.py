@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import orjson
 import pytest
+from typer.testing import CliRunner
 
+from cli import build_app
 from simulator import SimConfig, SimulatedOrg, simulate_organisation
 from simulator.catalogue import ARM_PLATFORMS, PLATFORM_USD_PER_VCPU_HOUR, load_instance_types
 from simulator.config import PLATFORM_MIX
@@ -61,3 +64,12 @@ def test_bad_mix_is_rejected() -> None:
         SimConfig(platform_mix=(("BeOS", 1.0),))
     with pytest.raises(SimConfigError, match="sum to 1"):
         SimConfig(platform_mix=(("Windows", 0.5),))
+
+
+def test_cli_platforms_flag_writes_an_inventory_of_every_os(tmp_path) -> None:
+    args = ["simulate", "--seed", "4", "--days", "30", "--instances", "120", "--format", "cur2",
+            "--out", str(tmp_path), "--platforms"]  # fmt: skip
+    result = CliRunner().invoke(build_app(), args)
+    assert result.exit_code == 0, result.output
+    lines = (tmp_path / "inventory.jsonl").read_bytes().splitlines()
+    assert len({orjson.loads(line)["platform"] for line in lines}) > 5
