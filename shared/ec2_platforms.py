@@ -38,7 +38,8 @@ OPERATING_SYSTEMS: dict[str, tuple[str, str, str]] = {
 LICENCE_INCLUDED = "No License required"
 # Price List tenancy -> ours; EC2's Placement.Tenancy "default" is shared.
 TENANCIES = {"Shared": "shared", "Dedicated": "dedicated"}
-EC2_TENANCY = {"default": "shared", "dedicated": "dedicated"}
+# Every spelling we accept: the Price List's, EC2's ("default"), and ours.
+_TENANCY = {**TENANCIES, "default": "shared", "shared": "shared", "dedicated": "dedicated"}
 
 _BY_DETAILS = {details: key for key, (details, _, _) in OPERATING_SYSTEMS.items()}
 _BY_ATTRIBUTES = {(os_, sw): key for key, (_, os_, sw) in OPERATING_SYSTEMS.items()}
@@ -58,11 +59,7 @@ def os_from_price_attributes(attrs: Mapping[str, str]) -> str | None:
 
 def tenancy_key(value: str) -> str | None:
     """``shared``/``dedicated`` from a Price List or EC2 tenancy value (None: host or unknown)."""
-    return (
-        TENANCIES.get(value)
-        or EC2_TENANCY.get(value)
-        or (value if value in TENANCIES.values() else None)
-    )
+    return _TENANCY.get(value)
 
 
 def price_key(region: str, os: str = "linux", tenancy: str = "shared") -> str:
