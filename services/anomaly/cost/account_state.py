@@ -93,6 +93,7 @@ class AccountState:
                 event.unblended_cost,
                 hour=event.usage_start,
                 line_item_type=event.line_item_type,
+                hour_end=event.usage_end,
             )
             return CostOutputs()
         if isinstance(event, DeliveryStarted):
@@ -136,9 +137,27 @@ class AccountState:
                     now,
                 )
                 day += ONE_DAY
+            out.anomalies += self._judge_hours(comp, book, now)
             keep = comp.latest_day - timedelta(days=self.config.engine.dims_history_days + 1)
             self.accumulator.forget_dims_before(min(keep, self.engine.last_day or keep))
         return out
+
+    def _judge_hours(self, comp: Completion, book: FeedbackBook, now: datetime) -> list:
+        """Learn hour profiles from the day just judged; judge the day still filling."""
+        for day, hourly in comp.leaf_hours.items():
+            if day == self.engine.last_day and comp.covered.get(day, 0) >= 24:
+                self.engine.learn_hours(day, hourly)
+        latest = comp.latest_day
+        if latest is None or latest not in comp.leaf_hours:
+            return []
+        return self.engine.judge_partial_day(
+            latest,
+            comp.leaf_hours[latest],
+            comp.covered.get(latest, 0),
+            self.accumulator.day_dims(latest),
+            book,
+            now,
+        )
 
     def _points(self, comp: Completion, done: DeliveryCompleted) -> list[CostPoint]:
         points: list[CostPoint] = []
