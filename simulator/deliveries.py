@@ -13,8 +13,9 @@ month-to-date rewritten three times a day (about 02:00, 10:00 and 18:00 UTC, eac
 few minutes off), each showing the hours up to a cutoff 8-24 h before it is issued
 (never earlier than the previous cutoff: late hours are missing, not zero), with the
 newest :data:`UNSETTLED_HOURS` hours at only part of their final cost (restated by the
-next deliveries). The close and restatement deliveries stay as above. Every delivery
-declares its cutoff (``through``), so an evaluation measures latency in this timeline.
+next deliveries); last month is rewritten alongside until its close. The close and
+restatement deliveries stay as above. Every delivery declares its cutoff
+(``through``), so an evaluation measures latency in this timeline.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from shared.events import stable_id
 from simulator.exceptions import WriterError
 
 if TYPE_CHECKING:
+    from simulator.costs import Calendar
     from simulator.organisation import SimulatedOrg
 
 #: Month-close delivery lands the morning after the period's last day.
@@ -183,34 +185,53 @@ def _intraday(org: SimulatedOrg, index: dict[str, int]) -> list[Delivery]:
             through = max(through, cutoff)
             if through <= 0:
                 continue
-            last_day = (through - 1) // 24
-            start = last_day
-            while start > 0 and not cal.first_of_period[start]:
-                start -= 1
-            period = cal.dates[start].replace(day=1)
-            days = range(start, last_day + 1)
-            out.append(
-                Delivery(
-                    period,
-                    0,
-                    _uuid_like(org.config.seed, period, "intraday", d, refresh),
-                    issued,
-                    days,
-                    {k: v for k, v in overrides.items() if k[1] in days},
-                    month_charges=False,
-                    through=through,
-                    unsettled={
-                        h: float(share)
-                        for h, share in zip(
-                            range(through - 1, through - 1 - UNSETTLED_HOURS, -1),
-                            shares,
-                            strict=True,
-                        )
-                        if h >= days.start * 24
-                    },
-                )
+            unsettled = dict(
+                zip(range(through - 1, through - 1 - UNSETTLED_HOURS, -1), shares, strict=True)
             )
+            last_day = (through - 1) // 24
+            periods = [_period_days(cal, last_day)]
+            previous = periods[0].start - 1
+            if previous >= 0:
+                periods.insert(0, _period_days(cal, previous))  # until its close
+
+            for days in periods:
+                if _period_closes(cal, days.start) <= issued:
+                    continue  # the close delivery has superseded this month
+                period = cal.dates[days.start].replace(day=1)
+                out.append(
+                    Delivery(
+                        period,
+                        0,
+                        _uuid_like(org.config.seed, period, "intraday", d, refresh),
+                        issued,
+                        days,
+                        {k: v for k, v in overrides.items() if k[1] in days},
+                        month_charges=False,
+                        through=through,
+                        unsettled={
+                            h: float(v)
+                            for h, v in unsettled.items()
+                            if days.start * 24 <= h < days.stop * 24
+                        },
+                    )
+                )
     return out
+
+
+def _period_closes(cal: Calendar, day: int) -> datetime:
+    """When the close delivery of ``day``'s billing month is issued."""
+    end = day
+    while end + 1 < len(cal.dates) and not cal.first_of_period[end + 1]:
+        end += 1
+    return _midnight(cal.dates[end]) + CLOSE_DELAY
+
+
+def _period_days(cal: Calendar, day: int) -> range:
+    """Day indices of ``day``'s billing month, from its first simulated day through ``day``."""
+    start = day
+    while start > 0 and not cal.first_of_period[start]:
+        start -= 1
+    return range(start, day + 1)
 
 
 def issued_by(delivery: Delivery, until: datetime | None) -> bool:

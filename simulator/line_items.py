@@ -168,3 +168,13 @@ def _frame(
             "rate": rate,
         }
     )
+
+
+def series_hours(org: SimulatedOrg, delivery: Delivery, d: int) -> np.ndarray:
+    """(series x 24) usage cost per hour of day index ``d`` as ``delivery`` shows it.
+
+    The sum of that day's line items per series (evaluations replay deliveries at
+    series level without writing files).
+    """
+    costs, extra = _day_costs(org, delivery, d)
+    return _hourly(org, delivery, d, np.arange(len(org.series)), costs - extra, extra)

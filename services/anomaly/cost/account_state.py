@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from services.anomaly.cost.accumulator import AccountAccumulator, Completion
 from services.anomaly.cost.engine import AccountCostEngine, CostEngineConfig
 from services.anomaly.cost.hierarchy import leaf_info, roll_up
+from services.anomaly.cost.intraday import complete_before
 from services.anomaly.feedback.rules import FeedbackBook
 from shared.events import (
     AnomalyEvent,
@@ -128,7 +129,12 @@ class AccountState:
         if comp.latest_day is not None:
             first = evaluated + ONE_DAY if evaluated else min(self.accumulator.dims, default=None)
             day = first
-            while day is not None and day < comp.latest_day:
+            until = complete_before(
+                comp.latest_day, comp.covered.get(comp.latest_day), self.config.engine.intraday
+            )
+            judged: set[date] = set()
+            while day is not None and day < until:
+                judged.add(day)
                 out.anomalies += self.engine.evaluate_day(
                     day,
                     self.accumulator.day_values(day),
@@ -137,27 +143,30 @@ class AccountState:
                     now,
                 )
                 day += ONE_DAY
-            out.anomalies += self._judge_hours(comp, book, now)
+            out.anomalies += self._judge_hours(comp, judged, book, now)
             keep = comp.latest_day - timedelta(days=self.config.engine.dims_history_days + 1)
             self.accumulator.forget_dims_before(min(keep, self.engine.last_day or keep))
         return out
 
-    def _judge_hours(self, comp: Completion, book: FeedbackBook, now: datetime) -> list:
-        """Learn hour profiles from the day just judged; judge the day still filling."""
-        for day, hourly in comp.leaf_hours.items():
-            if day == self.engine.last_day and comp.covered.get(day, 0) >= 24:
+    def _judge_hours(
+        self, comp: Completion, judged: set[date], book: FeedbackBook, now: datetime
+    ) -> list[AnomalyEvent]:
+        """Learn hour profiles from the days just judged; judge the days still filling."""
+        out: list[AnomalyEvent] = []
+        for day, hourly in sorted(comp.leaf_hours.items()):
+            if day in judged and comp.covered.get(day, 0) >= 24:
                 self.engine.learn_hours(day, hourly)
-        latest = comp.latest_day
-        if latest is None or latest not in comp.leaf_hours:
-            return []
-        return self.engine.judge_partial_day(
-            latest,
-            comp.leaf_hours[latest],
-            comp.covered.get(latest, 0),
-            self.accumulator.day_dims(latest),
-            book,
-            now,
-        )
+            elif self.engine.last_day is None or day > self.engine.last_day:
+                if comp.latest_day is not None and day <= comp.latest_day:
+                    out += self.engine.judge_partial_day(
+                        day,
+                        hourly,
+                        comp.covered.get(day, 0),
+                        self.accumulator.day_dims(day),
+                        book,
+                        now,
+                    )
+        return out
 
     def _points(self, comp: Completion, done: DeliveryCompleted) -> list[CostPoint]:
         points: list[CostPoint] = []

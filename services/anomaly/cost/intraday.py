@@ -9,7 +9,7 @@ it will, so the partial judgement looks for excess only and never calls a low pa
 day a drop or resolves anything: the daily judgement, once the day is complete,
 confirms or closes what the partial one opened.
 
->>> from datetime import date
+>>> from datetime import date, timedelta
 >>> profile = HourOfWeekProfile()
 >>> monday = date(2024, 1, 1)
 >>> profile.learn(monday, [0.0] * 12 + [2.0] * 12, rate=0.25)
@@ -24,7 +24,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 HOURS_PER_DAY = 24
 
@@ -42,6 +42,11 @@ class IntradayConfig:
     # A sum over a fraction f of the day is noisier, relative to its mean, than the
     # whole day: the band widens by f ** -exponent (0.5: hours as independent draws).
     partial_noise_exponent: float = 0.5
+    # A day is complete (judged daily, learned) once a delivery covers the next day
+    # for this many hours: CUR's newest hours are not settled yet, and a day judged
+    # with its last hours short is judged (and learned) low. Until then it is judged
+    # as a partial day. 0: complete as soon as a later day has data (the old rule).
+    settle_hours: int = 4
 
 
 def _shares(hours: Sequence[float]) -> list[float] | None:
@@ -84,12 +89,14 @@ class HourOfWeekProfile:
         return float(sum(array("f", blob)[: max(0, hours)]))
 
 
-def hours_covered(hourly: Sequence[Sequence[float]]) -> int:
-    """How many leading hours of a day a delivery has: through its newest non-empty hour."""
-    newest = -1
-    for hours in hourly:
-        for h in range(len(hours) - 1, newest, -1):
-            if hours[h] != 0.0:
-                newest = h
-                break
-    return newest + 1
+def complete_before(latest: date, covered: int | None, config: IntradayConfig) -> date:
+    """The first day not yet complete, given the newest day and its covered hours.
+
+    ``covered`` None: the delivery does not hold that day (a late rewrite of last
+    month), so it settles nothing new.
+    """
+    if config.settle_hours <= 0:
+        return latest
+    if covered is None or covered < config.settle_hours:
+        return latest - timedelta(days=1)
+    return latest
