@@ -149,8 +149,12 @@ def _deliver(
         if d <= last and (old is None or np.any(np.abs(values[:, k] - old) > EPSILON_USD)):
             out += judge(d, restate=True)
     covered = {d: _covered(delivery, d) for d in hourly}
-    until = dates.index(
-        complete_before(dates[acct.latest], covered.get(acct.latest), engine.config.intraday)
+    until = (
+        acct.latest
+        - (
+            dates[acct.latest]
+            - complete_before(dates[acct.latest], covered.get(acct.latest), engine.config.intraday)
+        ).days
     )
     judged = range(last + 1 if last >= 0 else present[0], until)
     for d in judged:
@@ -273,9 +277,7 @@ def evaluate_paths(org: SimulatedOrg, seed: int, config: CostEngineConfig) -> di
     found, starts = truths(org, seed)
     plan = plan_deliveries(org)
     # Today's daily path: no partial judgement, a day complete once a later day shows.
-    daily_cfg = replace(
-        config, intraday=replace(config.intraday, enabled=False, settle_hours=0)
-    )
+    daily_cfg = replace(config, intraday=replace(config.intraday, enabled=False, settle_hours=0))
     out: dict[str, Any] = {}
     for name, cfg in (("intraday", config), ("daily", daily_cfg)):
         events = replay(org, cfg)
@@ -284,5 +286,3 @@ def evaluate_paths(org: SimulatedOrg, seed: int, config: CostEngineConfig) -> di
             "latency": latencies(events, found, starts, plan, org.dates[0]),
         }
     return out
-
-

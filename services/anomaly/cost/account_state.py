@@ -156,16 +156,10 @@ class AccountState:
         for day, hourly in sorted(comp.leaf_hours.items()):
             if day in judged and comp.covered.get(day, 0) >= 24:
                 self.engine.learn_hours(day, hourly)
-            elif self.engine.last_day is None or day > self.engine.last_day:
-                if comp.latest_day is not None and day <= comp.latest_day:
-                    out += self.engine.judge_partial_day(
-                        day,
-                        hourly,
-                        comp.covered.get(day, 0),
-                        self.accumulator.day_dims(day),
-                        book,
-                        now,
-                    )
+            elif comp.latest_day is not None and day <= comp.latest_day:  # (judged: skipped)
+                out += self.engine.judge_partial_day(
+                    day, hourly, comp.covered.get(day, 0), self.accumulator.day_dims(day), book, now
+                )
         return out
 
     def _points(self, comp: Completion, done: DeliveryCompleted) -> list[CostPoint]:
