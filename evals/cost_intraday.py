@@ -107,17 +107,11 @@ def replay(org: SimulatedOrg, config: CostEngineConfig) -> list[AnomalyEvent]:
     for delivery in plan_deliveries(org):
         days = list(delivery.days)
         hourly = {d: series_hours(org, delivery, d) for d in days[-2:]}
-        daily = np.stack(
-            [hourly[d].sum(axis=1) if d in hourly else _settled(org, delivery, d) for d in days],
-            axis=1,
-        )
+        shown = [hourly[d] if d in hourly else series_hours(org, delivery, d) for d in days]
+        daily = np.stack([h.sum(axis=1) for h in shown], axis=1)
         for acct in accounts.values():
             events += _deliver(org, acct, delivery, days, daily[acct.series], hourly, book)
     return events
-
-
-def _settled(org: SimulatedOrg, delivery: Delivery, d: int) -> np.ndarray:
-    return series_hours(org, delivery, d).sum(axis=1)
 
 
 def _deliver(

@@ -47,6 +47,13 @@ def simulate(
     mtd_every_days: Annotated[
         int | None, typer.Option(help="Also deliver month-to-date every N days.")
     ] = None,
+    intraday: Annotated[
+        bool,
+        typer.Option(
+            help="Realistic timing: month-to-date 3x a day, hours 8-24 h late and restated; "
+            "anomalies start at a known hour."
+        ),
+    ] = False,
     until: Annotated[
         str | None, typer.Option(help="Only deliveries issued by this ISO time (replays).")
     ] = None,
@@ -62,6 +69,7 @@ def simulate(
             days=days,
             instances=instances,
             start=date.fromisoformat(start),
+            intraday=intraday,
         )
         org = simulate_organisation(config)
         cutoff = datetime.fromisoformat(until) if until else None

@@ -23,6 +23,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from services.anomaly.cost.intraday import HOURS_PER_DAY
+
 Leaf = tuple[str, str]
 # Keep this many top resources per usage type and day: root cause names the few
 # that matter, and the state stays small enough to snapshot on every batch.
@@ -31,7 +33,6 @@ MAX_RESOURCES_PER_LEAF_DAY = 5
 # still being delivered (judged from its hours) and the one before it (the day a
 # delivery completes, whose hours teach the hour-of-week profile).
 HOURLY_DAYS_KEPT = 2
-HOURS_PER_DAY = 24
 # Attempt ids remembered per account to recognise a replayed completion (a few
 # months of several deliveries a day).
 APPLIED_ATTEMPTS_MEMORY = 512
