@@ -119,10 +119,18 @@ def hourly_delivery(
 
 
 def spike_hours(
-    days: int, through_hours: int, spike_from: int, extra_per_hour: float, seed: int = 3
+    days: int,
+    through_hours: int,
+    spike_from: int,
+    extra_per_hour: float,
+    seed: int = 3,
+    night: float = 10.0,
+    daytime: float = 8.0,
 ) -> dict[datetime, dict[tuple[str, str], float]]:
     """``days`` whole days of a diurnal EC2 + flat S3 account, then ``through_hours`` of
     the next day; from hour ``spike_from`` of that day EC2 costs ``extra_per_hour`` more.
+
+    EC2 costs ``night`` an hour, plus ``daytime`` from 08:00 to 20:00 UTC.
     """
     rng = np.random.default_rng(seed)
     start = datetime.combine(BILLING, datetime.min.time(), UTC)
@@ -130,7 +138,7 @@ def spike_hours(
     for h in range(days * 24 + through_hours):
         at = start + timedelta(hours=h)
         noise = 1 + rng.normal(0, 0.02)
-        ec2 = (10.0 + 8.0 * (8 <= at.hour < 20)) * noise
+        ec2 = (night + daytime * (8 <= at.hour < 20)) * noise
         if h >= days * 24 + spike_from:
             ec2 += extra_per_hour
         out[at] = {("AmazonEC2", "BoxUsage"): round(ec2, 4), ("AmazonS3", "TimedStorage"): 3.0}

@@ -63,11 +63,11 @@ def _deliver(state: AccountState, hours: dict, attempt: str, at: datetime) -> li
     return out
 
 
-def _history(state: AccountState) -> None:
+def _history(state: AccountState, **shape: float) -> None:
     """One month-to-date delivery per day, each covering the day before in full."""
     start = datetime.combine(BILLING, datetime.min.time(), UTC)
     for d in range(1, DAYS + 1):
-        hours = spike_hours(d, 0, 0, 0.0)
+        hours = spike_hours(d, 0, 0, 0.0, **shape)
         events = _deliver(state, hours, f"day-{d}", start + timedelta(days=d, hours=9))
         assert events == []
 
@@ -125,17 +125,23 @@ def test_missing_and_unsettled_hours_are_not_a_drop() -> None:
     state = _state()
     _history(state)
     day = datetime.combine(BILLING, datetime.min.time(), UTC) + timedelta(days=DAYS)
-    hours = spike_hours(DAYS, 9, 24, 0.0)  # nine normal hours of the new day, no spike
-    newest = max(hours)
-    hours[newest] = {k: v * 0.3 for k, v in hours[newest].items()}  # a barely started hour
-    assert _deliver(state, hours, "p1", day + timedelta(hours=20)) == []
+    opened = _deliver(state, spike_hours(DAYS, 12, 6, 40.0), "p1", day + timedelta(hours=22))
+    assert [e.action for e in opened] == ["open"]
+    # A rewrite whose newest hours have barely started: far below what the spike showed.
+    hours = spike_hours(DAYS, 14, 6, 40.0)
+    for at in sorted(hours)[-6:]:
+        hours[at] = {k: v * 0.05 for k, v in hours[at].items()}
+    shy = _deliver(state, hours, "p2", day + timedelta(hours=23))
+    assert all(e.action != "resolve" for e in shy)
+    assert [i.incident_id for i in state.engine.open.values()] == [opened[0].incident_id]
 
 
 def test_a_normal_partial_day_does_not_alert_on_the_diurnal_rise() -> None:
-    """Daytime hours cost more: a uniform profile would call every afternoon a spike."""
+    """Daytime hours cost 20x the night: a flat profile would call the afternoon a spike."""
+    shape = {"night": 2.0, "daytime": 38.0}
     state = _state()
-    _history(state)
+    _history(state, **shape)
     day = datetime.combine(BILLING, datetime.min.time(), UTC) + timedelta(days=DAYS)
-    for n, through in enumerate((10, 14, 18)):
-        hours = spike_hours(DAYS, through, 24, 0.0)
+    for n, through in enumerate((10, 14, 20)):
+        hours = spike_hours(DAYS, through, 24, 0.0, **shape)
         assert _deliver(state, hours, f"p{n}", day + timedelta(hours=through + 9)) == []
