@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from simulator import SimConfig, simulate_organisation
 from simulator.cloudwatch_out import write_cloudwatch
+from simulator.config import PLATFORM_MIX
 from simulator.deliveries import issued_by, plan_deliveries
 from simulator.exceptions import SimulationError
 from simulator.inventory_out import write_inventory
@@ -60,6 +61,9 @@ def simulate(
     endpoint_url: Annotated[
         str | None, typer.Option("--endpoint-url", help="S3 endpoint (moto, MinIO).")
     ] = None,
+    platforms: Annotated[
+        bool, typer.Option(help="Windows, RHEL, SUSE and SQL Server instances (PLATFORM_MIX).")
+    ] = False,
 ) -> None:
     """Write the organisation's deliveries, ground truth and (optionally) datapoints."""
     try:
@@ -70,6 +74,7 @@ def simulate(
             instances=instances,
             start=date.fromisoformat(start),
             intraday=intraday,
+            platform_mix=PLATFORM_MIX if platforms else (),
         )
         org = simulate_organisation(config)
         cutoff = datetime.fromisoformat(until) if until else None
