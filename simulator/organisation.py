@@ -233,7 +233,7 @@ def simulate_organisation(config: SimConfig) -> SimulatedOrg:
         config.memory_agent_share,
         r_fleet,
     )
-    # Its own stream (not one of the six spawned above): a fleet without a
+    # Its own stream (not one of those spawned above): a fleet without a
     # platform mix draws exactly the numbers it always did.
     platforms_rng = np.random.default_rng(np.random.SeedSequence([config.seed, 0x05]))
     fleet = assign_platforms(fleet, config.platform_mix, platforms_rng)
