@@ -33,6 +33,7 @@ from services.gateway.api.routes import (
     insights,
     operations,
     recommendations,
+    restatements,
     results,
     subscriptions,
 )
@@ -190,6 +191,7 @@ def create_app(settings: GatewaySettings, metrics: ServiceMetrics | None = None)
         budgets.router,
         subscriptions.router,
         alerts.router,
+        restatements.router,
         operations.router,
         docs.router,
     ):

@@ -72,6 +72,33 @@ async def test_a_reused_incident_id_does_not_leak_across_tenants(gateway: Runnin
     assert listed.json()["items"] == []
 
 
+async def test_restatements_never_cross_tenants(gateway: RunningGateway) -> None:
+    key_a = await gateway.tenant("acme", [A1])
+    key_b = await gateway.tenant("globex", [B1])
+    mine = [f.restatement(A1, day=d) for d in range(3)]
+    theirs = f.restatement(B1, previous=900.0, new=100.0)  # a late credit on globex
+    await gateway.store([*mine, theirs])
+    # Paged one row at a time, acme walks its own three notices and nothing else.
+    seen: list[str] = []
+    cursor: str | None = None
+    while True:
+        params: dict[str, object] = {"limit": 1, **({"cursor": cursor} if cursor else {})}
+        page = (await gateway.get("/v1/restatements", key_a, **params)).json()
+        seen += [item["id"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [r.id for r in reversed(mine)]  # newest first
+    # Naming globex's series (or account) finds nothing; so does its alert kind.
+    for params in ({"series_id": theirs.series_id}, {"account": B1}, {"min_delta": 500}):
+        response = await gateway.get("/v1/restatements", key_a, **params)
+        assert (params, response.status_code, response.json()["items"]) == (params, 200, [])
+    alerts = (await gateway.get("/v1/alerts", key_a, source="restatement")).json()["items"]
+    assert {a["alert_id"] for a in alerts} == {r.id for r in mine}
+    theirs_listed = (await gateway.get("/v1/restatements", key_b)).json()["items"]
+    assert [(r["id"], r["delta"]) for r in theirs_listed] == [(theirs.id, -800.0)]
+
+
 async def test_recommendation_decisions_stay_with_their_tenant(gateway: RunningGateway) -> None:
     key_a = await gateway.tenant("acme", [A1])
     key_b = await gateway.tenant("globex", [B1])

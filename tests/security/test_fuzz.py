@@ -118,6 +118,7 @@ async def _seed(gateway: ThreadedGateway) -> tuple[str, str]:
             f.forecast(f"daily/{ACCOUNT}"),
             f.cost(day=0),
             f.budget_alert("ba-1"),
+            f.restatement(),
         ]
         await ingest.store(conn, [(e, "n/a") for e in events])
         await ingest.store(conn, [(f.dead_letter(1), "spendstream.anomalies.v1.dlq")])

@@ -7,6 +7,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.gateway.alerts.model import AlertSource
 from shared.events.anomalies import AnomalyAction, AnomalyKind, RootCause, Severity
 from shared.events.forecasts import BacktestScore, ForecastPoint, MonthEndProjection
 
@@ -126,6 +127,22 @@ class CostPointOut(BaseModel):
     as_of: datetime
 
 
+class RestatementOut(BaseModel):
+    """A later delivery moved a day already judged; a negative delta is a late credit."""
+
+    id: str
+    series_id: str
+    period_start: datetime
+    account_id: str
+    service: str | None = None
+    previous_cost: float
+    new_cost: float
+    delta: float = Field(description="new_cost - previous_cost.")
+    previous_attempt_id: str
+    attempt_id: str
+    detected_at: datetime
+
+
 class DeadLetterOut(BaseModel):
     """A rejected record as an operator sees it."""
 
@@ -152,7 +169,7 @@ class AlertOut(BaseModel):
 
     seq: int
     event_id: str
-    source: Literal["anomaly", "budget", "recommendation"]
+    source: AlertSource
     alert_id: str
     action: str
     account_id: str

@@ -33,6 +33,8 @@ async def _seed(gw: RunningGateway) -> tuple[str, str]:
             f.cost(B1),
             f.budget_alert("ba-a", account=A1),
             f.budget_alert("ba-b", account=B1),
+            f.restatement(A1),
+            f.restatement(B1),
         ]
     )
     return key_a, key_b
@@ -45,7 +47,12 @@ async def test_lists_show_only_own_accounts(gateway: RunningGateway) -> None:
         "/v1/recommendations": ("resource_id", {"i-a"}, {"i-b"}),
         "/v1/forecasts": ("series_id", {f"daily/{A1}"}, {f"daily/{B1}"}),
         "/v1/costs": ("series_id", {f"daily/{A1}"}, {f"daily/{B1}"}),
-        "/v1/alerts": ("alert_id", {"inc-a", "inc-a2", "ba-a"}, {"inc-b", "ba-b"}),
+        "/v1/alerts": (
+            "alert_id",
+            {"inc-a", "inc-a2", "ba-a", f.restatement(A1).id},
+            {"inc-b", "ba-b", f.restatement(B1).id},
+        ),
+        "/v1/restatements": ("account_id", {A1}, {B1}),
     }
     for path, (field, mine_a, mine_b) in expectations.items():
         got_a = {i[field] for i in (await gateway.get(path, key_a)).json()["items"]}
@@ -68,7 +75,13 @@ async def test_summaries_count_only_own_accounts(gateway: RunningGateway) -> Non
 
 async def test_filtering_on_a_foreign_account_returns_nothing(gateway: RunningGateway) -> None:
     key_a, _ = await _seed(gateway)
-    for path in ("/v1/anomalies", "/v1/recommendations", "/v1/forecasts", "/v1/costs"):
+    for path in (
+        "/v1/anomalies",
+        "/v1/recommendations",
+        "/v1/forecasts",
+        "/v1/costs",
+        "/v1/restatements",
+    ):
         response = await gateway.get(path, key_a, account=B1)
         assert (path, response.status_code, response.json()["items"]) == (path, 200, [])
 

@@ -90,23 +90,43 @@ async def post_feedback(
     incident_id: IncidentId,
     body: FeedbackIn,
 ) -> dict[str, Any]:
-    """Published to the feedback topic; the anomaly service tunes itself with it."""
+    """Published to the feedback topic; the anomaly service tunes itself with it.
+
+    ``planned`` (and ``expected`` with a window) quiets the incident's series and
+    its descendants for the window, in data time. A false positive is anchored
+    on the incident's own window, so its effect does not depend on when a person
+    answered. Each verdict on an incident is one rule (a later one replaces it);
+    each planned window on a series is its own rule.
+    """
     charge_feedback(state, principal.tenant_id)
     doc = await repo.get(conn, principal.accounts, incident_id)
     if doc is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no anomaly {incident_id!r}")
+    series = doc["series_id"]
+    # In UTC, so one instant written with two offsets is one rule.
+    start, end = (t.astimezone(UTC) if t else None for t in (body.window_start, body.window_end))
+    if body.verdict == "false_positive":
+        start = datetime.fromisoformat(doc["window_start"])
+        end = datetime.fromisoformat(doc["window_end"])
+    if body.verdict == "planned":
+        rule_id = stable_id("planned", series, start, end)
+    else:
+        rule_id = stable_id("verdict", incident_id)
     feedback = Feedback(
         id=stable_id("feedback", incident_id, uuid.uuid4().hex),
-        series_id=doc["series_id"],
+        rule_id=rule_id,
+        series_id=series,
         incident_id=incident_id,
         verdict=body.verdict,
         tenant_id=principal.tenant_id,
         author=body.author,
         note=body.note,
+        window_start=start,
+        window_end=end,
         created_at=utcnow(),
     )
-    await state.publisher.send_and_wait(topics.FEEDBACK, feedback, key=doc["series_id"])
-    return {"id": feedback.id, "incident_id": incident_id, "verdict": body.verdict}
+    await state.publisher.send_and_wait(topics.FEEDBACK, feedback, key=rule_id)
+    return feedback.model_dump(include=set(FeedbackAccepted.model_fields))
 
 
 def _shifted(at: datetime, delta: timedelta) -> datetime:
