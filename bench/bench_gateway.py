@@ -66,6 +66,9 @@ ENDPOINTS = [
     "/v1/anomalies?severity=high&status=open&limit=50",
     "/v1/recommendations?limit=50",
     f"/v1/recommendations?account={TENANT_ACCOUNTS[3]}&min_savings=10&limit=50",
+    # The tenant's decisions joined in: most rows open, none dismissed (the filled table has none).
+    "/v1/recommendations?state=open&limit=50",
+    "/v1/recommendations?state=dismissed&limit=50",
 ]
 
 
