@@ -50,7 +50,7 @@ export async function fill(slot, build, what) {
   slot.replaceChildren(loading(what));
   try {
     const content = await build();
-    slot.replaceChildren(...[content].flat().filter(Boolean));
+    slot.replaceChildren(...[content].flat(Infinity).filter(Boolean));
   } catch (err) {
     if (err.name === "AbortError") return;
     slot.replaceChildren(failure(err));
