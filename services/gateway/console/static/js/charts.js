@@ -50,7 +50,8 @@ export function draw(el, config, { money = "USD", plain = false } = {}) {
     maintainAspectRatio: false,
     interaction: { mode: "index", intersect: false },
     ...own,
-    plugins: { legend: { labels: { color: fg } }, tooltip: { callbacks: { label: show } }, ...own.plugins },
+    // A band's lower edge is drawn but not listed: the legend names the band once.
+    plugins: { legend: { labels: { color: fg, filter: (item) => !/ low$/.test(item.text) } }, tooltip: { callbacks: { label: show } }, ...own.plugins },
     scales,
   };
   const chart = new window.Chart(el, { ...config, options });
