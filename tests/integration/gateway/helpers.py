@@ -122,6 +122,7 @@ TABLES = {
     "dead_letters": "id",
     "budget_alerts": "incident_id",
     "alert_outbox": "seq",
+    "restatements": "id",
 }
 
 
