@@ -18,7 +18,7 @@ Each is repeated ``--runs`` times; the figures are ratios of the medians
 (target <= 1.5x against the first baseline), printed with the load average.
 
 Run: ``make bench-console`` (``--rows``, ``--runs`` to change; chromium from
-Debian's package at /usr/bin/chromium).
+Debian's package, see ``devstack.chromium``).
 """
 
 from __future__ import annotations
@@ -33,8 +33,9 @@ from pathlib import Path
 from playwright.sync_api import Browser, sync_playwright
 
 from bench.bench_gateway import backends, fill, fresh_schema, serve
+from devstack.chromium import chromium_executable
 from devstack.ports import free_port
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.conftest import CHROMIUM_ARGS
 
 # The list the page shows first, with the filter a person would start from.
 ROUTE = "anomalies?severity=high"
@@ -125,7 +126,9 @@ def main() -> None:
         base = f"http://127.0.0.1:{port}"
         try:
             with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+                browser = pw.chromium.launch(
+                    executable_path=str(chromium_executable()), args=CHROMIUM_ARGS
+                )
                 page_run(browser, base, key)  # warm the server's caches as the API runs are
                 pages = [page_run(browser, base, key) for _ in range(args.runs)]
                 loads = api_loads(browser, base, key, args.runs)

@@ -4,18 +4,15 @@ One pipeline per module (the demo's path at e2e size: embedded stack, every
 service as its own process, simulated CUR and CloudWatch data ingested), one
 chromium per module, a fresh browser context (empty sessionStorage) per test.
 
-Chromium comes from the system package, never from ``playwright install``
-(which downloads a browser build): when ``/usr/bin/chromium`` is missing and
-this is a root shell with apt, it is installed here; otherwise the tests fail
-with the command that installs it.
+Chromium is Debian's package, never ``playwright install`` (which downloads a
+browser build): ``/usr/bin/chromium`` when installed, else the package fetched
+with ``apt-get download`` into a per-user cache (``devstack.chromium``, no root
+needed); without either the tests fail saying how to install it.
 """
 
 from __future__ import annotations
 
-import fcntl
-import os
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -34,16 +31,10 @@ from playwright.sync_api import (
 
 from demo.pipeline import Pipeline, create_api_key, ingest, running_system, simulate
 from demo.results import GatewayClient
+from devstack.chromium import ChromiumUnavailableError, chromium_executable
 from tests.e2e.conftest import SMALL
 from tests.harness.wait import wait_for
 
-CHROMIUM = Path("/usr/bin/chromium")
-INSTALL_HINT = (
-    "install Debian's chromium: `sudo apt-get install -y chromium` "
-    "(the tests drive /usr/bin/chromium)"
-)
-# apt-get update + install of chromium and its libraries on a clean machine.
-INSTALL_TIMEOUT_S = 900
 # The flags the brief of issue 16 fixes: no GPU, no background traffic of the browser's own.
 CHROMIUM_ARGS = [
     "--headless",
@@ -61,32 +52,12 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
 OTHER_ACCOUNT = "999999999999"
 
 
-def _ensure_chromium() -> Path:
-    """/usr/bin/chromium, installed with apt when missing and possible; else a clear failure."""
-    if CHROMIUM.exists():
-        return CHROMIUM
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        pytest.fail(f"chromium is missing: {INSTALL_HINT}")
-    # xdist workers share the machine: one installs, the others wait on the lock.
-    with open(Path(tempfile.gettempdir()) / "spendstream-chromium-install.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not CHROMIUM.exists():
-            env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-            for argv in (["apt-get", "update"], ["apt-get", "install", "-y", "chromium"]):
-                done = subprocess.run(
-                    argv,
-                    env=env,
-                    capture_output=True,
-                    text=True,
-                    timeout=INSTALL_TIMEOUT_S,
-                    check=False,
-                )
-                if done.returncode != 0:
-                    pytest.fail(
-                        f"`{' '.join(argv)}` failed ({done.returncode}): "
-                        f"{done.stderr[-2000:]}\n{INSTALL_HINT}"
-                    )
-    return CHROMIUM
+def _chromium() -> Path:
+    """The system's chromium, else Debian's package fetched into a per-user cache."""
+    try:
+        return chromium_executable()
+    except ChromiumUnavailableError as exc:
+        pytest.fail(str(exc))
 
 
 @dataclass
@@ -141,7 +112,7 @@ def system() -> Iterator[System]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     """One headless chromium for the module (a fresh temporary profile of its own)."""
-    path = _ensure_chromium()
+    path = _chromium()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(path), args=CHROMIUM_ARGS)
         yield browser
