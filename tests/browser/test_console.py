@@ -158,6 +158,46 @@ def test_every_page_shows_the_tenants_data(watched: Watched, system: System) -> 
     watched.ok()
 
 
+def test_accept_and_dismiss_persist_across_a_reload(watched: Watched, system: System) -> None:
+    sign_in(watched, system)
+    page = watched.page
+    open_page(watched, system, "savings?min_savings=0.01")
+    recs = system.client.get("/v1/recommendations", min_savings=0.01, limit=50)["items"]
+    assert len(recs) >= 2, "the demo fleet has at least two priced savings"
+    first, second = recs[0]["resource_id"], recs[1]["resource_id"]
+
+    def decide(resource: str, action: str) -> None:
+        row = page.locator("#savings tbody > tr", has_text=resource).first
+        row.locator("button", has_text="Options").click()
+        panel = page.locator(f"[data-decide='{resource}']")
+        if action == "dismiss":
+            panel.locator("select[name=reason]").select_option("performance_risk")
+        panel.locator(f"button[data-action={action}]").click()
+        page.wait_for_selector(
+            f"#savings tr:has-text('{resource}') td[data-state]:not([data-state=open])"
+        )
+
+    decide(first, "accept")
+    decide(second, "dismiss")
+    page.reload()
+    page.wait_for_selector(".page-savings[data-ready=true]")
+    state = page.locator("#savings tbody > tr", has_text=first).first.locator("td[data-state]")
+    assert state.get_attribute("data-state") == "accepted"
+    other = page.locator("#savings tbody > tr", has_text=second).first.locator("td[data-state]")
+    assert other.get_attribute("data-state") == "dismissed"
+    assert "performance_risk" in other.inner_text()
+    stored = system.client.get(f"/v1/recommendations/{second}")["state"]
+    assert (stored["state"], stored["reason"]) == ("dismissed", "performance_risk")
+    screenshot(watched, "savings-decided")
+    # Back to open, so the other tests see the fleet as the pipeline made it.
+    for resource in (first, second):
+        decide_open = page.locator("#savings tbody > tr", has_text=resource).first
+        decide_open.locator("button", has_text="Options").click()
+        page.locator(f"[data-decide='{resource}'] button[data-action=reopen]").click()
+        page.wait_for_selector(f"#savings tr:has-text('{resource}') td[data-state=open]")
+    watched.ok()
+
+
 async def _feedback_events(system: System, incident_id: str) -> list[Any]:
     """Feedback events on the pipeline's topic for ``incident_id`` (read from the start)."""
     settings = SpendstreamSettings(

@@ -11,6 +11,7 @@ const HORIZONS = ["7", "30", "90"];
 const HISTORY_DAYS = 90;
 
 function why(doc) {
+  if (doc.why_chosen) return `Chosen model: ${doc.model} — ${doc.why_chosen}.`;
   const scores = doc.backtest.filter((b) => b.mase !== null);
   const mine = scores.find((b) => b.model === doc.model);
   if (!mine) return `Chosen model: ${doc.model ?? "none"}.`;

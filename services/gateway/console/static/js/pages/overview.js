@@ -80,11 +80,11 @@ async function openAnomalies() {
 }
 
 async function topSavings() {
-  const { items } = await api("/v1/recommendations", { params: { min_savings: 0.01, limit: 10 } });
+  const { items } = await api("/v1/recommendations", { params: { state: "open", min_savings: 0.01, limit: 10 } });
   return table(
     ["Instance", "Finding", "Current", "Suggested", { v: "Monthly savings", num: true }],
     items.map((r) => [r.resource_id, r.finding, r.current_type, r.options[0]?.instance_type ?? (r.schedule ? "off-hours schedule" : "—"), { v: currency(r.estimated_monthly_savings), num: true }]),
-    { empty: "No savings found yet." },
+    { empty: "No open savings (none found yet, or all decided)." },
   );
 }
 
