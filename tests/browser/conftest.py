@@ -138,8 +138,10 @@ def _watch(page: Page) -> Watched:
             w.problems.append(f"console {msg.type}: {msg.text}")
 
     def on_failed(req: Request) -> None:
-        # A download link's blob: URL is not a request to the gateway.
-        if not req.url.startswith("blob:"):
+        # A download link's blob: URL is not a request to the gateway, and a reload or
+        # sign-out ends the open alert stream on purpose.
+        aborted_stream = "/v1/alerts/stream" in req.url and req.failure == "net::ERR_ABORTED"
+        if not req.url.startswith("blob:") and not aborted_stream:
             w.problems.append(f"request failed: {req.method} {req.url} ({req.failure})")
 
     def on_response(res: Any) -> None:

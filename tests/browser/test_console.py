@@ -237,21 +237,26 @@ def test_anomaly_detail_draws_band_root_cause_and_takes_feedback(
     open_page(watched, system, f"anomalies/{a['incident_id']}")
     page = watched.page
 
-    start = date.fromisoformat(a["window_start"][:10])
-    end = date.fromisoformat(a["window_end"][:10])
-    series = system.client.get(
-        "/v1/costs",
-        series_id=a["series_id"],
-        start=f"{start - timedelta(days=28)}T00:00:00Z",
-        end=f"{end + timedelta(days=7)}T00:00:00Z",
-        limit=500,
-    )["items"]
+    series = system.client.get(f"/v1/anomalies/{a['incident_id']}/series", days=21)
     held = chart(watched, "anomaly-series")
-    assert held["datasets"]["Actual"] == [p["cost"] for p in series]
-    window_days = max(1, (end - start).days)
-    assert _filled(held["datasets"]["Expected"]) == [a["expected"]] * window_days
-    assert _filled(held["datasets"]["Band high"]) == [a["upper"]] * window_days
-    assert _filled(held["datasets"]["Band low"]) == [a["lower"]] * window_days
+    days = [p["period_start"][:10] for p in series["actual"]]
+    assert held["datasets"]["Actual"] == [p["cost"] for p in series["actual"]]
+    # Each day carries the band of the latest lifecycle step whose judged window covers it.
+    steps = sorted(series["bands"], key=lambda b: b["revision"])
+    covering = [
+        next(
+            (
+                b
+                for b in reversed(steps)
+                if d == b["window_start"][:10] or b["window_start"][:10] <= d < b["window_end"][:10]
+            ),
+            None,
+        )
+        for d in days
+    ]
+    assert any(covering), "the incident window lies inside the drawn series"
+    for label, key in (("Expected", "expected"), ("Band low", "lower"), ("Band high", "upper")):
+        assert held["datasets"][label] == [b[key] if b else None for b in covering], label
 
     drivers = sorted(
         (r for r in a["root_cause"] if r["dimension"] != "series"), key=lambda r: -r["share"]

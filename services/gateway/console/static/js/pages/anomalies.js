@@ -9,8 +9,7 @@ import { addDays, currency, datetime, day, number, pct, startOfDay } from "../fo
 const FILTERS = ["account", "service", "severity", "status", "since", "until", "min_impact"];
 const SEVERITIES = ["", "low", "medium", "high", "critical"];
 // Days of series drawn either side of the incident window.
-const BEFORE_DAYS = 28;
-const AFTER_DAYS = 7;
+const SIDE_DAYS = 21;
 // How long the page watches an incident after feedback (the detector answers in seconds).
 const WATCH_MS = 60000;
 const WATCH_EVERY_MS = 2000;
@@ -61,22 +60,35 @@ async function list(root, params, go) {
   });
 }
 
+/** Per day, the band of the latest lifecycle step whose judged window covers it. */
+export function bandByDay(labels, bands) {
+  const steps = [...bands].sort((x, y) => x.revision - y.revision);
+  return labels.map((label) => {
+    let found = null;
+    for (const b of steps) {
+      const [ws, we] = [day(b.window_start), day(b.window_end)];
+      if (label === ws || (label >= ws && label < we)) found = b;
+    }
+    return found;
+  });
+}
+
 async function seriesChart(a) {
   let labels;
   let actual;
+  let steps;
   if (a.kind === "cost") {
-    const start = addDays(day(a.window_start), -BEFORE_DAYS);
-    const end = addDays(day(a.window_end), AFTER_DAYS);
-    const doc = await api("/v1/costs", { params: { series_id: a.series_id, start: startOfDay(start), end: startOfDay(end), limit: 500 } });
-    labels = doc.items.map((p) => day(p.period_start));
-    actual = doc.items.map((p) => p.cost);
+    const doc = await api(`/v1/anomalies/${encodeURIComponent(a.incident_id)}/series`, { params: { days: SIDE_DAYS } });
+    labels = doc.actual.map((p) => day(p.period_start));
+    actual = doc.actual.map((p) => p.cost);
+    steps = bandByDay(labels, doc.bands);
   } else {
+    // CloudWatch incidents have no stored series: the judged window alone.
     labels = [datetime(a.window_start), datetime(a.window_end)];
     actual = [a.actual, a.actual];
+    steps = [a, a];
   }
-  const [ws, we] = [day(a.window_start), day(a.window_end)];
-  const inWindow = (l) => a.kind !== "cost" || l === ws || (l >= ws && l < we);
-  const at = (v) => labels.map((l) => (inWindow(l) ? v : null));
+  const pick = (key) => steps.map((b) => (b ? b[key] : null));
   const { box, el } = canvas("anomaly-series", "Actual against expected value and band");
   draw(el, {
     type: "line",
@@ -84,9 +96,9 @@ async function seriesChart(a) {
       labels,
       datasets: [
         { label: "Actual", data: actual, borderColor: colour(0), backgroundColor: colour(0), pointRadius: 2 },
-        { label: "Expected", data: at(a.expected), borderColor: colour(2), backgroundColor: colour(2), borderDash: [6, 3], pointRadius: 4, spanGaps: true },
-        lower("Band low", at(a.lower), 1),
-        band("Band high", at(a.upper), 1),
+        { label: "Expected", data: pick("expected"), borderColor: colour(2), backgroundColor: colour(2), borderDash: [6, 3], pointRadius: 4, spanGaps: false },
+        lower("Band low", pick("lower"), 1),
+        band("Band high", pick("upper"), 1),
       ],
     },
     options: { scales: { y: { beginAtZero: false } } },
@@ -112,12 +124,13 @@ function rootCause(a) {
 
 function feedback(a, rerender) {
   const status = h("p", { id: "feedback-status", role: "status", class: "muted" });
-  const from = h("input", { type: "date", name: "planned_from", "aria-label": "Planned from (UTC)" });
-  const to = h("input", { type: "date", name: "planned_to", "aria-label": "Planned to (UTC)" });
-  const send = async (verdict, note) => {
+  const from = h("input", { type: "date", name: "planned_from", "aria-label": "Planned from (UTC)", value: day(a.window_start) });
+  const to = h("input", { type: "date", name: "planned_to", "aria-label": "Planned to (UTC)", value: day(a.window_end) });
+  const send = async (verdict, window) => {
     status.textContent = `Sending “${verdict}”…`;
+    status.className = "muted";
     try {
-      await api(`/v1/anomalies/${encodeURIComponent(a.incident_id)}/feedback`, { method: "POST", body: { verdict, note } });
+      await api(`/v1/anomalies/${encodeURIComponent(a.incident_id)}/feedback`, { method: "POST", body: { verdict, ...window } });
     } catch (err) {
       status.textContent = `Feedback not sent: ${err.message}`;
       status.className = "error";
@@ -136,14 +149,16 @@ function feedback(a, rerender) {
     }
     status.textContent = `Sent “${verdict}”; the incident has not changed yet — reload later.`;
   };
-  const button = (verdict, text, note) => h("button", { type: "button", class: "secondary", dataset: { verdict }, onclick: () => send(verdict, note?.()) }, text);
+  const button = (verdict, text, window) => h("button", { type: "button", class: "secondary", dataset: { verdict }, onclick: () => send(verdict, window?.()) }, text);
+  // A planned change needs its window (UTC days, the end day included).
+  const plannedWindow = () => (from.value && to.value ? { window_start: startOfDay(from.value), window_end: startOfDay(addDays(to.value, 1)) } : {});
   return [
     h("div", { class: "row" },
       button("false_positive", "False positive"),
       button("expected", "Expected"),
       button("true_positive", "True positive"),
       h("span", {}, "Planned from ", from, " to ", to, " "),
-      button("planned", "Planned", () => (from.value || to.value ? `planned window ${from.value || "?"} to ${to.value || "?"} (UTC)` : undefined))),
+      button("planned", "Planned", plannedWindow)),
     status,
   ];
 }
@@ -169,7 +184,7 @@ async function detail(root, id, nav) {
         h("section", { class: "card" }, h("h2", {}, "Root cause"), rootCause(a)),
         h("section", { class: "card" }, h("h2", {}, "Lifecycle"),
           table(["When", "Action", "Revision", "Severity", { v: "Impact", num: true }, "Reason"],
-            a.history.map((e) => [datetime(e.detected_at), e.action, e.revision, e.severity, { v: currency(e.impact_usd), num: true }, e.reason]),
+            [...a.history].sort((x, y) => x.revision - y.revision).map((e) => [datetime(e.detected_at), e.action, e.revision, e.severity, { v: currency(e.impact_usd), num: true }, e.reason]),
             { empty: "No history." }))),
       h("section", { class: "card" }, h("h2", {}, "Was this real?"), feedback(a, rerender)),
     ];
