@@ -58,7 +58,7 @@ async function render() {
   root.className = `page page-${name}`;
   $("page").replaceChildren(root);
   document.title = `${name[0].toUpperCase()}${name.slice(1)} · spendstream`;
-  await PAGES[name].render(root, { id, params, go: (p, pid) => go(name, p, pid), nav: go });
+  await PAGES[name].render(root, { id, params, go: (p, pid) => go(name, p, pid) });
   if (token === rendering) root.dataset.ready = "true";
   updateBadge();
 }

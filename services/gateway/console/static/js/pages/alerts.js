@@ -7,6 +7,9 @@ import * as live from "../live.js";
 
 // Alerts of history shown above what the stream brings.
 const HISTORY = 100;
+// The rendered Live page's "add a row"; one stream listener serves every render.
+let addRow = null;
+live.onAlert((a) => addRow?.(a, true));
 
 function row(a) {
   const link = a.source === "anomaly" ? h("a", { href: `#/anomalies/${encodeURIComponent(a.alert_id)}` }, a.title) : a.title;
@@ -37,7 +40,7 @@ export async function render(root) {
   }
   const merged = [...new Map([...history, ...live.received].map((a) => [a.seq, a])).values()].sort((a, b) => b.seq - a.seq);
   merged.forEach((a) => add(a, false));
-  live.onAlert((a) => add(a, true));
+  addRow = add;
   if (status.className !== "error") status.textContent = merged.length ? "New alerts appear at the top as they arrive (UTC times)." : "No alerts yet; new ones appear here as they arrive.";
   live.markSeen();
 }

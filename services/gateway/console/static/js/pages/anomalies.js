@@ -61,7 +61,7 @@ async function list(root, params, go) {
 }
 
 /** Per day, the band of the latest lifecycle step whose judged window covers it. */
-export function bandByDay(labels, bands) {
+function bandByDay(labels, bands) {
   const steps = [...bands].sort((x, y) => x.revision - y.revision);
   return labels.map((label) => {
     let found = null;
@@ -163,7 +163,7 @@ function feedback(a, rerender) {
   ];
 }
 
-async function detail(root, id, nav) {
+async function detail(root, id) {
   const slot = h("div", { id: "anomaly-detail" });
   root.append(h("p", {}, h("a", { href: "#/anomalies" }, "← All anomalies")), slot);
   const rerender = () => fill(slot, build);
@@ -192,7 +192,7 @@ async function detail(root, id, nav) {
   await rerender();
 }
 
-export async function render(root, { id, params, go, nav }) {
-  if (id) await detail(root, id, nav);
+export async function render(root, { id, params, go }) {
+  if (id) await detail(root, id);
   else await list(root, params, go);
 }

@@ -7,7 +7,7 @@ import { fill, h, table } from "../dom.js";
 import { currency, datetime, day } from "../format.js";
 
 /** Account-level forecasts (series "daily/<account>") with their month-end projection. */
-export async function accountProjections() {
+async function accountProjections() {
   const { items } = await pages("/v1/forecasts", {}, { maxPages: 10 });
   const accounts = items.filter((f) => !f.service && f.status === "ok");
   return Promise.all(accounts.map((f) => api(`/v1/forecasts/${f.series_id}`, { params: { horizon: 7 } })));
