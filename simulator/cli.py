@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from simulator import SimConfig, simulate_organisation
 from simulator.cloudwatch_out import write_cloudwatch
+from simulator.config import PLATFORM_MIX
 from simulator.deliveries import issued_by, plan_deliveries
 from simulator.exceptions import SimulationError
 from simulator.inventory_out import write_inventory
@@ -47,12 +48,22 @@ def simulate(
     mtd_every_days: Annotated[
         int | None, typer.Option(help="Also deliver month-to-date every N days.")
     ] = None,
+    intraday: Annotated[
+        bool,
+        typer.Option(
+            help="Realistic timing: month-to-date 3x a day, hours 8-24 h late and restated; "
+            "anomalies start at a known hour."
+        ),
+    ] = False,
     until: Annotated[
         str | None, typer.Option(help="Only deliveries issued by this ISO time (replays).")
     ] = None,
     endpoint_url: Annotated[
         str | None, typer.Option("--endpoint-url", help="S3 endpoint (moto, MinIO).")
     ] = None,
+    platforms: Annotated[
+        bool, typer.Option(help="Windows, RHEL, SUSE and SQL Server instances (PLATFORM_MIX).")
+    ] = False,
 ) -> None:
     """Write the organisation's deliveries, ground truth and (optionally) datapoints."""
     try:
@@ -62,6 +73,8 @@ def simulate(
             days=days,
             instances=instances,
             start=date.fromisoformat(start),
+            intraday=intraday,
+            platform_mix=PLATFORM_MIX if platforms else (),
         )
         org = simulate_organisation(config)
         cutoff = datetime.fromisoformat(until) if until else None

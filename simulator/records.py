@@ -46,6 +46,9 @@ class InjectedAnomaly:
     #: Restatement only: the first delivery's value and the restated (final) value.
     original_value: float | None = None
     restated_value: float | None = None
+    #: Cost anomalies: the UTC hour of ``start`` at which the extra cost begins (0 unless
+    #: the organisation is simulated with ``intraday``).
+    start_hour: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """JSON-able dict (dates and datetimes as ISO strings)."""
@@ -78,10 +81,15 @@ class SimInstance:
     cpu_peak: float = 0.0
     mem_p995: float | None = None
     net_mb_per_day_max: float = 0.0
+    #: EC2 ``PlatformDetails`` (its OS and licence); priced into ``usd_per_hour``.
+    platform: str = "Linux/UNIX"
 
     def to_json(self) -> dict[str, Any]:
-        """JSON-able dict."""
-        return asdict(self)
+        """JSON-able dict (``platform`` only when not Linux, as before platforms existed)."""
+        data = asdict(self)
+        if self.platform == "Linux/UNIX":
+            del data["platform"]
+        return data
 
 
 class Utilisation(NamedTuple):

@@ -18,28 +18,18 @@ from services.gateway.alerts.signing import (
 from services.gateway.settings import GatewaySettings
 from shared import topics
 from tests.harness.wait import wait_for_async
-from tests.integration.gateway.helpers import RunningGateway, auth, publish, running_gateway
+from tests.integration.gateway.helpers import (
+    deliveries,
+    publish,
+    running_gateway,
+    subscribe_webhook,
+)
 from tests.integration.gateway.receiver import Receiver
 from tests.unit.gateway import factories as f
 
 pytestmark = pytest.mark.integration
 
 ACCOUNT = "111111111111"
-
-
-async def _subscribe(gw: RunningGateway, key: str, port: int, **extra: object) -> dict[str, str]:
-    body = {"name": "hook", "channel": "webhook", "url": f"http://127.0.0.1:{port}/hook", **extra}
-    response = await gw.client.post("/v1/subscriptions", json=body, headers=auth(key))
-    assert response.status_code == 201, response.text
-    doc: dict[str, str] = response.json()
-    return doc
-
-
-async def _deliveries(gw: RunningGateway, key: str, sub_id: str) -> list[dict[str, object]]:
-    items: list[dict[str, object]] = (
-        await gw.get(f"/v1/subscriptions/{sub_id}/deliveries", key)
-    ).json()["items"]
-    return items
 
 
 async def test_restatements_from_kafka_reach_webhooks_by_kind_and_size(
@@ -52,10 +42,10 @@ async def test_restatements_from_kafka_reach_webhooks_by_kind_and_size(
     try:
         async with running_gateway(settings) as gw:
             key = await gw.tenant("acme", [ACCOUNT])
-            sub = await _subscribe(gw, key, everything.port)
+            sub = await subscribe_webhook(gw, key, everything.port)
             assert sub["sources"] == []  # the default: every kind of alert
-            anomalies_only = await _subscribe(gw, key, big_only.port, sources=["anomaly"])
-            large = await _subscribe(gw, key, big_only.port, min_impact_usd=200.0)
+            anomalies_only = await subscribe_webhook(gw, key, big_only.port, sources=["anomaly"])
+            large = await subscribe_webhook(gw, key, big_only.port, min_impact_usd=200.0)
             credit = f.restatement(ACCOUNT, previous=500.0, new=120.0, day=0)  # -$380, late
             charge = f.restatement(ACCOUNT, "AmazonS3", previous=100.0, new=150.0, day=1)
             await publish(
@@ -68,8 +58,8 @@ async def test_restatements_from_kafka_reach_webhooks_by_kind_and_size(
             await wait_for_async(lambda: big_only.requests, description="the large one delivered")
             listed = (await gw.get("/v1/restatements", key)).json()["items"]
             # Fan-out queued both alerts for every subscription before either was sent.
-            never = await _deliveries(gw, key, anomalies_only["id"])
-            queued_large = await _deliveries(gw, key, large["id"])
+            never = await deliveries(gw, key, anomalies_only["id"])
+            queued_large = await deliveries(gw, key, large["id"])
     finally:
         await everything.stop()
         await big_only.stop()
