@@ -99,19 +99,24 @@ def test_every_page_shows_the_tenants_data(watched: Watched, system: System) -> 
     assert page.locator("#anomaly-list tbody tr").count() == len(first)
     screenshot(watched, "anomalies")
 
-    # Costs stacked by service: every day once, and the same total as the API's points.
+    # Costs stacked by service: the gateway's breakdown, day by day and group by group.
     open_page(watched, system, "costs?by=service")
-    points = _all(system, "/v1/costs", level="service", granularity="daily")
+    breakdown = system.client.get("/v1/costs/breakdown", group_by="service", top=7)
     held = chart(watched, "costs")
-    assert len(held["labels"]) == len({p["period_start"][:10] for p in points})
-    assert all(len(v) == len(held["labels"]) for v in held["datasets"].values())
-    drawn = sum(sum(v) for v in held["datasets"].values())
-    assert drawn == pytest.approx(sum(p["cost"] for p in points), rel=REL)
+    assert held["labels"] == [p["period_start"][:10] for p in breakdown["period_totals"]]
+    names = [g["key"] if not g["other"] else "other" for g in breakdown["groups"]]
+    assert list(held["datasets"]) == names
+    for group in breakdown["groups"]:
+        drawn = held["datasets"]["other" if group["other"] else group["key"]]
+        assert sum(drawn) == pytest.approx(group["total"], rel=REL)
+    per_day = [sum(v[i] for v in held["datasets"].values()) for i in range(len(held["labels"]))]
+    assert per_day == pytest.approx([p["cost"] for p in breakdown["period_totals"]], rel=REL)
     screenshot(watched, "costs")
     with page.expect_download() as download:
         page.click("#costs-csv")
     rows = download.value.path().read_text().splitlines()
-    assert len(rows) == len(points) + 1  # a header, then one row per point
+    # A header, then one row per point drawn.
+    assert len(rows) == 1 + sum(len(g["points"]) for g in breakdown["groups"])
 
     # Savings: largest first, as the API sorts; a row's options open in place.
     open_page(watched, system, "savings")

@@ -1,43 +1,26 @@
 // Costs: daily cost stacked by service, account or usage type over a date range, with
-// totals and a CSV download of exactly the points drawn.
+// totals and a CSV of exactly what is drawn. The gateway groups and sums
+// (/v1/costs/breakdown), so one bounded response serves any tenant size.
 
-import { pages } from "../api.js";
+import { api } from "../api.js";
 import { canvas, colour, draw } from "../charts.js";
 import { field, fill, h, select, table } from "../dom.js";
 import { addDays, currency, day, startOfDay } from "../format.js";
 
-// Stacks beyond this many are summed into "other" so the chart stays readable.
-const STACKS = 8;
-const GROUPS = { service: "service", account: "account_id", usage_type: "usage_type" };
+// Groups drawn; the gateway sums the rest into "other".
+const TOP = 7;
+const GROUPS = { service: "service", account: "account", usage_type: "usage type" };
 
-function csv(points) {
-  const quote = (v) => (v === null || v === undefined ? "" : /[",\n]/.test(String(v)) ? `"${String(v).replaceAll('"', '""')}"` : String(v));
-  const cols = ["period_start", "account_id", "service", "usage_type", "cost", "currency", "series_id"];
-  return [cols.join(","), ...points.map((p) => cols.map((c) => quote(p[c])).join(","))].join("\n") + "\n";
-}
-
-function stacked(points, by) {
-  const key = GROUPS[by];
-  const totals = new Map();
-  for (const p of points) totals.set(p[key], (totals.get(p[key]) || 0) + p.cost);
-  const ranked = [...totals].sort((a, b) => b[1] - a[1]).map(([k]) => k);
-  const shown = new Set(ranked.slice(0, STACKS - (ranked.length > STACKS ? 1 : 0)));
-  const labels = [...new Set(points.map((p) => day(p.period_start)))].sort();
-  const index = new Map(labels.map((l, i) => [l, i]));
-  const series = new Map();
-  for (const p of points) {
-    const name = shown.has(p[key]) ? p[key] : "other";
-    if (!series.has(name)) series.set(name, new Array(labels.length).fill(0));
-    series.get(name)[index.get(day(p.period_start))] += p.cost;
-  }
-  const order = [...ranked.filter((k) => shown.has(k)), ...(series.has("other") ? ["other"] : [])];
-  return { labels, totals, datasets: order.map((name, i) => ({ label: name, data: series.get(name), backgroundColor: colour(i), stack: "cost" })) };
+function csv(doc) {
+  const quote = (v) => (/[",\n]/.test(String(v)) ? `"${String(v).replaceAll('"', '""')}"` : String(v));
+  const rows = doc.groups.flatMap((g) => g.points.map((p) => [day(p.period_start), g.other ? "other" : g.key ?? "", p.cost, p.currency]));
+  return [["day", doc.group_by, "cost", "currency"].join(","), ...rows.map((r) => r.map(quote).join(","))].join("\n") + "\n";
 }
 
 export async function render(root, { params, go }) {
   const by = GROUPS[params.get("by")] ? params.get("by") : "service";
   const form = h("form", { class: "filters", "aria-label": "Cost filters" },
-    field("Stack by", select("by", [["service", "service"], ["account", "account"], ["usage_type", "usage type"]], by)),
+    field("Stack by", select("by", Object.entries(GROUPS), by)),
     field("Account", h("input", { name: "account", value: params.get("account") || "", placeholder: "12 digits", size: 14 })),
     field("Service", h("input", { name: "service", value: params.get("service") || "", size: 14 })),
     field("From (UTC)", h("input", { type: "date", name: "start", value: params.get("start") || "" })),
@@ -48,26 +31,32 @@ export async function render(root, { params, go }) {
     go(Object.fromEntries([...new FormData(form)].filter(([, v]) => v !== "")));
   });
   const slot = h("div", { id: "costs" });
-  root.append(h("h1", {}, "Costs"), h("p", { class: "hint" }, "Daily cost from the latest CUR delivery, by UTC day. Regions and cost-allocation tags will appear here once the costs API carries them."), form, slot);
+  root.append(h("h1", {}, "Costs"), h("p", { class: "hint" }, "Daily cost from the latest CUR delivery, by UTC day; without dates, the 30 days up to the newest data. Regions and cost-allocation tags will appear here once the costs API carries them."), form, slot);
   await fill(slot, async () => {
-    const q = { granularity: "daily", level: by, account: params.get("account"), service: params.get("service") };
+    const q = { group_by: by, granularity: "daily", top: TOP, account: params.get("account"), service: params.get("service") };
     if (params.get("start")) q.start = startOfDay(params.get("start"));
     if (params.get("end")) q.end = startOfDay(addDays(params.get("end"), 1));
-    const { items, truncated } = await pages("/v1/costs", q);
-    if (!items.length) return h("p", { class: "state empty" }, "No costs in this range.");
-    const money = items[0].currency;
-    const { labels, datasets, totals } = stacked(items, by);
-    const { box, el } = canvas("costs", `Daily cost stacked by ${by}`);
+    const doc = await api("/v1/costs/breakdown", { params: q });
+    if (!doc.groups.length) return h("p", { class: "state empty" }, "No costs in this range.");
+    const labels = doc.period_totals.map((p) => day(p.period_start));
+    const index = new Map(labels.map((l, i) => [l, i]));
+    const datasets = doc.groups.map((g, i) => {
+      const data = new Array(labels.length).fill(0);
+      for (const p of g.points) data[index.get(day(p.period_start))] += p.cost;
+      return { label: g.other ? "other" : g.key ?? "—", data, backgroundColor: colour(i), stack: "cost" };
+    });
+    const money = doc.totals[0]?.currency ?? "USD";
+    const { box, el } = canvas("costs", `Daily cost stacked by ${GROUPS[by]}`);
     draw(el, { type: "bar", data: { labels, datasets }, options: { scales: { x: { stacked: true }, y: { stacked: true } } } }, { money });
-    const sum = items.reduce((s, p) => s + p.cost, 0);
-    const link = h("a", { href: URL.createObjectURL(new Blob([csv(items)], { type: "text/csv" })), download: `spendstream-costs-${labels[0]}-${labels.at(-1)}.csv`, id: "costs-csv" }, "Download CSV");
+    const total = doc.totals.map((t) => currency(t.cost, t.currency)).join(" + ");
+    const sum = doc.totals.reduce((s, t) => s + t.cost, 0);
+    const link = h("a", { href: URL.createObjectURL(new Blob([csv(doc)], { type: "text/csv" })), download: `spendstream-costs-${labels[0]}-${labels.at(-1)}.csv`, id: "costs-csv" }, "Download CSV");
     return [
-      h("p", { class: "totals", id: "costs-total" }, `Total ${currency(sum, money)} · ${labels[0]} to ${labels.at(-1)} (UTC) · ${labels.length} days`),
-      truncated ? h("p", { class: "error" }, "Only the first 10,000 points are shown: narrow the date range.") : null,
+      h("p", { class: "totals", id: "costs-total" }, `Total ${total} · ${labels[0]} to ${labels.at(-1)} (UTC) · ${labels.length} days`),
       box,
       h("p", {}, link),
-      table([by, { v: "Total", num: true }, { v: "Share", num: true }],
-        [...totals].sort((a, b) => b[1] - a[1]).map(([k, v]) => [k ?? "—", { v: currency(v, money), num: true }, { v: `${((v / sum) * 100).toFixed(1)}%`, num: true }])),
+      table([GROUPS[by], { v: "Total", num: true }, { v: "Share", num: true }],
+        doc.groups.map((g) => [g.other ? "other" : g.key ?? "—", { v: currency(g.total, g.currency), num: true }, { v: `${((g.total / sum) * 100).toFixed(1)}%`, num: true }])),
     ];
   });
 }
