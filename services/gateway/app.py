@@ -16,6 +16,7 @@ import httpx
 import uvicorn
 from fastapi import Depends, FastAPI
 
+from services.gateway import console
 from services.gateway.api import error_responses, openapi_links
 from services.gateway.api.middleware import (
     BodyLimit,
@@ -196,6 +197,7 @@ def create_app(settings: GatewaySettings, metrics: ServiceMetrics | None = None)
         docs.router,
     ):
         app.include_router(router)
+    console.mount(app)
     error_responses.install(app)
     openapi_links.install(app)
     app.add_middleware(

@@ -1,0 +1,156 @@
+"""Console benchmark: time to an interactive anomaly list over 1M anomalies, in chromium.
+
+In one run, on ``bench-gateway``'s data (1,000,000 anomalies and 1,000,000
+recommendations COPYed into a fresh schema; the benchmark tenant owns 10 of
+100 accounts) and the same gateway subprocess:
+
+* **page** - a fresh browser context opens ``/console/#/anomalies?...`` with the
+  key already in sessionStorage; measured from navigation start to the list
+  being interactive (its rows rendered, the page marked ready), plus first
+  contentful paint;
+* **API alone, loaded** - the same ``/v1/anomalies`` URL opened in a fresh
+  context (the key as a header), measured to its load event: the page's API
+  call loaded alone, the issue's baseline;
+* **API alone, fetched** - the same call with ``fetch`` from a warm page on the
+  same origin (no navigation at all): the floor.
+
+Each is repeated ``--runs`` times; the figures are ratios of the medians
+(target <= 1.5x against the first baseline), printed with the load average.
+
+Run: ``make bench-console`` (``--rows``, ``--runs`` to change; chromium from
+Debian's package, see ``devstack.chromium``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import tempfile
+from pathlib import Path
+
+from playwright.sync_api import Browser, sync_playwright
+
+from bench.bench_gateway import backends, fill, fresh_schema, serve
+from devstack.chromium import chromium_executable
+from devstack.ports import free_port
+from tests.browser.conftest import CHROMIUM_ARGS
+
+# The list the page shows first, with the filter a person would start from.
+ROUTE = "anomalies?severity=high"
+API = "/v1/anomalies?severity=high&limit=50"
+# Records when the anomaly list becomes interactive, from navigation start.
+READY_PROBE = """
+new MutationObserver((_, obs) => {
+  const page = document.querySelector('.page-anomalies[data-ready=true]');
+  if (page && page.querySelector('#anomaly-list tbody tr')) {
+    window.__ready = performance.now(); obs.disconnect();
+  }
+}).observe(document, {subtree: true, childList: true, attributes: true});
+"""
+
+
+def page_run(browser: Browser, base: str, key: str) -> tuple[float, float]:
+    """(ms to interactive list, ms to first contentful paint) for one cold page load."""
+    context = browser.new_context()
+    try:
+        context.add_init_script(f"sessionStorage.setItem('spendstream.key', {key!r});")
+        context.add_init_script(READY_PROBE)
+        page = context.new_page()
+        page.goto(f"{base}/console/#/{ROUTE}")
+        page.wait_for_function("() => window.__ready !== undefined", timeout=60_000)
+        ready = page.evaluate("window.__ready")
+        fcp = page.evaluate(
+            "performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? null"
+        )
+        return float(ready), float(fcp or "nan")
+    finally:
+        context.close()
+
+
+def api_loads(browser: Browser, base: str, key: str, runs: int) -> list[float]:
+    """ms from navigation start to the load event of the API document in a fresh context."""
+    times = []
+    for _ in range(runs):
+        context = browser.new_context(extra_http_headers={"Authorization": f"Bearer {key}"})
+        try:
+            page = context.new_page()
+            page.goto(base + API)
+            times.append(
+                float(page.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd"))
+            )
+        finally:
+            context.close()
+    return times
+
+
+def api_fetches(browser: Browser, base: str, key: str, runs: int) -> list[float]:
+    """ms of the page's API call alone, fetched from a page on the same origin."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"{base}/healthz")
+        return [
+            float(
+                page.evaluate(
+                    """async ([path, key]) => {
+                        const t = performance.now();
+                        const r = await fetch(path, {headers: {Authorization: `Bearer ${key}`},
+                                                     cache: 'no-store'});
+                        await r.json();
+                        return performance.now() - t;
+                    }""",
+                    [API, key],
+                )
+            )
+            for _ in range(runs)
+        ]
+    finally:
+        context.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="anomalies and recommendations")
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args()
+    with backends() as (dsn, bootstrap):
+        print(f"== fill: {args.rows:,} anomalies + {args.rows:,} recommendations (COPY)")
+        schema = fresh_schema(dsn, "bench_console")
+        key, took = asyncio.run(fill(dsn, schema, args.rows))
+        print(f"  filled in {took:.0f} s")
+        port = free_port()
+        log_path = Path(tempfile.gettempdir()) / f"bench-console-{port}.log"
+        server = serve(dsn, bootstrap, schema, port, log_path)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            with sync_playwright() as pw:
+                browser = pw.chromium.launch(
+                    executable_path=str(chromium_executable()), args=CHROMIUM_ARGS
+                )
+                page_run(browser, base, key)  # warm the server's caches as the API runs are
+                pages = [page_run(browser, base, key) for _ in range(args.runs)]
+                loads = api_loads(browser, base, key, args.runs)
+                fetches = api_fetches(browser, base, key, args.runs + 1)[1:]
+                browser.close()
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        log_path.unlink(missing_ok=True)
+    ready = statistics.median(p[0] for p in pages)
+    fcp = statistics.median(p[1] for p in pages)
+    loaded = statistics.median(loads)
+    fetched = statistics.median(fetches)
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"== {args.runs} runs each, medians (load average {load})")
+    print(f"  first contentful paint          {fcp:7.1f} ms")
+    print(f"  anomaly list interactive        {ready:7.1f} ms")
+    print(f"  its API call loaded alone       {loaded:7.1f} ms")
+    print(f"  its API call fetched alone      {fetched:7.1f} ms")
+    print(f"  ratio page / API call loaded    {ready / loaded:7.2f}x (target <= 1.5x)")
+    print(f"  ratio page / API call fetched   {ready / fetched:7.2f}x")
+
+
+if __name__ == "__main__":
+    main()
