@@ -130,9 +130,11 @@ class RateLearner:
     """Sums the attempts in flight on this replica's CUR partitions; rates on completion."""
 
     def __init__(self) -> None:
-        self._attempts: dict[str, _Attempt] = {}
+        # Per (account, attempt): one attempt spans a delivery's accounts, each
+        # bracketed by its own markers, and completes account by account.
+        self._attempts: dict[tuple[str, str], _Attempt] = {}
         # (account, delivery) -> its attempt in flight: a newer start supersedes it.
-        self._current: dict[tuple[str, str], str] = {}
+        self._current: dict[tuple[str, str], tuple[str, str]] = {}
 
     @property
     def attempts_in_flight(self) -> int:
@@ -154,23 +156,24 @@ class RateLearner:
     def on_event(self, event: Event, partition: int) -> list[InstanceRate]:
         """Apply one CUR-topic event read from ``partition``; a completed attempt's rates."""
         if isinstance(event, DeliveryStarted):
+            key = (event.account_id, event.attempt_id)
             previous = self._current.pop((event.account_id, event.delivery_id), None)
             if previous is not None:
                 self._attempts.pop(previous, None)  # superseded before it completed
-            self._current[(event.account_id, event.delivery_id)] = event.attempt_id
-            self._attempts[event.attempt_id] = _Attempt(
-                event.delivery_id, event.billing_period, partition
-            )
+            self._current[(event.account_id, event.delivery_id)] = key
+            self._attempts[key] = _Attempt(event.delivery_id, event.billing_period, partition)
         elif isinstance(event, CostLineItem):
-            attempt = self._attempts.get(event.attempt_id)
+            attempt = self._attempts.get((event.account_id, event.attempt_id))
             if attempt is not None and is_instance_hour(event):
-                key = (event.resource_id or "", event.instance_type or "")
-                sums = attempt.instances.get(key)
+                which = (event.resource_id or "", event.instance_type or "")
+                sums = attempt.instances.get(which)
                 if sums is None:
-                    sums = attempt.instances[key] = _InstanceSums(event.account_id, event.usage_end)
+                    sums = attempt.instances[which] = _InstanceSums(
+                        event.account_id, event.usage_end
+                    )
                 sums.add(event)
         elif isinstance(event, DeliveryCompleted):
-            attempt = self._attempts.pop(event.attempt_id, None)
+            attempt = self._attempts.pop((event.account_id, event.attempt_id), None)
             if attempt is None:
                 return []  # started before this replica read the partition: sums incomplete
             self._current.pop((event.account_id, attempt.delivery_id), None)

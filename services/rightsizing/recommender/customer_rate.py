@@ -37,7 +37,7 @@ def stranded_reservation(a: Assessment, rate: BilledRate, current: InstanceType)
         return None
     if a.finding == "idle":
         action = "stopping or terminating it"
-    elif a.options and a.options[0].itype.name != current.name:
+    elif a.finding in ("overprovisioned", "underprovisioned") and a.options:
         best = a.options[0].itype
         # A regional RI applies across sizes of its family: upsizing keeps it in use.
         if a.finding == "underprovisioned" and best.family == current.family:

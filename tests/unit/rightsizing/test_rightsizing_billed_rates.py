@@ -23,26 +23,28 @@ SP = "arn:aws:savingsplans::111111111111:savingsplan/sp-1"
 NOW = datetime(2026, 1, 19, tzinfo=UTC)
 
 
-def started(attempt: str, delivery: str = "d-1") -> DeliveryStarted:
+def started(attempt: str, delivery: str = "d-1", account: str = "111111111111") -> DeliveryStarted:
     return DeliveryStarted(
-        id=f"s-{attempt}",
+        id=f"s-{attempt}-{account}",
         attempt_id=attempt,
         delivery_id=delivery,
         billing_period=PERIOD,
-        account_id="111111111111",
+        account_id=account,
         source_format="cur2",
         source_uri="s3://b/k",
         started_at=T0,
     )
 
 
-def completed(attempt: str, delivery: str = "d-1") -> DeliveryCompleted:
+def completed(
+    attempt: str, delivery: str = "d-1", account: str = "111111111111"
+) -> DeliveryCompleted:
     return DeliveryCompleted(
-        id=f"c-{attempt}",
+        id=f"c-{attempt}-{account}",
         attempt_id=attempt,
         delivery_id=delivery,
         billing_period=PERIOD,
-        account_id="111111111111",
+        account_id=account,
         row_count=0,
         cost_total=0.0,
         completed_at=T0,
@@ -51,10 +53,11 @@ def completed(attempt: str, delivery: str = "d-1") -> DeliveryCompleted:
 
 def hour(attempt: str, h: int, effective: float, *, resource: str = "i-1",
          itype: str = "m5.large", kind: str = "Usage", ri: str | None = None,
-         sp: str | None = None, usage_type: str = "BoxUsage:m5.large") -> CostLineItem:  # fmt: skip
+         sp: str | None = None, usage_type: str = "BoxUsage:m5.large",
+         account: str = "111111111111") -> CostLineItem:  # fmt: skip
     start = T0 + timedelta(hours=h)
     return CostLineItem(
-        id=f"{attempt}-{resource}-{h}-{kind}",
+        id=f"{attempt}-{account}-{resource}-{h}-{kind}",
         attempt_id=attempt,
         delivery_id="d-1",
         billing_period=PERIOD,
@@ -63,7 +66,7 @@ def hour(attempt: str, h: int, effective: float, *, resource: str = "i-1",
         source_row=h,
         usage_start=start,
         usage_end=start + timedelta(hours=1),
-        account_id="111111111111",
+        account_id=account,
         service="AmazonEC2",
         usage_type=usage_type,
         resource_id=resource,
@@ -115,6 +118,17 @@ def test_an_attempt_whose_start_was_not_seen_or_was_superseded_yields_nothing() 
     feed(learner, [started("d"), hour("d", 0, 0.06)])
     learner.drop([0])
     assert feed(learner, [completed("d")]) == []
+
+
+def test_each_account_of_one_attempt_completes_on_its_own_marker() -> None:
+    learner = RateLearner()
+    other = "222222222222"
+    feed(learner, [started("a"), hour("a", 0, 0.06), started("a", account=other)])
+    feed(learner, [hour("a", 0, 0.05, resource="i-2", account=other)])
+    (first,) = feed(learner, [completed("a")])
+    assert (first.resource_id, first.effective_hourly) == ("i-1", 0.06)
+    (second,) = feed(learner, [completed("a", account=other)])
+    assert (second.resource_id, second.account_id) == ("i-2", other)
 
 
 def test_the_rate_covers_the_latest_type_and_the_last_days_billed() -> None:
