@@ -30,8 +30,8 @@ LAUNCHER = "chromium-launcher"
 # The browser's own packages, fetched even when installed (a forced local copy).
 OWN_PACKAGES = ("chromium", "chromium-common")
 HOW_TO_INSTALL = (
-    "install Debian's chromium (`apt-get install chromium`), or make `apt-get download` "
-    "usable so the tests can fetch it into their cache"
+    "install Debian's chromium (`apt-get install chromium`), or let apt reach a Debian "
+    "mirror so the tests can fetch it into their cache"
 )
 
 
@@ -51,17 +51,41 @@ def chromium_executable(*, prefer_system: bool = True) -> Path:
         raise ChromiumUnavailableError(
             f"no Chromium at {SYSTEM_CHROMIUM} and no apt; {HOW_TO_INSTALL}"
         )
-    version = _candidate_version()
     cache = _cache_root()
     # /var/tmp is shared: a cache someone else made or may write could hold their binary.
     cache.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
     owned_dir(cache.parent)
     owned_dir(cache)
-    launcher = cache / version / LAUNCHER
     with _locked(cache / ".lock"):
-        if not launcher.exists():
-            _fetch_into(cache / version)
+        try:
+            return _unpacked(cache, [])
+        except ChromiumUnavailableError:
+            # The system's package lists may be stale (their version gone from the
+            # mirror) or empty: fetch fresh ones into the cache, no root needed.
+            return _unpacked(cache, _private_lists(cache / "apt"))
+
+
+def _unpacked(cache: Path, apt_options: list[str]) -> Path:
+    """The launcher of the candidate version, unpacked into ``cache`` if it is not there yet."""
+    version = _candidate_version(apt_options)
+    launcher = cache / version / LAUNCHER
+    if not launcher.exists():
+        _fetch_into(cache / version, apt_options)
     return launcher
+
+
+def _private_lists(root: Path) -> list[str]:
+    """Apt options reading package lists that ``apt-get update`` wrote under ``root``."""
+    lists, archives = root / "lists", root / "cache"
+    (lists / "partial").mkdir(parents=True, exist_ok=True)
+    (archives / "archives" / "partial").mkdir(parents=True, exist_ok=True)
+    options = [
+        "-o", f"Dir::State::Lists={lists}",
+        "-o", f"Dir::Cache={archives}",
+        "-o", "Debug::NoLocking=1",
+    ]  # fmt: skip
+    _run(["apt-get", *options, "update"])
+    return options
 
 
 def _cache_root() -> Path:
@@ -71,8 +95,8 @@ def _cache_root() -> Path:
     )
 
 
-def _candidate_version() -> str:
-    out = _run(["apt-cache", "policy", PACKAGE])
+def _candidate_version(apt_options: list[str]) -> str:
+    out = _run(["apt-cache", *apt_options, "policy", PACKAGE])
     for line in out.splitlines():
         key, _, value = line.strip().partition(":")
         if key == "Candidate" and value.strip() not in ("", "(none)"):
@@ -80,24 +104,26 @@ def _candidate_version() -> str:
     raise ChromiumUnavailableError(f"apt knows no '{PACKAGE}' package; {HOW_TO_INSTALL}")
 
 
-def missing_packages() -> list[str]:
+def missing_packages(apt_options: list[str] | None = None) -> list[str]:
     """Chromium's packages plus what apt's resolver would install with them here.
 
     ``apt-get -s`` (a simulation, allowed without root) resolves alternatives
     and virtual packages the way a real install would.
     """
-    plan = _run(["apt-get", "-s", "--no-install-recommends", "install", PACKAGE])
+    plan = _run(
+        ["apt-get", *(apt_options or []), "-s", "--no-install-recommends", "install", PACKAGE]
+    )
     wanted = {line.split()[1] for line in plan.splitlines() if line.startswith("Inst ")}
     return sorted(wanted | set(OWN_PACKAGES))
 
 
-def _fetch_into(root: Path) -> None:
+def _fetch_into(root: Path, apt_options: list[str]) -> None:
     staging = root.with_name(root.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     debs = staging / "debs"
     debs.mkdir(parents=True)
     tree = staging / "tree"
-    _run(["apt-get", "download", *missing_packages()], cwd=debs)
+    _run(["apt-get", *apt_options, "download", *missing_packages(apt_options)], cwd=debs)
     for deb in sorted(debs.glob("*.deb")):
         _run(["dpkg-deb", "-x", str(deb), str(tree)])
     shutil.rmtree(debs)

@@ -45,11 +45,13 @@ class Score:
     rootcause_total: int = 0
 
 
-def _names_truth(names: Sequence[str], truth: Truth) -> bool:
+def names_truth(names: Sequence[str], truth: Truth) -> bool:
+    """Whether an incident naming ``names`` names the truth's series or an ancestor."""
     return any(truth.series_id == n or truth.series_id.startswith(n + "/") for n in names)
 
 
-def _overlaps(inc: FoundIncident, truth: Truth) -> bool:
+def overlaps(inc: FoundIncident, truth: Truth) -> bool:
+    """Whether the incident's window overlaps the truth's days."""
     return inc.start <= truth.end and inc.end > truth.start
 
 
@@ -59,14 +61,14 @@ def score(incidents: Sequence[FoundIncident], truths: Sequence[Truth]) -> Score:
     restated = [t for t in truths if t.kind == "restatement"]
     fp = tp_incidents = 0
     for inc in incidents:
-        if any(_overlaps(inc, t) and _names_truth(inc.names, t) for t in scored):
+        if any(overlaps(inc, t) and names_truth(inc.names, t) for t in scored):
             tp_incidents += 1
-        elif not any(_overlaps(inc, t) and _names_truth(inc.names, t) for t in restated):
+        elif not any(overlaps(inc, t) and names_truth(inc.names, t) for t in restated):
             fp += 1
     delays: list[float] = []
     detected = rc_hits = rc_total = 0
     for truth in scored:
-        hits = [i for i in incidents if _overlaps(i, truth) and _names_truth(i.names, truth)]
+        hits = [i for i in incidents if overlaps(i, truth) and names_truth(i.names, truth)]
         if not hits:
             continue
         detected += 1

@@ -25,6 +25,7 @@ import typer
 from tqdm import tqdm
 
 from evals.cost_baselines import run_baselines
+from evals.cost_intraday import evaluate_latency, latency_markdown
 from evals.cost_matching import FoundIncident, Score, Truth, score
 from evals.metric_eval import evaluate_seed, metric_markdown
 from services.anomaly.cost.engine import CostEngineConfig
@@ -202,11 +203,15 @@ def main(
     seeds: str = typer.Option(DEFAULT_SEEDS, help="Comma-separated simulator seeds."),
     nab: bool = typer.Option(True, help="Append the NAB report when evals/nab_report.py exists."),
     metric: bool = typer.Option(True, help="Score metric incidents on the simulated fleet."),
+    latency: bool = typer.Option(True, help="Detection latency in data time per path."),
 ) -> None:
     """Evaluate, print the table, write docs/anomaly-eval.md and .json."""
     chosen = [int(s) for s in seeds.split(",")]
     result = evaluate(chosen)
     markdown = _markdown(result)
+    if latency:
+        result["latency"] = evaluate_latency(chosen)
+        markdown += latency_markdown(result["latency"])
     if metric:
         rows = [evaluate_seed(s) for s in tqdm(chosen, desc="metric fleets")]
         markdown += metric_markdown(rows, BudgetConfig())

@@ -48,6 +48,13 @@ def simulate(
     mtd_every_days: Annotated[
         int | None, typer.Option(help="Also deliver month-to-date every N days.")
     ] = None,
+    intraday: Annotated[
+        bool,
+        typer.Option(
+            help="Realistic timing: month-to-date 3x a day, hours 8-24 h late and restated; "
+            "anomalies start at a known hour."
+        ),
+    ] = False,
     until: Annotated[
         str | None, typer.Option(help="Only deliveries issued by this ISO time (replays).")
     ] = None,
@@ -66,6 +73,7 @@ def simulate(
             days=days,
             instances=instances,
             start=date.fromisoformat(start),
+            intraday=intraday,
             platform_mix=PLATFORM_MIX if platforms else (),
         )
         org = simulate_organisation(config)

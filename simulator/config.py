@@ -58,6 +58,11 @@ class SimConfig:
         lookback_days: Window (ending on the last day) of the expected findings.
         profile_mix: (profile, share) pairs for the fleet.
         restatement: Whether one cost anomaly is a restatement (two deliveries).
+        intraday: Realistic intra-day timing: cost anomalies start at a drawn UTC hour
+            (their first day carries only the hours from then on) and CUR is delivered
+            month-to-date up to three times a day with hours 8-24 h late and the newest
+            hours restated (``simulator.deliveries``). False reproduces the original
+            data and month-close deliveries exactly.
         platform_mix: (EC2 ``PlatformDetails``, share) pairs for the fleet's OSes and
             licences; empty (the default): every instance Linux/UNIX, as before.
             ``PLATFORM_MIX`` is a mix with every priced OS.
@@ -75,6 +80,7 @@ class SimConfig:
     lookback_days: int = DEFAULT_LOOKBACK_DAYS
     profile_mix: tuple[tuple[str, float], ...] = field(default=DEFAULT_PROFILE_MIX)
     restatement: bool = True
+    intraday: bool = False
     platform_mix: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:

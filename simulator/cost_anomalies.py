@@ -12,18 +12,22 @@ Kinds (cycled in this order, so a handful of anomalies covers them all):
 
 sigma is the standard deviation of the series' clean history after removing its
 weekday means. Nothing starts before the warm-up ends, and each series carries at
-most one anomaly, so anomalies never overlap within a series.
+most one anomaly, so anomalies never overlap within a series. With ``start_hours``
+(intra-day simulation) each anomaly except a restatement begins at a drawn UTC hour:
+its first day carries only the hours from then on (``Injection.from_hour`` tells the
+hourly split which hours).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import cast
 
 import numpy as np
 
 from simulator.catalogue import REGION_PREFIX, REGION_PRICE_FACTOR
 from simulator.costs import Calendar
+from simulator.hourly import hour_weights
 from simulator.portfolio import NEW_SERVICES
 from simulator.records import AnomalyKind, InjectedAnomaly
 from simulator.series import Account, Series, resource_id
@@ -47,6 +51,9 @@ class Injection:
     new_rows: np.ndarray
     culprit: dict[str, int]
     anomalies: list[InjectedAnomaly]
+    #: (series index, day index) -> first UTC hour of the anomaly's extra cost that day
+    #: (new services: of the whole series). Indices count ``new_series`` after ``series``.
+    from_hour: dict[tuple[int, int], int] = field(default_factory=dict)
 
 
 def _sigma(history: np.ndarray, weekday: np.ndarray) -> float:
@@ -67,8 +74,13 @@ def inject(
     warmup: int,
     allow_restatement: bool,
     rng: np.random.Generator,
+    start_hours: np.random.Generator | None = None,
 ) -> Injection:
-    """Choose hosts and times for ``count`` anomalies and build their extra cost."""
+    """Choose hosts and times for ``count`` anomalies and build their extra cost.
+
+    ``start_hours`` (a generator of its own, so the other draws stay as they were)
+    draws each anomaly's first hour.
+    """
     days = len(cal.dates)
     extra = np.zeros_like(clean)
     kinds = [k for k in KIND_CYCLE if allow_restatement or k != "restatement"]
@@ -94,6 +106,11 @@ def inject(
                 continue
             used_accounts_new.add(account.account_id)
             row, record, new = _new_service(account, series, cal, start, k, rng)
+            if start_hours is not None:
+                hour = int(start_hours.integers(24))
+                row[start] *= _remaining_share(new, hour)
+                out.from_hour[(len(series) + len(out.new_series), start)] = hour
+                record = replace(record, start_hour=hour)
             out.new_series.append(new)
             new_rows.append(row)
             out.anomalies.append(record)
@@ -124,6 +141,11 @@ def inject(
             ramp = mag * np.minimum(np.arange(1, days - start + 1) / length, 1.0)
             extra[i, start:] = ramp
         mag = float(mag)
+        hour = 0
+        if start_hours is not None and kind != "restatement":
+            hour = int(start_hours.integers(24))
+            extra[i, start] *= _remaining_share(s, hour)
+            out.from_hour[(i, start)] = hour
         extra[i] = np.round(extra[i], 6)
         out.culprit[s.series_id] = culprit
         rid = s.resource_ids[culprit] or None
@@ -157,11 +179,17 @@ def inject(
                 original_value=original,
                 restated_value=restated,
                 shape=kind,
+                start_hour=hour,
             )
         )
     if new_rows:
         out.new_rows = np.vstack(new_rows)
     return out
+
+
+def _remaining_share(series: Series, hour: int) -> float:
+    """Share of a day's cost of ``series`` in UTC hours ``hour``..23."""
+    return float(hour_weights([series])[0, hour:].sum())
 
 
 def _new_service(

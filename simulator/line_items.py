@@ -48,6 +48,25 @@ def _day_costs(org: SimulatedOrg, delivery: Delivery, d: int) -> tuple[np.ndarra
     return costs, extra
 
 
+def _hourly(
+    org: SimulatedOrg,
+    delivery: Delivery,
+    d: int,
+    series: np.ndarray,
+    base: np.ndarray,
+    anomalous: np.ndarray,
+) -> np.ndarray:
+    """(lines x 24) cost per hour of day ``d`` as ``delivery`` shows it."""
+    base_w, extra_w = org.hour_split(d)
+    if base_w is extra_w:  # no anomaly starts today: one product, as before intra-day timing
+        hourly = (base + anomalous)[:, None] * base_w[series]
+    else:
+        hourly = base[:, None] * base_w[series] + anomalous[:, None] * extra_w[series]
+    if delivery.through is not None:
+        hourly = hourly * delivery.hour_factors(d)
+    return hourly
+
+
 def iter_line_chunks(
     org: SimulatedOrg,
     delivery: Delivery,
@@ -69,15 +88,21 @@ def iter_line_chunks(
     for d in delivery.days:
         costs, extra = _day_costs(org, delivery, d)
         s = lay.series
-        line = (costs[s] - extra[s]) * lay.weight + extra[s] * lay.culprit
+        base = (costs[s] - extra[s]) * lay.weight
+        anomalous = extra[s] * lay.culprit
         if not delivery.month_charges:
-            line = np.where(lay.one_shot[s], 0.0, line)
+            base = np.where(lay.one_shot[s], 0.0, base)
         if grain == "hourly":
             pos = np.repeat(np.arange(n_lines), 24)
             hour = np.tile(np.arange(24), n_lines)
-            cost = (line[:, None] * org.hour_weights[s]).ravel()
+            cost = _hourly(org, delivery, d, s, base, anomalous).ravel()
         else:
-            pos, hour, cost = np.arange(n_lines), np.zeros(n_lines, dtype=int), line
+            whole = delivery.through is None or delivery.through >= (d + 1) * 24
+            if whole and not delivery.unsettled:
+                daily = base + anomalous
+            else:
+                daily = _hourly(org, delivery, d, s, base, anomalous).sum(axis=1)
+            pos, hour, cost = np.arange(n_lines), np.zeros(n_lines, dtype=int), daily
         cost = np.round(cost, COST_DECIMALS)
         keep = cost != 0
         pending.append((pos[keep], np.full(int(keep.sum()), d), hour[keep], cost[keep]))
@@ -143,3 +168,13 @@ def _frame(
             "rate": rate,
         }
     )
+
+
+def series_hours(org: SimulatedOrg, delivery: Delivery, d: int) -> np.ndarray:
+    """(series x 24) usage cost per hour of day index ``d`` as ``delivery`` shows it.
+
+    The sum of that day's line items per series (evaluations replay deliveries at
+    series level without writing files).
+    """
+    costs, extra = _day_costs(org, delivery, d)
+    return _hourly(org, delivery, d, np.arange(len(org.series)), costs - extra, extra)

@@ -49,6 +49,7 @@ class SimulatedOrg:
         fleet: list[FleetMember],
         anomalies: list[InjectedAnomaly],
         calendar: Calendar,
+        from_hour: dict[tuple[int, int], int] | None = None,
     ) -> None:
         """Assemble an organisation; use :func:`simulate_organisation` to build one."""
         self.config = config
@@ -63,6 +64,8 @@ class SimulatedOrg:
         self.fleet = fleet
         self.anomalies = anomalies
         self.calendar = calendar
+        #: (series, day) -> the UTC hour an anomaly starts that day (intra-day only).
+        self.from_hour = from_hour or {}
 
     @property
     def dates(self) -> tuple[date, ...]:
@@ -91,12 +94,33 @@ class SimulatedOrg:
         """(series x 24) share of each day's cost per UTC hour."""
         return hour_weights(self.series)
 
+    def hour_split(self, d: int) -> tuple[np.ndarray, np.ndarray]:
+        """(series x 24) shares of day ``d``'s non-anomalous and anomalous cost per hour.
+
+        They are the hour weights, except where an anomaly starts during day ``d``:
+        its extra (a new service: all its cost) falls only in the hours from its start.
+        """
+        base = self.hour_weights
+        extra = base
+        for (s, day), hour in self.from_hour.items():
+            if day != d:
+                continue
+            if extra is base:
+                extra, base = base.copy(), base.copy()
+            shares = np.where(np.arange(24) >= hour, self.hour_weights[s], 0.0)
+            extra[s] = shares / max(shares.sum(), 1e-12)
+            if not self.extra[s].any():  # a new service: nothing before its start
+                base[s] = extra[s]
+        return base, extra
+
     def hourly_costs(
         self, start: date | None = None, end: date | None = None
     ) -> Iterator[pd.DataFrame]:
         """One frame per day (``hour`` instead of ``date``), summing to ``daily_costs``."""
         for d in self._day_range(start, end):
-            cost = self.costs[:, d][:, None] * self.hour_weights
+            base, shifted = self.hour_split(d)
+            extra = self.extra[:, d][:, None]
+            cost = (self.costs[:, d][:, None] - extra) * base + extra * shifted
             idx_s, idx_h = np.nonzero(cost)
             base = pd.Timestamp(self.dates[d])
             yield pd.DataFrame(
@@ -195,8 +219,8 @@ def _as_date(value: date | datetime) -> date:
 def simulate_organisation(config: SimConfig) -> SimulatedOrg:
     """Build the organisation ``config`` describes; same config, same organisation."""
     seq = np.random.SeedSequence(config.seed)
-    r_acc, r_fleet, r_series, r_cost, r_anom, r_metric = (
-        np.random.default_rng(s) for s in seq.spawn(6)
+    r_acc, r_fleet, r_series, r_cost, r_anom, r_metric, r_hours = (
+        np.random.default_rng(s) for s in seq.spawn(7)
     )
     cal = Calendar.of(config.start, config.days)
     payer, accounts = build_accounts(config.accounts, r_acc)
@@ -209,7 +233,7 @@ def simulate_organisation(config: SimConfig) -> SimulatedOrg:
         config.memory_agent_share,
         r_fleet,
     )
-    # Its own stream (not one of the six spawned above): a fleet without a
+    # Its own stream (not one of those spawned above): a fleet without a
     # platform mix draws exactly the numbers it always did.
     platforms_rng = np.random.default_rng(np.random.SeedSequence([config.seed, 0x05]))
     fleet = assign_platforms(fleet, config.platform_mix, platforms_rng)
@@ -224,6 +248,7 @@ def simulate_organisation(config: SimConfig) -> SimulatedOrg:
         config.warmup_days,
         config.restatement,
         r_anom,
+        r_hours if config.intraday else None,
     )
     series = series + injection.new_series
     extra = np.vstack([injection.extra, np.zeros_like(injection.new_rows)])
@@ -248,6 +273,7 @@ def simulate_organisation(config: SimConfig) -> SimulatedOrg:
         fleet,
         injection.anomalies + metric_records,
         cal,
+        injection.from_hour,
     )
 
 

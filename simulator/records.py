@@ -46,6 +46,9 @@ class InjectedAnomaly:
     #: Restatement only: the first delivery's value and the restated (final) value.
     original_value: float | None = None
     restated_value: float | None = None
+    #: Cost anomalies: the UTC hour of ``start`` at which the extra cost begins (0 unless
+    #: the organisation is simulated with ``intraday``).
+    start_hour: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """JSON-able dict (dates and datetimes as ISO strings)."""

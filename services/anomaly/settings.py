@@ -16,6 +16,7 @@ from typing import Literal
 
 from services.anomaly.cost.account_state import CostStateConfig
 from services.anomaly.cost.engine import CostEngineConfig
+from services.anomaly.cost.intraday import IntradayConfig
 from services.anomaly.cost.seasonal import CostDetectorConfig
 from services.anomaly.feedback.rules import FeedbackConfig
 from services.anomaly.metric.tracker import MetricTrackerConfig
@@ -54,6 +55,14 @@ class AnomalySettings(SpendstreamSettings):
     anomaly_group_share: float = 0.8
     anomaly_restatement_min_usd: float = 10.0
     anomaly_restatement_min_pct: float = 0.05
+    # Intra-day judgement of the day CUR is still delivering (cost/intraday.py):
+    # on/off, days of hourly history before a series' hour profile is trusted, the
+    # hours of the next day a delivery must cover before a day counts as complete,
+    # and how much wider the band is for a part of a day (fraction ** -exponent).
+    anomaly_intraday: bool = True
+    anomaly_intraday_profile_days: int = IntradayConfig().profile_days
+    anomaly_intraday_settle_hours: int = IntradayConfig().settle_hours
+    anomaly_intraday_noise_exponent: float = IntradayConfig().partial_noise_exponent
 
     # Metric detector class as "module:Class" (constructed with no arguments);
     # empty means services.anomaly.metric's MetricDetector(MetricDetectorConfig()).
@@ -89,7 +98,16 @@ class AnomalySettings(SpendstreamSettings):
             level_shift_days=self.anomaly_level_shift_days,
         )
         return CostStateConfig(
-            engine=CostEngineConfig(detector=detector, group_share=self.anomaly_group_share),
+            engine=CostEngineConfig(
+                detector=detector,
+                group_share=self.anomaly_group_share,
+                intraday=IntradayConfig(
+                    enabled=self.anomaly_intraday,
+                    profile_days=self.anomaly_intraday_profile_days,
+                    settle_hours=self.anomaly_intraday_settle_hours,
+                    partial_noise_exponent=self.anomaly_intraday_noise_exponent,
+                ),
+            ),
             restatement_min_usd=self.anomaly_restatement_min_usd,
             restatement_min_pct=self.anomaly_restatement_min_pct,
             pending_horizon=timedelta(hours=self.anomaly_pending_attempt_hours),

@@ -16,6 +16,7 @@ from services.anomaly.cost.account_state import AccountState, CostStateConfig
 from services.anomaly.cost.accumulator import AccountAccumulator, Completion, PendingAttempt
 from services.anomaly.cost.engine import AccountCostEngine, CostEngineConfig
 from services.anomaly.cost.hierarchy import SeriesInfo
+from services.anomaly.cost.intraday import HourOfWeekProfile, IntradayConfig
 from services.anomaly.cost.seasonal import CostDetectorConfig, CostSeriesDetector, CostVerdict
 from services.anomaly.fleet.budget import AlertBudget, BudgetConfig
 from services.anomaly.incidents.lifecycle import Incident, Observation, SeriesRef
@@ -38,6 +39,8 @@ COST_STATE_TYPES: tuple[type, ...] = (
     Completion,
     AccountCostEngine,
     CostEngineConfig,
+    IntradayConfig,
+    HourOfWeekProfile,
     SeriesInfo,
     CostSeriesDetector,
     CostDetectorConfig,

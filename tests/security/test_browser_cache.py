@@ -14,7 +14,7 @@ def test_a_world_writable_cache_is_refused(tmp_path: Path, monkeypatch: pytest.M
     cache = tmp_path / "base" / "chromium"
     cache.mkdir(parents=True)
     cache.chmod(0o777)
-    planted = cache / chromium._candidate_version() / chromium.LAUNCHER
+    planted = cache / chromium._candidate_version([]) / chromium.LAUNCHER
     planted.parent.mkdir()
     planted.write_text("#!/bin/sh\necho planted\n")
     monkeypatch.setenv(chromium.CACHE_ENV, str(cache))

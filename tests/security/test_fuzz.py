@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
+import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
@@ -41,8 +42,10 @@ ACCOUNT = "111111111111"
 # Per operation and mode: enough for hypothesis to reach past the boundary cases
 # the coverage phase already sends; the whole file stays well under 90 s.
 MAX_EXAMPLES = 50
-# Stateful: scenarios of up to this many linked calls each.
-STATEFUL_EXAMPLES = 100
+# Stateful: this many scenarios of up to STATEFUL_STEPS linked calls each. With the
+# restatements, state and summary operations, 100 left some WALKED operation with no
+# success in the run; 150 gives each of them several (about 70 s on two loaded cores).
+STATEFUL_EXAMPLES = 150
 STATEFUL_STEPS = 8
 # Every call answers in milliseconds; a hang must fail the case, not stall the suite.
 REQUEST_TIMEOUT_S = 10.0
@@ -263,6 +266,10 @@ def _owned(doc: dict[str, Any]) -> dict[str, Any]:
         feedback[field] = {"anyOf": [{**storable, "maxLength": 200}, {"type": "null"}]}
     for cross_field in ("window_start", "window_end"):
         del feedback[cross_field]
+    # Summaries link to nothing and nothing links to them: in the walk they would only
+    # take steps from the linked sequences (the per-operation run fuzzes them).
+    for summary in ("/v1/costs/breakdown", "/v1/changes"):
+        del doc["paths"][summary]
     return doc
 
 
@@ -286,13 +293,25 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 @settings(deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_no_input_breaks_an_operation(case: schemathesis.Case, fuzzed: Fuzzed) -> None:
     """Positive, negative and boundary data on every operation: never a 5xx."""
-    stream = case.path == "/v1/alerts/stream"
-    response = case.call(
-        headers=fuzzed.headers_for(case.path),
-        timeout=STREAM_READ_S if stream else REQUEST_TIMEOUT_S,
-    )
+    if case.path == "/v1/alerts/stream":
+        status = _stream_status(case, fuzzed.headers_for(case.path))
+        _record(fuzzed.seen, case, status)
+        assert status < 500, f"{case.method} {case.formatted_path} answered {status}"
+        return
+    response = case.call(headers=fuzzed.headers_for(case.path), timeout=REQUEST_TIMEOUT_S)
     _record(fuzzed.seen, case, response.status_code)
     case.validate_response(response, checks=[not_a_server_error])
+
+
+def _stream_status(case: schemathesis.Case, headers: dict[str, str]) -> int:
+    """The status an SSE request is answered with, read from the headers alone.
+
+    The stream never ends, so its body is not read: a short read timeout on it
+    would make a loaded machine's slow first byte a failure (seen at load 21).
+    """
+    request = case.as_transport_kwargs(headers=headers)
+    with requests.request(**request, stream=True, timeout=REQUEST_TIMEOUT_S) as response:
+        return response.status_code
 
 
 def test_linked_calls_never_break(walk_schema: schemathesis.BaseSchema, fuzzed: Fuzzed) -> None:

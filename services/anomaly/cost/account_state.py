@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from services.anomaly.cost.accumulator import AccountAccumulator, Completion
 from services.anomaly.cost.engine import AccountCostEngine, CostEngineConfig
 from services.anomaly.cost.hierarchy import leaf_info, roll_up
+from services.anomaly.cost.intraday import complete_before
 from services.anomaly.feedback.rules import FeedbackBook
 from shared.events import (
     AnomalyEvent,
@@ -93,6 +94,7 @@ class AccountState:
                 event.unblended_cost,
                 hour=event.usage_start,
                 line_item_type=event.line_item_type,
+                hour_end=event.usage_end,
             )
             return CostOutputs()
         if isinstance(event, DeliveryStarted):
@@ -127,7 +129,12 @@ class AccountState:
         if comp.latest_day is not None:
             first = evaluated + ONE_DAY if evaluated else min(self.accumulator.dims, default=None)
             day = first
-            while day is not None and day < comp.latest_day:
+            until = complete_before(
+                comp.latest_day, comp.covered.get(comp.latest_day), self.config.engine.intraday
+            )
+            judged: set[date] = set()
+            while day is not None and day < until:
+                judged.add(day)
                 out.anomalies += self.engine.evaluate_day(
                     day,
                     self.accumulator.day_values(day),
@@ -136,8 +143,23 @@ class AccountState:
                     now,
                 )
                 day += ONE_DAY
+            out.anomalies += self._judge_hours(comp, judged, book, now)
             keep = comp.latest_day - timedelta(days=self.config.engine.dims_history_days + 1)
             self.accumulator.forget_dims_before(min(keep, self.engine.last_day or keep))
+        return out
+
+    def _judge_hours(
+        self, comp: Completion, judged: set[date], book: FeedbackBook, now: datetime
+    ) -> list[AnomalyEvent]:
+        """Learn hour profiles from the days just judged; judge the days still filling."""
+        out: list[AnomalyEvent] = []
+        for day, hourly in sorted(comp.leaf_hours.items()):
+            if day in judged and comp.covered.get(day, 0) >= 24:
+                self.engine.learn_hours(day, hourly)
+            elif comp.latest_day is not None and day <= comp.latest_day:  # (judged: skipped)
+                out += self.engine.judge_partial_day(
+                    day, hourly, comp.covered.get(day, 0), self.accumulator.day_dims(day), book, now
+                )
         return out
 
     def _points(self, comp: Completion, done: DeliveryCompleted) -> list[CostPoint]:

@@ -23,10 +23,16 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from services.anomaly.cost.intraday import HOURS_PER_DAY
+
 Leaf = tuple[str, str]
 # Keep this many top resources per usage type and day: root cause names the few
 # that matter, and the state stays small enough to snapshot on every batch.
 MAX_RESOURCES_PER_LEAF_DAY = 5
+# Usage per leaf and hour is kept for the newest days of an attempt only: the day
+# still being delivered (judged from its hours) and the one before it (the day a
+# delivery completes, whose hours teach the hour-of-week profile).
+HOURLY_DAYS_KEPT = 2
 # Attempt ids remembered per account to recognise a replayed completion (a few
 # months of several deliveries a day).
 APPLIED_ATTEMPTS_MEMORY = 512
@@ -76,6 +82,25 @@ class PendingAttempt:
     resources: dict[date, dict[Leaf, dict[str, float]]] = field(default_factory=dict)
     # Hourly cost per service ("" = the whole account): published, never diffed.
     hourly: dict[datetime, dict[str, float]] = field(default_factory=dict)
+    # Usage cost per leaf and UTC hour of the newest HOURLY_DAYS_KEPT days, and how many
+    # leading hours of each such day the attempt covers (through its latest usage end).
+    leaf_hours: dict[date, dict[Leaf, list[float]]] = field(default_factory=dict)
+    covered: dict[date, int] = field(default_factory=dict)
+
+    def add_hours(self, day: date, leaf: Leaf, start: datetime, end: datetime, cost: float) -> None:
+        """Book usage in its start hour of ``day``; note the hours it covers."""
+        if day not in self.leaf_hours:
+            if len(self.leaf_hours) >= HOURLY_DAYS_KEPT and day < min(self.leaf_hours):
+                return
+            self.leaf_hours[day] = {}
+            for old in sorted(self.leaf_hours)[:-HOURLY_DAYS_KEPT]:
+                del self.leaf_hours[old]
+                self.covered.pop(old, None)
+        hours = self.leaf_hours[day].setdefault(leaf, [0.0] * HOURS_PER_DAY)
+        hours[start.hour] += cost
+        midnight = start.replace(hour=0, minute=0, second=0, microsecond=0)
+        span = -(-(end - midnight).total_seconds() // 3600)  # ceil, in hours
+        self.covered[day] = max(self.covered.get(day, 0), min(HOURS_PER_DAY, int(span)))
 
 
 @dataclass
@@ -90,6 +115,8 @@ class Completion:
     previous_attempt_id: str | None = None
     latest_day: date | None = None
     hourly: dict[datetime, dict[str, float]] = field(default_factory=dict)
+    leaf_hours: dict[date, dict[Leaf, list[float]]] = field(default_factory=dict)
+    covered: dict[date, int] = field(default_factory=dict)
 
 
 def _bump(table: dict[str, float], key: str, cost: float) -> None:
@@ -177,8 +204,12 @@ class AccountAccumulator:
         cost: float,
         hour: datetime | None = None,
         line_item_type: str | None = None,
+        hour_end: datetime | None = None,
     ) -> None:
-        """Add one line item's cost to its attempt's sums (``hour``: its usage hour)."""
+        """Add one line item's cost to its attempt's sums.
+
+        ``hour``/``hour_end``: its usage start and end (hourly views need both).
+        """
         attempt = self.pending.get(attempt_id)
         if attempt is None:
             attempt = self._new_attempt(attempt_id, billing_period)
@@ -189,6 +220,9 @@ class AccountAccumulator:
         if line_item_type not in NON_USAGE_LINE_ITEM_TYPES:
             day_usage = attempt.usage.setdefault(day, {})
             day_usage[leaf] = day_usage.get(leaf, 0.0) + cost
+            # (attempts snapshotted before hourly views existed have no leaf_hours)
+            if hour_end is not None and hour is not None and "leaf_hours" in vars(attempt):
+                attempt.add_hours(day, leaf, hour, hour_end, cost)
         _bump(attempt.regions.setdefault(day, {}).setdefault(leaf, {}), region or "-", cost)
         if hour is not None:
             by_service = attempt.hourly.setdefault(
@@ -251,6 +285,8 @@ class AccountAccumulator:
             previous_attempt_id=prev_attempt,
             latest_day=self.latest_day,
             hourly={h: v for h, v in attempt.hourly.items() if h.date() in set(changed)},
+            leaf_hours=vars(attempt).get("leaf_hours", {}),
+            covered=vars(attempt).get("covered", {}),
         )
 
     def day_values(self, day: date) -> dict[Leaf, float]:

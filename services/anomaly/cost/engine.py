@@ -2,7 +2,10 @@
 
 The service and the evaluation run this same code: the service feeds it the
 days a completed delivery made complete, the evaluation feeds it a simulated
-organisation's daily costs directly.
+organisation's daily costs directly. The day a delivery is still filling is
+judged from its hours (``judge_partial_day``, see ``cost.intraday``): that can
+open an incident and update it as hours arrive; the day's daily judgement then
+updates (confirms) or resolves the same incident.
 
 >>> from datetime import date, timedelta
 >>> eng = AccountCostEngine("1")
@@ -17,12 +20,13 @@ organisation's daily costs directly.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from services.anomaly.cost.grouping import group_flagged
 from services.anomaly.cost.hierarchy import Leaf, SeriesInfo, leaf_info, roll_up
+from services.anomaly.cost.intraday import HOURS_PER_DAY, HourOfWeekProfile, IntradayConfig
 from services.anomaly.cost.root_cause import explain
 from services.anomaly.cost.seasonal import (
     CostDetectorConfig,
@@ -41,8 +45,8 @@ from services.anomaly.incidents.lifecycle import (
 )
 from shared.events import AnomalyEvent, Feedback
 
+DEFAULT_INTRADAY = IntradayConfig()
 Dims = Mapping[Leaf, Mapping[str, Mapping[str, float]]]
-ONE_DAY = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,9 @@ class CostEngineConfig:
     # Keep verdicts long enough to re-evaluate a restated day of the current month.
     verdict_history_days: int = 35
     detector_name: str = "cost-seasonal-v1"
+    # A plain (frozen, hashable) default, so configs snapshotted before intra-day
+    # detection existed read it from the class.
+    intraday: IntradayConfig = DEFAULT_INTRADAY
 
 
 class AccountCostEngine:
@@ -74,6 +81,12 @@ class AccountCostEngine:
         self.open: dict[str, Incident] = {}
         self.last_day: date | None = None
         self.days_seen = 0
+        self.profiles: dict[str, HourOfWeekProfile] = {}
+
+    def _profiles(self) -> dict[str, HourOfWeekProfile]:
+        """Hour-of-week profiles by series (states restored from before they existed: none)."""
+        profiles: dict[str, HourOfWeekProfile] = self.__dict__.setdefault("profiles", {})
+        return profiles
 
     def _register(self, leaf: Leaf) -> None:
         late = self.days_seen >= self.config.detector.warmup_days
@@ -107,7 +120,69 @@ class AccountCostEngine:
         self._remember(day, verdicts, leaves, dims)
         self.last_day = day
         self.days_seen += 1
-        return self._lifecycle(day, verdicts, book, now or datetime.now(UTC), final=True)
+        return self._lifecycle(day, verdicts, book, now or datetime.now(UTC), "daily")
+
+    def learn_hours(self, day: date, hourly: Mapping[Leaf, Sequence[float]]) -> None:
+        """Learn each series' hour-of-week profile from judged, complete ``day``.
+
+        ``hourly``: usage cost per leaf and UTC hour (24 each). Days judged anomalous
+        are skipped, so a spike's hours do not become the expected rhythm.
+        """
+        verdicts = self.verdicts.get(day, {})
+        per_hour = [
+            roll_up(self.account_id, {leaf: hours[h] for leaf, hours in hourly.items()})
+            for h in range(HOURS_PER_DAY)
+        ]
+        rate = self.config.intraday.profile_rate
+        for sid in {sid for values in per_hour for sid in values}:
+            verdict = verdicts.get(sid)
+            if verdict is not None and verdict.anomalous:
+                continue
+            profile = self._profiles().setdefault(sid, HourOfWeekProfile())
+            profile.learn(day, [values.get(sid, 0.0) for values in per_hour], rate)
+
+    def judge_partial_day(
+        self,
+        day: date,
+        hourly: Mapping[Leaf, Sequence[float]],
+        hours: int,
+        dims: Dims | None = None,
+        book: FeedbackBook | None = None,
+        now: datetime | None = None,
+    ) -> list[AnomalyEvent]:
+        """Judge the day still being delivered on its first ``hours`` hours.
+
+        Opens an incident once the excess so far clears both floors, updates it when
+        later hours (or restated ones) change what it shows, never resolves: that is
+        the daily judgement's call. Nothing is learned.
+        """
+        cfg = self.config.intraday
+        if not cfg.enabled or hours <= 0 or (self.last_day is not None and day <= self.last_day):
+            return []
+        at = datetime.combine(day, time(), UTC)
+        for leaf in hourly:
+            self._register(leaf)
+        values = roll_up(self.account_id, {leaf: sum(h[:hours]) for leaf, h in hourly.items()})
+        verdicts: dict[str, CostVerdict] = {}
+        for sid in self.series:
+            actual = values.get(sid, 0.0)
+            detector = self.detectors[sid]
+            profile = self._profiles().get(sid)
+            share = profile.share_through(day, hours) if profile else None
+            trusted = profile is not None and profile.days >= cfg.profile_days
+            if (detector.ready and (share is None or not trusted)) or (
+                book is not None and book.planned(sid, at)
+            ):
+                verdicts[sid] = CostVerdict(day, actual, actual, 0.0, actual, 0.0, False)
+                continue
+            widen = book.widen(sid, at) if book else 1.0
+            verdicts[sid] = detector.assess_partial(
+                day, actual, share or 0.0, widen, cfg.partial_noise_exponent
+            )
+        self.dims[day] = self._leaf_dims(dims)
+        return self._lifecycle(
+            day, verdicts, book, now or datetime.now(UTC), "partial", min(hours, HOURS_PER_DAY)
+        )
 
     def restate_day(
         self,
@@ -152,7 +227,7 @@ class AccountCostEngine:
         if all(verdicts[s].actual == old[s].actual for s in old if s in verdicts):
             return []
         self._remember(day, verdicts, leaves, dims)
-        return self._lifecycle(day, verdicts, book, now or datetime.now(UTC), final=False)
+        return self._lifecycle(day, verdicts, book, now or datetime.now(UTC), "restated")
 
     def _remember(
         self,
@@ -162,10 +237,7 @@ class AccountCostEngine:
         dims: Dims | None,
     ) -> None:
         self.verdicts[day] = verdicts
-        leaf_dims: dict[str, Mapping[str, Mapping[str, float]]] = {}
-        for leaf, by_dim in (dims or {}).items():
-            leaf_dims[leaf_info(self.account_id, leaf)[0].series_id] = by_dim
-        self.dims[day] = leaf_dims
+        self.dims[day] = self._leaf_dims(dims)
         horizon = day - timedelta(days=self.config.verdict_history_days)
         for old in [d for d in self.verdicts if d < horizon]:
             del self.verdicts[old]
@@ -173,14 +245,27 @@ class AccountCostEngine:
         for old in [d for d in self.dims if d < dims_horizon]:
             del self.dims[old]
 
+    def _leaf_dims(self, dims: Dims | None) -> dict[str, Mapping[str, Mapping[str, float]]]:
+        return {
+            leaf_info(self.account_id, leaf)[0].series_id: by_dim
+            for leaf, by_dim in (dims or {}).items()
+        }
+
     def _lifecycle(
         self,
         day: date,
         verdicts: dict[str, CostVerdict],
         book: FeedbackBook | None,
         now: datetime,
-        final: bool,
+        mode: str,
+        hours: int = HOURS_PER_DAY,
     ) -> list[AnomalyEvent]:
+        """Incidents from one judgement of ``day``.
+
+        ``daily``: a complete day; ``restated``: a judged day changed (updates only);
+        ``partial``: the day being delivered, through ``hours`` (opens and updates,
+        never resolves).
+        """
         at = datetime.combine(day, time(), UTC)
         flagged = {sid for sid, v in verdicts.items() if v.anomalous}
         groups = group_flagged(flagged, verdicts, self.series, self.config.group_share)
@@ -195,13 +280,15 @@ class AccountCostEngine:
         events: list[AnomalyEvent] = []
         touched: set[str] = set()
         for cause, members in groups.items():
-            obs = self._observation(day, cause, members, verdicts)
+            obs = self._observation(day, cause, members, verdicts, hours)
             incident = self._find_open(cause, members)
-            if incident is None and not final:
+            if incident is None and mode == "restated":
                 continue  # a restated past day updates incidents, never opens one
             if incident is None:
                 incident, event = open_incident(self._ref(cause), obs, now)
                 self.open[incident.ref.series_id] = incident
+            elif mode == "partial" and _same_view(incident.last, obs):
+                continue  # a rewrite that changed nothing this incident shows
             else:
                 event = update_incident(incident, obs, now)
             events.append(event)
@@ -210,7 +297,7 @@ class AccountCostEngine:
                 events.append(
                     self._close(incident, "level shift confirmed; new level accepted", now)
                 )
-        if not final:
+        if mode != "daily":
             return events
         for sid, incident in list(self.open.items()):
             if sid in touched:
@@ -248,10 +335,16 @@ class AccountCostEngine:
         )
 
     def _observation(
-        self, day: date, cause: str, members: set[str], verdicts: dict[str, CostVerdict]
+        self,
+        day: date,
+        cause: str,
+        members: set[str],
+        verdicts: dict[str, CostVerdict],
+        hours: int = HOURS_PER_DAY,
     ) -> Observation:
         v = verdicts[cause]
         at = datetime.combine(day, time(), UTC)
+        so_far = f" in {day:%a} 00:00-{hours:02d}:00 UTC so far" if hours < HOURS_PER_DAY else ""
         history = [self.dims[d] for d in sorted(self.dims) if d < day][
             -self.config.dims_history_days :
         ]
@@ -262,7 +355,7 @@ class AccountCostEngine:
         pct = excess / v.expected if v.expected > 0 else float("inf")
         return Observation(
             window_start=at,
-            window_end=at + ONE_DAY,
+            window_end=at + timedelta(hours=hours),
             actual=round(v.actual, 6),
             expected=round(v.expected, 6),
             lower=round(v.lower, 6),
@@ -270,7 +363,8 @@ class AccountCostEngine:
             score=v.score,
             severity=cost_severity(excess, v.expected),
             reason=(
-                f"{cause} cost ${v.actual:,.2f} vs expected ${v.expected:,.2f} (+{pct:.0%}){driver}"
+                f"{cause} cost ${v.actual:,.2f}{so_far} vs expected ${v.expected:,.2f} "
+                f"(+{pct:.0%}){driver}"
             ),
             root_cause=tuple(causes),
             related_series=tuple(sorted(members - {cause})),
@@ -299,3 +393,12 @@ class AccountCostEngine:
             )
             return [self._close(incident, reason, now or datetime.now(UTC))]
         return []
+
+
+def _same_view(last: Observation, new: Observation) -> bool:
+    """Whether a partial re-judgement shows what the incident already said (to the cent)."""
+    return (
+        last.window_end == new.window_end
+        and round(last.actual, 2) == round(new.actual, 2)
+        and round(last.expected, 2) == round(new.expected, 2)
+    )

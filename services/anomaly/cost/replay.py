@@ -92,6 +92,12 @@ def run_engine(
     return events
 
 
+def _ceil_day(at: datetime) -> date:
+    """The first midnight at or after ``at`` (a partial day's window ends mid-day)."""
+    day = at.date()
+    return day if at == datetime.combine(day, time(), at.tzinfo) else day + timedelta(days=1)
+
+
 def to_incidents(events: list[AnomalyEvent]) -> list[FoundIncident]:
     """Fold lifecycle events into one scored incident per incident id."""
     by_id: dict[str, list[AnomalyEvent]] = defaultdict(list)
@@ -109,7 +115,7 @@ def to_incidents(events: list[AnomalyEvent]) -> list[FoundIncident]:
                 incident_id=incident_id,
                 names=tuple(sorted(names)),
                 start=first.window_start.date(),
-                end=max(s.window_end for s in steps).date(),
+                end=_ceil_day(max(s.window_end for s in steps)),
                 top_usage_type=usage[0].value if usage else first.usage_type,
                 top_usage_share=usage[0].share if usage else (1.0 if first.usage_type else 0.0),
             )

@@ -184,6 +184,39 @@ class CostSeriesDetector:
             )
         return CostVerdict(day, actual, expected, lower, upper, _score(z, cfg.k_sigma), False)
 
+    def assess_partial(
+        self,
+        day: date,
+        actual: float,
+        share: float,
+        widen: float = 1.0,
+        noise_exponent: float = 0.5,
+    ) -> CostVerdict:
+        """Score the cost of the first hours of ``day``, expected to hold ``share`` of it.
+
+        Excess only: an incomplete day shows less than it will, so it is never a drop
+        or a level shift, and it is never learned. The band widens by
+        ``share ** -noise_exponent`` (a part of a day is relatively noisier); the
+        floors are the daily ones, applied to the excess so far.
+        """
+        if not self.ready:  # a cost that did not exist before is anomalous from its first hours
+            return self.assess(day, actual, widen)
+        cfg = self.config
+        share = min(1.0, max(share, 1.0 / 24))
+        expected = self.expected_for(day) * share
+        lower, upper, scale = self._band(expected, widen * share**-noise_exponent)
+        z = (actual - expected) / (scale * max(expected, cfg.min_impact_usd) * widen)
+        above = actual > upper
+        return CostVerdict(
+            day,
+            actual,
+            expected,
+            lower,
+            upper,
+            _score(z * share**noise_exponent, cfg.k_sigma),
+            above and self._above_floors(actual, expected),
+        )
+
     def _above_floors(self, actual: float, expected: float) -> bool:
         excess = actual - expected
         return excess >= self.config.min_impact_usd and excess >= self.config.min_pct * max(

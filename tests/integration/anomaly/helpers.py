@@ -48,7 +48,9 @@ def settings_for(bootstrap: str, prefix: str) -> SpendstreamSettings:
     )
 
 
-def start_worker(bootstrap: str, prefix: str, tmp: Path, name: str) -> subprocess.Popen[bytes]:
+def start_worker(
+    bootstrap: str, prefix: str, tmp: Path, name: str, extra_env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     """A real anomaly worker process (cost loop only) logging JSON to ``tmp/name.log``."""
     env = {
         **os.environ,
@@ -60,6 +62,7 @@ def start_worker(bootstrap: str, prefix: str, tmp: Path, name: str) -> subproces
         "SPENDSTREAM_ANOMALY_RUN_METRICS": "false",
         "SPENDSTREAM_ANOMALY_WARMUP_DAYS": "14",
         "SPENDSTREAM_LOG_JSON": "true",
+        **(extra_env or {}),
     }
     with (tmp / f"{name}.log").open("ab") as log:  # the child keeps its own descriptor
         return subprocess.Popen(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import numpy as np
+
 from shared.events import CostLineItem, DeliveryCompleted, DeliveryStarted, stable_id
 
 BILLING = date(2024, 1, 1)
@@ -63,3 +65,81 @@ def delivery(
         completed_at=NOW,
     )
     return [started, *items[: len(items) - drop], done]
+
+
+def hourly_delivery(
+    account: str,
+    attempt: str,
+    hours: dict[datetime, dict[tuple[str, str], float]],
+    completed_at: datetime = NOW,
+) -> list:
+    """A month-to-date delivery of hourly line items (one per leaf and usage hour)."""
+    period = min(hours).date().replace(day=1)
+    items: list = []
+    for start, leaves in sorted(hours.items()):
+        for (service, usage_type), cost in sorted(leaves.items()):
+            items.append(
+                CostLineItem(
+                    id=stable_id(attempt, start, service, usage_type),
+                    attempt_id=attempt,
+                    delivery_id=f"d-{period}",
+                    billing_period=period,
+                    source_format="cur2",
+                    source_file="f.parquet",
+                    source_row=len(items),
+                    usage_start=start,
+                    usage_end=start + timedelta(hours=1),
+                    account_id=account,
+                    service=service,
+                    usage_type=usage_type,
+                    region="us-east-1",
+                    resource_id=f"i-{usage_type}",
+                    line_item_type="Usage",
+                    unblended_cost=cost,
+                )
+            )
+    common = {"attempt_id": attempt, "delivery_id": f"d-{period}", "billing_period": period}
+    started = DeliveryStarted(
+        id=f"s-{attempt}",
+        account_id=account,
+        source_format="cur2",
+        source_uri="s3://b/k",
+        started_at=completed_at,
+        **common,
+    )
+    done = DeliveryCompleted(
+        id=f"c-{attempt}",
+        account_id=account,
+        row_count=len(items),
+        cost_total=round(sum(i.unblended_cost for i in items), 6),
+        completed_at=completed_at,
+        **common,
+    )
+    return [started, *items, done]
+
+
+def spike_hours(
+    days: int,
+    through_hours: int,
+    spike_from: int,
+    extra_per_hour: float,
+    seed: int = 3,
+    night: float = 10.0,
+    daytime: float = 8.0,
+) -> dict[datetime, dict[tuple[str, str], float]]:
+    """``days`` whole days of a diurnal EC2 + flat S3 account, then ``through_hours`` of
+    the next day; from hour ``spike_from`` of that day EC2 costs ``extra_per_hour`` more.
+
+    EC2 costs ``night`` an hour, plus ``daytime`` from 08:00 to 20:00 UTC.
+    """
+    rng = np.random.default_rng(seed)
+    start = datetime.combine(BILLING, datetime.min.time(), UTC)
+    out: dict[datetime, dict[tuple[str, str], float]] = {}
+    for h in range(days * 24 + through_hours):
+        at = start + timedelta(hours=h)
+        noise = 1 + rng.normal(0, 0.02)
+        ec2 = (night + daytime * (8 <= at.hour < 20)) * noise
+        if h >= days * 24 + spike_from:
+            ec2 += extra_per_hour
+        out[at] = {("AmazonEC2", "BoxUsage"): round(ec2, 4), ("AmazonS3", "TimedStorage"): 3.0}
+    return out

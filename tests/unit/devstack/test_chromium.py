@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from devstack import chromium
 from devstack.chromium import OWN_PACKAGES, chromium_executable, missing_packages
 
 
@@ -36,3 +37,10 @@ def test_an_unpacked_copy_renders_a_page(tmp_path: Path) -> None:
         check=True,
     )
     assert '<p id="probe">spendstream console</p>' in done.stdout
+
+
+def test_fresh_package_lists_are_fetched_into_the_cache(tmp_path: Path) -> None:
+    """Stale or missing system lists (a version gone from the mirror) are not a dead end."""
+    options = chromium._private_lists(tmp_path / "apt")
+    assert any((tmp_path / "apt" / "lists").glob("*Packages*"))
+    assert chromium._candidate_version(options)
