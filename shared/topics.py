@@ -64,7 +64,8 @@ CUR_LINE_ITEMS = Topic(
     (ev.CostLineItem, ev.DeliveryStarted, ev.DeliveryCompleted),
     "ingestor",
     "Normalised CUR/FOCUS line items bracketed by delivery markers.",
-    consumers=("anomaly",),
+    # rightsizing learns each instance's effective hourly cost (RI / Savings Plans).
+    consumers=("anomaly", "rightsizing"),
     owner_dead_letters=True,
 )
 CLOUDWATCH_DATAPOINTS = Topic(
@@ -109,6 +110,16 @@ ANOMALIES = Topic(
     "anomaly",
     "Anomaly lifecycle events (open / update / resolve).",
     consumers=("gateway",),
+)
+INSTANCE_RATES = Topic(
+    "spendstream.instance-rates.v1",
+    "instance id",
+    (ev.InstanceRate,),
+    "rightsizing",
+    "Each instance's effective hourly cost from completed CUR deliveries, re-keyed by "
+    "instance so it meets the instance's utilisation state.",
+    compacted=True,
+    consumers=("rightsizing",),
 )
 RECOMMENDATIONS = Topic(
     "spendstream.recommendations.v1",
@@ -162,6 +173,7 @@ TOPICS: tuple[Topic, ...] = (
     CUR_LINE_ITEMS,
     CLOUDWATCH_DATAPOINTS,
     INVENTORY_EC2,
+    INSTANCE_RATES,
     COSTS_DAILY,
     COSTS_RESTATEMENTS,
     ANOMALIES,

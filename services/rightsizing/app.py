@@ -14,6 +14,8 @@ import multiprocessing
 from concurrent.futures import Executor, ProcessPoolExecutor
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
+from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 
 from services.rightsizing.catalogue import load_catalogue
 from services.rightsizing.evaluator import Evaluator
@@ -32,9 +34,20 @@ from shared.kafka import (
 from shared.logging import get_logger
 from shared.service import run_service
 from shared.telemetry import ServiceMetrics
-from shared.topics import CLOUDWATCH_DATAPOINTS, INVENTORY_EC2, ensure_topics
+from shared.topics import (
+    CLOUDWATCH_DATAPOINTS,
+    CUR_LINE_ITEMS,
+    INSTANCE_RATES,
+    INVENTORY_EC2,
+    ensure_topics,
+)
 
 log = get_logger(__name__)
+# Range assignment gives one replica the same partition numbers of every topic, so
+# an instance's datapoints, inventory and rate (all keyed by instance id) meet in
+# one state; round robin does not. Round robin stays listed so a group upgraded
+# replica by replica still agrees on a protocol until every member has Range.
+CO_PARTITIONING = (RangePartitionAssignor, RoundRobinPartitionAssignor)
 
 
 def make_pool(workers: int) -> ProcessPoolExecutor:
@@ -45,7 +58,7 @@ def make_pool(workers: int) -> ProcessPoolExecutor:
 
 
 class RightsizingApp:
-    """One replica: consumer of datapoints and inventory, the evaluator, the state store."""
+    """One replica: consumer of datapoints, inventory and the CUR, the evaluator, the store."""
 
     def __init__(
         self,
@@ -60,7 +73,11 @@ class RightsizingApp:
         self.metrics = metrics or ServiceMetrics(settings.service_name)
         self.stop = stop or asyncio.Event()
         self.failure: BaseException | None = None
-        self.consumer: AIOKafkaConsumer = make_consumer(settings, settings.rightsizing_group_id)
+        self.consumer: AIOKafkaConsumer = make_consumer(
+            settings,
+            settings.rightsizing_group_id,
+            partition_assignment_strategy=CO_PARTITIONING,
+        )
         self.producer = EventProducer(make_producer(settings), settings)
         self.store = StateStore(settings, self.producer.raw)
         self.intake = Intake(
@@ -79,6 +96,8 @@ class RightsizingApp:
         """Persist what we have, then drop the partitions another replica takes over."""
         await self.store.flush()
         self.store.drop(tp.partition for tp in revoked)
+        cur = CUR_LINE_ITEMS.full_name(self.settings.topic_prefix)
+        self.intake.rates.drop(tp.partition for tp in revoked if tp.topic == cur)
 
     async def _assigned(self, assigned: list[TopicPartition]) -> None:
         """Read the newly assigned partitions' states back from the changelog."""
@@ -101,8 +120,11 @@ class RightsizingApp:
         await self.producer.raw.start()
         try:
             prefix = self.settings.topic_prefix
+            # Rates are keyed (and partitioned) by instance like datapoints and
+            # inventory, so the range assignor gives one replica all of an instance.
+            topics = (CLOUDWATCH_DATAPOINTS, INVENTORY_EC2, INSTANCE_RATES, CUR_LINE_ITEMS)
             self.consumer.subscribe(
-                [CLOUDWATCH_DATAPOINTS.full_name(prefix), INVENTORY_EC2.full_name(prefix)],
+                [t.full_name(prefix) for t in topics],
                 listener=PartitionListener(self._assigned, self._revoked),
             )
             await self.consumer.start()

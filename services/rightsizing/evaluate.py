@@ -162,6 +162,7 @@ def evaluate_fleet(
             config.policy_for(state.account_id),
             state.platform,
             state.tenancy,
+            state.rate,
         )
         who = Identity(state.resource_id, state.account_id, state.region, itype.name, itype.vcpu)
         assessed[state.resource_id] = (state, who, assessment)

@@ -1,10 +1,13 @@
-"""Applying consumed records to instance state: datapoints, inventory, rejects.
+"""Applying consumed records to instance state: datapoints, inventory, rates, rejects.
 
 A batch's datapoints are grouped per (instance, metric, statistic, period)
 and folded in with one vectorised call each; inventory records update what
-the instance is. Datapoints that decode but cannot be utilisation go to the
-dead-letter topic with the reason. Changed states reach the changelog before
-the handler returns, i.e. before ``consume_batches`` commits the offsets.
+the instance is; CUR events feed the ``RateLearner``, whose rates (on a
+completed delivery) are re-keyed by instance and come back as
+``InstanceRate`` records that set the instance's billed rate. Datapoints that
+decode but cannot be utilisation go to the dead-letter topic with the reason.
+Changed states reach the changelog (and rates their topic) before the handler
+returns, i.e. before ``consume_batches`` commits the offsets.
 """
 
 from __future__ import annotations
@@ -15,17 +18,27 @@ from collections.abc import Sequence
 import numpy as np
 from aiokafka import ConsumerRecord
 
+from services.rightsizing.billed_rate import BilledRate
 from services.rightsizing.exceptions import BadDatapointError
+from services.rightsizing.rates import RateLearner
 from services.rightsizing.sketches import DayRecord, InstanceState
 from services.rightsizing.sketches.bulk import add_cpu_points
 from services.rightsizing.sketches.state import CPU_METRICS
 from services.rightsizing.store import StateStore
 from services.rightsizing.validation import check_datapoint
 from shared.codec import encode
-from shared.events import Ec2Instance, MetricDatapoint
+from shared.events import (
+    CostLineItem,
+    DeliveryCompleted,
+    DeliveryStarted,
+    Ec2Instance,
+    InstanceRate,
+    MetricDatapoint,
+)
 from shared.kafka import EventProducer, Received
 from shared.logging import get_logger
 from shared.telemetry import ServiceMetrics
+from shared.topics import INSTANCE_RATES
 
 log = get_logger(__name__)
 # EC2 states in which an instance is billed for compute (and so worth sizing).
@@ -66,6 +79,18 @@ def apply_inventory(state: InstanceState, item: Ec2Instance) -> None:
     state.changed = True
 
 
+def apply_rate(state: InstanceState, event: InstanceRate) -> bool:
+    """Keep the rate of the latest billed hours (a redelivered older month never wins)."""
+    rate = BilledRate.of(event)
+    if state.rate is not None and state.rate.through > rate.through:
+        return False
+    if state.rate == rate:
+        return False
+    state.rate = rate
+    state.changed = True
+    return True
+
+
 class Intake:
     """The consume handler: records in, state updated and durably logged."""
 
@@ -80,19 +105,38 @@ class Intake:
         self._producer = producer
         self._metrics = metrics
         self._retention_days = retention_days
+        self.rates = RateLearner()
 
     async def __call__(self, batch: Sequence[Received]) -> None:
         """Handle one batch (one partition's records), never during a state restore."""
         async with self._store.lock:
-            await self._handle(batch)
+            try:
+                await self._handle(batch)
+            except BaseException:
+                # The batch will be read again: sums that saw part of it would double-count.
+                self.rates.drop({r.partition for r in batch})
+                raise
+
+    async def _publish_rates(self, rates: list[InstanceRate]) -> None:
+        """Re-key completed rates by instance, acked before the CUR offsets are committed."""
+        futures = [await self._producer.send(INSTANCE_RATES, r, key=r.resource_id) for r in rates]
+        for future in futures:
+            await future
 
     async def _handle(self, batch: Sequence[Received]) -> None:
         groups: dict[tuple[str, str, str, int], list[tuple[int, float]]] = defaultdict(list)
         partitions: dict[str, int] = {}
+        rates: list[InstanceRate] = []
         for received in batch:
             event = received.event
             self._metrics.records.labels(topic=received.topic).inc()
-            if isinstance(event, Ec2Instance):
+            if isinstance(event, CostLineItem | DeliveryStarted | DeliveryCompleted):
+                rates += self.rates.on_event(event, received.partition)
+            elif isinstance(event, InstanceRate):
+                state = self._store.state_for(event.resource_id, received.partition)
+                if apply_rate(state, event):
+                    self._store.mark(event.resource_id)
+            elif isinstance(event, Ec2Instance):
                 state = self._store.state_for(event.instance_id, received.partition)
                 apply_inventory(state, event)
                 self._store.mark(event.instance_id)
@@ -120,6 +164,8 @@ class Intake:
                     touched[resource_id] = state
             elif state.add(metric, stat, ts, values, period):
                 touched[resource_id] = state
+        if rates:
+            await self._publish_rates(rates)
         cpu.apply()  # every instance's CPU in one vectorised pass
         for resource_id, state in touched.items():
             state.changed = True

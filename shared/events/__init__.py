@@ -8,6 +8,7 @@ from shared.events.cur import CostLineItem, DeliveryCompleted, DeliveryStarted
 from shared.events.deadletter import DeadLetter
 from shared.events.feedback import Feedback
 from shared.events.forecasts import Budget, BudgetAlert, Forecast
+from shared.events.rates import InstanceRate
 from shared.events.recommendations import Recommendation
 
 ALL_EVENTS: tuple[type[Event], ...] = (
@@ -20,6 +21,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     CostRestated,
     AnomalyEvent,
     Recommendation,
+    InstanceRate,
     Forecast,
     Budget,
     BudgetAlert,
@@ -42,6 +44,7 @@ __all__ = [
     "Event",
     "Feedback",
     "Forecast",
+    "InstanceRate",
     "MetricDatapoint",
     "Recommendation",
     "RootCause",

@@ -52,6 +52,16 @@ class CostLineItem(Event):
     amortized_cost: float | None = None
     list_cost: float | None = None
     usage_amount: float | None = None
+    reservation_arn: str | None = Field(
+        None, description="The Reserved Instance that covered this usage (or whose fee this is)."
+    )
+    reservation_effective_cost: float | None = Field(
+        None, description="The RI's amortised upfront plus recurring cost for this usage."
+    )
+    savings_plan_arn: str | None = Field(None, description="The Savings Plan that covered it.")
+    savings_plan_effective_cost: float | None = Field(
+        None, description="The Savings Plan's cost for this usage (its rate x usage)."
+    )
     currency: str = "USD"
     tags: dict[str, str] = Field(default_factory=dict)
 

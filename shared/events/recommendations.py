@@ -10,6 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.events.base import Event, Int64
 
 Finding = Literal["idle", "overprovisioned", "underprovisioned", "optimized", "insufficient_data"]
+# Which hourly rate the costs and savings use: the type's On-Demand list price,
+# or the instance's effective rate on the bill (RI / Savings Plan coverage included).
+PriceBasis = Literal["on_demand_list", "effective_cur"]
 
 
 class RightsizeOption(BaseModel):
@@ -68,6 +71,12 @@ class Recommendation(Event):
     current_monthly_cost: float | None = None
     options: list[RightsizeOption] = Field(default_factory=list)
     estimated_monthly_savings: float = 0.0
+    price_basis: PriceBasis = Field(
+        "on_demand_list", description="The rate behind the costs and savings."
+    )
+    reservation_at_risk: str | None = Field(
+        None, description="The Reserved Instance acting on this would leave unused (its ARN)."
+    )
     schedule: OffHoursSchedule | None = None
     previous_finding: Finding | None = None
     regression: bool = Field(False, description="Was right-sized, is now under-provisioned.")

@@ -71,6 +71,8 @@ LEGACY = FormatSpec(
         "ri_effective_cost": ("reservation/EffectiveCost",),
         "ri_unused_upfront": ("reservation/UnusedAmortizedUpfrontFeeForBillingPeriod",),
         "ri_unused_recurring": ("reservation/UnusedRecurringFee",),
+        "reservation_arn": ("reservation/ReservationARN",),
+        "savings_plan_arn": ("savingsPlan/SavingsPlanARN",),
     },
     tag_prefixes=("resourceTags/",),
     strip_tag_prefixes=("user:",),
@@ -100,6 +102,8 @@ CUR2 = FormatSpec(
         "ri_effective_cost": ("reservation_effective_cost",),
         "ri_unused_upfront": ("reservation_unused_amortized_upfront_fee_for_billing_period",),
         "ri_unused_recurring": ("reservation_unused_recurring_fee",),
+        "reservation_arn": ("reservation_reservation_a_r_n",),
+        "savings_plan_arn": ("savings_plan_savings_plan_a_r_n",),
     },
     tags_column="resource_tags",
     strip_tag_prefixes=("user_",),
@@ -125,6 +129,9 @@ FOCUS = FormatSpec(
         "list_cost": ("ListCost",),
         "usage_amount": ("ConsumedQuantity", "UsageQuantity"),
         "currency": ("BillingCurrency",),
+        # One id column for both kinds; the type column says which (see normalise).
+        "commitment_id": ("CommitmentDiscountId",),
+        "commitment_type": ("CommitmentDiscountType",),
     },
     tags_column="Tags",
 )

@@ -36,6 +36,9 @@ _AMORTISATION_INPUTS = (
     "amortized_cost",
 )
 _TEXT_FIELDS = ("usage_type", "operation", "region", "resource_id", "instance_type")
+# Which commitment covered a row: CUR names the RI and the Savings Plan in their own
+# columns; FOCUS has one id column and says which kind in another.
+_COMMITMENT_FIELDS = ("reservation_arn", "savings_plan_arn", "commitment_id", "commitment_type")
 _NUMBER_FIELDS = frozenset({"unblended_cost", *_COST_FIELDS, *_AMORTISATION_INPUTS})
 _AMORTISED_TYPES = frozenset(
     {
@@ -67,6 +70,9 @@ _ROW_FIELDS = (
     "list_cost",
     "usage_amount",
     "tags",
+    "sp_effective_cost",
+    "ri_effective_cost",
+    *_COMMITMENT_FIELDS,
 )
 # Every field any format may map; a field a file lacks reads as None.
 ALL_FIELDS = (
@@ -81,6 +87,7 @@ ALL_FIELDS = (
     *_COST_FIELDS,
     *_AMORTISATION_INPUTS,
     *_TEXT_FIELDS,
+    *_COMMITMENT_FIELDS,
 )
 
 
@@ -116,6 +123,25 @@ def amortised(line_item_type: str | None, unblended: float, row: dict[str, Any])
     if line_item_type == "RIFee":
         return float(row["ri_unused_upfront"] or 0.0) + float(row["ri_unused_recurring"] or 0.0)
     return unblended
+
+
+def commitment(
+    row: tuple[Any, ...], effective: float
+) -> tuple[str | None, float | None, str | None, float | None]:
+    """(RI arn, RI effective cost, SP arn, SP effective cost) of a row's commitment columns.
+
+    ``row`` ends with ``sp_effective_cost, ri_effective_cost, *_COMMITMENT_FIELDS``.
+    A FOCUS row names the commitment in ``CommitmentDiscountId``; its
+    ``EffectiveCost`` (``effective``) is then the commitment's cost for the usage.
+    """
+    sp_cost, ri_cost, ri_arn, sp_arn, focus_id, focus_type = row[-6:]
+    if focus_id is not None:
+        kind = (focus_type or "").lower()
+        if kind == "reservation" and ri_arn is None:
+            ri_arn, ri_cost = focus_id, effective
+        elif kind == "savings plan" and sp_arn is None:
+            sp_arn, sp_cost = focus_id, effective
+    return ri_arn, ri_cost if ri_arn else None, sp_arn, sp_cost if sp_arn else None
 
 
 class BatchNormaliser:
@@ -198,6 +224,7 @@ class BatchNormaliser:
                     inputs = {f: cols[f][i] for f in _AMORTISATION_INPUTS}
                     effective = amortised(line_type, cost, inputs)
             source_row = first_row + i
+            ri_arn, ri_cost, sp_arn, sp_cost = commitment(row, effective)
             items.append(
                 {
                     "id": stable_id(key, source_file, source_row),
@@ -223,6 +250,10 @@ class BatchNormaliser:
                     "amortized_cost": effective,
                     "list_cost": row[15],
                     "usage_amount": row[16],
+                    "reservation_arn": ri_arn,
+                    "reservation_effective_cost": ri_cost,
+                    "savings_plan_arn": sp_arn,
+                    "savings_plan_effective_cost": sp_cost,
                     "currency": currency or "USD",
                     "tags": row[17],
                 }

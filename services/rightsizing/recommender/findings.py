@@ -17,7 +17,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from services.rightsizing.billed_rate import BilledRate
 from services.rightsizing.catalogue.model import Catalogue, InstanceType
+from services.rightsizing.recommender.customer_rate import at_customer_rate
 from services.rightsizing.recommender.options import Demand, Option, best_options, project_cpu
 from services.rightsizing.recommender.policy import HOURS_PER_MONTH, SizingPolicy
 from services.rightsizing.sketches.state import Window
@@ -26,7 +28,7 @@ from shared.ec2_platforms import (
     price_key,
     tenancy_key,
 )
-from shared.events.recommendations import Finding
+from shared.events.recommendations import Finding, PriceBasis
 
 # A 5-minute maximum this close to 100% means the instance was saturated.
 PINNED_CPU_PCT = 99.0
@@ -48,6 +50,8 @@ class Assessment:
     options: list[Option] = field(default_factory=list)
     estimated_monthly_savings: float = 0.0
     notes: list[str] = field(default_factory=list)
+    price_basis: PriceBasis = "on_demand_list"
+    reservation_at_risk: str | None = None  # the RI acting on this would leave unused
 
 
 # Which types exist (and so which sizes a finding can point to) when the
@@ -97,18 +101,25 @@ def assess_instance(
     policy: SizingPolicy,
     platform: str = "Linux/UNIX",
     tenancy: str = "shared",
+    rate: BilledRate | None = None,
 ) -> Assessment:
     """Apply the rules above to one instance's merged lookback (``platform``: its OS).
 
     Prices are On-Demand, from the instance's own (region, OS and licence,
-    tenancy) price list. Without that list the finding still stands (it rests
-    on shapes: vCPUs, memory, families, read from us-east-1 Linux) but no
-    option and no saving is quoted: another list's price would be invented.
+    tenancy) price list, then re-priced at ``rate`` (the bill's effective
+    hourly cost) when known, see ``customer_rate``. Without that list the
+    finding still stands (it rests on shapes: vCPUs, memory, families, read
+    from us-east-1 Linux) but no option and no saving is quoted: another
+    list's price would be invented.
     """
     own_list, unpriced_reason = price_list_of(catalogue, current, region, platform, tenancy)
     priced = own_list is not None
     priced_in = own_list or SHAPE_LIST
-    finish = (lambda a: a) if priced else _unpriced
+    list_hourly = current.price(priced_in) if priced else None
+
+    def finish(a: Assessment) -> Assessment:
+        return at_customer_rate(a, rate, current, list_hourly) if priced else _unpriced(a)
+
     cpu = window.cpu.quantile_upper(policy.cpu_quantile)
     mem = window.mem.quantile_upper(policy.cpu_quantile) if window.mem is not None else None
     base = Assessment(

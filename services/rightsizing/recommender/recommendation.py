@@ -117,6 +117,8 @@ def content_digest(a: Assessment, schedule: OffHoursSchedule | None, current_typ
         round(a.estimated_monthly_savings),
         None if schedule is None else (schedule.run_hours, round(schedule.monthly_savings)),
     ]
+    if a.price_basis != "on_demand_list" or a.reservation_at_risk is not None:
+        key += [a.price_basis, a.reservation_at_risk]  # appended: list-priced digests unchanged
     return stable_id(orjson.dumps(key).decode())
 
 
@@ -198,6 +200,8 @@ def to_event(
         else round(a.current_monthly_cost, 2),
         options=options,
         estimated_monthly_savings=round(total_savings(a, schedule), 2),
+        price_basis=a.price_basis,
+        reservation_at_risk=a.reservation_at_risk,
         schedule=schedule,
         previous_finding=as_finding(previous),
         regression=is_regression(a.finding, previous, rightsized),

@@ -19,6 +19,7 @@ import struct
 import numpy as np
 import orjson
 
+from services.rightsizing.billed_rate import BilledRate
 from services.rightsizing.exceptions import StateDecodeError
 from services.rightsizing.sketches.compact import CompactSketch, bin_counts
 from services.rightsizing.sketches.day import HOURS_PER_DAY, DayRecord
@@ -47,6 +48,7 @@ _META_FIELDS = (
     "last_digest",
     "rightsized",
     "recommended_types",
+    "rate",
 )
 
 
@@ -106,7 +108,10 @@ def decode_state(data: bytes) -> InstanceState:
                 f"{MAGIC!r} v{VERSION}: was it written by a newer service? Upgrade this one."
             )
         pos = _HEADER.size
-        state = InstanceState(**orjson.loads(bytes(buf[pos : pos + meta_len])))
+        meta = orjson.loads(bytes(buf[pos : pos + meta_len]))
+        if meta.get("rate") is not None:
+            meta["rate"] = BilledRate(**meta["rate"])
+        state = InstanceState(**meta)
         pos += meta_len
         (ndays,) = struct.unpack_from("<H", buf, pos)
         pos += 2

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from services.rightsizing.billed_rate import BilledRate
 from services.rightsizing.sketches.compact import CompactSketch
 from services.rightsizing.sketches.day import SECONDS_PER_DAY, DayRecord
 
@@ -62,6 +63,7 @@ class InstanceState:
     last_digest: str | None = None
     rightsized: bool = False
     recommended_types: list[str] = field(default_factory=list)
+    rate: BilledRate | None = None  # from the CUR; None until a delivery completes
 
     @property
     def newest_day(self) -> int | None:

@@ -20,6 +20,8 @@ def test_compacted_topics_are_the_design_ones() -> None:
         "spendstream.budgets.v1",
         # Per rule id: the anomaly service rebuilds its rules from the whole topic.
         "spendstream.feedback.v1",
+        # Per instance: its latest billed rate (rightsizing re-keys the CUR into it).
+        "spendstream.instance-rates.v1",
     }
 
 

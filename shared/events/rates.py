@@ -1,0 +1,36 @@
+"""What one instance really costs an hour, as the bill shows it (RI and Savings Plans included).
+
+Right-sizing learns it from the CUR (keyed by account) and re-keys it by
+instance id, so the replica that owns an instance's utilisation also gets its
+rate. Only completed deliveries produce one (DESIGN.md's restatement rule).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import Field
+
+from shared.events.base import Event
+
+
+class InstanceRate(Event):
+    """An instance's effective hourly cost over its latest billed days."""
+
+    event_type = "spendstream.rightsizing.instance-rate"
+
+    resource_id: str
+    account_id: str
+    instance_type: str = Field(description="The type the billed hours ran as.")
+    billing_period: date
+    attempt_id: str = Field(description="The completed ingest attempt it was learned from.")
+    hours: float = Field(gt=0, description="Usage hours the rate averages over.")
+    effective_hourly: float = Field(ge=0, description="Amortised cost per usage hour.")
+    on_demand_hourly: float | None = Field(
+        None, description="Public On-Demand cost per hour from the same lines, when the CUR has it."
+    )
+    reserved_share: float = Field(0.0, ge=0, le=1, description="Share of hours an RI covered.")
+    savings_plan_share: float = Field(0.0, ge=0, le=1, description="Share a Savings Plan covered.")
+    reservation_arn: str | None = Field(None, description="The RI that covered most hours.")
+    savings_plan_arn: str | None = None
+    through: datetime = Field(description="End of the latest billed hour included.")
