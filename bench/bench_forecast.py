@@ -2,17 +2,19 @@
 
 1,000 synthetic daily cost series x 365 days (weekly shape, trend, AR noise,
 month-start spikes; seeded). A full refresh per series is what the service
-does: a 3-fold rolling-origin backtest of seasonal naive, damped Holt and
-Prophet, selection, the final fit and the 7/30/90-day forecast with month-end
-projection. The pool is the service's (``services.forecast.pool.make_pool``, 2
-workers, the default on 2 cores), fed one series per task as the refresher
-does it, and refreshes all 1,000; the sequential baseline (the same function in this process, one
-after another) refreshes a random subset of SEQUENTIAL_SAMPLE series, stated
-below, because running it on all 1,000 would double the bench's time. The two
-alternate in rounds so both see the same machine load. The ratio compares
-series per second. Prints the projected time for 10,000 series.
+does: a 3-fold rolling-origin backtest of every model, selection, the final
+fit and the 7/30/90-day forecast with month-end projection. Two methods run
+on the same series in the same run, both through the service's pool
+(``services.forecast.pool.make_pool``, 2 workers, the default on 2 cores, one
+series per task as the refresher submits them): the service's default and
+``today`` (seasonal naive, damped Holt and Prophet, the method before issue
+19), whose ratio is the speed-up. The sequential baseline (the default method
+in this process, one series after another) refreshes a random subset of
+SEQUENTIAL_SAMPLE series. The three alternate in rounds so all see the same
+machine load. Ratios compare series per second. Prints the projected time for
+10,000 series.
 
-Run: ``make bench-forecast`` (about 10 minutes on 2 idle cores); iterate with
+Run: ``make bench-forecast`` (about 8 minutes on 2 idle cores); iterate with
 ``uv run python -m bench.bench_forecast --series 100 --sample 20``.
 """
 
@@ -29,12 +31,14 @@ os.environ.update(WORKER_ENV)
 
 import argparse
 import time
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import psutil
 from tqdm import tqdm
 
+from evals.forecast_families import TODAY
 from services.forecast.engine.config import RefreshConfig
 from services.forecast.engine.refresh import RefreshJob, refresh_series
 from services.forecast.models.base import DailyHistory
@@ -93,15 +97,17 @@ def main() -> None:
     args = parser.parse_args()
     series, sample, rounds = args.series, args.sample, args.rounds
     jobs = make_jobs(series)
+    baseline = [replace(job, config=TODAY) for job in jobs]
     rng = np.random.default_rng(SEED)
     per_round = series // rounds
     seq_per_round = sample // rounds
-    pool_s = seq_s = pool_cpu = seq_cpu = 0.0
+    pool_s = seq_s = pool_cpu = seq_cpu = today_s = 0.0
     loads: list[float] = []
     results = []
     pool = make_pool(WORKERS)
     try:
-        list(pool.map(refresh_series, jobs[:WORKERS]))  # workers up, Prophet imported
+        list(pool.map(refresh_series, jobs[:WORKERS]))  # workers up, models imported
+        list(pool.map(refresh_series, baseline[:WORKERS]))
         refresh_series(jobs[0])  # warm the in-process imports like the workers were
         me = psutil.Process()
         workers = [c for c in me.children() if c.name().startswith("python")]
@@ -113,6 +119,13 @@ def main() -> None:
             results += [f.result() for f in futures]
             pool_s += time.perf_counter() - started
             pool_cpu += cpu_seconds(workers) - cpu
+            started = time.perf_counter()
+            futures = [
+                pool.submit(refresh_series, job) for job in baseline[r * per_round :][:per_round]
+            ]
+            for f in futures:
+                f.result()
+            today_s += time.perf_counter() - started
             picks = rng.choice(len(chunk), seq_per_round, replace=False)
             started, cpu = time.perf_counter(), cpu_seconds([me])
             for i in picks:
@@ -123,7 +136,7 @@ def main() -> None:
     finally:
         pool.shutdown()
     series, sample = per_round * rounds, seq_per_round * rounds
-    pool_rate, seq_rate = series / pool_s, sample / seq_s
+    pool_rate, seq_rate, today_rate = series / pool_s, sample / seq_s, series / today_s
     chosen: dict[str, int] = {}
     for res in results:
         chosen[res.model or res.status] = chosen.get(res.model or res.status, 0) + 1
@@ -132,8 +145,17 @@ def main() -> None:
         f"{min(loads):.1f}-{max(loads):.1f} (mean {np.mean(loads):.1f}; > 2 means other work "
         "competed for the cores)"
     )
-    print(f"full refresh (3-fold backtest x 3 models + final fit + forecast), {DAYS} days each")
-    print(f"pool ({WORKERS} workers): {series} series in {pool_s:.1f} s = {pool_rate:.2f} series/s")
+    models = ", ".join(RefreshConfig().models)
+    print(f"full refresh (3-fold backtest of every model + final fit + forecast), {DAYS} days each")
+    print(
+        f"default ({models}), pool of {WORKERS} workers: {series} series in {pool_s:.1f} s "
+        f"= {pool_rate:.2f} series/s"
+    )
+    print(
+        f"today ({', '.join(TODAY.models)}), same pool, same series: {today_s:.1f} s = "
+        f"{today_rate:.2f} series/s"
+    )
+    print(f"speed-up default / today: {pool_rate / today_rate:.2f}x (target >= 3x)")
     print(
         f"sequential loop: {sample} random series ({seq_per_round} per round, "
         f"interleaved with the pool's {rounds} rounds) in {seq_s:.1f} s = {seq_rate:.2f} series/s"

@@ -39,6 +39,8 @@ from simulator.cost_families import VALIDATION
 
 CACHE = Path(".spendstream/forecast-family-study.pkl")
 MODELS = ("seasonal_naive", "damped_holt", "prophet")
+# Issue 19 candidates (autoarima: ~1 s a fit, measured apart, not collected).
+NEW_MODELS = ("damped_holt_ms", "autotheta", "mstl", "autoets")
 H = 30
 
 
@@ -50,7 +52,7 @@ def collect_one(item: tuple[str, np.ndarray, Any]) -> dict[str, Any] | None:
     if train_n < config.min_history_days:
         return None
     train = DailyHistory(first, values[:train_n])
-    fitted = fit_models(train, MODELS, config)
+    fitted = fit_models(train, (*MODELS, *NEW_MODELS), config)
     return {
         "series": sid,
         "train": train,
@@ -208,10 +210,45 @@ def variants() -> dict[str, tuple[Chooser, Calibrator]]:
     return out
 
 
+#: Issue 19's second round: statsforecast models and the month-start term.
+ENSEMBLES: dict[str, tuple[str, ...]] = {
+    "ens_dh_p": ("damped_holt", "prophet"),
+    "ens_all": MODELS,
+    "ens_dhms_p": ("damped_holt_ms", "prophet"),
+    "ens_fast": ("damped_holt_ms", "autotheta", "mstl"),
+    "ens_fast_ets": ("damped_holt_ms", "autotheta", "mstl", "autoets"),
+    "ens_dhms_theta": ("damped_holt_ms", "autotheta"),
+    "ens_dhms_mstl": ("damped_holt_ms", "mstl"),
+    "ens_theta_mstl": ("autotheta", "mstl"),
+    "ens_fast_p": ("damped_holt_ms", "autotheta", "mstl", "prophet"),
+}
+
+
+def new_variants() -> dict[str, tuple[Chooser, Calibrator]]:
+    """Single models, per-series selection over the new pool, and ensembles of it."""
+    fast = ("seasonal_naive", "damped_holt_ms", "autotheta", "mstl")
+    out: dict[str, tuple[Chooser, Calibrator]] = {"today": (pick(MODELS), service_cal)}
+    for name in (*MODELS, *NEW_MODELS, *ENSEMBLES):
+        out[f"{name} only"] = (pick((name,)), service_cal)
+    for label, cands in {
+        "select fast": fast,
+        "select fast+ets": (*fast, "autoets"),
+        "select fast+prophet": (*fast, "prophet"),
+        "select fast+ens_fast": (*fast, "ens_fast"),
+    }.items():
+        for margin in (0.0, 0.1):
+            out[f"{label} m{margin:.0%}"] = (pick(cands, margin), service_cal)
+    for ens in ("ens_fast", "ens_fast_ets", "ens_dhms_theta", "ens_fast_p"):
+        for rule in ("max", "recent", "mean"):
+            out[f"{ens} only cal80={rule}"] = (pick((ens,)), cal_with(rule))
+    return out
+
+
 def main() -> None:
     """``collect`` fits and caches the validation families; ``score`` prints each variant."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=("collect", "score"))
+    parser.add_argument("--set", choices=("new", "ensemble"), default="new")
     args = parser.parse_args()
     if args.command == "collect":
         _collect()
@@ -221,11 +258,12 @@ def main() -> None:
         raise SystemExit("the cache holds reported families; collect validation ones")
     rows = cache["rows"]
     for row in rows:
-        with_ensemble(row, ("damped_holt", "prophet"), "ens_dh_p")
-        with_ensemble(row, MODELS, "ens_all")
+        for name, members in ENSEMBLES.items():
+            with_ensemble(row, members, name)
     print(f"families {cache['families']}, {len(rows)} series")
     print("variant | MASE<1 | cov80 | cov95 | me80 | me95")
-    for name, (chooser, cal) in variants().items():
+    chosen = new_variants() if args.set == "new" else variants()
+    for name, (chooser, cal) in chosen.items():
         r = evaluate(rows, chooser, cal)
         per = "  ".join(
             f"{f}:" + "/".join(f"{v * 100:.0f}" for v in evaluate(mine, chooser, cal)[:4:])
