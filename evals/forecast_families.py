@@ -33,15 +33,14 @@ from simulator.cost_families import FAMILIES, REPORTED, START, family_organisati
 
 #: Organisations (seeds) per family: 3 x 15 = 45 series, as in the issue's trial.
 FAMILY_SEEDS = (1, 2, 3)
-#: ``today`` is the service before issue 19: three single models, per-series selection.
+#: ``today`` is the service before issue 19: three single models, per-series
+#: selection, three backtest folds.
 TODAY = RefreshConfig(
     models=("seasonal_naive", "damped_holt", "prophet"),
     candidates=("seasonal_naive", "damped_holt", "prophet"),
+    recent_fold_days=0,
 )
-METHODS: dict[str, RefreshConfig] = {
-    "today": TODAY,
-    "ensemble": RefreshConfig(models=(*TODAY.models, "ensemble")),
-}
+METHODS: dict[str, RefreshConfig] = {"today": TODAY, "default": RefreshConfig()}
 H = 30
 
 
