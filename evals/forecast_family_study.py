@@ -7,7 +7,8 @@ scored offline in seconds on the cached fits. It refuses reported families.
 Run::
 
     python -m evals.forecast_family_study collect      # families A-C, seeds 1-3
-    python -m evals.forecast_family_study score
+    python -m evals.forecast_family_study score        # issue 19's second round
+    python -m evals.forecast_family_study score --set ensemble   # the first round
 """
 
 from __future__ import annotations
@@ -210,37 +211,45 @@ def variants() -> dict[str, tuple[Chooser, Calibrator]]:
     return out
 
 
-#: Issue 19's second round: statsforecast models and the month-start term.
+#: Issue 19's second round: statsforecast models, the month-start term, the recent fold.
 ENSEMBLES: dict[str, tuple[str, ...]] = {
     "ens_dh_p": ("damped_holt", "prophet"),
     "ens_all": MODELS,
+    "ens_fast": ("seasonal_naive", "damped_holt", "damped_holt_ms"),  # ensemble_fast
+    "ens_dh_dhms": ("damped_holt", "damped_holt_ms"),
+    "ens_dh_dhms_theta": ("damped_holt", "damped_holt_ms", "autotheta"),
+    "ens_dh_dhms_ets": ("damped_holt", "damped_holt_ms", "autoets"),
+    "ens_dh_dhms_mstl": ("damped_holt", "damped_holt_ms", "mstl"),
     "ens_dhms_p": ("damped_holt_ms", "prophet"),
-    "ens_fast": ("damped_holt_ms", "autotheta", "mstl"),
-    "ens_fast_ets": ("damped_holt_ms", "autotheta", "mstl", "autoets"),
-    "ens_dhms_theta": ("damped_holt_ms", "autotheta"),
-    "ens_dhms_mstl": ("damped_holt_ms", "mstl"),
-    "ens_theta_mstl": ("autotheta", "mstl"),
-    "ens_fast_p": ("damped_holt_ms", "autotheta", "mstl", "prophet"),
+    "ens_dh_dhms_p": ("damped_holt", "damped_holt_ms", "prophet"),
 }
+
+
+def without_recent(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows with only the three long folds (the recent fold is collected last)."""
+    out = []
+    for row in rows:
+        folds = {m: tuple(f for f in fs if f.actual.shape[0] > H) for m, fs in row["folds"].items()}
+        out.append({**row, "folds": folds})
+    return out
 
 
 def new_variants() -> dict[str, tuple[Chooser, Calibrator]]:
     """Single models, per-series selection over the new pool, and ensembles of it."""
-    fast = ("seasonal_naive", "damped_holt_ms", "autotheta", "mstl")
+    pool = ("seasonal_naive", "damped_holt", "damped_holt_ms", "autotheta", "mstl")
     out: dict[str, tuple[Chooser, Calibrator]] = {"today": (pick(MODELS), service_cal)}
-    for name in (*MODELS, *NEW_MODELS, *ENSEMBLES):
+    for name in (*MODELS, *NEW_MODELS):
         out[f"{name} only"] = (pick((name,)), service_cal)
     for label, cands in {
-        "select fast": fast,
-        "select fast+ets": (*fast, "autoets"),
-        "select fast+prophet": (*fast, "prophet"),
-        "select fast+ens_fast": (*fast, "ens_fast"),
+        "select pool": pool,
+        "select pool+ets": (*pool, "autoets"),
+        "select pool+prophet": (*pool, "prophet"),
     }.items():
         for margin in (0.0, 0.1):
             out[f"{label} m{margin:.0%}"] = (pick(cands, margin), service_cal)
-    for ens in ("ens_fast", "ens_fast_ets", "ens_dhms_theta", "ens_fast_p"):
-        for rule in ("max", "recent", "mean"):
-            out[f"{ens} only cal80={rule}"] = (pick((ens,)), cal_with(rule))
+    for ens in ENSEMBLES:
+        for rule in ("median", "recent", "max"):
+            out[f"{ens} cal80={rule}"] = (pick((ens,)), cal_with(rule))
     return out
 
 
@@ -262,15 +271,18 @@ def main() -> None:
             with_ensemble(row, members, name)
     print(f"families {cache['families']}, {len(rows)} series")
     print("variant | MASE<1 | cov80 | cov95 | me80 | me95")
-    chosen = new_variants() if args.set == "new" else variants()
-    for name, (chooser, cal) in chosen.items():
-        r = evaluate(rows, chooser, cal)
-        per = "  ".join(
-            f"{f}:" + "/".join(f"{v * 100:.0f}" for v in evaluate(mine, chooser, cal)[:4:])
-            for f in VALIDATION
-            if (mine := [x for x in rows if x["series"][0] == f])
-        )
-        print(f"{name:<36} " + " | ".join(f"{v * 100:.1f}%" for v in r) + "   " + per)
+    views = {"3 folds": without_recent(rows), "3 folds + recent": rows}
+    for label, view in views.items():
+        print(f"== {label}")
+        chosen = new_variants() if args.set == "new" else variants()
+        for name, (chooser, cal) in chosen.items():
+            r = evaluate(view, chooser, cal)
+            per = "  ".join(
+                f"{f}:" + "/".join(f"{v * 100:.0f}" for v in evaluate(mine, chooser, cal)[:4:])
+                for f in VALIDATION
+                if (mine := [x for x in view if x["series"][0] == f])
+            )
+            print(f"{name:<36} " + " | ".join(f"{v * 100:.1f}%" for v in r) + "   " + per)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,6 @@ def _settings(kafka_bootstrap: str, topic_prefix: str) -> ForecastSettings:
         log_json=False,
         # The embedded Tansu broker rejects idempotent producers (InitProducerId).
         kafka_enable_idempotence=False,
-        forecast_models=("seasonal_naive", "damped_holt"),
         forecast_workers=1,
         forecast_delivery_quiet_s=0.3,
     )
@@ -90,6 +89,8 @@ async def test_forecasts_survive_a_restart_and_budgets_alert(kafka_bootstrap, to
                 await wait_for_async(lambda: alerts, description="a budget alert")
             ok, short = _latest(forecasts, "daily/111"), _latest(forecasts, "daily/222")
             assert ok.status == "ok"
+            assert ok.model == "ensemble_fast"  # the default, through the real pool and broker
+            assert {s.model for s in ok.backtest} == set(settings.forecast_models)
             assert ok.history_days == 100
             assert ok.month_end is not None
             assert ok.month_end.projected > 1000
