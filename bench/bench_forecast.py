@@ -1,6 +1,6 @@
 """Full forecast refresh throughput: process pool vs a sequential loop, same run.
 
-1,000 synthetic daily cost series x 365 days (weekly shape, trend, AR noise,
+400 synthetic daily cost series x 365 days (weekly shape, trend, AR noise,
 month-start spikes; seeded). A full refresh per series is what the service
 does: a 3-fold rolling-origin backtest of every model, selection, the final
 fit and the 7/30/90-day forecast with month-end projection. Two methods run
@@ -14,7 +14,7 @@ SEQUENTIAL_SAMPLE series. The three alternate in rounds so all see the same
 machine load. Ratios compare series per second. Prints the projected time for
 10,000 series.
 
-Run: ``make bench-forecast`` (about 8 minutes on 2 idle cores); iterate with
+Run: ``make bench-forecast`` (about 4 minutes on 2 idle cores); iterate with
 ``uv run python -m bench.bench_forecast --series 100 --sample 20``.
 """
 
@@ -43,7 +43,7 @@ from services.forecast.engine.config import RefreshConfig
 from services.forecast.engine.refresh import RefreshJob, refresh_series
 from services.forecast.models.base import DailyHistory
 
-SERIES = 1_000
+SERIES = 400
 DAYS = 365
 WORKERS = 2
 # Sequential Prophet-loop baseline on a random subset (series/s is per series).

@@ -47,6 +47,7 @@ INSTANCES = 60
 SELECTED = "selected"
 # The method before issue 19, run on the same series (evals.forecast_families.TODAY).
 TODAY_LABEL = "today (selected)"
+FAST_LABEL = "ensemble_fast (opt-in)"
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
@@ -147,16 +148,20 @@ def _stat(values: list[float | None], fn: Any) -> float | None:
 
 
 def aggregate(
-    results: list[dict[str, Any]], seeds: list[int], baseline: list[dict[str, Any]] | None = None
+    results: list[dict[str, Any]],
+    seeds: list[int],
+    others: dict[str, list[dict[str, Any]]] | None = None,
 ) -> dict[str, Any]:
     """Per model and horizon: mean/median MAPE and MASE, share MASE < 1, coverages.
 
-    ``baseline`` rows (today's method on the same series) add a ``today`` row per horizon.
+    ``others`` (label -> rows of another method on the same series, e.g. today's)
+    add that method's selected model as a row per horizon.
     """
     ok = [r for r in results if r["status"] == "ok"]
+    others = others or {}
     sources = [(m, m, ok) for m in (*RefreshConfig().models, SELECTED)]
-    if baseline is not None:
-        sources.append((TODAY_LABEL, SELECTED, [r for r in baseline if r["status"] == "ok"]))
+    for label, rows in others.items():
+        sources.append((label, SELECTED, [r for r in rows if r["status"] == "ok"]))
     table: dict[str, Any] = {}
     for label, model, scored in sources:
         for h in HORIZONS:
@@ -176,7 +181,9 @@ def aggregate(
             }
     chosen = pd.Series([r["chosen"] for r in ok]).value_counts().to_dict()
     me = [r["month_end"] for r in ok if "month_end" in r]
-    today_me = [r["month_end"] for r in baseline or [] if "month_end" in r]
+    others_me = {
+        label: [r["month_end"] for r in rows if "month_end" in r] for label, rows in others.items()
+    }
     published = {
         h: {
             key: _stat([r["published"][h][key] for r in ok if h in r.get("published", {})], np.mean)
@@ -201,9 +208,12 @@ def aggregate(
                 np.median,
             ),
         },
-        "month_end_today": {
-            "coverage80": _stat([float(m["in80"]) for m in today_me], np.mean),
-            "coverage95": _stat([float(m["in95"]) for m in today_me], np.mean),
+        "month_end_others": {
+            label: {
+                "coverage80": _stat([float(m["in80"]) for m in mes], np.mean),
+                "coverage95": _stat([float(m["in95"]) for m in mes], np.mean),
+            }
+            for label, mes in others_me.items()
         },
     }
 
@@ -262,9 +272,12 @@ def render(summary: dict[str, Any], seconds: float) -> str:
         "",
         f"Month-end projection of the first holdout month ({me['series']} series): "
         f"80% interval covered {_fmt(me['coverage80'], True)}, 95% covered "
-        f"{_fmt(me['coverage95'], True)}, median absolute error {_fmt(me['mape'])}% "
-        f"(today's method: {_fmt(summary['month_end_today']['coverage80'], True)} / "
-        f"{_fmt(summary['month_end_today']['coverage95'], True)}).",
+        f"{_fmt(me['coverage95'], True)}, median absolute error {_fmt(me['mape'])}%; "
+        + "; ".join(
+            f"{label}: {_fmt(m['coverage80'], True)} / {_fmt(m['coverage95'], True)}"
+            for label, m in summary["month_end_others"].items()
+        )
+        + ".",
         "",
         "### Targets",
         "",
@@ -275,19 +288,19 @@ def render(summary: dict[str, Any], seconds: float) -> str:
         "",
         "### Method notes",
         "",
-        "- Models (service default since issue 19): `ensemble_fast`, the equal-weight mean "
-        "of weekly seasonal naive (empirical k-week-ahead error quantiles), damped Holt "
-        "(ETS(A,Ad,N) on the weekly-deseasonalised series, Gaussian bounds) and damped Holt "
+        "- Models: weekly seasonal naive (empirical k-week-ahead error quantiles); damped Holt "
+        "(ETS(A,Ad,N)) on the weekly-deseasonalised series with Gaussian bounds; Prophet "
+        "(linear growth, weekly seasonality, month-start/month-end regressors; yearly needs "
+        ">= 730 days, so it is off here), bounds from 200 predictive samples. The default "
+        "(rows above `today`) selects per series among them with the recent backtest fold; "
+        "`today (selected)` is the method before issue 19 on the same series (three folds); "
+        "`ensemble_fast (opt-in)` the mean of seasonal naive, damped Holt and damped Holt "
         "with the month-start term (a 1st's median excess over the same weekday a week "
-        "around, removed before the fit and added on future 1sts); each member's backtest "
-        "and forecast are also shown. `today (selected)` is the method before issue 19 on "
-        "the same series: per-series selection among seasonal naive, damped Holt and Prophet "
-        "(linear growth, weekly seasonality, month-start/month-end regressors, 200 predictive "
-        "samples), three backtest folds.",
+        "around, removed before the fit and added on future 1sts), with the recent fold.",
         "- Backtest: 3 rolling origins 30 days apart, the last 90-day window ending on the "
         "last training day, plus (default) a recent fold whose origin is 30 days before the "
-        "end; an ensemble listed is preferred, otherwise the lowest MASE at 30 days, ties to "
-        "the simpler model.",
+        "end; an ensemble listed is preferred, otherwise the lowest MASE at 30 days (over the "
+        "folds that reach it), ties to the simpler model.",
         "- Calibration: per model, level and horizon bucket (1-7, 8-30, 31-90 days) the "
         "half-widths of ordinary days are scaled by the median (80%) or maximum (95%) over "
         "backtest folds of each fold's quantile of |error| / half-width (a fold, not a day, "
@@ -360,11 +373,20 @@ def main() -> None:
     # Imported here: forecast_families scores with this module's score_series.
     from evals import forecast_families
 
-    today = [(item, forecast_families.TODAY) for item in items]
+    others = {TODAY_LABEL: forecast_families.TODAY, FAST_LABEL: forecast_families.METHODS["fast"]}
     with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
         results = list(tqdm(pool.map(score_series, items), total=len(items), desc="series"))
-        baseline = list(tqdm(pool.map(_score_pair, today), total=len(items), desc="today"))
-    summary = aggregate(results, args.seeds, baseline)
+        scored = {
+            label: list(
+                tqdm(
+                    pool.map(_score_pair, [(item, config) for item in items]),
+                    total=len(items),
+                    desc=label,
+                )
+            )
+            for label, config in others.items()
+        }
+    summary = aggregate(results, args.seeds, scored)
     seconds = time.perf_counter() - started
     report = render(summary, seconds)
     if args.seeds == list(SEEDS):

@@ -6,10 +6,10 @@ lies before its origin, so the scores are honest out-of-sample figures.
 
 A *recent fold* (``recent`` days, issue 19) may follow: its origin is
 ``recent`` days before the end, so the latest days' errors enter calibration
-and selection. The three long folds end 90 days apart from their origins and
-judge days up to three months old; when the last weeks are unlike them (a
-holiday season, a new level), only the recent fold sees it, and the
-intervals widen with it.
+and selection. The long folds judge their first 30 days on days two to four
+months old; when the last weeks are unlike those (a holiday season, a new
+level, noisier days), only the recent fold sees it, and the 95% factor (the
+folds' maximum) widens with it.
 
 >>> plan_origins(n=365, folds=3, max_horizon=90, step=30, min_train=56).origins
 (215, 245, 275)

@@ -5,9 +5,10 @@ mean of seasonal naive, damped Holt and damped Holt with the month-start term.
 On the validation families A-C (135 series, with the recent backtest fold) it
 scored MASE@30 < 1 on 74.8% of series, 80% / 95% coverage at 30 days 80.4% /
 96.0% and month-end 80% / 95% coverage 80.7% / 90.4%, against 79.3 / 73.2 /
-94.3 / 74.1 / 80.7 for per-series selection among today's three models (the
-statsforecast models, alone, selected or averaged, did no better at several
-times the cost; see docs/forecast-eval.md). Its members fit in milliseconds
+94.3 / 74.1 / 80.7 for per-series selection among today's three models. The
+statsforecast models and Prophet, alone, selected or averaged in, gained at
+most 2-6 points of MASE@30 < 1 for 2.5-10x the refresh cost, and most
+under-covered (docs/forecast-eval.md). Its members fit in milliseconds
 (no Prophet), which is where the refresh's speed-up comes from. The three err
 differently: seasonal naive keeps last week's shape and level, damped Holt
 follows the level and damps trends, and its month-start variant carries the

@@ -6,12 +6,18 @@ import numpy as np
 
 from services.forecast.backtest.rolling import plan_origins, run_backtest
 from services.forecast.backtest.scoring import score
-from services.forecast.engine.config import RefreshConfig
+from services.forecast.engine.config import FAST_MODELS, RefreshConfig
 from services.forecast.engine.ensemble import ENSEMBLES, FAST_ENSEMBLE
 from services.forecast.engine.refresh import evaluate_series
 from services.forecast.models.base import DailyHistory
 from services.forecast.models.damped_holt import DampedHolt
 from tests.unit.forecast.conftest import weekly_series
+
+
+def test_the_default_has_the_recent_fold_and_today_s_models():
+    config = RefreshConfig()
+    assert config.recent_fold_days == 30
+    assert config.models == ("seasonal_naive", "damped_holt", "prophet")
 
 
 def test_the_recent_fold_starts_its_length_before_the_end_and_only_when_it_fits():
@@ -49,8 +55,8 @@ def test_recent_errors_that_grew_widen_the_95_interval():
     assert widths[30] > 1.5 * widths[0]
 
 
-def test_the_default_is_the_fast_ensemble_of_its_listed_members():
-    config = RefreshConfig()
+def test_the_fast_method_is_chosen_and_is_the_mean_of_its_listed_members():
+    config = RefreshConfig(models=FAST_MODELS)
     assert config.models[-1] == FAST_ENSEMBLE
     assert set(ENSEMBLES[FAST_ENSEMBLE]) <= set(config.models)
     outcome = evaluate_series(weekly_series(200, trend=0.3), config, forecast_all=True)
