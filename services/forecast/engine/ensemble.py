@@ -1,7 +1,7 @@
 """Equal-weight ensembles of models, built from their members' own fits.
 
-``ensemble_fast`` (the service default since issue 19's second round) is the
-mean of seasonal naive, damped Holt and damped Holt with the month-start term.
+``ensemble_fast`` (opt-in, ``engine.config.FAST_MODELS``) is the mean of
+seasonal naive, damped Holt and damped Holt with the month-start term.
 On the validation families A-C (135 series, with the recent backtest fold) it
 scored MASE@30 < 1 on 74.8% of series, 80% / 95% coverage at 30 days 80.4% /
 96.0% and month-end 80% / 95% coverage 80.7% / 90.4%, against 79.3 / 73.2 /
@@ -13,6 +13,10 @@ under-covered (docs/forecast-eval.md). Its members fit in milliseconds
 differently: seasonal naive keeps last week's shape and level, damped Holt
 follows the level and damps trends, and its month-start variant carries the
 fees on the 1st that the plain one smears; their mean is steadier than any.
+It is not the default: on the held-out families and the original simulator
+its means were worse than per-series selection with Prophet, and on the
+original simulator its month-end 80% interval covered 38% (the fee on the 1st
+is averaged with two members that smear it).
 
 ``ensemble`` (opt-in) is the mean of damped Holt and Prophet:
 
