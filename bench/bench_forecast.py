@@ -1,18 +1,20 @@
 """Full forecast refresh throughput: process pool vs a sequential loop, same run.
 
-1,000 synthetic daily cost series x 365 days (weekly shape, trend, AR noise,
+300 synthetic daily cost series x 365 days (weekly shape, trend, AR noise,
 month-start spikes; seeded). A full refresh per series is what the service
-does: a 3-fold rolling-origin backtest of seasonal naive, damped Holt and
-Prophet, selection, the final fit and the 7/30/90-day forecast with month-end
-projection. The pool is the service's (``services.forecast.pool.make_pool``, 2
-workers, the default on 2 cores), fed one series per task as the refresher
-does it, and refreshes all 1,000; the sequential baseline (the same function in this process, one
-after another) refreshes a random subset of SEQUENTIAL_SAMPLE series, stated
-below, because running it on all 1,000 would double the bench's time. The two
-alternate in rounds so both see the same machine load. The ratio compares
-series per second. Prints the projected time for 10,000 series.
+does: a rolling-origin backtest of every model, selection, the final fit and
+the 7/30/90-day forecast with month-end projection. The methods of
+``evals.forecast_families.METHODS`` run on the same series in the same run:
+``today`` (seasonal naive, damped Holt and Prophet, three folds: the method
+before issue 19, the speed baseline), ``default`` (the service's) and
+``fast`` (the opt-in ``ensemble_fast``). Each goes through the service's pool
+(``services.forecast.pool.make_pool``, 2 workers, the default on 2 cores, one
+series per task as the refresher submits them) and through a sequential loop
+in this process on a random subset of SEQUENTIAL_SAMPLE series. All alternate
+in rounds so all see the same machine load. Ratios compare series per
+second. Prints the projected time for 10,000 series.
 
-Run: ``make bench-forecast`` (about 10 minutes on 2 idle cores); iterate with
+Run: ``make bench-forecast`` (about 5 minutes on 2 idle cores); iterate with
 ``uv run python -m bench.bench_forecast --series 100 --sample 20``.
 """
 
@@ -29,21 +31,22 @@ os.environ.update(WORKER_ENV)
 
 import argparse
 import time
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import psutil
 from tqdm import tqdm
 
-from services.forecast.engine.config import RefreshConfig
+from evals.forecast_families import METHODS
 from services.forecast.engine.refresh import RefreshJob, refresh_series
 from services.forecast.models.base import DailyHistory
 
-SERIES = 1_000
+SERIES = 300
 DAYS = 365
 WORKERS = 2
 # Sequential Prophet-loop baseline on a random subset (series/s is per series).
-SEQUENTIAL_SAMPLE = 100
+SEQUENTIAL_SAMPLE = 60
 # Pool and sequential runs alternate in rounds, so a change in machine load
 # (other processes) hits both measurements alike.
 ROUNDS = 10
@@ -57,7 +60,6 @@ def make_jobs(series: int = SERIES) -> list[RefreshJob]:
     t = np.arange(DAYS)
     start = date(2025, 1, 1)
     is_first = np.array([(start + timedelta(days=int(i))).day == 1 for i in t])
-    config = RefreshConfig()
     now = datetime.now(UTC)
     jobs = []
     for i in range(series):
@@ -71,7 +73,7 @@ def make_jobs(series: int = SERIES) -> list[RefreshJob]:
             noise[k] = 0.6 * noise[k - 1] + rng.normal(0, 0.08)
         y = level * trend * weekly * np.exp(noise) + is_first * level * rng.uniform(0, 2)
         history = DailyHistory(start, y)
-        jobs.append(RefreshJob(f"bench/{i}", "bench", None, history, config, now))
+        jobs.append(RefreshJob(f"bench/{i}", "bench", None, history, METHODS["default"], now))
     return jobs
 
 
@@ -85,66 +87,75 @@ def cpu_seconds(processes: list[psutil.Process]) -> float:
 
 
 def main() -> None:
-    """Alternate pool rounds and sequential rounds so both see the same machine load."""
-    parser = argparse.ArgumentParser(description="forecast refresh: pool vs sequential")
+    """Alternate every method's pool and sequential rounds so all see the same load."""
+    parser = argparse.ArgumentParser(description="forecast refresh: methods, pool vs sequential")
     parser.add_argument("--series", type=int, default=SERIES)
     parser.add_argument("--sample", type=int, default=SEQUENTIAL_SAMPLE)
     parser.add_argument("--rounds", type=int, default=ROUNDS)
     args = parser.parse_args()
     series, sample, rounds = args.series, args.sample, args.rounds
-    jobs = make_jobs(series)
+    base = make_jobs(series)
+    jobs = {name: [replace(j, config=config) for j in base] for name, config in METHODS.items()}
     rng = np.random.default_rng(SEED)
     per_round = series // rounds
     seq_per_round = sample // rounds
-    pool_s = seq_s = pool_cpu = seq_cpu = 0.0
+    pool_s = dict.fromkeys(METHODS, 0.0)
+    pool_cpu = dict.fromkeys(METHODS, 0.0)
+    seq_s = dict.fromkeys(METHODS, 0.0)
+    seq_cpu = dict.fromkeys(METHODS, 0.0)
     loads: list[float] = []
-    results = []
+    chosen: dict[str, dict[str, int]] = {name: {} for name in METHODS}
     pool = make_pool(WORKERS)
     try:
-        list(pool.map(refresh_series, jobs[:WORKERS]))  # workers up, Prophet imported
-        refresh_series(jobs[0])  # warm the in-process imports like the workers were
         me = psutil.Process()
+        for name in METHODS:  # workers up, every method's models imported, here too
+            list(pool.map(refresh_series, jobs[name][:WORKERS]))
+            refresh_series(jobs[name][0])
         workers = [c for c in me.children() if c.name().startswith("python")]
         for r in tqdm(range(rounds), desc="rounds"):
-            chunk = jobs[r * per_round : (r + 1) * per_round]
-            started, cpu = time.perf_counter(), cpu_seconds(workers)
-            # One task per series, as the refresher submits them (run_in_executor).
-            futures = [pool.submit(refresh_series, job) for job in chunk]
-            results += [f.result() for f in futures]
-            pool_s += time.perf_counter() - started
-            pool_cpu += cpu_seconds(workers) - cpu
-            picks = rng.choice(len(chunk), seq_per_round, replace=False)
-            started, cpu = time.perf_counter(), cpu_seconds([me])
-            for i in picks:
-                refresh_series(chunk[i])
-            seq_s += time.perf_counter() - started
-            seq_cpu += cpu_seconds([me]) - cpu
+            picks = rng.choice(per_round, seq_per_round, replace=False)
+            for name in METHODS:
+                chunk = jobs[name][r * per_round : (r + 1) * per_round]
+                started, cpu = time.perf_counter(), cpu_seconds(workers)
+                # One task per series, as the refresher submits them (run_in_executor).
+                futures = [pool.submit(refresh_series, job) for job in chunk]
+                for f in futures:
+                    res = f.result()
+                    key = res.model or res.status
+                    chosen[name][key] = chosen[name].get(key, 0) + 1
+                pool_s[name] += time.perf_counter() - started
+                pool_cpu[name] += cpu_seconds(workers) - cpu
+                started, cpu = time.perf_counter(), cpu_seconds([me])
+                for i in picks:
+                    refresh_series(chunk[i])
+                seq_s[name] += time.perf_counter() - started
+                seq_cpu[name] += cpu_seconds([me]) - cpu
             loads.append(os.getloadavg()[0])
     finally:
         pool.shutdown()
     series, sample = per_round * rounds, seq_per_round * rounds
-    pool_rate, seq_rate = series / pool_s, sample / seq_s
-    chosen: dict[str, int] = {}
-    for res in results:
-        chosen[res.model or res.status] = chosen.get(res.model or res.status, 0) + 1
     print(
         f"machine: {os.cpu_count()} cores; 1-min load average during the run "
         f"{min(loads):.1f}-{max(loads):.1f} (mean {np.mean(loads):.1f}; > 2 means other work "
         "competed for the cores)"
     )
-    print(f"full refresh (3-fold backtest x 3 models + final fit + forecast), {DAYS} days each")
-    print(f"pool ({WORKERS} workers): {series} series in {pool_s:.1f} s = {pool_rate:.2f} series/s")
     print(
-        f"sequential loop: {sample} random series ({seq_per_round} per round, "
-        f"interleaved with the pool's {rounds} rounds) in {seq_s:.1f} s = {seq_rate:.2f} series/s"
+        f"full refresh (rolling-origin backtest of every model + final fit + forecast), "
+        f"{series} series x {DAYS} days, pool of {WORKERS} workers; sequential loop on "
+        f"{sample} of them ({seq_per_round} per round, interleaved)"
     )
-    print(
-        f"CPU per series: pool {pool_cpu / series:.3f} s, sequential {seq_cpu / sample:.3f} s; "
-        f"cores the pool got: {pool_cpu / pool_s:.2f} of {WORKERS}, the loop: {seq_cpu / seq_s:.2f}"
-    )
-    print(f"ratio pool / sequential: {pool_rate / seq_rate:.2f}x (target >= 1.8x)")
-    print(f"projected for {PROJECT_FOR:,} series: {PROJECT_FOR / pool_rate / 60:.1f} min")
-    print(f"models chosen: {chosen}")
+    today_rate = series / pool_s["today"]
+    for name, config in METHODS.items():
+        rate, seq_rate = series / pool_s[name], sample / seq_s[name]
+        print(
+            f"{name} ({', '.join(config.models)}; recent fold {config.recent_fold_days} d): "
+            f"pool {rate:.2f} series/s, sequential {seq_rate:.2f} series/s, pool/sequential "
+            f"{rate / seq_rate:.2f}x (target >= 1.8x), vs today {rate / today_rate:.2f}x "
+            f"(target >= 3x); CPU per series pool {pool_cpu[name] / series:.3f} s, "
+            f"sequential {seq_cpu[name] / sample:.3f} s; cores the pool got "
+            f"{pool_cpu[name] / pool_s[name]:.2f} of {WORKERS}; projected {PROJECT_FOR:,} "
+            f"series {PROJECT_FOR / rate / 60:.1f} min; chosen {chosen[name]}"
+        )
 
 
 if __name__ == "__main__":

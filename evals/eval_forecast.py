@@ -10,7 +10,7 @@ MAPE, MASE (scaled by the training window's seasonal-naive(7) MAE), and the
 empirical coverage of the 80% and 95% intervals. The month-end projection for
 the first holdout month is scored too. Writes docs/forecast-eval.md and .json.
 
-Run: ``make eval-forecast`` (about 4 minutes on an idle 2-core machine, longer when shared).
+Run: ``make eval-forecast`` (about 9 minutes on an idle 2-core machine; 25 at load 15-20).
 """
 
 from __future__ import annotations
@@ -45,6 +45,9 @@ START = date(2025, 1, 1)
 ACCOUNTS = 4
 INSTANCES = 60
 SELECTED = "selected"
+# The method before issue 19, run on the same series (evals.forecast_families.TODAY).
+TODAY_LABEL = "today (selected)"
+FAST_LABEL = "ensemble_fast (opt-in)"
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
@@ -135,22 +138,37 @@ def score_series(
     return result
 
 
+def _score_pair(job: tuple[tuple[str, np.ndarray, date], RefreshConfig]) -> dict[str, Any]:
+    return score_series(*job)
+
+
 def _stat(values: list[float | None], fn: Any) -> float | None:
     present = [v for v in values if v is not None]
     return float(fn(present)) if present else None
 
 
-def aggregate(results: list[dict[str, Any]], seeds: list[int]) -> dict[str, Any]:
-    """Per model and horizon: mean/median MAPE and MASE, share MASE < 1, coverages."""
+def aggregate(
+    results: list[dict[str, Any]],
+    seeds: list[int],
+    others: dict[str, list[dict[str, Any]]] | None = None,
+) -> dict[str, Any]:
+    """Per model and horizon: mean/median MAPE and MASE, share MASE < 1, coverages.
+
+    ``others`` (label -> rows of another method on the same series, e.g. today's)
+    add that method's selected model as a row per horizon.
+    """
     ok = [r for r in results if r["status"] == "ok"]
-    models = [*RefreshConfig().models, SELECTED]
+    others = others or {}
+    sources = [(m, m, ok) for m in (*RefreshConfig().models, SELECTED)]
+    for label, rows in others.items():
+        sources.append((label, SELECTED, [r for r in rows if r["status"] == "ok"]))
     table: dict[str, Any] = {}
-    for model in models:
+    for label, model, scored in sources:
         for h in HORIZONS:
-            rows = [r["scores"][model][h] for r in ok if model in r["scores"]]
+            rows = [r["scores"][model][h] for r in scored if model in r["scores"]]
             mases = [x["mase"] for x in rows if x["mase"] is not None]
-            table[f"{model}@{h}"] = {
-                "model": model,
+            table[f"{label}@{h}"] = {
+                "model": label,
                 "horizon": h,
                 "series": len(rows),
                 "mape_mean": _stat([x["mape"] for x in rows], np.mean),
@@ -163,6 +181,9 @@ def aggregate(results: list[dict[str, Any]], seeds: list[int]) -> dict[str, Any]
             }
     chosen = pd.Series([r["chosen"] for r in ok]).value_counts().to_dict()
     me = [r["month_end"] for r in ok if "month_end" in r]
+    others_me = {
+        label: [r["month_end"] for r in rows if "month_end" in r] for label, rows in others.items()
+    }
     published = {
         h: {
             key: _stat([r["published"][h][key] for r in ok if h in r.get("published", {})], np.mean)
@@ -186,6 +207,13 @@ def aggregate(results: list[dict[str, Any]], seeds: list[int]) -> dict[str, Any]
                 [abs(m["projected"] - m["actual"]) / m["actual"] * 100 for m in me if m["actual"]],
                 np.median,
             ),
+        },
+        "month_end_others": {
+            label: {
+                "coverage80": _stat([float(m["in80"]) for m in mes], np.mean),
+                "coverage95": _stat([float(m["in95"]) for m in mes], np.mean),
+            }
+            for label, mes in others_me.items()
         },
     }
 
@@ -244,7 +272,12 @@ def render(summary: dict[str, Any], seconds: float) -> str:
         "",
         f"Month-end projection of the first holdout month ({me['series']} series): "
         f"80% interval covered {_fmt(me['coverage80'], True)}, 95% covered "
-        f"{_fmt(me['coverage95'], True)}, median absolute error {_fmt(me['mape'])}%.",
+        f"{_fmt(me['coverage95'], True)}, median absolute error {_fmt(me['mape'])}%; "
+        + "; ".join(
+            f"{label}: {_fmt(m['coverage80'], True)} / {_fmt(m['coverage95'], True)}"
+            for label, m in summary["month_end_others"].items()
+        )
+        + ".",
         "",
         "### Targets",
         "",
@@ -258,9 +291,16 @@ def render(summary: dict[str, Any], seconds: float) -> str:
         "- Models: weekly seasonal naive (empirical k-week-ahead error quantiles); damped Holt "
         "(ETS(A,Ad,N)) on the weekly-deseasonalised series with Gaussian bounds; Prophet "
         "(linear growth, weekly seasonality, month-start/month-end regressors; yearly needs "
-        ">= 730 days, so it is off here), bounds from 200 predictive samples.",
+        ">= 730 days, so it is off here), bounds from 200 predictive samples. The default "
+        "(rows above `today`) selects per series among them with the recent backtest fold; "
+        "`today (selected)` is the method before issue 19 on the same series (three folds); "
+        "`ensemble_fast (opt-in)` the mean of seasonal naive, damped Holt and damped Holt "
+        "with the month-start term (a 1st's median excess over the same weekday a week "
+        "around, removed before the fit and added on future 1sts), with the recent fold.",
         "- Backtest: 3 rolling origins 30 days apart, the last 90-day window ending on the "
-        "last training day; selection by lowest MASE at 30 days, ties to the simpler model.",
+        "last training day, plus (default) a recent fold whose origin is 30 days before the "
+        "end; an ensemble listed is preferred, otherwise the lowest MASE at 30 days (over the "
+        "folds that reach it), ties to the simpler model.",
         "- Calibration: per model, level and horizon bucket (1-7, 8-30, 31-90 days) the "
         "half-widths of ordinary days are scaled by the median (80%) or maximum (95%) over "
         "backtest folds of each fold's quantile of |error| / half-width (a fold, not a day, "
@@ -330,15 +370,26 @@ def main() -> None:
     items = [item for seed in args.seeds for item in build_series(seed)]
     workers = min(2, os.cpu_count() or 1)
     ctx = multiprocessing.get_context("spawn")
+    # Imported here: forecast_families scores with this module's score_series.
+    from evals import forecast_families
+
+    others = {TODAY_LABEL: forecast_families.TODAY, FAST_LABEL: forecast_families.METHODS["fast"]}
     with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
         results = list(tqdm(pool.map(score_series, items), total=len(items), desc="series"))
-    summary = aggregate(results, args.seeds)
+        scored = {
+            label: list(
+                tqdm(
+                    pool.map(_score_pair, [(item, config) for item in items]),
+                    total=len(items),
+                    desc=label,
+                )
+            )
+            for label, config in others.items()
+        }
+    summary = aggregate(results, args.seeds, scored)
     seconds = time.perf_counter() - started
     report = render(summary, seconds)
     if args.seeds == list(SEEDS):
-        # Imported here: forecast_families scores with this module's score_series.
-        from evals import forecast_families
-
         started = time.perf_counter()
         families = forecast_families.run(list(REPORTED), list(forecast_families.METHODS))
         report = forecast_families.section(families, time.perf_counter() - started) + report

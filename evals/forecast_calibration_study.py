@@ -55,6 +55,7 @@ def fit_models(
         config.max_horizon,
         config.fold_step_days,
         config.min_train_days,
+        config.recent_fold_days,
     )
     out: dict[str, tuple[ModelBacktest, Prediction]] = {}
     for name in models:

@@ -7,7 +7,8 @@ scored offline in seconds on the cached fits. It refuses reported families.
 Run::
 
     python -m evals.forecast_family_study collect      # families A-C, seeds 1-3
-    python -m evals.forecast_family_study score
+    python -m evals.forecast_family_study score        # issue 19's second round
+    python -m evals.forecast_family_study score --set ensemble   # the first round
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ from simulator.cost_families import VALIDATION
 
 CACHE = Path(".spendstream/forecast-family-study.pkl")
 MODELS = ("seasonal_naive", "damped_holt", "prophet")
+# Issue 19 candidates (autoarima: ~1 s a fit, measured apart, not collected).
+NEW_MODELS = ("damped_holt_ms", "autotheta", "mstl", "autoets")
 H = 30
 
 
@@ -50,7 +53,7 @@ def collect_one(item: tuple[str, np.ndarray, Any]) -> dict[str, Any] | None:
     if train_n < config.min_history_days:
         return None
     train = DailyHistory(first, values[:train_n])
-    fitted = fit_models(train, MODELS, config)
+    fitted = fit_models(train, (*MODELS, *NEW_MODELS), config)
     return {
         "series": sid,
         "train": train,
@@ -208,10 +211,53 @@ def variants() -> dict[str, tuple[Chooser, Calibrator]]:
     return out
 
 
+#: Issue 19's second round: statsforecast models, the month-start term, the recent fold.
+ENSEMBLES: dict[str, tuple[str, ...]] = {
+    "ens_dh_p": ("damped_holt", "prophet"),
+    "ens_all": MODELS,
+    "ens_fast": ("seasonal_naive", "damped_holt", "damped_holt_ms"),  # ensemble_fast
+    "ens_dh_dhms": ("damped_holt", "damped_holt_ms"),
+    "ens_dh_dhms_theta": ("damped_holt", "damped_holt_ms", "autotheta"),
+    "ens_dh_dhms_ets": ("damped_holt", "damped_holt_ms", "autoets"),
+    "ens_dh_dhms_mstl": ("damped_holt", "damped_holt_ms", "mstl"),
+    "ens_dhms_p": ("damped_holt_ms", "prophet"),
+    "ens_dh_dhms_p": ("damped_holt", "damped_holt_ms", "prophet"),
+}
+
+
+def without_recent(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows with only the three long folds (the recent fold is collected last)."""
+    out = []
+    for row in rows:
+        folds = {m: tuple(f for f in fs if f.actual.shape[0] > H) for m, fs in row["folds"].items()}
+        out.append({**row, "folds": folds})
+    return out
+
+
+def new_variants() -> dict[str, tuple[Chooser, Calibrator]]:
+    """Single models, per-series selection over the new pool, and ensembles of it."""
+    pool = ("seasonal_naive", "damped_holt", "damped_holt_ms", "autotheta", "mstl")
+    out: dict[str, tuple[Chooser, Calibrator]] = {"today": (pick(MODELS), service_cal)}
+    for name in (*MODELS, *NEW_MODELS):
+        out[f"{name} only"] = (pick((name,)), service_cal)
+    for label, cands in {
+        "select pool": pool,
+        "select pool+ets": (*pool, "autoets"),
+        "select pool+prophet": (*pool, "prophet"),
+    }.items():
+        for margin in (0.0, 0.1):
+            out[f"{label} m{margin:.0%}"] = (pick(cands, margin), service_cal)
+    for ens in ENSEMBLES:
+        for rule in ("median", "recent", "max"):
+            out[f"{ens} cal80={rule}"] = (pick((ens,)), cal_with(rule))
+    return out
+
+
 def main() -> None:
     """``collect`` fits and caches the validation families; ``score`` prints each variant."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=("collect", "score"))
+    parser.add_argument("--set", choices=("new", "ensemble"), default="new")
     args = parser.parse_args()
     if args.command == "collect":
         _collect()
@@ -221,18 +267,22 @@ def main() -> None:
         raise SystemExit("the cache holds reported families; collect validation ones")
     rows = cache["rows"]
     for row in rows:
-        with_ensemble(row, ("damped_holt", "prophet"), "ens_dh_p")
-        with_ensemble(row, MODELS, "ens_all")
+        for name, members in ENSEMBLES.items():
+            with_ensemble(row, members, name)
     print(f"families {cache['families']}, {len(rows)} series")
     print("variant | MASE<1 | cov80 | cov95 | me80 | me95")
-    for name, (chooser, cal) in variants().items():
-        r = evaluate(rows, chooser, cal)
-        per = "  ".join(
-            f"{f}:" + "/".join(f"{v * 100:.0f}" for v in evaluate(mine, chooser, cal)[:4:])
-            for f in VALIDATION
-            if (mine := [x for x in rows if x["series"][0] == f])
-        )
-        print(f"{name:<36} " + " | ".join(f"{v * 100:.1f}%" for v in r) + "   " + per)
+    views = {"3 folds": without_recent(rows), "3 folds + recent": rows}
+    for label, view in views.items():
+        print(f"== {label}")
+        chosen = new_variants() if args.set == "new" else variants()
+        for name, (chooser, cal) in chosen.items():
+            r = evaluate(view, chooser, cal)
+            per = "  ".join(
+                f"{f}:" + "/".join(f"{v * 100:.0f}" for v in evaluate(mine, chooser, cal)[:4:])
+                for f in VALIDATION
+                if (mine := [x for x in view if x["series"][0] == f])
+            )
+            print(f"{name:<36} " + " | ".join(f"{v * 100:.1f}%" for v in r) + "   " + per)
 
 
 if __name__ == "__main__":

@@ -31,8 +31,8 @@ def forecast_csv(
     path: Annotated[
         Path, typer.Argument(help="CSV with `date` and `cost` columns, one row a day.")
     ],
-    models: Annotated[str, typer.Option(help="Comma-separated competing models.")] = (
-        "seasonal_naive,damped_holt,prophet"
+    models: Annotated[str, typer.Option(help="Comma-separated competing models.")] = ",".join(
+        RefreshConfig().models
     ),
 ) -> None:
     """Backtest, choose and forecast one daily series from a CSV; print the result."""

@@ -44,6 +44,7 @@ def warm_up() -> None:
     """Import the fitting stack in a worker so the first refresh does not pay for it."""
     logging.getLogger("prophet.plot").setLevel(logging.CRITICAL)  # "plotly missing" on import
     import prophet  # noqa: F401  (the heavy import: pandas, cmdstanpy, the Stan model)
+    import statsforecast.models  # noqa: F401  (2-4 s: its compiled core and dependencies)
 
 
 def make_pool(workers: int) -> ProcessPoolExecutor:

@@ -26,9 +26,9 @@ class ForecastSettings(SpendstreamSettings):
     forecast_history_days: int = 400
     # Series levels forecast; usage_type is opt-in (it is many series).
     forecast_levels: tuple[str, ...] = ("account", "service")
-    # Competing models, simplest first: ties go to the earlier one. Add "ensemble"
-    # (damped Holt + Prophet, listed before it) to prefer their mean: opt-in, see README.
-    forecast_models: tuple[str, ...] = ("seasonal_naive", "damped_holt", "prophet")
+    # Competing models, simplest first: ties go to the earlier one. An ensemble
+    # listed after its members is preferred when it scores (README: models).
+    forecast_models: tuple[str, ...] = RefreshConfig().models
     # "delivery": refresh once a delivery's points stop arriving; "schedule": every interval.
     forecast_refresh_mode: RefreshMode = "delivery"
     # A delivery's points arrive as one burst; 5 s of quiet means it is complete.
@@ -43,6 +43,8 @@ class ForecastSettings(SpendstreamSettings):
     # Rolling-origin folds (the issue asks for at least 3) and their spacing.
     forecast_backtest_folds: int = 3
     forecast_backtest_step_days: int = 30
+    # The recent backtest fold's length in days (0: off); see backtest/rolling.py.
+    forecast_recent_fold_days: int = 30
     # Prophet predictive samples per forecast: bound quality vs fit cost.
     forecast_prophet_uncertainty_samples: int = 200
     # Seed for Prophet's sampling: the same data gives the same forecast.
@@ -54,6 +56,7 @@ class ForecastSettings(SpendstreamSettings):
             models=tuple(self.forecast_models),
             folds=self.forecast_backtest_folds,
             fold_step_days=self.forecast_backtest_step_days,
+            recent_fold_days=self.forecast_recent_fold_days,
             min_history_days=self.forecast_min_history_days,
             prophet_uncertainty_samples=self.forecast_prophet_uncertainty_samples,
             seed=self.forecast_seed,

@@ -13,9 +13,10 @@ from shared.events.forecasts import BacktestScore
 
 
 def score(backtest: ModelBacktest, horizons: Sequence[int]) -> list[BacktestScore]:
-    """Scores at each horizon the folds are long enough for (days 1..h of every fold).
+    """Scores at each horizon the folds are long enough for (days 1..h of each such fold).
 
-    Coverage is of the calibrated intervals, leave-one-fold-out.
+    Coverage is of the calibrated intervals, leave-one-fold-out. The recent
+    fold (shorter) counts only at horizons it covers.
     """
     folds = backtest.folds
     if not folds:
@@ -26,7 +27,8 @@ def score(backtest: ModelBacktest, horizons: Sequence[int]) -> list[BacktestScor
         if folds[0].actual.shape[0] < h:
             continue
         mapes, mases, cov80, cov95 = [], [], [], []
-        for fold, cal in zip(folds, calibrated, strict=True):
+        usable = [(f, c) for f, c in zip(folds, calibrated, strict=True) if f.actual.shape[0] >= h]
+        for fold, cal in usable:
             y, yhat = fold.actual[:h], fold.prediction.mean[:h]
             mapes.append(mape(y, yhat))
             mases.append(mase(y, yhat, fold.scale))
@@ -35,7 +37,7 @@ def score(backtest: ModelBacktest, horizons: Sequence[int]) -> list[BacktestScor
         out.append(
             BacktestScore(
                 model=backtest.model,
-                folds=len(folds),
+                folds=len(usable),
                 horizon_days=h,
                 mape=mean_or_none(mapes),
                 mase=mean_or_none(mases),

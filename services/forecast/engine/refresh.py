@@ -20,7 +20,7 @@ from services.forecast.backtest.rolling import (
 )
 from services.forecast.backtest.scoring import score
 from services.forecast.engine.config import RefreshConfig
-from services.forecast.engine.ensemble import ENSEMBLE, MEMBERS, combine, ensemble_backtest
+from services.forecast.engine.ensemble import ENSEMBLES, combine, ensemble_backtest
 from services.forecast.exceptions import InsufficientHistoryError, ModelFitError
 from services.forecast.models.base import DailyHistory, Prediction
 from services.forecast.models.registry import build_model
@@ -63,8 +63,8 @@ class SeriesOutcome:
 
 
 def _raw_forecast(name: str, history: DailyHistory, config: RefreshConfig) -> Prediction:
-    if name == ENSEMBLE:
-        return combine([_raw_forecast(m, history, config) for m in MEMBERS])
+    if name in ENSEMBLES:
+        return combine([_raw_forecast(m, history, config) for m in ENSEMBLES[name]])
     model = build_model(name, config.prophet_uncertainty_samples, config.seed)
     return model.fit(history).predict(config.max_horizon)
 
@@ -88,14 +88,20 @@ def evaluate_series(
     them); the service fits only the chosen one.
     """
     plan = plan_origins(
-        len(history), config.folds, config.max_horizon, config.fold_step_days, config.min_train_days
+        len(history),
+        config.folds,
+        config.max_horizon,
+        config.fold_step_days,
+        config.min_train_days,
+        config.recent_fold_days,
     )
     outcomes: dict[str, ModelOutcome] = {}
     for name in config.models:
-        if name == ENSEMBLE:
-            have = all(m in outcomes for m in MEMBERS)  # listed before it, as in settings
-            ens = ensemble_backtest([outcomes[m].backtest for m in MEMBERS]) if have else None
-            bt = ens or ModelBacktest(ENSEMBLE, (), error="an ensemble member has no backtest")
+        if name in ENSEMBLES:
+            members = ENSEMBLES[name]
+            have = all(m in outcomes for m in members)  # listed before it, as in settings
+            ens = ensemble_backtest(name, [outcomes[m].backtest for m in members]) if have else None
+            bt = ens or ModelBacktest(name, (), error="an ensemble member has no backtest")
         else:
             model = build_model(name, config.prophet_uncertainty_samples, config.seed)
             bt = run_backtest(model, history, plan)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import pytest
 
 from services.forecast.app import ForecastApp
+from services.forecast.engine.config import FAST_MODELS
 from services.forecast.settings import ForecastSettings
 from shared.events import Budget, BudgetAlert, Forecast
 from shared.topics import BUDGET_ALERTS, BUDGETS, FORECASTS, ensure_topics
@@ -36,7 +37,8 @@ def _settings(kafka_bootstrap: str, topic_prefix: str) -> ForecastSettings:
         log_json=False,
         # The embedded Tansu broker rejects idempotent producers (InitProducerId).
         kafka_enable_idempotence=False,
-        forecast_models=("seasonal_naive", "damped_holt"),
+        # The opt-in fast ensemble: the ensemble path end to end, and cheap fits.
+        forecast_models=FAST_MODELS,
         forecast_workers=1,
         forecast_delivery_quiet_s=0.3,
     )
@@ -90,6 +92,8 @@ async def test_forecasts_survive_a_restart_and_budgets_alert(kafka_bootstrap, to
                 await wait_for_async(lambda: alerts, description="a budget alert")
             ok, short = _latest(forecasts, "daily/111"), _latest(forecasts, "daily/222")
             assert ok.status == "ok"
+            assert ok.model == "ensemble_fast"  # through the real pool and broker
+            assert {s.model for s in ok.backtest} == set(settings.forecast_models)
             assert ok.history_days == 100
             assert ok.month_end is not None
             assert ok.month_end.projected > 1000

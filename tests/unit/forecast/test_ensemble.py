@@ -30,4 +30,4 @@ def test_without_its_members_the_single_models_compete_as_before():
     outcome = evaluate_series(weekly_series(140), config)
     assert outcome.chosen in ("seasonal_naive", "damped_holt")
     assert outcome.models[ENSEMBLE].backtest.error is not None
-    assert ensemble_backtest([]) is None
+    assert ensemble_backtest(ENSEMBLE, []) is None
