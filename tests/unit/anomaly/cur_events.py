@@ -18,8 +18,12 @@ def delivery(
     days: dict[date, dict[tuple[str, str], float]],
     drop: int = 0,
     line_item_type: str = "Usage",
+    tags: dict[tuple[str, str], dict[str, str]] | None = None,
 ) -> list:
-    """DeliveryStarted, one hourly-ish line item per leaf and day, DeliveryCompleted."""
+    """DeliveryStarted, one hourly-ish line item per leaf and day, DeliveryCompleted.
+
+    ``tags``: resource tags per leaf (default none).
+    """
     items = []
     for day, leaves in sorted(days.items()):
         for (service, usage_type), cost in sorted(leaves.items()):
@@ -42,6 +46,7 @@ def delivery(
                     resource_id=f"i-{usage_type}",
                     line_item_type=line_item_type,
                     unblended_cost=cost,
+                    tags=(tags or {}).get((service, usage_type), {}),
                 )
             )
     started = DeliveryStarted(
