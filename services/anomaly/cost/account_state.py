@@ -83,7 +83,7 @@ class AccountState:
         config = self.config.tags
         if not config.keys or item.line_item_type in NON_USAGE_LINE_ITEM_TYPES:
             return []
-        registry = self.__dict__.setdefault("tags", TagRegistry())  # states from before tags
+        registry: TagRegistry = self.__dict__.setdefault("tags", TagRegistry())  # older states
         return registry.series(self.account_id, item.tags, config)
 
     def on_event(

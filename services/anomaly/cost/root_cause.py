@@ -98,8 +98,8 @@ def explain_tag(
         )
     ]
     for dim in ("service", "usage_type", "resource"):
-        today = dict(dims_today.get(sid, {}).get(dim, {}))
-        history = [dict(day.get(sid, {}).get(dim, {})) for day in dims_history]
+        today = dims_today.get(sid, {}).get(dim, {})
+        history: list[Mapping[str, float]] = [day.get(sid, {}).get(dim, {}) for day in dims_history]
         if today:
             out += rank_contributions(
                 dim, trailing_expected(history, today), 1 if excess >= 0 else -1

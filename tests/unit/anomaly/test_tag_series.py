@@ -1,42 +1,18 @@
 """Tag series: one per (account, tag value), untagged and capped "other", own root cause."""
 
-from datetime import date, timedelta
-
-import numpy as np
+from datetime import date
 
 from services.anomaly.cost.account_state import AccountState
 from services.anomaly.cost.tags import TagConfig, TagRegistry
 from services.anomaly.feedback.rules import FeedbackBook, FeedbackConfig
 from services.anomaly.settings import AnomalySettings
 from shared.events.costs import series_parts, series_tag, tag_series_id
-from tests.unit.anomaly.cur_events import NOW, delivery
+from tests.unit.anomaly.cur_events import NOW, TEAM_TAGS, delivery, tagged_month
 
 DAY = date(2024, 1, 1)
 EC2, S3, LAMBDA = ("AmazonEC2", "BoxUsage"), ("AmazonS3", "TimedStorage"), ("AWSLambda", "Request")
-TAGS = {EC2: {"team": "payments"}, S3: {"team": "search"}}  # Lambda: untagged
+TAGS = TEAM_TAGS
 PAYMENTS = "daily/1#team=payments"
-
-
-def _month(spike_day: int | None, days: int) -> list[list]:
-    """Month-to-date deliveries for days 0..days-1; payments' EC2 spikes on ``spike_day``."""
-    rng = np.random.default_rng(3)
-    truth = {
-        DAY + timedelta(days=i): {
-            EC2: 300.0 * (1 + rng.normal(0, 0.02)) + (600.0 if i == spike_day else 0.0),
-            S3: 200.0 * (1 + rng.normal(0, 0.02)),
-            LAMBDA: 50.0 * (1 + rng.normal(0, 0.02)),
-        }
-        for i in range(days)
-    }
-    return [
-        delivery(
-            "1",
-            f"a{n}",
-            {d: v for d, v in truth.items() if d <= DAY + timedelta(days=n)},
-            tags=TAGS,
-        )
-        for n in range(days)
-    ]
 
 
 def _run(state: AccountState, batches: list[list]) -> list:
@@ -68,18 +44,19 @@ def test_points_per_tag_value_and_untagged() -> None:
 
 def test_no_tag_keys_means_no_tag_series() -> None:
     state = _state(keys="")
-    _run(state, _month(None, 3))
+    _run(state, tagged_month(None, 3))
     assert not [s for s in state.engine.series if series_tag(s)]
 
 
 def test_a_spike_in_one_team_alerts_on_its_tag_series_with_the_tag_first() -> None:
-    anomalies = _run(_state(), _month(spike_day=18, days=20))
+    anomalies = _run(_state(), tagged_month(spike_day=18, days=20))
     tagged = [a for a in anomalies if a.series_id == PAYMENTS and a.action == "open"]
     assert len(tagged) == 1
     causes = tagged[0].root_cause
     assert (causes[0].dimension, causes[0].value) == ("tag", "team=payments")
     service = next(c for c in causes if c.dimension == "service")
-    assert service.value == "AmazonEC2" and service.share > 0.9
+    assert service.value == "AmazonEC2"
+    assert service.share > 0.9
     # The other teams' series did not alert.
     assert not [a for a in anomalies if a.series_id in ("daily/1#team=search", "daily/1#team=")]
 
