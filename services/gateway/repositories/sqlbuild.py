@@ -44,6 +44,16 @@ class Where:
         if value is not None:
             self.add(clause, value)
 
+    def add_tag(self, segment: str | None) -> None:
+        """Only tag series whose ``key=value`` part (after ``#``) is ``segment``, if given.
+
+        >>> w = Where(["111"])
+        >>> w.add_tag("team=payments")
+        >>> w.sql()
+        "WHERE account_id = ANY($1::text[]) AND split_part(series_id, '#', 2) = $2"
+        """
+        self.add_if("split_part(series_id, '#', 2) = {0}", segment)
+
     def sql(self) -> str:
         """The WHERE text."""
         return "WHERE " + " AND ".join(self.clauses)
