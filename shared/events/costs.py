@@ -77,10 +77,11 @@ def series_tag(sid: str) -> tuple[str, str] | None:
 
     >>> series_tag("daily/111122223333#team=")
     ('team', '')
-    >>> series_tag("daily/111122223333/AmazonEC2") is None
+    >>> series_tag("daily/111122223333/AmazonEC2#team=x") is None  # only after the account
     True
     """
-    _, mark, segment = sid.partition(_TAG_MARK)
+    account_part = [*sid.split("/", 2), ""][1]
+    _, mark, segment = account_part.partition(_TAG_MARK)
     key, eq, value = segment.partition("=")
     if not mark or not eq:
         return None
@@ -101,8 +102,9 @@ def series_parts(sid: str) -> tuple[Granularity | None, str, str | None, str | N
     >>> series_parts("daily/111122223333#team=payments")
     ('daily', '111122223333', None, None)
     """
-    parts = sid.split(_TAG_MARK, 1)[0].split("/", 3) + [""] * 3
+    parts = sid.split("/", 3) + [""] * 3
     granularity, account, service, usage_type = parts[:4]
+    account = account.split(_TAG_MARK, 1)[0]
     known: dict[str, Granularity] = {"daily": "daily", "hourly": "hourly"}
     return (
         known.get(granularity),

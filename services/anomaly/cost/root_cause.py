@@ -84,8 +84,7 @@ def explain_tag(
     Within the tag series they have no detectors, so the trailing daily mean of
     the same tag series' breakdown is their expected value.
     """
-    tag = series_tag(sid)
-    key, value = tag if tag is not None else (sid, "")
+    key, value = series_tag(sid) or (sid, "")
     excess = verdict.actual - verdict.expected
     out = [
         RootCause(

@@ -45,14 +45,17 @@ class Where:
             self.add(clause, value)
 
     def add_tag(self, segment: str | None) -> None:
-        """Only tag series whose ``key=value`` part (after ``#``) is ``segment``, if given.
+        """Only tag series whose ``key=value`` part is ``segment``, if given.
+
+        The part follows ``#`` in the id's account segment (``daily/<account>#k=v``),
+        so a ``#`` inside some service or usage type name never matches.
 
         >>> w = Where(["111"])
         >>> w.add_tag("team=payments")
-        >>> w.sql()
-        "WHERE account_id = ANY($1::text[]) AND split_part(series_id, '#', 2) = $2"
+        >>> w.clauses[-1]
+        "split_part(split_part(series_id, '/', 2), '#', 2) = $2"
         """
-        self.add_if("split_part(series_id, '#', 2) = {0}", segment)
+        self.add_if("split_part(split_part(series_id, '/', 2), '#', 2) = {0}", segment)
 
     def sql(self) -> str:
         """The WHERE text."""

@@ -29,6 +29,8 @@ async def _seed(gw: RunningGateway) -> tuple[str, str]:
             f.cost(A1, series=_tag(A1, ODD)),
             f.cost(A1, series=_tag(A1, "payments", key="env")),
             f.cost(B1, series=_tag(B1, "payments")),
+            # A service named like a tag segment is not a tag series.
+            f.cost(A1, series=f"daily/{A1}/Svc#team=payments"),
             f.anomaly("inc-a", account=A1),
             f.anomaly("inc-a-pay", account=A1, series=_tag(A1, "payments"), minute=1),
             f.anomaly("inc-a-untagged", account=A1, series=_tag(A1, ""), minute=2),

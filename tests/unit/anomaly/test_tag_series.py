@@ -30,6 +30,7 @@ def test_tag_series_ids_round_trip_through_shared_helpers() -> None:
     assert series_parts(sid) == ("daily", "111122223333", None, None)
     assert series_tag(sid) == ("cost/center", "R&D #1 = a/b")
     assert series_tag(tag_series_id("daily", "1", "team", "")) == ("team", "")
+    assert series_parts("daily/1/Svc#x/Use#y") == ("daily", "1", "Svc#x", "Use#y")
 
 
 def test_points_per_tag_value_and_untagged() -> None:

@@ -15,6 +15,7 @@ from shared.events import (
     RootCause,
     stable_id,
 )
+from shared.events.costs import series_tag
 from shared.events.forecasts import BacktestScore, ForecastPoint, MonthEndProjection
 from shared.events.recommendations import RightsizeOption
 
@@ -163,7 +164,7 @@ def cost(
     return CostPoint(
         id=stable_id("cost", series, period.isoformat(), value),
         series_id=series,
-        level="tag" if "#" in series else "account",
+        level="tag" if series_tag(series) else "account",
         granularity="daily",
         period_start=period,
         account_id=account,
