@@ -31,6 +31,9 @@ TagDims = dict[str, dict[str, dict[str, float]]]  # tag series id -> dimension -
 # Keep this many top resources per usage type and day: root cause names the few
 # that matter, and the state stays small enough to snapshot on every batch.
 MAX_RESOURCES_PER_LEAF_DAY = 5
+# Per tag series and day, the top usage types and resources kept (the "other" tag
+# series can hold every usage type of the account).
+TAG_BREAKDOWN_KEPT = {"usage_type": 10, "resource": MAX_RESOURCES_PER_LEAF_DAY}
 # Usage per leaf and hour is kept for the newest days of an attempt only: the day
 # still being delivered (judged from its hours) and the one before it (the day a
 # delivery completes, whose hours teach the hour-of-week profile).
@@ -137,12 +140,16 @@ class Completion:
     previous_tags: dict[date, TagDims] = field(default_factory=dict)
 
 
-def _top_resources(dims: TagDims) -> TagDims:
-    """``dims`` with only each tag series' top resources (as kept per leaf)."""
+def _top_breakdown(dims: TagDims) -> TagDims:
+    """``dims`` with only each tag series' top usage types and resources.
+
+    Root cause names the few that matter; services stay whole (few per account,
+    and their sum is the series' cost).
+    """
     return {
         sid: {
-            dim: dict(sorted(costs.items(), key=lambda kv: -kv[1])[:MAX_RESOURCES_PER_LEAF_DAY])
-            if dim == "resource"
+            dim: dict(sorted(costs.items(), key=lambda kv: -kv[1])[: TAG_BREAKDOWN_KEPT[dim]])
+            if dim in TAG_BREAKDOWN_KEPT
             else costs
             for dim, costs in by_dim.items()
         }
@@ -294,7 +301,7 @@ class AccountAccumulator:
         applied_tags = self._applied_tags()
         previous_tags = applied_tags.get(billing_period, {})
         applied_tags[billing_period] = {
-            d: _top_resources(dims) for d, dims in vars(attempt).get("tags", {}).items()
+            d: _top_breakdown(dims) for d, dims in vars(attempt).get("tags", {}).items()
         }
         for old in sorted(self.applied)[:-BILLING_PERIODS_KEPT]:
             for table in (self.applied, self.applied_usage, self.applied_attempt, applied_tags):
