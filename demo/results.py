@@ -191,7 +191,9 @@ def top_savings(fleet: Fleet, top: int) -> list[dict[str, Any]]:
 
 
 def _money(value: float | None) -> str:
-    return "-" if value is None else f"${value:,.0f}"
+    if value is None:
+        return "-"
+    return f"-${-value:,.0f}" if value < 0 else f"${value:,.0f}"
 
 
 def _schedule(schedule: dict[str, Any] | None) -> str:
@@ -266,9 +268,11 @@ def render(snapshot: Snapshot, console: Console) -> None:
 
     if snapshot.fleet is not None:
         table = Table(
-            title=f"Right-sizing across the fleet ({len(snapshot.fleet.instances)} instances)"
+            title=f"Right-sizing across the fleet ({len(snapshot.fleet.instances)} instances)",
+            caption="schedulable instances also count under their finding (the row is what "
+            "the stop schedule saves); a negative saving is what upsizing costs",
         )
-        for column in ("finding", "instances", "$/month saved"):
+        for column in ("group", "instances", "$/month saved"):
             table.add_column(column)
         for group, count, saved in snapshot.fleet.rows():
             table.add_row(group, str(count), _money(saved))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -75,6 +75,21 @@ class BudgetIn(_In):
         return self
 
 
+class BudgetOpenAlert(BaseModel):
+    """The budget's open alert for its newest alerted month (from the forecast service)."""
+
+    incident_id: str
+    kind: Literal["projected_breach", "outside_interval"]
+    month: date
+    budget_usd: float | None = None
+    actual_to_date: float
+    projected: float
+    lo80: float
+    hi80: float
+    reason: str
+    detected_at: datetime
+
+
 class BudgetOut(BaseModel):
     """A stored budget."""
 
@@ -86,6 +101,9 @@ class BudgetOut(BaseModel):
     amount_usd: float
     created_at: datetime
     updated_at: datetime
+    open_alert: BudgetOpenAlert | None = Field(
+        None, description="Its status: None when on track (or not yet forecast)."
+    )
 
 
 class SubscriptionIn(_In):

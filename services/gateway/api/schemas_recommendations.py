@@ -3,28 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
-from services.gateway.api.params import Timestamp
-from services.gateway.api.schemas_manage import NOTE_MAX, _In
+from services.gateway.api.schemas_manage import NOTE_MAX, BodyTimestamp, _In
 from services.gateway.recommendation_state import DismissReason, State
 from shared.events import Recommendation
 
 # A snooze is "not now", not "never": a longer one is a dismissal.
 SNOOZE_MAX = timedelta(days=366)
-
-
-def _string_only(value: object) -> object:
-    """JSON has no datetime: take its RFC 3339 string, never a number read as unix time."""
-    if value is not None and not isinstance(value, str):
-        raise ValueError("expected an RFC 3339 date-time string, e.g. 2025-03-01T00:00:00Z")
-    return value
-
-
-#: A timestamp field in a strict body: strictness off for it alone, strings only.
-BodyTimestamp = Annotated[Timestamp, Field(strict=False), BeforeValidator(_string_only)]
 
 
 class RecommendationStateIn(_In):

@@ -11,13 +11,25 @@ _COLUMNS = (
     "published_accounts"
 )
 
+# The open alert of a budget's newest alerted month, a projected breach before an
+# interval alert: what a dashboard shows as the budget's status (none: on track).
+_WITH_OPEN_ALERT = f"""
+SELECT {_COLUMNS}, st.alert AS open_alert FROM budgets b LEFT JOIN LATERAL (
+    SELECT a.payload AS alert FROM budget_alerts a
+    WHERE a.tenant_id = b.tenant_id AND a.payload->>'budget_id' = b.id AND a.action <> 'resolve'
+      AND a.month = (SELECT max(m.month) FROM budget_alerts m
+                     WHERE m.tenant_id = b.tenant_id AND m.payload->>'budget_id' = b.id)
+    ORDER BY (a.kind = 'projected_breach') DESC, a.detected_at DESC LIMIT 1
+) st ON true
+"""
+
 
 async def list_page(
     conn: asyncpg.Connection, tenant_id: str, after: str | None, limit: int
 ) -> list[asyncpg.Record]:
-    """A tenant's budgets ordered by id."""
+    """A tenant's budgets ordered by id, each with its open alert."""
     rows: list[asyncpg.Record] = await conn.fetch(
-        f"SELECT {_COLUMNS} FROM budgets WHERE tenant_id = $1 AND ($2::text IS NULL OR id > $2) "
+        f"{_WITH_OPEN_ALERT} WHERE tenant_id = $1 AND ($2::text IS NULL OR id > $2) "
         "ORDER BY id LIMIT $3",
         tenant_id,
         after,
@@ -27,9 +39,9 @@ async def list_page(
 
 
 async def get(conn: asyncpg.Connection, tenant_id: str, budget_id: str) -> asyncpg.Record | None:
-    """One budget if it is the tenant's."""
+    """One budget with its open alert, if it is the tenant's."""
     row: asyncpg.Record | None = await conn.fetchrow(
-        f"SELECT {_COLUMNS} FROM budgets WHERE id = $1 AND tenant_id = $2", budget_id, tenant_id
+        f"{_WITH_OPEN_ALERT} WHERE id = $1 AND tenant_id = $2", budget_id, tenant_id
     )
     return row
 

@@ -1,14 +1,14 @@
-"""Dashboard summaries: cost breakdown with totals, changes since, anomaly series, why a model."""
+"""Dashboard summaries: costs by group, changes since, anomaly series, model choice, budgets."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
 from shared.events import CostPoint, stable_id
 from shared.events.costs import series_id
-from tests.integration.gateway.helpers import RunningGateway
+from tests.integration.gateway.helpers import RunningGateway, auth
 from tests.unit.gateway import factories as f
 
 pytestmark = pytest.mark.integration
@@ -148,3 +148,36 @@ async def test_a_forecast_says_why_its_model_was_chosen(gateway: RunningGateway)
     assert got.json()["why_chosen"] == (
         "lowest backtest MASE at 7 days over 3 folds: prophet 0.80 (the only model scored)"
     )
+
+
+async def test_a_budget_shows_its_open_alert_as_status(gateway: RunningGateway) -> None:
+    key = await gateway.tenant("acme", [A1])
+    body = {"name": "ec2", "scope": "account", "account_id": A1, "amount_usd": 1000.0}
+    created = await gateway.client.post("/v1/budgets", json=body, headers=auth(key))
+    budget_id = created.json()["id"]
+    assert created.json()["open_alert"] is None
+
+    async def status() -> object:
+        one = (await gateway.get(f"/v1/budgets/{budget_id}", key)).json()["open_alert"]
+        listed = (await gateway.get("/v1/budgets", key)).json()["items"][0]["open_alert"]
+        assert one == listed
+        return one
+
+    march = f.budget_alert("ba-1").model_copy(update={"budget_id": budget_id})
+    await gateway.store([march])
+    alert = await status()
+    assert isinstance(alert, dict)
+    assert (alert["kind"], alert["projected"], alert["month"]) == (
+        "projected_breach", 1500.0, "2025-03-01"
+    )  # fmt: skip
+    # April's alert resolved: March's still-open one is history, not the status.
+    april = march.model_copy(
+        update={
+            "id": "ba-2-r",
+            "incident_id": "ba-2",
+            "action": "resolve",
+            "month": date(2025, 4, 1),
+        }
+    )
+    await gateway.store([april])
+    assert await status() is None
