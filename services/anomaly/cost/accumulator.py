@@ -305,7 +305,7 @@ class AccountAccumulator:
         }
         for old in sorted(self.applied)[:-BILLING_PERIODS_KEPT]:
             for table in (self.applied, self.applied_usage, self.applied_attempt, applied_tags):
-                table.pop(old, None)  # type: ignore[attr-defined]  # all dicts keyed by period
+                table.pop(old, None)  # all dicts keyed by period
         prev_attempt = self.applied_attempt.get(billing_period)
         self.applied_attempt[billing_period] = attempt_id
         for d in attempt.values:
