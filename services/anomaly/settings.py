@@ -18,6 +18,7 @@ from services.anomaly.cost.account_state import CostStateConfig
 from services.anomaly.cost.engine import CostEngineConfig
 from services.anomaly.cost.intraday import IntradayConfig
 from services.anomaly.cost.seasonal import CostDetectorConfig
+from services.anomaly.cost.tags import TagConfig
 from services.anomaly.feedback.rules import FeedbackConfig
 from services.anomaly.metric.tracker import MetricTrackerConfig
 from shared.settings import SpendstreamSettings
@@ -63,6 +64,12 @@ class AnomalySettings(SpendstreamSettings):
     anomaly_intraday_profile_days: int = IntradayConfig().profile_days
     anomaly_intraday_settle_hours: int = IntradayConfig().settle_hours
     anomaly_intraday_noise_exponent: float = IntradayConfig().partial_noise_exponent
+
+    # Cost-allocation tag keys that get series of their own, comma-separated (for
+    # example "team,env,cost-center"; empty: none), and how many values per key and
+    # account get one (later values share the key's "other" series; cost/tags.py).
+    anomaly_tag_keys: str = ""
+    anomaly_tag_values_per_key: int = TagConfig().max_values_per_key
 
     # Metric detector class as "module:Class" (constructed with no arguments);
     # empty means services.anomaly.metric's MetricDetector(MetricDetectorConfig()).
@@ -111,6 +118,10 @@ class AnomalySettings(SpendstreamSettings):
             restatement_min_usd=self.anomaly_restatement_min_usd,
             restatement_min_pct=self.anomaly_restatement_min_pct,
             pending_horizon=timedelta(hours=self.anomaly_pending_attempt_hours),
+            tags=TagConfig(
+                keys=tuple(k.strip() for k in self.anomaly_tag_keys.split(",") if k.strip()),
+                max_values_per_key=self.anomaly_tag_values_per_key,
+            ),
         )
 
     def metric_config(self, detector_threshold: float | None = None) -> MetricTrackerConfig:

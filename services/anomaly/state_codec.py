@@ -18,6 +18,7 @@ from services.anomaly.cost.engine import AccountCostEngine, CostEngineConfig
 from services.anomaly.cost.hierarchy import SeriesInfo
 from services.anomaly.cost.intraday import HourOfWeekProfile, IntradayConfig
 from services.anomaly.cost.seasonal import CostDetectorConfig, CostSeriesDetector, CostVerdict
+from services.anomaly.cost.tags import TagConfig, TagRegistry
 from services.anomaly.fleet.budget import AlertBudget, BudgetConfig
 from services.anomaly.incidents.lifecycle import Incident, Observation, SeriesRef
 from services.anomaly.metric.config import MetricDetectorConfig
@@ -40,6 +41,8 @@ COST_STATE_TYPES: tuple[type, ...] = (
     AccountCostEngine,
     CostEngineConfig,
     IntradayConfig,
+    TagConfig,
+    TagRegistry,
     HourOfWeekProfile,
     SeriesInfo,
     CostSeriesDetector,

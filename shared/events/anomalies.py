@@ -20,7 +20,7 @@ class RootCause(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    dimension: Literal["account", "service", "usage_type", "region", "resource", "series"]
+    dimension: Literal["account", "service", "usage_type", "region", "resource", "series", "tag"]
     value: str
     actual: float
     expected: float

@@ -9,10 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from services.anomaly.cost.accumulator import AccountAccumulator, Completion
+from services.anomaly.cost.accumulator import (
+    NON_USAGE_LINE_ITEM_TYPES,
+    AccountAccumulator,
+    Completion,
+)
 from services.anomaly.cost.engine import AccountCostEngine, CostEngineConfig
 from services.anomaly.cost.hierarchy import leaf_info, roll_up
 from services.anomaly.cost.intraday import complete_before
+from services.anomaly.cost.tags import TagConfig, TagRegistry
 from services.anomaly.feedback.rules import FeedbackBook
 from shared.events import (
     AnomalyEvent,
@@ -27,6 +32,7 @@ from shared.events import (
 from shared.events.costs import series_id
 
 ONE_DAY = timedelta(days=1)
+DEFAULT_TAGS = TagConfig()
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,9 @@ class CostStateConfig:
     # (its partial sums dropped): ingesting one CUR file takes minutes to an hour,
     # and AWS redelivers several times a day, so two days is long past any live one.
     pending_horizon: timedelta = timedelta(hours=48)
+    # Cost-allocation tag series (none by default; a plain frozen default so configs
+    # snapshotted before tag series existed read it from the class).
+    tags: TagConfig = DEFAULT_TAGS
 
 
 @dataclass
@@ -67,6 +76,15 @@ class AccountState:
         self.config = config or CostStateConfig()
         self.accumulator = AccountAccumulator(account_id)
         self.engine = AccountCostEngine(account_id, self.config.engine)
+        self.tags = TagRegistry()
+
+    def _tag_series(self, item: CostLineItem) -> list[str]:
+        """The tag series a usage line item counts in (none for monthly charges)."""
+        config = self.config.tags
+        if not config.keys or item.line_item_type in NON_USAGE_LINE_ITEM_TYPES:
+            return []
+        registry: TagRegistry = self.__dict__.setdefault("tags", TagRegistry())  # older states
+        return registry.series(self.account_id, item.tags, config)
 
     def on_event(
         self,
@@ -95,6 +113,7 @@ class AccountState:
                 hour=event.usage_start,
                 line_item_type=event.line_item_type,
                 hour_end=event.usage_end,
+                tag_series=self._tag_series(event),
             )
             return CostOutputs()
         if isinstance(event, DeliveryStarted):
@@ -124,6 +143,7 @@ class AccountState:
                     self.accumulator.day_dims(day),
                     book,
                     now,
+                    tags=self.accumulator.day_tags(day),
                 )
         # A day is complete once a later day has data (CUR restates month-to-date).
         if comp.latest_day is not None:
@@ -141,6 +161,7 @@ class AccountState:
                     self.accumulator.day_dims(day),
                     book,
                     now,
+                    tags=self.accumulator.day_tags(day),
                 )
                 day += ONE_DAY
             out.anomalies += self._judge_hours(comp, judged, book, now)
@@ -190,6 +211,7 @@ class AccountState:
                         as_of=done.completed_at,
                     )
                 )
+            points += self._tag_points(day, comp, done)
         for hour, by_service in sorted(comp.hourly.items()):
             for service, cost in by_service.items():
                 level = "service" if service else "account"
@@ -208,6 +230,30 @@ class AccountState:
                         as_of=done.completed_at,
                     )
                 )
+        return points
+
+    def _tag_points(self, day: date, comp: Completion, done: DeliveryCompleted) -> list[CostPoint]:
+        """Daily points of the tag series whose cost on ``day`` changed."""
+        new, old = comp.tags.get(day, {}), comp.previous_tags.get(day, {})
+        points: list[CostPoint] = []
+        for sid in sorted(set(new) | set(old)):
+            cost = sum(new.get(sid, {}).get("service", {}).values())
+            before = old.get(sid)
+            if before is not None and abs(cost - sum(before.get("service", {}).values())) <= 1e-9:
+                continue
+            points.append(
+                CostPoint(
+                    id=stable_id(sid, day.isoformat(), done.attempt_id),
+                    series_id=sid,
+                    level="tag",
+                    granularity="daily",
+                    period_start=_midnight(day),
+                    account_id=self.account_id,
+                    cost=round(cost, 6),
+                    attempt_id=done.attempt_id,
+                    as_of=done.completed_at,
+                )
+            )
         return points
 
     def _restatements(

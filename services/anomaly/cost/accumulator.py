@@ -20,15 +20,20 @@ attempt already applied is ignored, so replays change nothing.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from services.anomaly.cost.intraday import HOURS_PER_DAY
 
 Leaf = tuple[str, str]
+TagDims = dict[str, dict[str, dict[str, float]]]  # tag series id -> dimension -> key -> cost
 # Keep this many top resources per usage type and day: root cause names the few
 # that matter, and the state stays small enough to snapshot on every batch.
 MAX_RESOURCES_PER_LEAF_DAY = 5
+# Per tag series and day, the top usage types and resources kept (the "other" tag
+# series can hold every usage type of the account).
+TAG_BREAKDOWN_KEPT = {"usage_type": 10, "resource": MAX_RESOURCES_PER_LEAF_DAY}
 # Usage per leaf and hour is kept for the newest days of an attempt only: the day
 # still being delivered (judged from its hours) and the one before it (the day a
 # delivery completes, whose hours teach the hour-of-week profile).
@@ -86,6 +91,20 @@ class PendingAttempt:
     # leading hours of each such day the attempt covers (through its latest usage end).
     leaf_hours: dict[date, dict[Leaf, list[float]]] = field(default_factory=dict)
     covered: dict[date, int] = field(default_factory=dict)
+    # Usage cost per day and tag series, broken down by service, usage type, resource.
+    tags: dict[date, TagDims] = field(default_factory=dict)
+
+    def add_tags(
+        self, day: date, sids: Sequence[str], leaf: Leaf, resource: str, cost: float
+    ) -> None:
+        """Book usage in each of its tag series (attempts from before tags: created here)."""
+        by_sid = vars(self).setdefault("tags", {}).setdefault(day, {})
+        for sid in sids:
+            dims = by_sid.setdefault(sid, {})
+            _bump(dims.setdefault("service", {}), leaf[0], cost)
+            _bump(dims.setdefault("usage_type", {}), leaf[1], cost)
+            if resource:
+                _bump(dims.setdefault("resource", {}), resource, cost)
 
     def add_hours(self, day: date, leaf: Leaf, start: datetime, end: datetime, cost: float) -> None:
         """Book usage in its start hour of ``day``; note the hours it covers."""
@@ -117,6 +136,25 @@ class Completion:
     hourly: dict[datetime, dict[str, float]] = field(default_factory=dict)
     leaf_hours: dict[date, dict[Leaf, list[float]]] = field(default_factory=dict)
     covered: dict[date, int] = field(default_factory=dict)
+    tags: dict[date, TagDims] = field(default_factory=dict)
+    previous_tags: dict[date, TagDims] = field(default_factory=dict)
+
+
+def _top_breakdown(dims: TagDims) -> TagDims:
+    """``dims`` with only each tag series' top usage types and resources.
+
+    Root cause names the few that matter; services stay whole (few per account,
+    and their sum is the series' cost).
+    """
+    return {
+        sid: {
+            dim: dict(sorted(costs.items(), key=lambda kv: -kv[1])[: TAG_BREAKDOWN_KEPT[dim]])
+            if dim in TAG_BREAKDOWN_KEPT
+            else costs
+            for dim, costs in by_dim.items()
+        }
+        for sid, by_dim in dims.items()
+    }
 
 
 def _bump(table: dict[str, float], key: str, cost: float) -> None:
@@ -205,10 +243,12 @@ class AccountAccumulator:
         hour: datetime | None = None,
         line_item_type: str | None = None,
         hour_end: datetime | None = None,
+        tag_series: Sequence[str] = (),
     ) -> None:
         """Add one line item's cost to its attempt's sums.
 
-        ``hour``/``hour_end``: its usage start and end (hourly views need both).
+        ``hour``/``hour_end``: its usage start and end (hourly views need both);
+        ``tag_series``: the tag series its usage counts in (``cost.tags``).
         """
         attempt = self.pending.get(attempt_id)
         if attempt is None:
@@ -223,6 +263,8 @@ class AccountAccumulator:
             # (attempts snapshotted before hourly views existed have no leaf_hours)
             if hour_end is not None and hour is not None and "leaf_hours" in vars(attempt):
                 attempt.add_hours(day, leaf, hour, hour_end, cost)
+            if tag_series:
+                attempt.add_tags(day, tag_series, leaf, resource_id or "", cost)
         _bump(attempt.regions.setdefault(day, {}).setdefault(leaf, {}), region or "-", cost)
         if hour is not None:
             by_service = attempt.hourly.setdefault(
@@ -256,9 +298,14 @@ class AccountAccumulator:
         ]
         self.applied[billing_period] = attempt.values
         self.applied_usage[billing_period] = attempt.usage
+        applied_tags = self._applied_tags()
+        previous_tags = applied_tags.get(billing_period, {})
+        applied_tags[billing_period] = {
+            d: _top_breakdown(dims) for d, dims in vars(attempt).get("tags", {}).items()
+        }
         for old in sorted(self.applied)[:-BILLING_PERIODS_KEPT]:
-            for table in (self.applied, self.applied_usage, self.applied_attempt):
-                table.pop(old, None)  # type: ignore[attr-defined]  # all dicts keyed by period
+            for table in (self.applied, self.applied_usage, self.applied_attempt, applied_tags):
+                table.pop(old, None)  # all dicts keyed by period
         prev_attempt = self.applied_attempt.get(billing_period)
         self.applied_attempt[billing_period] = attempt_id
         for d in attempt.values:
@@ -287,7 +334,18 @@ class AccountAccumulator:
             hourly={h: v for h, v in attempt.hourly.items() if h.date() in set(changed)},
             leaf_hours=vars(attempt).get("leaf_hours", {}),
             covered=vars(attempt).get("covered", {}),
+            tags={d: applied_tags[billing_period].get(d, {}) for d in changed},
+            previous_tags={d: previous_tags.get(d, {}) for d in changed},
         )
+
+    def _applied_tags(self) -> dict[date, dict[date, TagDims]]:
+        """Tag breakdowns per billing period and day (states from before tags: empty)."""
+        tables: dict[date, dict[date, TagDims]] = vars(self).setdefault("applied_tags", {})
+        return tables
+
+    def day_tags(self, day: date) -> TagDims:
+        """Usage cost of ``day`` per tag series, by service, usage type and resource."""
+        return self._applied_tags().get(day.replace(day=1), {}).get(day, {})
 
     def day_values(self, day: date) -> dict[Leaf, float]:
         """Current usage cost of ``day`` per leaf (what detection sees; no monthly charges)."""

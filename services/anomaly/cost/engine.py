@@ -47,6 +47,8 @@ from shared.events import AnomalyEvent, Feedback
 
 DEFAULT_INTRADAY = IntradayConfig()
 Dims = Mapping[Leaf, Mapping[str, Mapping[str, float]]]
+# Tag series id -> dimension (service, usage_type, resource) -> key -> usage cost.
+TagDays = Mapping[str, Mapping[str, Mapping[str, float]]]
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,20 @@ class AccountCostEngine:
                 self.series[info.series_id] = info
                 self.detectors[info.series_id] = CostSeriesDetector(self.config.detector, late)
 
+    def _with_tags(self, values: dict[str, float], tags: TagDays | None) -> dict[str, float]:
+        """``values`` plus each tag series' total, registering new tag series.
+
+        A tag series is a root of its own (no parent, no children): it groups only
+        with itself, and its root cause is ranked from its own breakdown.
+        """
+        late = self.days_seen >= self.config.detector.warmup_days
+        for sid, by_dim in (tags or {}).items():
+            if sid not in self.series:
+                self.series[sid] = SeriesInfo(sid, "tag", self.account_id, None, None, None)
+                self.detectors[sid] = CostSeriesDetector(self.config.detector, late)
+            values[sid] = sum(by_dim.get("service", {}).values())
+        return values
+
     def evaluate_day(
         self,
         day: date,
@@ -102,14 +118,18 @@ class AccountCostEngine:
         dims: Dims | None = None,
         book: FeedbackBook | None = None,
         now: datetime | None = None,
+        tags: TagDays | None = None,
     ) -> list[AnomalyEvent]:
-        """Score, learn and group one newly complete day; return lifecycle events."""
+        """Score, learn and group one newly complete day; return lifecycle events.
+
+        ``tags``: the day's tag series breakdowns (``cost.tags``), if any.
+        """
         if self.last_day is not None and day <= self.last_day:
-            return self.restate_day(day, leaves, dims, book, now)
+            return self.restate_day(day, leaves, dims, book, now, tags)
         at = datetime.combine(day, time(), UTC)
         for leaf in leaves:
             self._register(leaf)
-        values = roll_up(self.account_id, leaves)
+        values = self._with_tags(roll_up(self.account_id, leaves), tags)
         verdicts: dict[str, CostVerdict] = {}
         for sid in self.series:
             planned = book.planned(sid, at) if book else False
@@ -117,7 +137,7 @@ class AccountCostEngine:
             verdicts[sid] = self.detectors[sid].observe(
                 day, values.get(sid, 0.0), widen=widen, learn=not planned
             )
-        self._remember(day, verdicts, leaves, dims)
+        self._remember(day, verdicts, leaves, dims, tags)
         self.last_day = day
         self.days_seen += 1
         return self._lifecycle(day, verdicts, book, now or datetime.now(UTC), "daily")
@@ -165,6 +185,8 @@ class AccountCostEngine:
         values = roll_up(self.account_id, {leaf: sum(h[:hours]) for leaf, h in hourly.items()})
         verdicts: dict[str, CostVerdict] = {}
         for sid in self.series:
+            if self.series[sid].level == "tag":
+                continue  # tag series have no hours: judged on complete days only
             actual = values.get(sid, 0.0)
             detector = self.detectors[sid]
             profile = self._profiles().get(sid)
@@ -191,6 +213,7 @@ class AccountCostEngine:
         dims: Dims | None = None,
         book: FeedbackBook | None = None,
         now: datetime | None = None,
+        tags: TagDays | None = None,
     ) -> list[AnomalyEvent]:
         """Re-judge an already evaluated day whose cost changed (no re-learning)."""
         old = self.verdicts.get(day)
@@ -198,7 +221,7 @@ class AccountCostEngine:
             return []
         for leaf in leaves:
             self._register(leaf)
-        values = roll_up(self.account_id, leaves)
+        values = self._with_tags(roll_up(self.account_id, leaves), tags)
         cfg = self.config.detector
         verdicts: dict[str, CostVerdict] = {}
         for sid in self.series:
@@ -226,7 +249,7 @@ class AccountCostEngine:
             )
         if all(verdicts[s].actual == old[s].actual for s in old if s in verdicts):
             return []
-        self._remember(day, verdicts, leaves, dims)
+        self._remember(day, verdicts, leaves, dims, tags)
         return self._lifecycle(day, verdicts, book, now or datetime.now(UTC), "restated")
 
     def _remember(
@@ -235,9 +258,10 @@ class AccountCostEngine:
         verdicts: dict[str, CostVerdict],
         leaves: Mapping[Leaf, float],
         dims: Dims | None,
+        tags: TagDays | None = None,
     ) -> None:
         self.verdicts[day] = verdicts
-        self.dims[day] = self._leaf_dims(dims)
+        self.dims[day] = {**self._leaf_dims(dims), **(tags or {})}
         horizon = day - timedelta(days=self.config.verdict_history_days)
         for old in [d for d in self.verdicts if d < horizon]:
             del self.verdicts[old]

@@ -8,6 +8,7 @@ from services.anomaly.cost.contributions import rank_contributions, trailing_exp
 from services.anomaly.cost.hierarchy import SeriesInfo
 from services.anomaly.cost.seasonal import CostVerdict
 from shared.events.anomalies import RootCause
+from shared.events.costs import series_tag
 
 LeafDims = Mapping[str, Mapping[str, Mapping[str, float]]]  # leaf sid -> dim -> key -> cost
 
@@ -44,6 +45,8 @@ def explain(
     regions and resources (no detector each) use the trailing daily mean.
     """
     top = min(members | {cause}, key=lambda s: s.count("/"))
+    if top in series and series[top].level == "tag":
+        return explain_tag(top, verdicts[top], dims_today, dims_history)
     out: list[RootCause] = []
     kids = [s for s, info in series.items() if info.parent == top]
     out += rank_contributions(
@@ -70,6 +73,36 @@ def explain(
         history = [_sum_dim(day, cause_leaves, dim) for day in dims_history]
         if today:
             out += rank_contributions(dim, trailing_expected(history, today))
+    return out
+
+
+def explain_tag(
+    sid: str, verdict: CostVerdict, dims_today: LeafDims, dims_history: list[LeafDims]
+) -> list[RootCause]:
+    """The tag value itself first, then its services, usage types and resources.
+
+    Within the tag series they have no detectors, so the trailing daily mean of
+    the same tag series' breakdown is their expected value.
+    """
+    key, value = series_tag(sid) or (sid, "")
+    excess = verdict.actual - verdict.expected
+    out = [
+        RootCause(
+            dimension="tag",
+            value=f"{key}={value}",
+            actual=round(verdict.actual, 6),
+            expected=round(verdict.expected, 6),
+            contribution=round(excess, 6),
+            share=1.0,
+        )
+    ]
+    for dim in ("service", "usage_type", "resource"):
+        today = dims_today.get(sid, {}).get(dim, {})
+        history: list[Mapping[str, float]] = [day.get(sid, {}).get(dim, {}) for day in dims_history]
+        if today:
+            out += rank_contributions(
+                dim, trailing_expected(history, today), 1 if excess >= 0 else -1
+            )
     return out
 
 

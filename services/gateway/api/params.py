@@ -14,6 +14,7 @@ from pydantic import AfterValidator, AwareDatetime, BeforeValidator
 
 from services.gateway.api.pagination import encode_cursor
 from services.gateway.api.values import StoredText, storable_timestamp
+from shared.events.costs import tag_segment
 
 T = TypeVar("T")
 
@@ -36,6 +37,42 @@ Account = Annotated[
     str | None, Query(pattern=ACCOUNT_PATTERN, description="12-digit AWS account id.")
 ]
 Text = Annotated[StoredText | None, Query(min_length=1, max_length=FILTER_MAX)]
+# AWS caps tag keys at 128 characters and values at 256.
+TAG_KEY_MAX = 128
+TAG_VALUE_MAX = 256
+
+
+def _tag_filter(value: str | None) -> str | None:
+    """``key:value`` -> the ``key=value`` segment tag series ids carry (shared.events.costs)."""
+    if value is None:
+        return None
+    key, colon, tag_value = value.partition(":")
+    if not colon or not key:
+        raise ValueError(
+            "expected key:value (the key is everything before the first colon), e.g. "
+            "team:payments; key: (empty value) selects spend without the key, key:* the "
+            "values past the per-account cap"
+        )
+    if len(key) > TAG_KEY_MAX or len(tag_value) > TAG_VALUE_MAX:
+        raise ValueError(f"tag keys have at most {TAG_KEY_MAX} characters, values {TAG_VALUE_MAX}")
+    return tag_segment(key, tag_value)
+
+
+#: ``tag=key:value``: only the tag series of that value (see the anomaly service README).
+TagFilter = Annotated[
+    StoredText | None,
+    Query(
+        min_length=2,
+        max_length=TAG_KEY_MAX + 1 + TAG_VALUE_MAX,
+        description=(
+            "Cost-allocation tag series, as key:value (team:payments). key: is the spend "
+            "without that key, key:* the values past the per-account cap. Only tag series "
+            "match; tag keys are the anomaly service's SPENDSTREAM_ANOMALY_TAG_KEYS."
+        ),
+        examples=["team:payments"],
+    ),
+    AfterValidator(_tag_filter),
+]
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
 
 

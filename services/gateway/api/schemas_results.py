@@ -117,7 +117,7 @@ class CostPointOut(BaseModel):
 
     series_id: str
     period_start: datetime
-    level: Literal["account", "service", "usage_type"]
+    level: Literal["account", "service", "usage_type", "tag"]
     granularity: Literal["daily", "hourly"]
     account_id: str
     service: str | None = None

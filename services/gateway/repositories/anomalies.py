@@ -22,6 +22,7 @@ class AnomalyFilters:
     since: datetime | None = None
     until: datetime | None = None
     min_impact: float | None = None
+    tag: str | None = None  # a tag series' key=value segment
 
 
 def _row(record: asyncpg.Record) -> dict[str, Any]:
@@ -47,6 +48,7 @@ async def list_page(
     w.add_if("detected_at >= {0}", filters.since)
     w.add_if("detected_at < {0}", filters.until)
     w.add_if("impact_usd >= {0}", filters.min_impact)
+    w.add_tag(filters.tag)
     if after is not None:
         w.add("(detected_at, incident_id) < ({0}, {1})", *after)
     rows = await conn.fetch(

@@ -124,6 +124,7 @@ class CostFilters:
     account: str | None = None
     service: str | None = None
     series_id: str | None = None
+    tag: str | None = None  # a tag series' key=value segment
     start: datetime | None = None
     end: datetime | None = None
 
@@ -142,6 +143,7 @@ async def costs_page(
     w.add_if("account_id = {0}", f.account)
     w.add_if("service = {0}", f.service)
     w.add_if("series_id = {0}", f.series_id)
+    w.add_tag(f.tag)
     w.add_if("period_start >= {0}", f.start)
     w.add_if("period_start < {0}", f.end)
     if after is not None:

@@ -44,6 +44,19 @@ class Where:
         if value is not None:
             self.add(clause, value)
 
+    def add_tag(self, segment: str | None) -> None:
+        """Only tag series whose ``key=value`` part is ``segment``, if given.
+
+        The part follows ``#`` in the id's account segment (``daily/<account>#k=v``),
+        so a ``#`` inside some service or usage type name never matches.
+
+        >>> w = Where(["111"])
+        >>> w.add_tag("team=payments")
+        >>> w.clauses[-1]
+        "split_part(split_part(series_id, '/', 2), '#', 2) = $2"
+        """
+        self.add_if("split_part(split_part(series_id, '/', 2), '#', 2) = {0}", segment)
+
     def sql(self) -> str:
         """The WHERE text."""
         return "WHERE " + " AND ".join(self.clauses)

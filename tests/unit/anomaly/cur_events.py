@@ -18,8 +18,12 @@ def delivery(
     days: dict[date, dict[tuple[str, str], float]],
     drop: int = 0,
     line_item_type: str = "Usage",
+    tags: dict[tuple[str, str], dict[str, str]] | None = None,
 ) -> list:
-    """DeliveryStarted, one hourly-ish line item per leaf and day, DeliveryCompleted."""
+    """DeliveryStarted, one hourly-ish line item per leaf and day, DeliveryCompleted.
+
+    ``tags``: resource tags per leaf (default none).
+    """
     items = []
     for day, leaves in sorted(days.items()):
         for (service, usage_type), cost in sorted(leaves.items()):
@@ -42,6 +46,7 @@ def delivery(
                     resource_id=f"i-{usage_type}",
                     line_item_type=line_item_type,
                     unblended_cost=cost,
+                    tags=(tags or {}).get((service, usage_type), {}),
                 )
             )
     started = DeliveryStarted(
@@ -143,3 +148,35 @@ def spike_hours(
             ec2 += extra_per_hour
         out[at] = {("AmazonEC2", "BoxUsage"): round(ec2, 4), ("AmazonS3", "TimedStorage"): 3.0}
     return out
+
+
+# Leaves of the team fixtures: EC2 is the payments team's, S3 search's, Lambda untagged.
+TEAM_TAGS = {
+    ("AmazonEC2", "BoxUsage"): {"team": "payments"},
+    ("AmazonS3", "TimedStorage"): {"team": "search"},
+}
+
+
+def tagged_month(
+    spike_day: int | None, days: int, account: str = "1", extra_usd: float = 600.0
+) -> list[list]:
+    """Month-to-date deliveries of days 0..days-1 with TEAM_TAGS; payments' EC2 spikes once."""
+    rng = np.random.default_rng(3)
+    truth = {
+        BILLING + timedelta(days=i): {
+            ("AmazonEC2", "BoxUsage"): 300.0 * (1 + rng.normal(0, 0.02))
+            + (extra_usd if i == spike_day else 0.0),
+            ("AmazonS3", "TimedStorage"): 200.0 * (1 + rng.normal(0, 0.02)),
+            ("AWSLambda", "Request"): 50.0 * (1 + rng.normal(0, 0.02)),
+        }
+        for i in range(days)
+    }
+    return [
+        delivery(
+            account,
+            f"{account}-a{n}",
+            {d: v for d, v in truth.items() if d <= BILLING + timedelta(days=n)},
+            tags=TEAM_TAGS,
+        )
+        for n in range(days)
+    ]

@@ -15,6 +15,7 @@ from shared.events import (
     RootCause,
     stable_id,
 )
+from shared.events.costs import series_tag
 from shared.events.forecasts import BacktestScore, ForecastPoint, MonthEndProjection
 from shared.events.recommendations import RightsizeOption
 
@@ -30,6 +31,7 @@ def anomaly(
     severity: str = "high",
     impact: float = 250.0,
     minute: int = 0,
+    series: str | None = None,
 ) -> AnomalyEvent:
     at = T0 + timedelta(minutes=minute)
     return AnomalyEvent(
@@ -38,7 +40,7 @@ def anomaly(
         action=action,  # type: ignore[arg-type]  # tests pass valid literals
         revision=revision,
         kind="cost",
-        series_id=f"daily/{account}/{service}",
+        series_id=series or f"daily/{account}/{service}",
         account_id=account,
         service=service,
         window_start=at - timedelta(days=1),
@@ -153,13 +155,16 @@ def forecast(series: str, account: str = "111111111111") -> Forecast:
     )
 
 
-def cost(account: str = "111111111111", day: int = 0, value: float = 10.0) -> CostPoint:
-    series = f"daily/{account}"
+def cost(
+    account: str = "111111111111", day: int = 0, value: float = 10.0, series: str | None = None
+) -> CostPoint:
+    """A daily point of the account series, or of ``series`` (a tag series id)."""
+    series = series or f"daily/{account}"
     period = T0 + timedelta(days=day)
     return CostPoint(
         id=stable_id("cost", series, period.isoformat(), value),
         series_id=series,
-        level="account",
+        level="tag" if series_tag(series) else "account",
         granularity="daily",
         period_start=period,
         account_id=account,

@@ -21,6 +21,7 @@ from services.gateway.api.params import (
     Account,
     Cursor,
     Limit,
+    TagFilter,
     Text,
     Timestamp,
     page,
@@ -50,12 +51,15 @@ async def list_anomalies(
     since: Annotated[Timestamp | None, Query(description="detected_at >= since")] = None,
     until: Annotated[Timestamp | None, Query(description="detected_at < until")] = None,
     min_impact: Annotated[float | None, Query(ge=0, le=1e12)] = None,
+    tag: TagFilter = None,
     limit: Limit = PAGE_DEFAULT,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
     """Newest first. Filters combine with AND; every row is one of the tenant's accounts."""
     after = parse_cursor(cursor, timestamp, text) if cursor is not None else None
-    filters = repo.AnomalyFilters(account, service, severity, status_, since, until, min_impact)
+    filters = repo.AnomalyFilters(
+        account, service, severity, status_, since, until, min_impact, tag
+    )
     rows = await repo.list_page(conn, principal.accounts, filters, after, limit + 1)
     return page(rows, limit, lambda r: [r["detected_at"], r["incident_id"]])
 

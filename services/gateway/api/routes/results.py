@@ -14,6 +14,7 @@ from services.gateway.api.params import (
     Account,
     Cursor,
     Limit,
+    TagFilter,
     Text,
     Timestamp,
     page,
@@ -133,17 +134,18 @@ async def list_costs(
     principal: PrincipalDep,
     conn: ConnDep,
     granularity: Literal["daily", "hourly"] = "daily",
-    level: Literal["account", "service", "usage_type"] | None = None,
+    level: Literal["account", "service", "usage_type", "tag"] | None = None,
     account: Account = None,
     service: Text = None,
     series_id: Annotated[StoredText | None, Query(min_length=1, max_length=512)] = None,
     start: Annotated[Timestamp | None, Query(description="period_start >= start")] = None,
     end: Annotated[Timestamp | None, Query(description="period_start < end")] = None,
+    tag: TagFilter = None,
     limit: Limit = PAGE_DEFAULT,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
     """Points ordered by series then period: a page is a run of consecutive days per series."""
     after = parse_cursor(cursor, text, timestamp) if cursor is not None else None
-    f = repo.CostFilters(granularity, level, account, service, series_id, start, end)
+    f = repo.CostFilters(granularity, level, account, service, series_id, tag, start, end)
     rows = [dict(r) for r in await repo.costs_page(conn, principal.accounts, f, after, limit + 1)]
     return page(rows, limit, lambda r: [r["series_id"], r["period_start"].isoformat()])
