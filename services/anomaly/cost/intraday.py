@@ -13,7 +13,7 @@ confirms or closes what the partial one opened.
 >>> profile = HourOfWeekProfile()
 >>> monday = date(2024, 1, 1)
 >>> profile.learn(monday, [0.0] * 12 + [2.0] * 12, rate=0.25)
->>> profile.share_through(monday, 12), profile.share_through(monday, 18)
+>>> round(profile.share_through(monday, 12), 6), round(profile.share_through(monday, 18), 6)
 (0.0, 0.5)
 >>> profile.share_through(date(2024, 1, 2), 18) is None  # no Tuesday seen yet
 True
