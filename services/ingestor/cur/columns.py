@@ -37,7 +37,7 @@ def to_list(arr: pa.Array, fill: object = 0) -> list[Any]:
     return out
 
 
-def _clean_text(arr: pa.Array) -> pa.Array:
+def clean_text(arr: pa.Array) -> pa.Array:
     """Trimmed strings with null-like text (``""``, ``NULL``...) as real nulls."""
     if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
         arr = arr.cast(pa.string())
@@ -50,17 +50,23 @@ def _clean_text(arr: pa.Array) -> pa.Array:
 
 def text_column(arr: pa.Array) -> list[str | None]:
     """Strings, None for empty cells."""
-    return to_list(_clean_text(arr))
+    return to_list(clean_text(arr))
 
 
 def number_column(arr: pa.Array, column: str) -> tuple[list[float | None], Errors]:
     """Finite floats (decimal text parsed exactly as ``float(text)`` would), None when empty."""
+    doubles, errors = number_array(arr, column)
+    return to_list(doubles, 0.0), errors
+
+
+def number_array(arr: pa.Array, column: str) -> tuple[pa.Array, Errors]:
+    """:func:`number_column` as a float64 Arrow array (nulls for empty and bad cells)."""
     errors: Errors = {}
     kind = arr.type
     if pa.types.is_floating(kind) or pa.types.is_integer(kind) or pa.types.is_decimal(kind):
         doubles = arr.cast(pa.float64())
     else:
-        text = _clean_text(arr)
+        text = clean_text(arr)
         try:
             doubles = text.cast(pa.float64())
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
@@ -71,18 +77,22 @@ def number_column(arr: pa.Array, column: str) -> tuple[list[float | None], Error
                 except values.CellError as exc:
                     out.append(None)
                     errors[i] = str(exc)
-            return out, errors
+            return pa.array(out, pa.float64()), errors
         if pc.any(pc.match_substring(text, "_")).as_py():  # float() would accept it; we do not
             for i in pc.indices_nonzero(
                 pc.fill_null(pc.match_substring(text, "_"), False)
             ).to_pylist():
                 errors[i] = f"{column}: unparseable number {text[i].as_py()[:40]!r}"
-    result: list[float | None] = to_list(doubles, 0.0)
-    finite = pc.is_finite(doubles)
-    if not pc.all(pc.fill_null(finite, True)).as_py():
-        for i in pc.indices_nonzero(pc.invert(pc.fill_null(finite, True))).to_pylist():
-            errors[i] = f"{column}: non-finite number {result[i]!r}"
-    return result, errors
+    if isinstance(doubles, pa.ChunkedArray):
+        doubles = doubles.combine_chunks()
+    finite = pc.fill_null(pc.is_finite(doubles), True)
+    if not pc.all(finite).as_py():
+        bad = pc.invert(finite)
+        for i, value in zip(
+            pc.indices_nonzero(bad).to_pylist(), doubles.filter(bad).to_pylist(), strict=True
+        ):
+            errors[i] = f"{column}: non-finite number {value!r}"
+    return doubles, errors
 
 
 def time_column(
