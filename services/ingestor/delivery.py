@@ -23,7 +23,8 @@ from typing import Any
 
 import orjson
 
-from services.ingestor.batching import HeaderFactory, TopicBatcher, encode_body
+from services.ingestor.batching import HeaderFactory, TopicBatcher
+from services.ingestor.cur.encode import BatchEncoder, EncodedBatch
 from services.ingestor.cur.formats import detect
 from services.ingestor.cur.manifest import Delivery
 from services.ingestor.cur.normalise import BatchNormaliser, FileContext
@@ -192,30 +193,27 @@ class _Attempt:
                 billing_period=self.delivery.billing_period,
                 source_file=key,
             )
-            normaliser = BatchNormaliser(spec, opened.header, context)
+            encoder = BatchEncoder(BatchNormaliser(spec, opened.header, context))
             next_row = 1
             for batch in opened.batches:
-                await self._send_batch(normaliser, batch, next_row, key)
+                await self._send_batch(encoder.encode(batch, next_row), key)
                 next_row += batch.num_rows
 
-    async def _send_batch(
-        self, normaliser: BatchNormaliser, batch: Any, first_row: int, key: str
-    ) -> None:
-        items, rejected = normaliser.normalise(batch, first_row)
-        for out in rejected:
+    async def _send_batch(self, batch: EncodedBatch, key: str) -> None:
+        for out in batch.rejected:
             tally = await self._tally(out.account_id or UNKNOWN_ACCOUNT)
             tally.rejected += 1
             await self._dead_letter(key, out.source_row, out.reason, out.raw)
-        self.headers.tick()
-        headers, try_append, accounts = self.headers, self.items.try_append, self.report.accounts
-        for item in items:
-            account = item["account_id"]
-            tally = accounts.get(account) or await self._tally(account)
+        for account, rows in batch.per_account.items():  # started markers before the items
+            tally = self.report.accounts.get(account) or await self._tally(account)
             if tally.rows == 0:
-                tally.payer = item["payer_account_id"]
-            tally.rows += 1
-            tally.cost += Decimal(repr(item["unblended_cost"]))
-            value, head = encode_body(item), headers(item["id"])
+                tally.payer = rows.payer
+            tally.rows += rows.rows
+            tally.cost += rows.cost
+        self.headers.tick()
+        headers, try_append = self.headers, self.items.try_append
+        for account, value, event_id in zip(batch.accounts, batch.values, batch.ids, strict=True):
+            head = headers(event_id)
             if not try_append(account, value, head):
                 await self.items.append(account, value, head)
         await asyncio.sleep(0)  # let the producer's sender run between batches

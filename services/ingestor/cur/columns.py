@@ -9,6 +9,7 @@ billing file repeats the same hours and tag sets across thousands of rows.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from datetime import UTC, datetime
 from typing import Any
@@ -19,10 +20,16 @@ import pyarrow.compute as pc
 from services.ingestor.cur import values
 
 Errors = dict[int, str]
-# Null-like cells as one anchored regex: matched in C++, and no Python->Arrow
-# conversion at import (pyarrow's converters import pandas, seconds at start-up).
-_NULL_PATTERN = "^(" + "|".join(sorted(t for t in values.NULL_TEXT if t)) + ")?$"
 _UNIT_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
+
+
+@functools.cache
+def _null_text() -> pa.Array:
+    """The null-like cells as a set to look up in C++.
+
+    Built on first use: pyarrow's Python converters import pandas, seconds at start-up.
+    """
+    return pa.array(sorted(values.NULL_TEXT), pa.string())
 
 
 def to_list(arr: pa.Array, fill: object = 0) -> list[Any]:
@@ -42,7 +49,7 @@ def clean_text(arr: pa.Array) -> pa.Array:
     if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
         arr = arr.cast(pa.string())
     arr = pc.utf8_trim_whitespace(arr)
-    null_like = pc.match_substring_regex(arr, _NULL_PATTERN)
+    null_like = pc.is_in(arr, value_set=_null_text())
     if not pc.any(null_like).as_py():
         return arr
     return pc.if_else(null_like, pa.nulls(len(arr), arr.type), arr)

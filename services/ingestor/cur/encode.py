@@ -61,6 +61,20 @@ _BODY_FIELDS = (
     "tags",
 )
 
+# Text fields of the body and the JSON a null becomes (service and currency have defaults).
+_TEXT_DEFAULTS = {
+    "account_id": "null",
+    "payer_account_id": "null",
+    "service": '"Unknown"',
+    "usage_type": "null",
+    "operation": "null",
+    "region": "null",
+    "resource_id": "null",
+    "instance_type": "null",
+    "line_item_type": "null",
+    "currency": '"USD"',
+}
+
 
 @dataclass
 class AccountRows:
@@ -183,7 +197,8 @@ class BatchEncoder:
             if column is None:
                 if name in _NUMBER_FIELDS:
                     doubles[name] = pa.nulls(n, pa.float64())
-                frags[name] = nulls
+                if name not in _TEXT_DEFAULTS:
+                    frags[name] = nulls
                 continue
             arr = batch.column(column)
             if isinstance(arr, pa.ChunkedArray):
@@ -194,8 +209,7 @@ class BatchEncoder:
             elif name in ("usage_start", "usage_end"):
                 frags[name], bad = self._time(arr, column)
             else:
-                text[name] = columns.clean_text(arr)
-                frags[name], bad = jc.strings(text[name]), {}
+                text[name], bad = columns.clean_text(arr), {}
             for i, reason in bad.items():
                 errors.setdefault(i, reason)
         frags["tags"], bad = self._tags(batch)
@@ -203,8 +217,6 @@ class BatchEncoder:
             errors.setdefault(i, reason)
         frags["amortized_cost"] = jc.floats(self._amortised(doubles, text.get("line_item_type")))
         frags["usage_end"] = pc.coalesce(frags["usage_end"], frags["usage_start"])
-        frags["service"] = pc.coalesce(frags["service"], pa.scalar('"Unknown"'))
-        frags["currency"] = pc.coalesce(frags["currency"], pa.scalar('"USD"'))
 
         account = text.get("account_id", nulls)
         start, cost = frags["usage_start"], doubles["unblended_cost"]
@@ -219,18 +231,20 @@ class BatchEncoder:
 
         rows = np.arange(first_row, first_row + n)[keep].tolist()
         ids = self._ids(rows)
-        body_parts = {
-            name: value if isinstance(value, str) else pc.fill_null(accepted(value), jc.NULL)
+        parts: dict[str, list[pa.Array | str]] = {
+            name: [value if isinstance(value, str) else pc.fill_null(accepted(value), jc.NULL)]
             for name, value in frags.items()
         }
-        body_parts["id"] = jc.join('"', pa.array(ids, pa.string()), '"')
-        body_parts["source_row"] = pa.array(rows, pa.int64()).cast(pa.string())
+        for name, default in _TEXT_DEFAULTS.items():
+            parts[name] = _text_parts(accepted(text[name]) if name in text else None, default)
+        parts["id"] = ['"', pa.array(ids, pa.string()), '"']
+        parts["source_row"] = [pa.array(rows, pa.int64()).cast(pa.string())]
         for name, constant in self._constants.items():
-            body_parts[name] = orjson.dumps(constant).decode()
-        parts: list[pa.Array | str] = []
+            parts[name] = [orjson.dumps(constant).decode()]
+        layout: list[pa.Array | str] = []
         for i, name in enumerate(_BODY_FIELDS):
-            parts += [("{" if i == 0 else ",") + f'"{name}":', body_parts[name]]
-        body = jc.join(*_merge_constants([*parts, "}"]))
+            layout += [("{" if i == 0 else ",") + f'"{name}":', *parts[name]]
+        body = jc.rows(_merge_constants([*layout, "}"]), len(rows))
         accounts = columns.to_list(accepted(account))
         return EncodedBatch(
             values=body.cast(pa.binary()).to_numpy(zero_copy_only=False).tolist(),
@@ -239,7 +253,7 @@ class BatchEncoder:
             per_account=_per_account(
                 accounts,
                 columns.to_list(accepted(text.get("payer_account_id", nulls))),
-                accepted(jc.floats(cost)).to_pylist(),
+                parts["unblended_cost"][0].to_pylist(),
             ),
             rejected=rejected,
         )
@@ -282,6 +296,21 @@ class BatchEncoder:
         out = when(("SavingsPlanNegation", "SavingsPlanUpfrontFee"), None, zero, out)
         out = when("SavingsPlanCoveredUsage", d["sp_effective_cost"], d["sp_effective_cost"], out)
         return pc.coalesce(d["amortized_cost"], out)
+
+
+def _text_parts(arr: pa.Array | None, default: str) -> list[pa.Array | str]:
+    """A text field's parts: raw cells between quotes, else whole JSON fragments.
+
+    The raw cells do when nothing needs escaping or a default (the common case).
+    """
+    if arr is None:
+        return [default]
+    if arr.null_count == 0 and not jc.needs_escape(arr):
+        return ['"', arr, '"']
+    fragments = jc.strings(arr)
+    if default != "null":
+        fragments = pc.coalesce(fragments, pa.scalar(default))
+    return [pc.fill_null(fragments, jc.NULL)]
 
 
 def _merge_constants(parts: list[pa.Array | str]) -> list[pa.Array | str]:
@@ -327,7 +356,8 @@ def _map_objects(arr: pa.Array, strip: tuple[str, ...]) -> pa.Array | None:
     start, end = int(offsets[0]), int(offsets[-1])
     index = keys.indices.to_numpy()[start:end].astype(np.int64)
     row_of = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
-    if not unique_names or len(np.unique(row_of * max(len(names), 1) + index)) < len(index):
+    slots = row_of * max(len(names), 1) + index
+    if not unique_names or (len(slots) and np.bincount(slots).max() > 1):
         return None
     name_json = pa.array([orjson.dumps(k).decode() + ":" for k in names], pa.string())
     entries = jc.join(pc.take(name_json, keys.indices), jc.strings(arr.items.cast(pa.string())))

@@ -15,28 +15,67 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
 NULL = pa.scalar("null")
-# Characters orjson escapes in a string: the control range, quote and backslash.
-_NEEDS_ESCAPE = r'[\x00-\x1f"\\]'
+# Bytes orjson escapes in a string: the control range, quote and backslash.
+_ESCAPED = np.zeros(256, dtype=bool)
+_ESCAPED[:0x20] = _ESCAPED[ord('"')] = _ESCAPED[ord("\\")] = True
 # Magnitudes where Arrow's shortest form differs from orjson's: Arrow writes
 # 2.58e-6 as 0.00000258 and 8.79e10 in exponent form; orjson does the reverse.
 _ODD_BANDS = ((1e-7, 1e-5), (1e9, 1e17))
 
 
 def join(*parts: pa.Array | pa.Scalar | str) -> pa.Array:
-    """Concatenate fragments element-wise (any null part makes the row null)."""
+    """Concatenate a few fragments element-wise (any null part makes the row null)."""
     return pc.binary_join_element_wise(*parts, "")
+
+
+def rows(parts: Sequence[pa.Array | str], n: int) -> pa.Array:
+    """Row i: every part's i-th cell concatenated (a str part is the same in every row).
+
+    One ``take`` lays the cells out row after row and one ``binary_join`` closes
+    each row: ~10x faster than ``binary_join_element_wise`` over dozens of parts.
+    """
+    arrays: list[pa.Array] = []
+    index = np.empty((n, len(parts)), dtype=np.int64)
+    position = 0
+    for j, part in enumerate(parts):
+        if isinstance(part, str):
+            arrays.append(pa.array([part], pa.string()))
+            index[:, j] = position
+            position += 1
+        else:
+            arrays.append(part.cast(pa.string()) if part.type != pa.string() else part)
+            index[:, j] = np.arange(position, position + n)
+            position += n
+    cells = pc.take(pa.concat_arrays(arrays), pa.array(index.ravel()))
+    width = len(parts)
+    offsets = pa.array(np.arange(0, n * width + 1, width, dtype=np.int32))
+    return pc.binary_join(pa.ListArray.from_arrays(offsets, cells), "")
 
 
 def strings(arr: pa.Array) -> pa.Array:
     """``"text"`` per cell (nulls stay null)."""
-    if pc.any(pc.match_substring_regex(arr, _NEEDS_ESCAPE)).as_py():
+    if not pa.types.is_string(arr.type):
+        arr = arr.cast(pa.string())
+    if needs_escape(arr):
         return per_distinct(arr, lambda v: v)
     return join('"', arr, '"')
+
+
+def needs_escape(arr: pa.Array) -> bool:
+    """Whether any cell holds a byte JSON must escape (one NumPy pass over the data buffer)."""
+    start = arr.offset
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[start : start + len(arr) + 1]
+    data = arr.buffers()[2]
+    if data is None or len(offsets) == 0:
+        return False
+    chars = np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]]
+    return bool(_ESCAPED[chars].any())
 
 
 def per_distinct(arr: pa.Array, to_json: Callable[[Any], Any]) -> pa.Array:
