@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -28,7 +28,7 @@ from services.ingestor.cur.encode import BatchEncoder, EncodedBatch
 from services.ingestor.cur.formats import detect
 from services.ingestor.cur.manifest import Delivery
 from services.ingestor.cur.normalise import BatchNormaliser, FileContext
-from services.ingestor.cur.readers import open_data_file
+from services.ingestor.cur.readers import OpenedFile, open_data_file
 from services.ingestor.exceptions import FileRefused
 from services.ingestor.sources import CurSource
 from shared.events import (
@@ -97,6 +97,14 @@ class AttemptReport:
             "refused_files": self.refused_files,
             "completed_at": utcnow().isoformat(),
         }
+
+
+def _encoded(encoder: BatchEncoder, opened: OpenedFile) -> Iterator[EncodedBatch]:
+    """The file's batches encoded, rows numbered from 1."""
+    first = 1
+    for batch in opened.batches:
+        yield encoder.encode(batch, first)
+        first += batch.num_rows
 
 
 class DeliveryIngestor:
@@ -193,11 +201,16 @@ class _Attempt:
                 billing_period=self.delivery.billing_period,
                 source_file=key,
             )
-            encoder = BatchEncoder(BatchNormaliser(spec, opened.header, context))
-            next_row = 1
-            for batch in opened.batches:
-                await self._send_batch(encoder.encode(batch, next_row), key)
-                next_row += batch.num_rows
+            encoded = _encoded(BatchEncoder(BatchNormaliser(spec, opened.header, context)), opened)
+            # Read + encode the next batch in a thread while this one is appended and
+            # sent: Arrow's kernels release the GIL, so the broker is never left idle.
+            upcoming = asyncio.ensure_future(asyncio.to_thread(next, encoded, None))
+            try:
+                while (batch := await upcoming) is not None:
+                    upcoming = asyncio.ensure_future(asyncio.to_thread(next, encoded, None))
+                    await self._send_batch(batch, key)
+            finally:
+                await asyncio.wait([upcoming])  # the thread lets go of the file before removal
 
     async def _send_batch(self, batch: EncodedBatch, key: str) -> None:
         for out in batch.rejected:

@@ -113,11 +113,11 @@ class BatchEncoder:
 
     def _ids(self, rows: list[int]) -> list[str]:
         """``stable_id(delivery key, source file, row)`` for each row, one hash copy each."""
-        prefix = self._id_prefix
+        copy = self._id_prefix.copy
         out = []
         for row in rows:
-            h = prefix.copy()
-            h.update(str(row).encode())
+            h = copy()
+            h.update(b"%d" % row)
             out.append(h.hexdigest()[:32])
         return out
 

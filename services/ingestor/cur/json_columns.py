@@ -91,18 +91,18 @@ def per_distinct(arr: pa.Array, to_json: Callable[[Any], Any]) -> pa.Array:
 def floats(doubles: pa.Array) -> pa.Array:
     """The text orjson writes for each finite double (nulls stay null)."""
     text = pc.cast(doubles, pa.string())
-    integral = pc.invert(pc.match_substring_regex(text, "[.e]"))
-    text = pc.if_else(integral, join(text, ".0"), text)
-    magnitude = pc.abs(doubles)
-    odd = None
-    for low, high in _ODD_BANDS:
-        band = pc.and_(pc.greater_equal(magnitude, low), pc.less(magnitude, high))
-        odd = band if odd is None else pc.or_(odd, band)
-    odd = pc.fill_null(odd, False)
-    if pc.any(odd).as_py():
-        cells = doubles.filter(odd).to_pylist()
-        fixed = pa.array([orjson.dumps(v).decode() for v in cells], pa.string())
-        text = pc.replace_with_mask(text, odd, fixed)
+    x = doubles.to_numpy(zero_copy_only=False)  # nulls read as NaN: every test below is False
+    with np.errstate(invalid="ignore"):
+        magnitude = np.abs(x)
+        integral = (np.floor(x) == x) & (magnitude < 1e16)  # Arrow writes 3.0 as "3"
+        odd = np.zeros(len(x), dtype=bool)
+        for low, high in _ODD_BANDS:
+            odd |= (magnitude >= low) & (magnitude < high)
+    if integral.any():
+        text = pc.if_else(pa.array(integral), join(text, ".0"), text)
+    if odd.any():
+        fixed = [orjson.dumps(float(v)).decode() for v in x[odd]]
+        text = pc.replace_with_mask(text, pa.array(odd), pa.array(fixed, pa.string()))
     return text
 
 
