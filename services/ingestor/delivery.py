@@ -16,14 +16,18 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from services.ingestor.batching import HeaderFactory, TopicBatcher
+from services.ingestor.cur import columns
 from services.ingestor.cur.encode import BatchEncoder, EncodedBatch
 from services.ingestor.cur.formats import detect
 from services.ingestor.cur.manifest import Delivery
@@ -40,7 +44,7 @@ from shared.events import (
     utcnow,
 )
 from shared.events.cur import SourceFormat
-from shared.kafka import DLQ_MAX_VALUE_CHARS, EventProducer
+from shared.kafka import DLQ_MAX_VALUE_CHARS, EventProducer, partition_for
 from shared.logging import get_logger
 from shared.topics import CUR_LINE_ITEMS
 
@@ -71,6 +75,8 @@ class AttemptReport:
     attempt_id: str
     accounts: dict[str, AccountTally] = field(default_factory=dict)
     refused_files: dict[str, str] = field(default_factory=dict)
+    #: The line-items partitions this attempt covered (None: the whole delivery).
+    shares: frozenset[int] | None = None
 
     @property
     def rows(self) -> int:
@@ -99,12 +105,32 @@ class AttemptReport:
         }
 
 
-def _encoded(encoder: BatchEncoder, opened: OpenedFile) -> Iterator[EncodedBatch]:
-    """The file's batches encoded, rows numbered from 1."""
+def _encoded(
+    encoder: BatchEncoder, opened: OpenedFile, shares: frozenset[int] | None
+) -> Iterator[EncodedBatch]:
+    """The file's batches encoded, rows numbered from 1; only the ``shares``' rows if given."""
     first = 1
+    account_column = encoder.n.columns["account_id"]
     for batch in opened.batches:
-        yield encoder.encode(batch, first)
+        if shares is None:
+            yield encoder.encode(batch, first)
+        else:
+            mask = share_mask(batch.column(account_column), shares)
+            numbers = np.flatnonzero(mask.to_numpy(zero_copy_only=False)) + first
+            yield encoder.encode(batch.filter(mask), first, numbers)
         first += batch.num_rows
+
+
+def share_mask(accounts: pa.Array, shares: frozenset[int]) -> pa.Array:
+    """Rows whose account (``unknown`` when empty) lands on a line-items partition in ``shares``."""
+    encoded = pc.dictionary_encode(columns.clean_text(accounts))
+    owned = [
+        partition_for(a or UNKNOWN_ACCOUNT, CUR_LINE_ITEMS.partitions) in shares
+        for a in encoded.dictionary.to_pylist()
+    ]
+    unknown_owned = partition_for(UNKNOWN_ACCOUNT, CUR_LINE_ITEMS.partitions) in shares
+    taken = pc.take(pa.array(owned, pa.bool_()), encoded.indices)
+    return pc.fill_null(taken, unknown_owned)
 
 
 class DeliveryIngestor:
@@ -115,22 +141,43 @@ class DeliveryIngestor:
         self.source = source
         self.service = service
 
-    async def ingest(self, delivery: Delivery) -> AttemptReport:
-        """Run one attempt over every file of ``delivery``; return what it sent."""
-        attempt = _Attempt(self, delivery, uuid.uuid4().hex)
+    async def ingest(
+        self,
+        delivery: Delivery,
+        shares: frozenset[int] | None = None,
+        owns: Callable[[frozenset[int]], bool] | None = None,
+    ) -> AttemptReport | None:
+        """Run one attempt over every file of ``delivery``; return what it sent.
+
+        With ``shares`` only the rows of accounts on those line-items partitions
+        are sent (other replicas send the rest). None when ``owns`` says the shares
+        moved to another replica before the completed markers: the attempt is left
+        unfinished, and the new owner ingests them as its own attempt.
+        """
+        attempt = _Attempt(self, delivery, uuid.uuid4().hex, shares)
         for key in delivery.files:
             await attempt.ingest_file(key)
+        if shares is not None and owns is not None and not owns(shares):
+            log.warning("shares moved mid-delivery; attempt left unfinished", shares=sorted(shares))
+            return None
         await attempt.finish()
         return attempt.report
 
 
 class _Attempt:
-    def __init__(self, owner: DeliveryIngestor, delivery: Delivery, attempt_id: str) -> None:
+    def __init__(
+        self,
+        owner: DeliveryIngestor,
+        delivery: Delivery,
+        attempt_id: str,
+        shares: frozenset[int] | None,
+    ) -> None:
         self.producer = owner.producer
         self.source = owner.source
         self.service = owner.service
         self.delivery = delivery
-        self.report = AttemptReport(delivery.key, attempt_id)
+        self.shares = shares
+        self.report = AttemptReport(delivery.key, attempt_id, shares=shares)
         self.items = TopicBatcher(owner.producer, CUR_LINE_ITEMS)
         self.headers = HeaderFactory(CostLineItem.ce_type(), owner.service)
         self.dead_letters: list[Awaitable[Any]] = []
@@ -180,11 +227,19 @@ class _Attempt:
         except FileRefused as exc:
             log.error("file refused", file=key, reason=str(exc), delivery=self.delivery.key)
             self.report.refused_files[key] = str(exc)
-            await self._dead_letter(key, None, str(exc), {"file": key})
             payers = [t.payer for t in self.report.accounts.values() if t.payer]
-            self.refusals.append(max(set(payers), key=payers.count) if payers else None)
+            payer = max(set(payers), key=payers.count) if payers else None
+            # Shared: the share of the payer (or of "unknown") reports it, once.
+            if self._in_shares(payer or UNKNOWN_ACCOUNT):
+                await self._dead_letter(key, None, str(exc), {"file": key})
+                self.refusals.append(payer)
         else:
             log.info("file ingested", file=key, rows=self._seen() - rows_before)
+
+    def _in_shares(self, account: str) -> bool:
+        return (
+            self.shares is None or partition_for(account, CUR_LINE_ITEMS.partitions) in self.shares
+        )
 
     def _seen(self) -> int:
         return sum(t.rows + t.rejected for t in self.report.accounts.values())
@@ -201,7 +256,8 @@ class _Attempt:
                 billing_period=self.delivery.billing_period,
                 source_file=key,
             )
-            encoded = _encoded(BatchEncoder(BatchNormaliser(spec, opened.header, context)), opened)
+            encoder = BatchEncoder(BatchNormaliser(spec, opened.header, context))
+            encoded = _encoded(encoder, opened, self.shares)
             # Read + encode the next batch in a thread while this one is appended and
             # sent: Arrow's kernels release the GIL, so the broker is never left idle.
             upcoming = asyncio.ensure_future(asyncio.to_thread(next, encoded, None))
@@ -234,7 +290,8 @@ class _Attempt:
     async def finish(self) -> None:
         """Attribute refused files, await every ack, then send and ack completed markers."""
         for payer in self.refusals:
-            owner = payer or next(iter(self.report.accounts), UNKNOWN_ACCOUNT)
+            first = next(iter(self.report.accounts), UNKNOWN_ACCOUNT)
+            owner = payer or (first if self.shares is None else UNKNOWN_ACCOUNT)
             (await self._tally(owner)).rejected += 1
         await self.items.flush()
         await asyncio.gather(*self.dead_letters)

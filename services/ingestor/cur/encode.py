@@ -184,9 +184,16 @@ class BatchEncoder:
             key = key.removeprefix(prefix)
         return key
 
-    def encode(self, batch: pa.RecordBatch, first_row: int) -> EncodedBatch:
-        """Each row of ``batch`` as an encoded record or a Rejected, numbered from ``first_row``."""
+    def encode(
+        self, batch: pa.RecordBatch, first_row: int, numbers: np.ndarray | None = None
+    ) -> EncodedBatch:
+        """Each row of ``batch`` as an encoded record or a Rejected, numbered from ``first_row``.
+
+        ``numbers``: the rows' numbers in the file instead (a batch filtered to a share).
+        """
         n = batch.num_rows
+        if numbers is None:
+            numbers = np.arange(first_row, first_row + n)
         frags: dict[str, pa.Array | str] = {}
         doubles: dict[str, pa.Array] = {}
         errors: columns.Errors = {}
@@ -221,15 +228,16 @@ class BatchEncoder:
         account = text.get("account_id", nulls)
         start, cost = frags["usage_start"], doubles["unblended_cost"]
         missing = pc.or_(pc.or_(pc.is_null(account), pc.is_null(start)), pc.is_null(cost))
-        rejected = self._rejected(batch, first_row, errors, missing, (account, start, cost))
+        bad = sorted(set(errors) | set(pc.indices_nonzero(missing).to_pylist()))
+        rejected = self._rejected(batch, numbers, bad, errors, (account, start, cost))
         keep = np.ones(n, dtype=bool)
-        keep[[r.source_row - first_row for r in rejected]] = False
+        keep[bad] = False
         mask = pa.array(keep) if rejected else None
 
         def accepted(arr: pa.Array) -> pa.Array:
             return arr if mask is None else arr.filter(mask)
 
-        rows = np.arange(first_row, first_row + n)[keep].tolist()
+        rows = numbers[keep].tolist()
         ids = self._ids(rows)
         parts: dict[str, list[pa.Array | str]] = {
             name: [value if isinstance(value, str) else pc.fill_null(accepted(value), jc.NULL)]
@@ -261,17 +269,17 @@ class BatchEncoder:
     def _rejected(
         self,
         batch: pa.RecordBatch,
-        first_row: int,
+        numbers: np.ndarray,
+        bad: list[int],
         errors: columns.Errors,
-        missing: pa.Array,
         required: tuple[pa.Array, pa.Array, pa.Array],
     ) -> list[Rejected]:
         """Rows with a bad cell (the first field's reason) or no account, start or cost."""
         out = []
-        for i in sorted(set(errors) | set(pc.indices_nonzero(missing).to_pylist())):
+        for i in bad:
             account, start, cost = (arr[i].as_py() for arr in required)
             reason = errors.get(i) or self.n._missing(account, start, cost) or ""
-            out.append(Rejected(first_row + i, reason, account, self.n._raw(batch, i)))
+            out.append(Rejected(int(numbers[i]), reason, account, self.n._raw(batch, i)))
         return out
 
     def _amortised(self, d: dict[str, pa.Array], line_type: pa.Array | None) -> pa.Array:
