@@ -86,8 +86,6 @@ class DeliveryCompleted(Event):
     completed_at: datetime
 
 
-
-
 class CurShareDone(Event):
     """One ingestor replica finished its share of a delivery: the accounts on one partition.
 

@@ -18,6 +18,7 @@ def test_compacted_topics_are_the_design_ones() -> None:
         "spendstream.recommendations.v1",
         "spendstream.forecasts.v1",
         "spendstream.budgets.v1",
+        "spendstream.ingestor.cur-shares.v1",  # per share: the last record per delivery
     }
 
 
