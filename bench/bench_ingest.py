@@ -11,6 +11,10 @@ same aiokafka batch path and (b) by a ``confluent-kafka`` (librdkafka)
 ``produce`` loop; the faster of the two is the baseline. The ratio says how
 close reading + normalising + encoding come to free.
 
+Then two replicas in shared mode (``cur_shares``), each its own process, on the
+same delivery, against the one process above: rows over the span from the first
+replica's start to the last one's end.
+
 Then the peak RSS of ingesting a 10M-row file in a child process: ``ru_maxrss``
 and a psutil sample of RSS every 0.2 s with what the process held at the peak
 (Arrow's pool, Python's traced heap when ``--trace``, aiokafka's queued and
@@ -50,12 +54,13 @@ from services.ingestor.cur.formats import detect
 from services.ingestor.cur.normalise import BatchNormaliser, FileContext
 from services.ingestor.cur.readers import open_data_file
 from services.ingestor.cur_runner import CurRunner, make_source
+from services.ingestor.cur_shares import ShareBook
 from services.ingestor.settings import IngestorSettings
 from services.ingestor.state import StateStore
 from shared.events import CostLineItem
 from shared.kafka import EventProducer, make_producer
 from shared.logging import configure_logging
-from shared.topics import CUR_LINE_ITEMS, ensure_topics
+from shared.topics import CUR_LINE_ITEMS, CUR_SHARES, ensure_topics
 
 ROWS = 1_000_000
 RSS_ROWS = 10_000_000
@@ -152,10 +157,10 @@ def make_delivery(root: Path, parquets: list[Path], execution_id: str) -> None:
     )
 
 
-def settings_for(bootstrap: str, state: Path) -> IngestorSettings:
+def settings_for(bootstrap: str, state: Path, prefix: str | None = None) -> IngestorSettings:
     return IngestorSettings(
         kafka_bootstrap_servers=bootstrap,
-        topic_prefix=f"bench-{uuid.uuid4().hex[:8]}.",
+        topic_prefix=prefix or f"bench-{uuid.uuid4().hex[:8]}.",
         kafka_enable_idempotence=os.environ.get("SPENDSTREAM_KAFKA_ENABLE_IDEMPOTENCE", "false")
         == "true",
         ingestor_state_dir=state,
@@ -327,6 +332,50 @@ def broker(stack: ExitStack, work: Path) -> str:
     return stack.enter_context(owned_stack(work / "stack")).kafka_bootstrap_servers
 
 
+async def replica(settings: IngestorSettings, root: Path, replicas: int) -> dict[str, float]:
+    """One shared-mode replica: wait for its even share of the group, ingest, time it."""
+    await ensure_topics(settings, (CUR_LINE_ITEMS, CUR_LINE_ITEMS.dlq, CUR_SHARES))
+    raw = make_producer(settings)
+    await raw.start()
+    producer = EventProducer(raw, settings)
+    book = ShareBook(settings, producer)
+    await book.start()
+    try:
+        while len(await book.refresh()) != CUR_SHARES.partitions // replicas:
+            pass  # until every replica has joined: else the first takes every share
+        state = StateStore(Path(tempfile.mkdtemp(prefix="bench-replica-")))  # unused when shared
+        runner = CurRunner(make_source(str(root)), producer, state, book)
+        start = time.time()
+        reports = await runner.run_once()
+        return {"rows": sum(r.rows for r in reports), "start": start, "end": time.time()}
+    finally:
+        await book.stop()
+        await raw.stop()
+
+
+def two_replicas(work: Path, bootstrap: str, one_rate: float) -> None:
+    """Two shared-mode replica processes on the same delivery against one process."""
+    prefix = f"bench-{uuid.uuid4().hex[:8]}."
+    command = [sys.executable, "-m", "bench.bench_ingest", "--replica-child", bootstrap]
+    children = [
+        subprocess.Popen(
+            [*command, str(work / "delivery"), prefix, "2"], stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    results = []
+    for child in children:
+        out, _ = child.communicate(timeout=3600)
+        if child.returncode:
+            raise RuntimeError(f"replica exited {child.returncode}")
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    rows = sum(r["rows"] for r in results)
+    seconds = max(r["end"] for r in results) - min(r["start"] for r in results)
+    rate = show("two shared-mode replicas, one delivery (acked)", rows, seconds)
+    shares = ", ".join(f"{r['rows']:,}" for r in results)
+    print(f"ratio two replicas / one process: {rate / one_rate:.2f} (target >= 1.6; rows {shares})")
+
+
 def show(name: str, rows: int, seconds: float) -> float:
     rate = rows / seconds
     print(f"{name:<44} {rows:>10,} rows in {seconds:7.2f} s = {rate:>9,.0f} rows/s")
@@ -358,6 +407,7 @@ def throughput(args: argparse.Namespace, work: Path, bootstrap: str) -> None:
     raw_l = show(f"raw produce, librdkafka loop ({size_b:.0f} B)", ours_rows, seconds)
     base = max(raw_a, raw_l)
     print(f"ratio ours / raw produce (faster of the two): {ours / base:.2f} (target >= 0.5)")
+    two_replicas(work, bootstrap, ours)
     for path in files:
         path.unlink()
 
@@ -389,12 +439,18 @@ def main() -> None:
     parser.add_argument("--skip-rss", action="store_true")
     parser.add_argument("--trace", action="store_true", help="tracemalloc in the RSS run")
     parser.add_argument("--rss-child", nargs=3, metavar=("BOOTSTRAP", "PARQUET", "STATE"))
+    parser.add_argument("--replica-child", nargs=4, metavar=("BOOTSTRAP", "ROOT", "PREFIX", "N"))
     args = parser.parse_args()
     configure_logging("bench-ingest", "WARNING", json=False)
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[attr-defined]  # progress as it runs
     if args.rss_child:
         bootstrap, parquet, state = args.rss_child
         rss_child(bootstrap, Path(parquet), Path(state), args.trace)
+        return
+    if args.replica_child:
+        bootstrap, root, prefix, replicas = args.replica_child
+        settings = settings_for(bootstrap, Path(root) / "unused", prefix)
+        print(json.dumps(asyncio.run(replica(settings, Path(root), int(replicas)))))
         return
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp, ExitStack() as stack:
         work = Path(tmp)
