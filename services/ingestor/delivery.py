@@ -105,7 +105,7 @@ class AttemptReport:
         }
 
 
-def _encoded(
+def encoded_batches(
     encoder: BatchEncoder, opened: OpenedFile, shares: frozenset[int] | None
 ) -> Iterator[EncodedBatch]:
     """The file's batches encoded, rows numbered from 1; only the ``shares``' rows if given."""
@@ -257,7 +257,7 @@ class _Attempt:
                 source_file=key,
             )
             encoder = BatchEncoder(BatchNormaliser(spec, opened.header, context))
-            encoded = _encoded(encoder, opened, self.shares)
+            encoded = encoded_batches(encoder, opened, self.shares)
             # Read + encode the next batch in a thread while this one is appended and
             # sent: Arrow's kernels release the GIL, so the broker is never left idle.
             upcoming = asyncio.ensure_future(asyncio.to_thread(next, encoded, None))

@@ -21,6 +21,7 @@ from services.ingestor.cur.encode import BatchEncoder
 from services.ingestor.cur.formats import detect
 from services.ingestor.cur.normalise import BatchNormaliser, FileContext
 from services.ingestor.cur.readers import open_data_file
+from services.ingestor.delivery import encoded_batches
 from shared.codec import encode_value
 from shared.events import CostLineItem
 from tests.fixtures.cur.builders import (
@@ -121,3 +122,23 @@ def test_strings_match_orjson_for_every_escape() -> None:
     assert got == [None if c is None else orjson.dumps(c).decode() for c in cells]
     plain = json_columns.strings(pa.array(["a", None], pa.string())).to_pylist()
     assert plain == ['"a"', None]
+
+
+def test_shares_split_a_file_into_disjoint_parts_that_make_the_whole(tmp_path: Path) -> None:
+    accounts = tuple(f"{100000000000 + 7919 * i:012d}" for i in range(12))
+    path = write_parquet(cur2_table(3000, accounts=accounts), tmp_path / "p.parquet", 1000)
+
+    def encoded(shares: frozenset[int] | None) -> list[tuple[str, bytes]]:
+        opened = open_data_file(path)
+        encoder = BatchEncoder(BatchNormaliser(detect(opened.header), opened.header, CTX))
+        return [
+            pair
+            for batch in encoded_batches(encoder, opened, shares)
+            for pair in zip(batch.ids, batch.values, strict=True)
+        ]
+
+    whole = encoded(None)
+    parts = [encoded(frozenset({0, 2, 4})), encoded(frozenset({1, 3, 5}))]
+    assert parts[0]
+    assert parts[1]
+    assert sorted(parts[0] + parts[1]) == sorted(whole)  # same ids, same bytes, none twice
