@@ -110,7 +110,7 @@ def encoded_batches(
 ) -> Iterator[EncodedBatch]:
     """The file's batches encoded, rows numbered from 1; only the ``shares``' rows if given."""
     first = 1
-    account_column = encoder.n.columns["account_id"]
+    account_column = encoder.normaliser.columns["account_id"]
     for batch in opened.batches:
         if shares is None:
             yield encoder.encode(batch, first)

@@ -100,7 +100,7 @@ class BatchEncoder:
     """Encodes the batches of one file (the columns and context of its normaliser)."""
 
     def __init__(self, normaliser: BatchNormaliser) -> None:
-        self.n = normaliser
+        self.normaliser = normaliser
         ctx = normaliser.context
         self._id_prefix = hashlib.sha256(f"{ctx.delivery_key}\x1f{ctx.source_file}\x1f".encode())
         self._constants = {
@@ -134,7 +134,7 @@ class BatchEncoder:
         failed: dict[int, str] = {}
         for j, cell in enumerate(encoded.dictionary.to_pylist()):
             try:
-                when = self.n._times(cell, column)
+                when = self.normaliser._times(cell, column)
             except values.CellError as exc:
                 when, failed[j] = None, str(exc)
             parsed.append(None if when is None else orjson.dumps(when).decode())
@@ -146,23 +146,23 @@ class BatchEncoder:
         return pc.take(pa.array(parsed, pa.string()), encoded.indices), errors
 
     def _tags(self, batch: pa.RecordBatch) -> tuple[pa.Array | str, columns.Errors]:
-        spec, n = self.n.spec, batch.num_rows
+        spec, n = self.normaliser.spec, batch.num_rows
         column = spec.tags_column
         if column and column in batch.schema.names:
             arr = batch.column(column)
-            if not self.n.tag_columns:
+            if not self.normaliser.tag_columns:
                 fast = _map_objects(arr, spec.strip_tag_prefixes)
                 if fast is not None:
                     return fast, {}
             tags, errors = columns.tags_column(arr, column, spec.strip_tag_prefixes)
-            if self.n.tag_columns:
-                tags = self.n._legacy_tags(batch, tags)
+            if self.normaliser.tag_columns:
+                tags = self.normaliser._legacy_tags(batch, tags)
             return jc.objects(tags), errors
-        if not self.n.tag_columns:
+        if not self.normaliser.tag_columns:
             return "{}", {}
-        keys = [self._legacy_key(c) for c in self.n.tag_columns]
+        keys = [self._legacy_key(c) for c in self.normaliser.tag_columns]
         if len(set(keys)) < len(keys):  # two columns name one tag: the dict path decides
-            return jc.objects(self.n._legacy_tags(batch, [{}] * n)), {}
+            return jc.objects(self.normaliser._legacy_tags(batch, [{}] * n)), {}
         # Each present tag as ',"key":value', absent ones empty; the first comma then goes.
         # (binary_join_element_wise's null_handling="skip" drops all-null rows in pyarrow 21.)
         entries = [
@@ -173,14 +173,14 @@ class BatchEncoder:
                 ),
                 "",
             )
-            for k, c in zip(keys, self.n.tag_columns, strict=True)
+            for k, c in zip(keys, self.normaliser.tag_columns, strict=True)
         ]
         body = pc.replace_substring_regex(jc.join(*entries), "^,", "")
         return jc.join("{", body, "}"), {}
 
     def _legacy_key(self, column: str) -> str:
         key = column.split("/", 1)[1]
-        for prefix in self.n.spec.strip_tag_prefixes:
+        for prefix in self.normaliser.spec.strip_tag_prefixes:
             key = key.removeprefix(prefix)
         return key
 
@@ -200,7 +200,7 @@ class BatchEncoder:
         nulls = pa.nulls(n, pa.string())
         text: dict[str, pa.Array] = {}
         for name in ALL_FIELDS:
-            column = self.n.columns.get(name)
+            column = self.normaliser.columns.get(name)
             if column is None:
                 if name in _NUMBER_FIELDS:
                     doubles[name] = pa.nulls(n, pa.float64())
@@ -278,8 +278,8 @@ class BatchEncoder:
         out = []
         for i in bad:
             account, start, cost = (arr[i].as_py() for arr in required)
-            reason = errors.get(i) or self.n._missing(account, start, cost) or ""
-            out.append(Rejected(int(numbers[i]), reason, account, self.n._raw(batch, i)))
+            reason = errors.get(i) or self.normaliser._missing(account, start, cost) or ""
+            out.append(Rejected(int(numbers[i]), reason, account, self.normaliser._raw(batch, i)))
         return out
 
     def _amortised(self, d: dict[str, pa.Array], line_type: pa.Array | None) -> pa.Array:
