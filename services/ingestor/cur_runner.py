@@ -62,7 +62,7 @@ class CurRunner:
         progress is finished and marked, so the next run resumes with the rest.
         """
         deliveries = await asyncio.to_thread(self.source.deliveries)
-        reports = []
+        reports: list[AttemptReport] = []
         for delivery in latest_per_period(deliveries):
             if stop is not None and stop.is_set():
                 log.info("stopping between deliveries", ingested=len(reports))

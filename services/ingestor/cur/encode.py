@@ -228,10 +228,10 @@ class BatchEncoder:
         account = text.get("account_id", nulls)
         start, cost = frags["usage_start"], doubles["unblended_cost"]
         missing = pc.or_(pc.or_(pc.is_null(account), pc.is_null(start)), pc.is_null(cost))
-        bad = sorted(set(errors) | set(pc.indices_nonzero(missing).to_pylist()))
-        rejected = self._rejected(batch, numbers, bad, errors, (account, start, cost))
+        refused = sorted(set(errors) | set(pc.indices_nonzero(missing).to_pylist()))
+        rejected = self._rejected(batch, numbers, refused, errors, (account, start, cost))
         keep = np.ones(n, dtype=bool)
-        keep[bad] = False
+        keep[np.array(refused, dtype=np.int64)] = False
         mask = pa.array(keep) if rejected else None
 
         def accepted(arr: pa.Array) -> pa.Array:
@@ -254,6 +254,8 @@ class BatchEncoder:
             layout += [("{" if i == 0 else ",") + f'"{name}":', *parts[name]]
         body = jc.rows(_merge_constants([*layout, "}"]), len(rows))
         accounts = columns.to_list(accepted(account))
+        costs = parts["unblended_cost"][0]
+        assert not isinstance(costs, str)  # a mapped, required column
         return EncodedBatch(
             values=body.cast(pa.binary()).to_numpy(zero_copy_only=False).tolist(),
             ids=ids,
@@ -261,7 +263,7 @@ class BatchEncoder:
             per_account=_per_account(
                 accounts,
                 columns.to_list(accepted(text.get("payer_account_id", nulls))),
-                parts["unblended_cost"][0].to_pylist(),
+                costs.to_pylist(),
             ),
             rejected=rejected,
         )
