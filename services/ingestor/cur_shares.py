@@ -19,6 +19,7 @@ from decimal import Decimal
 from aiokafka import TopicPartition
 
 from services.ingestor.delivery import AttemptReport
+from services.ingestor.exceptions import IngestorError
 from services.ingestor.settings import IngestorSettings
 from shared.codec import DecodeError, decode, encode
 from shared.events import CurShareDone, utcnow
@@ -31,6 +32,9 @@ log = get_logger(__name__)
 # (a dead replica is still noticed within the session timeout, by heartbeats).
 MAX_POLL_INTERVAL_MS = 3_600_000
 POLL_MS = 200
+# A pass that gets no assignment within this (broker down, group stuck) fails
+# and is retried next interval, instead of holding the loop (and shutdown) forever.
+ASSIGNMENT_TIMEOUT_S = 60.0
 
 
 class ShareBook:
@@ -73,6 +77,7 @@ class ShareBook:
 
     async def refresh(self) -> dict[int, set[str]]:
         """The owned shares with their done deliveries, read up to the partitions' ends."""
+        deadline = asyncio.get_running_loop().time() + ASSIGNMENT_TIMEOUT_S
         while True:
             batches = await self._consumer.getmany(timeout_ms=POLL_MS)
             for records in batches.values():
@@ -86,6 +91,8 @@ class ShareBook:
                     self._done.setdefault(record.partition, set()).add(event.delivery_key)
             assigned = self._consumer.assignment()
             if not assigned:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise IngestorError(f"no CUR shares assigned in {ASSIGNMENT_TIMEOUT_S:.0f} s")
                 continue  # joining: the assignment comes with a later poll
             ends = await self._consumer.end_offsets(list(assigned))
             positions = {tp: await self._consumer.position(tp) for tp in assigned}
