@@ -19,7 +19,6 @@ from decimal import Decimal
 from aiokafka import TopicPartition
 
 from services.ingestor.delivery import AttemptReport
-from services.ingestor.exceptions import IngestorError
 from services.ingestor.settings import IngestorSettings
 from shared.codec import DecodeError, decode, encode
 from shared.events import CurShareDone, utcnow
@@ -32,8 +31,8 @@ log = get_logger(__name__)
 # (a dead replica is still noticed within the session timeout, by heartbeats).
 MAX_POLL_INTERVAL_MS = 3_600_000
 POLL_MS = 200
-# A pass that gets no assignment within this (broker down, group stuck) fails
-# and is retried next interval, instead of holding the loop (and shutdown) forever.
+# A pass with no assignment after this owns nothing (a replica beyond the partition
+# count, a stuck group) and ends, instead of holding the loop and shutdown forever.
 ASSIGNMENT_TIMEOUT_S = 60.0
 
 
@@ -92,7 +91,8 @@ class ShareBook:
             assigned = self._consumer.assignment()
             if not assigned:
                 if asyncio.get_running_loop().time() > deadline:
-                    raise IngestorError(f"no CUR shares assigned in {ASSIGNMENT_TIMEOUT_S:.0f} s")
+                    log.warning("no cur shares assigned", waited_s=ASSIGNMENT_TIMEOUT_S)
+                    return {}
                 continue  # joining: the assignment comes with a later poll
             ends = await self._consumer.end_offsets(list(assigned))
             positions = {tp: await self._consumer.position(tp) for tp in assigned}
