@@ -68,6 +68,19 @@ CUR_LINE_ITEMS = Topic(
     consumers=("anomaly", "rightsizing"),
     owner_dead_letters=True,
 )
+# Ingestor replicas share each CUR delivery by line-items partition; this group
+# topic (one partition per line-items partition) assigns the shares and holds,
+# per share, which deliveries are done. Only the ingestor reads or writes it.
+CUR_SHARES = Topic(
+    "spendstream.ingestor.cur-shares.v1",
+    "delivery key (partition: the line-items partition of the share)",
+    (ev.CurShareDone,),
+    "ingestor",
+    "Which CUR deliveries each ingestor share (line-items partition) has completed.",
+    compacted=True,
+    partitions=CUR_LINE_ITEMS.partitions,
+    consumers=("ingestor",),
+)
 CLOUDWATCH_DATAPOINTS = Topic(
     "spendstream.cloudwatch.datapoints.v1",
     "resource id",
@@ -171,6 +184,7 @@ FEEDBACK = Topic(
 
 TOPICS: tuple[Topic, ...] = (
     CUR_LINE_ITEMS,
+    CUR_SHARES,
     CLOUDWATCH_DATAPOINTS,
     INVENTORY_EC2,
     INSTANCE_RATES,

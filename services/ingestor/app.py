@@ -1,7 +1,8 @@
 """Composition root: settings -> clients -> the three polling loops.
 
 ``run`` starts one producer, opens the state store and runs, each on its own
-interval, the CUR pass (when a source is configured), the CloudWatch poll and
+interval, the CUR pass (when a source is configured; with
+``SPENDSTREAM_INGESTOR_CUR_SHARED`` over this replica's shares), the CloudWatch poll and
 the inventory scan (when accounts are configured) until ``stop`` is set. A
 failing pass is logged and retried next interval; it never kills the others.
 """
@@ -18,6 +19,7 @@ from services.ingestor.accounts import AccountConfig, parse_accounts
 from services.ingestor.aws import AwsClients
 from services.ingestor.cloudwatch.poller import CloudWatchPoller
 from services.ingestor.cur_runner import CurRunner, make_source
+from services.ingestor.cur_shares import ShareBook
 from services.ingestor.exceptions import IngestorError
 from services.ingestor.inventory.collector import InventoryCollector
 from services.ingestor.settings import IngestorSettings
@@ -55,11 +57,15 @@ def accounts(settings: IngestorSettings) -> list[AccountConfig]:
 
 
 def cur_runner(
-    settings: IngestorSettings, producer: EventProducer, state: StateStore, source: str
+    settings: IngestorSettings,
+    producer: EventProducer,
+    state: StateStore,
+    source: str,
+    shares: ShareBook | None = None,
 ) -> CurRunner:
     """A CUR runner over ``source`` (directory or s3:// URI)."""
     s3 = aws_clients(settings).client("s3") if source.startswith("s3://") else None
-    return CurRunner(make_source(source, s3), producer, state)
+    return CurRunner(make_source(source, s3), producer, state, shares)
 
 
 def cloudwatch_poller(
@@ -95,10 +101,15 @@ async def every(
 async def run(settings: IngestorSettings, stop: asyncio.Event, metrics: ServiceMetrics) -> None:
     """The service: every configured loop on its interval until ``stop`` is set."""
     state = StateStore(settings.ingestor_state_dir)
-    async with event_producer(settings) as producer:
+    async with event_producer(settings) as producer, contextlib.AsyncExitStack() as stack:
         loops = []
         if settings.ingestor_cur_source:
-            runner = cur_runner(settings, producer, state, settings.ingestor_cur_source)
+            shares = None
+            if settings.ingestor_cur_shared:
+                shares = ShareBook(settings, producer)
+                await shares.start()
+                stack.push_async_callback(shares.stop)
+            runner = cur_runner(settings, producer, state, settings.ingestor_cur_source, shares)
 
             async def cur_pass() -> None:
                 reports = await runner.run_once(stop=stop)

@@ -4,6 +4,9 @@ Only the newest manifest of each (report, billing period) is considered, oldest
 period first; a delivery enters the delivered set only after its completed
 markers are acked, so a crash means the next pass ingests it again as a new
 attempt, which supersedes the unfinished one downstream.
+
+Shared mode (several replicas): the same pass over the shares this replica owns
+(``cur_shares``), the delivered set per share kept in Kafka instead of the file.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from services.ingestor.cur.manifest import latest_per_period
+from services.ingestor.cur.manifest import Delivery, latest_per_period
+from services.ingestor.cur_shares import ShareBook
 from services.ingestor.delivery import AttemptReport, DeliveryIngestor
 from services.ingestor.sources import CurSource, LocalSource, S3Source
 from services.ingestor.state import StateStore
@@ -35,10 +39,17 @@ def make_source(uri: str, s3_client: Any | None = None) -> CurSource:
 class CurRunner:
     """Ingests every new delivery of one source."""
 
-    def __init__(self, source: CurSource, producer: EventProducer, state: StateStore) -> None:
+    def __init__(
+        self,
+        source: CurSource,
+        producer: EventProducer,
+        state: StateStore,
+        shares: ShareBook | None = None,
+    ) -> None:
         self.source = source
         self.producer = producer
         self.state = state
+        self.shares = shares
         self.ingestor = DeliveryIngestor(producer, source, producer.settings.service_name)
 
     async def run_once(
@@ -51,11 +62,15 @@ class CurRunner:
         progress is finished and marked, so the next run resumes with the rest.
         """
         deliveries = await asyncio.to_thread(self.source.deliveries)
-        reports = []
+        reports: list[AttemptReport] = []
         for delivery in latest_per_period(deliveries):
             if stop is not None and stop.is_set():
                 log.info("stopping between deliveries", ingested=len(reports))
                 break
+            if self.shares is not None:
+                shared = await self._ingest_shares(self.shares, delivery, force)
+                reports += [shared] if shared is not None else []
+                continue
             if not force and self.state.is_delivered(delivery.key):
                 log.debug("delivery already ingested", manifest=delivery.manifest_key)
                 continue
@@ -66,6 +81,7 @@ class CurRunner:
                 files=len(delivery.files),
             )
             report = await self.ingestor.ingest(delivery)
+            assert report is not None  # only a shared attempt can be left unfinished
             self.state.mark_delivered(
                 delivery.key,
                 {
@@ -86,3 +102,18 @@ class CurRunner:
             )
             reports.append(report)
         return reports
+
+    async def _ingest_shares(
+        self, shares: ShareBook, delivery: Delivery, force: bool
+    ) -> AttemptReport | None:
+        """Ingest the owned shares of ``delivery`` not yet done, then record them done."""
+        done = await shares.refresh()
+        todo = frozenset(p for p, keys in done.items() if force or delivery.key not in keys)
+        if not todo:
+            return None
+        log.info("delivery shares started", manifest=delivery.manifest_key, shares=sorted(todo))
+        report = await self.ingestor.ingest(delivery, todo, shares.owns)
+        if report is not None:
+            await shares.mark_done(delivery.key, report)
+            log.info("delivery shares completed", attempt_id=report.attempt_id, rows=report.rows)
+        return report

@@ -16,18 +16,23 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from services.ingestor.batching import HeaderFactory, TopicBatcher, encode_body
+from services.ingestor.batching import HeaderFactory, TopicBatcher
+from services.ingestor.cur import columns
+from services.ingestor.cur.encode import BatchEncoder, EncodedBatch
 from services.ingestor.cur.formats import detect
 from services.ingestor.cur.manifest import Delivery
 from services.ingestor.cur.normalise import BatchNormaliser, FileContext
-from services.ingestor.cur.readers import open_data_file
+from services.ingestor.cur.readers import OpenedFile, open_data_file
 from services.ingestor.exceptions import FileRefused
 from services.ingestor.sources import CurSource
 from shared.events import (
@@ -39,7 +44,7 @@ from shared.events import (
     utcnow,
 )
 from shared.events.cur import SourceFormat
-from shared.kafka import DLQ_MAX_VALUE_CHARS, EventProducer
+from shared.kafka import DLQ_MAX_VALUE_CHARS, EventProducer, partition_for
 from shared.logging import get_logger
 from shared.topics import CUR_LINE_ITEMS
 
@@ -70,6 +75,8 @@ class AttemptReport:
     attempt_id: str
     accounts: dict[str, AccountTally] = field(default_factory=dict)
     refused_files: dict[str, str] = field(default_factory=dict)
+    #: The line-items partitions this attempt covered (None: the whole delivery).
+    shares: frozenset[int] | None = None
 
     @property
     def rows(self) -> int:
@@ -98,6 +105,34 @@ class AttemptReport:
         }
 
 
+def encoded_batches(
+    encoder: BatchEncoder, opened: OpenedFile, shares: frozenset[int] | None
+) -> Iterator[EncodedBatch]:
+    """The file's batches encoded, rows numbered from 1; only the ``shares``' rows if given."""
+    first = 1
+    account_column = encoder.normaliser.columns["account_id"]
+    for batch in opened.batches:
+        if shares is None:
+            yield encoder.encode(batch, first)
+        else:
+            mask = share_mask(batch.column(account_column), shares)
+            numbers = np.flatnonzero(mask.to_numpy(zero_copy_only=False)) + first
+            yield encoder.encode(batch.filter(mask), first, numbers)
+        first += batch.num_rows
+
+
+def share_mask(accounts: pa.Array, shares: frozenset[int]) -> pa.Array:
+    """Rows whose account (``unknown`` when empty) lands on a line-items partition in ``shares``."""
+    encoded = pc.dictionary_encode(columns.clean_text(accounts))
+    owned = [
+        partition_for(a or UNKNOWN_ACCOUNT, CUR_LINE_ITEMS.partitions) in shares
+        for a in encoded.dictionary.to_pylist()
+    ]
+    unknown_owned = partition_for(UNKNOWN_ACCOUNT, CUR_LINE_ITEMS.partitions) in shares
+    taken = pc.take(pa.array(owned, pa.bool_()), encoded.indices)
+    return pc.fill_null(taken, unknown_owned)
+
+
 class DeliveryIngestor:
     """Sends one delivery through an :class:`EventProducer` as one attempt."""
 
@@ -106,22 +141,43 @@ class DeliveryIngestor:
         self.source = source
         self.service = service
 
-    async def ingest(self, delivery: Delivery) -> AttemptReport:
-        """Run one attempt over every file of ``delivery``; return what it sent."""
-        attempt = _Attempt(self, delivery, uuid.uuid4().hex)
+    async def ingest(
+        self,
+        delivery: Delivery,
+        shares: frozenset[int] | None = None,
+        owns: Callable[[frozenset[int]], bool] | None = None,
+    ) -> AttemptReport | None:
+        """Run one attempt over every file of ``delivery``; return what it sent.
+
+        With ``shares`` only the rows of accounts on those line-items partitions
+        are sent (other replicas send the rest). None when ``owns`` says the shares
+        moved to another replica before the completed markers: the attempt is left
+        unfinished, and the new owner ingests them as its own attempt.
+        """
+        attempt = _Attempt(self, delivery, uuid.uuid4().hex, shares)
         for key in delivery.files:
             await attempt.ingest_file(key)
+        if shares is not None and owns is not None and not owns(shares):
+            log.warning("shares moved mid-delivery; attempt left unfinished", shares=sorted(shares))
+            return None
         await attempt.finish()
         return attempt.report
 
 
 class _Attempt:
-    def __init__(self, owner: DeliveryIngestor, delivery: Delivery, attempt_id: str) -> None:
+    def __init__(
+        self,
+        owner: DeliveryIngestor,
+        delivery: Delivery,
+        attempt_id: str,
+        shares: frozenset[int] | None,
+    ) -> None:
         self.producer = owner.producer
         self.source = owner.source
         self.service = owner.service
         self.delivery = delivery
-        self.report = AttemptReport(delivery.key, attempt_id)
+        self.shares = shares
+        self.report = AttemptReport(delivery.key, attempt_id, shares=shares)
         self.items = TopicBatcher(owner.producer, CUR_LINE_ITEMS)
         self.headers = HeaderFactory(CostLineItem.ce_type(), owner.service)
         self.dead_letters: list[Awaitable[Any]] = []
@@ -171,11 +227,19 @@ class _Attempt:
         except FileRefused as exc:
             log.error("file refused", file=key, reason=str(exc), delivery=self.delivery.key)
             self.report.refused_files[key] = str(exc)
-            await self._dead_letter(key, None, str(exc), {"file": key})
             payers = [t.payer for t in self.report.accounts.values() if t.payer]
-            self.refusals.append(max(set(payers), key=payers.count) if payers else None)
+            payer = max(set(payers), key=payers.count) if payers else None
+            # Shared: the share of the payer (or of "unknown") reports it, once.
+            if self._in_shares(payer or UNKNOWN_ACCOUNT):
+                await self._dead_letter(key, None, str(exc), {"file": key})
+                self.refusals.append(payer)
         else:
             log.info("file ingested", file=key, rows=self._seen() - rows_before)
+
+    def _in_shares(self, account: str) -> bool:
+        return (
+            self.shares is None or partition_for(account, CUR_LINE_ITEMS.partitions) in self.shares
+        )
 
     def _seen(self) -> int:
         return sum(t.rows + t.rejected for t in self.report.accounts.values())
@@ -192,30 +256,33 @@ class _Attempt:
                 billing_period=self.delivery.billing_period,
                 source_file=key,
             )
-            normaliser = BatchNormaliser(spec, opened.header, context)
-            next_row = 1
-            for batch in opened.batches:
-                await self._send_batch(normaliser, batch, next_row, key)
-                next_row += batch.num_rows
+            encoder = BatchEncoder(BatchNormaliser(spec, opened.header, context))
+            encoded = encoded_batches(encoder, opened, self.shares)
+            # Read + encode the next batch in a thread while this one is appended and
+            # sent: Arrow's kernels release the GIL, so the broker is never left idle.
+            upcoming = asyncio.ensure_future(asyncio.to_thread(next, encoded, None))
+            try:
+                while (batch := await upcoming) is not None:
+                    upcoming = asyncio.ensure_future(asyncio.to_thread(next, encoded, None))
+                    await self._send_batch(batch, key)
+            finally:
+                await asyncio.wait([upcoming])  # the thread lets go of the file before removal
 
-    async def _send_batch(
-        self, normaliser: BatchNormaliser, batch: Any, first_row: int, key: str
-    ) -> None:
-        items, rejected = normaliser.normalise(batch, first_row)
-        for out in rejected:
+    async def _send_batch(self, batch: EncodedBatch, key: str) -> None:
+        for out in batch.rejected:
             tally = await self._tally(out.account_id or UNKNOWN_ACCOUNT)
             tally.rejected += 1
             await self._dead_letter(key, out.source_row, out.reason, out.raw)
-        self.headers.tick()
-        headers, try_append, accounts = self.headers, self.items.try_append, self.report.accounts
-        for item in items:
-            account = item["account_id"]
-            tally = accounts.get(account) or await self._tally(account)
+        for account, rows in batch.per_account.items():  # started markers before the items
+            tally = self.report.accounts.get(account) or await self._tally(account)
             if tally.rows == 0:
-                tally.payer = item["payer_account_id"]
-            tally.rows += 1
-            tally.cost += Decimal(repr(item["unblended_cost"]))
-            value, head = encode_body(item), headers(item["id"])
+                tally.payer = rows.payer
+            tally.rows += rows.rows
+            tally.cost += rows.cost
+        self.headers.tick()
+        headers, try_append = self.headers, self.items.try_append
+        for account, value, event_id in zip(batch.accounts, batch.values, batch.ids, strict=True):
+            head = headers(event_id)
             if not try_append(account, value, head):
                 await self.items.append(account, value, head)
         await asyncio.sleep(0)  # let the producer's sender run between batches
@@ -223,7 +290,8 @@ class _Attempt:
     async def finish(self) -> None:
         """Attribute refused files, await every ack, then send and ack completed markers."""
         for payer in self.refusals:
-            owner = payer or next(iter(self.report.accounts), UNKNOWN_ACCOUNT)
+            first = next(iter(self.report.accounts), UNKNOWN_ACCOUNT)
+            owner = payer or (first if self.shares is None else UNKNOWN_ACCOUNT)
             (await self._tally(owner)).rejected += 1
         await self.items.flush()
         await asyncio.gather(*self.dead_letters)

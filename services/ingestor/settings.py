@@ -28,6 +28,11 @@ class IngestorSettings(SpendstreamSettings):
     ingestor_aws_region: str = "us-east-1"
     # Accounts to scan: JSON {"<account id>": {"role_arn": ..., "regions": [...]}} or a YAML path.
     ingestor_accounts: str | None = None
+    # Replicas share each CUR delivery by line-items partition (cur_shares.py); off: this
+    # process ingests whole deliveries and keeps the delivered set in its state file.
+    ingestor_cur_shared: bool = False
+    # The consumer group that assigns the shares.
+    ingestor_cur_group_id: str = "ingestor-cur"
 
     # AWS rewrites month-to-date CUR a few times a day: checking every 5 min
     # sees a delivery soon after it lands at negligible listing cost.

@@ -4,7 +4,7 @@ from shared.events.anomalies import AnomalyEvent, RootCause
 from shared.events.base import Event, stable_id, utcnow
 from shared.events.cloudwatch import Ec2Instance, MetricDatapoint
 from shared.events.costs import CostPoint, CostRestated, series_id
-from shared.events.cur import CostLineItem, DeliveryCompleted, DeliveryStarted
+from shared.events.cur import CostLineItem, CurShareDone, DeliveryCompleted, DeliveryStarted
 from shared.events.deadletter import DeadLetter
 from shared.events.feedback import Feedback
 from shared.events.forecasts import Budget, BudgetAlert, Forecast
@@ -15,6 +15,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     CostLineItem,
     DeliveryStarted,
     DeliveryCompleted,
+    CurShareDone,
     MetricDatapoint,
     Ec2Instance,
     CostPoint,
@@ -37,6 +38,7 @@ __all__ = [
     "CostLineItem",
     "CostPoint",
     "CostRestated",
+    "CurShareDone",
     "DeadLetter",
     "DeliveryCompleted",
     "DeliveryStarted",

@@ -96,4 +96,24 @@ class DeliveryCompleted(Event):
     completed_at: datetime
 
 
+class CurShareDone(Event):
+    """One ingestor replica finished its share of a delivery: the accounts on one partition.
+
+    Replicas split a delivery by the line-items partition of each row's account
+    (the consumer group on ``spendstream.ingestor.cur-shares.v1`` assigns the
+    partitions); this record, on the share's own partition, is that share's
+    delivered set. Its attempt's completed markers were acked before it was sent.
+    """
+
+    event_type = "spendstream.ingestor.cur-share-done"
+
+    delivery_key: str
+    partition: Int64
+    attempt_id: str
+    rows: Int64
+    rejected: Int64
+    cost_total: float
+    completed_at: datetime
+
+
 CurEvent = CostLineItem | DeliveryStarted | DeliveryCompleted

@@ -24,3 +24,23 @@ async def supports_idempotent_producer(bootstrap_servers: str) -> bool:
     finally:
         await producer.stop()
     return True
+
+
+async def supports_transactions(bootstrap_servers: str) -> bool:
+    """True when a transactional aiokafka producer can start, commit and abort.
+
+    Transactions need InitProducerId too, so where idempotence is missing so are
+    they; probed separately because a broker could support one and not the other.
+    """
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap_servers, transactional_id="spendstream-feature-probe"
+    )
+    try:
+        await producer.start()
+        await producer.begin_transaction()
+        await producer.abort_transaction()
+    except KafkaError:
+        return False
+    finally:
+        await producer.stop()
+    return True

@@ -9,6 +9,7 @@ billing file repeats the same hours and tag sets across thousands of rows.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from datetime import UTC, datetime
 from typing import Any
@@ -19,10 +20,16 @@ import pyarrow.compute as pc
 from services.ingestor.cur import values
 
 Errors = dict[int, str]
-# Null-like cells as one anchored regex: matched in C++, and no Python->Arrow
-# conversion at import (pyarrow's converters import pandas, seconds at start-up).
-_NULL_PATTERN = "^(" + "|".join(sorted(t for t in values.NULL_TEXT if t)) + ")?$"
 _UNIT_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
+
+
+@functools.cache
+def _null_text() -> pa.Array:
+    """The null-like cells as a set to look up in C++.
+
+    Built on first use: pyarrow's Python converters import pandas, seconds at start-up.
+    """
+    return pa.array(sorted(values.NULL_TEXT), pa.string())
 
 
 def to_list(arr: pa.Array, fill: object = 0) -> list[Any]:
@@ -37,12 +44,12 @@ def to_list(arr: pa.Array, fill: object = 0) -> list[Any]:
     return out
 
 
-def _clean_text(arr: pa.Array) -> pa.Array:
+def clean_text(arr: pa.Array) -> pa.Array:
     """Trimmed strings with null-like text (``""``, ``NULL``...) as real nulls."""
     if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
         arr = arr.cast(pa.string())
     arr = pc.utf8_trim_whitespace(arr)
-    null_like = pc.match_substring_regex(arr, _NULL_PATTERN)
+    null_like = pc.is_in(arr, value_set=_null_text())
     if not pc.any(null_like).as_py():
         return arr
     return pc.if_else(null_like, pa.nulls(len(arr), arr.type), arr)
@@ -50,17 +57,23 @@ def _clean_text(arr: pa.Array) -> pa.Array:
 
 def text_column(arr: pa.Array) -> list[str | None]:
     """Strings, None for empty cells."""
-    return to_list(_clean_text(arr))
+    return to_list(clean_text(arr))
 
 
 def number_column(arr: pa.Array, column: str) -> tuple[list[float | None], Errors]:
     """Finite floats (decimal text parsed exactly as ``float(text)`` would), None when empty."""
+    doubles, errors = number_array(arr, column)
+    return to_list(doubles, 0.0), errors
+
+
+def number_array(arr: pa.Array, column: str) -> tuple[pa.Array, Errors]:
+    """:func:`number_column` as a float64 Arrow array (nulls for empty and bad cells)."""
     errors: Errors = {}
     kind = arr.type
     if pa.types.is_floating(kind) or pa.types.is_integer(kind) or pa.types.is_decimal(kind):
         doubles = arr.cast(pa.float64())
     else:
-        text = _clean_text(arr)
+        text = clean_text(arr)
         try:
             doubles = text.cast(pa.float64())
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
@@ -71,18 +84,22 @@ def number_column(arr: pa.Array, column: str) -> tuple[list[float | None], Error
                 except values.CellError as exc:
                     out.append(None)
                     errors[i] = str(exc)
-            return out, errors
+            return pa.array(out, pa.float64()), errors
         if pc.any(pc.match_substring(text, "_")).as_py():  # float() would accept it; we do not
             for i in pc.indices_nonzero(
                 pc.fill_null(pc.match_substring(text, "_"), False)
             ).to_pylist():
                 errors[i] = f"{column}: unparseable number {text[i].as_py()[:40]!r}"
-    result: list[float | None] = to_list(doubles, 0.0)
-    finite = pc.is_finite(doubles)
-    if not pc.all(pc.fill_null(finite, True)).as_py():
-        for i in pc.indices_nonzero(pc.invert(pc.fill_null(finite, True))).to_pylist():
-            errors[i] = f"{column}: non-finite number {result[i]!r}"
-    return result, errors
+    if isinstance(doubles, pa.ChunkedArray):
+        doubles = doubles.combine_chunks()
+    finite = pc.fill_null(pc.is_finite(doubles), True)
+    if not pc.all(finite).as_py():
+        bad = pc.invert(finite)
+        for i, value in zip(
+            pc.indices_nonzero(bad).to_pylist(), doubles.filter(bad).to_pylist(), strict=True
+        ):
+            errors[i] = f"{column}: non-finite number {value!r}"
+    return doubles, errors
 
 
 def time_column(

@@ -19,8 +19,8 @@ from services.anomaly.topics import COST_STATE, METRIC_STATE
 from services.gateway.consumer import CONSUMED_TOPICS
 from services.rightsizing.store import CHANGELOG
 from shared.acls import NAMESPACE, PRIVATE_PREFIXES, SERVICES, topic_acls, username
-from shared.topics import ALL_TOPICS
-from tests.unit.deploy.test_manifests import CONSUMER_GROUPS
+from shared.topics import ALL_TOPICS, CUR_SHARES
+from tests.unit.deploy.test_manifests import CONSUMER_GROUPS, SCALED_GROUPS
 
 ROOT = Path(__file__).resolve().parents[3]
 USERS = ROOT / "deploy" / "k8s" / "base" / "kafka" / "users.yaml"
@@ -43,7 +43,7 @@ def expected() -> set[Rule]:
         ("spendstream-topics", "topic", "prefixed", NAMESPACE, "Describe"),
         ("spendstream-keda", "topic", "prefixed", NAMESPACE, "Describe"),
     }
-    for groups in CONSUMER_GROUPS.values():
+    for groups in SCALED_GROUPS.values():
         rules |= {("spendstream-keda", "group", "literal", g, "Describe") for g in groups}
     return rules
 
@@ -103,7 +103,8 @@ def test_no_service_may_read_or_write_what_it_does_not_use() -> None:
     gateway = {a.name for a in topic_acls("gateway") if a.operation == "Read"}
     assert {t.name for t in CONSUMED_TOPICS} == gateway
     ingestor = {(a.name, a.operation) for a in topic_acls("ingestor") if a.operation != "Describe"}
-    assert all(op == "Write" for _, op in ingestor)  # it reads no topic
+    reads = {name for name, op in ingestor if op == "Read"}
+    assert reads == {CUR_SHARES.name}  # it reads only its own shares' delivered sets
     assert not any(a.operation == "Write" and a.name == "spendstream.budgets.v1"
                    for s in SERVICES if s != "gateway" for a in topic_acls(s))  # fmt: skip
 

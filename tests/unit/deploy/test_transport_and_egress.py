@@ -146,6 +146,7 @@ def test_egress_is_denied_by_default_and_opened_per_workload(k8s: list[dict[str,
     assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Egress"]}
     needs = {
         "ingestor": {53, 9093, 443},  # AWS APIs
+        "ingestor-cur": {53, 9093, 443},  # S3
         "anomaly": {53, 9093},
         "rightsizing": {53, 9093},
         "forecast": {53, 9093},
