@@ -57,6 +57,10 @@ _BODY_FIELDS = (
     "amortized_cost",
     "list_cost",
     "usage_amount",
+    "reservation_arn",
+    "reservation_effective_cost",
+    "savings_plan_arn",
+    "savings_plan_effective_cost",
     "currency",
     "tags",
 )
@@ -222,7 +226,9 @@ class BatchEncoder:
         frags["tags"], bad = self._tags(batch)
         for i, reason in bad.items():
             errors.setdefault(i, reason)
-        frags["amortized_cost"] = jc.floats(self._amortised(doubles, text.get("line_item_type")))
+        amortised = self._amortised(doubles, text.get("line_item_type"))
+        frags["amortized_cost"] = jc.floats(amortised)
+        arns = _commitments(text, doubles, amortised, frags)
         frags["usage_end"] = pc.coalesce(frags["usage_end"], frags["usage_start"])
 
         account = text.get("account_id", nulls)
@@ -245,6 +251,8 @@ class BatchEncoder:
         }
         for name, default in _TEXT_DEFAULTS.items():
             parts[name] = _text_parts(accepted(text[name]) if name in text else None, default)
+        for name, arn in arns.items():
+            parts[name] = _text_parts(accepted(arn), "null")
         parts["id"] = ['"', pa.array(ids, pa.string()), '"']
         parts["source_row"] = [pa.array(rows, pa.int64()).cast(pa.string())]
         for name, constant in self._constants.items():
@@ -306,6 +314,42 @@ class BatchEncoder:
         out = when(("SavingsPlanNegation", "SavingsPlanUpfrontFee"), None, zero, out)
         out = when("SavingsPlanCoveredUsage", d["sp_effective_cost"], d["sp_effective_cost"], out)
         return pc.coalesce(d["amortized_cost"], out)
+
+
+def _commitments(
+    text: dict[str, pa.Array],
+    doubles: dict[str, pa.Array],
+    amortised: pa.Array,
+    frags: dict[str, pa.Array | str],
+) -> dict[str, pa.Array]:
+    """:func:`normalise.commitment` column-wise: the RI and SP arns, their costs into ``frags``.
+
+    A FOCUS ``CommitmentDiscountId`` names the RI or Savings Plan by its type when
+    the row has no arn of that kind; its cost is then the row's effective cost. A
+    cost without its arn is dropped.
+    """
+    n = len(amortised)
+    no_text = pa.nulls(n, pa.string())
+    arn = {
+        "reservation": text.get("reservation_arn", no_text),
+        "savings plan": text.get("savings_plan_arn", no_text),
+    }
+    cost = {
+        "reservation": doubles["ri_effective_cost"],
+        "savings plan": doubles["sp_effective_cost"],
+    }
+    focus_id = text.get("commitment_id")
+    if focus_id is not None:
+        kind = pc.utf8_lower(text.get("commitment_type", no_text))
+        for name in arn:
+            named = pc.and_(pc.is_valid(focus_id), pc.is_null(arn[name]))
+            take = pc.fill_null(pc.and_(named, pc.equal(kind, name)), False)
+            arn[name] = pc.if_else(take, focus_id, arn[name])
+            cost[name] = pc.if_else(take, amortised, cost[name])
+    for name, prefix in (("reservation", "reservation"), ("savings plan", "savings_plan")):
+        kept = pc.if_else(pc.is_valid(arn[name]), cost[name], pa.nulls(n, pa.float64()))
+        frags[f"{prefix}_effective_cost"] = jc.floats(kept)
+    return {"reservation_arn": arn["reservation"], "savings_plan_arn": arn["savings plan"]}
 
 
 def _text_parts(arr: pa.Array | None, default: str) -> list[pa.Array | str]:

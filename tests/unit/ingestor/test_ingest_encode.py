@@ -25,6 +25,7 @@ from services.ingestor.delivery import encoded_batches
 from shared.codec import encode_value
 from shared.events import CostLineItem
 from tests.fixtures.cur.builders import (
+    FIXTURES,
     FOCUS_SAMPLE,
     LEGACY_SAMPLE,
     cur2_table,
@@ -142,3 +143,36 @@ def test_shares_split_a_file_into_disjoint_parts_that_make_the_whole(tmp_path: P
     assert parts[0]
     assert parts[1]
     assert sorted(parts[0] + parts[1]) == sorted(whole)  # same ids, same bytes, none twice
+
+
+def test_commitment_columns_encode_identically(tmp_path: Path) -> None:
+    """RI and Savings Plan arns and costs (legacy, CUR 2.0, FOCUS's CommitmentDiscountId)."""
+    both_ways(FIXTURES / "cur" / "legacy_cur_commitments.csv")
+    ri, sp = "arn:aws:ec2:us-east-1:1:reserved-instances/r-1", "arn:aws:savingsplans::1:sp/s-1"
+    cur2 = pa.table(
+        {
+            "line_item_usage_account_id": ["1", "1", "1"],
+            "line_item_usage_start_date": ["2024-05-01T00:00:00Z"] * 3,
+            "line_item_resource_id": ["i-a", "i-b", "i-c"],
+            "line_item_unblended_cost": ["0.0", "0.096", "0.5"],
+            "line_item_line_item_type": ["DiscountedUsage", "SavingsPlanCoveredUsage", "Usage"],
+            "reservation_reservation_a_r_n": [ri, "", ""],
+            "reservation_effective_cost": ["0.0603", "0.0", "0.1"],
+            "savings_plan_savings_plan_a_r_n": ["", sp, ""],
+            "savings_plan_savings_plan_effective_cost": ["0.0", "0.0662", "0.2"],
+        }
+    )
+    both_ways(write_parquet(cur2, tmp_path / "cur2.parquet", row_group_size=10))
+    focus = pa.table(
+        {
+            "SubAccountId": ["1", "1", "1"],
+            "ChargePeriodStart": ["2024-05-01T00:00:00Z"] * 3,
+            "BilledCost": ["0.0", "0.0", "1.0"],
+            "EffectiveCost": ["0.0603", "0.07", "1.0"],
+            "ResourceId": ["i-a", "i-b", "i-c"],
+            "ChargeCategory": ["Usage"] * 3,
+            "CommitmentDiscountId": [ri, sp, None],
+            "CommitmentDiscountType": ["Reservation", "Savings Plan", None],
+        }
+    )
+    both_ways(write_parquet(focus, tmp_path / "focus.parquet", row_group_size=10))
