@@ -1,4 +1,4 @@
-"""Batched, idempotent upserts of consumed events, in one transaction per batch.
+"""Set-based, idempotent upserts of consumed events, in one transaction per batch.
 
 Every statement is keyed by a deterministic id and only moves a row *forward*
 (a higher lifecycle version, a later ``generated_at``/``as_of``), so replaying a
@@ -6,6 +6,10 @@ topic from the beginning, or redelivering a batch after a crash, leaves the
 tables exactly as they were. Alerts derived from the events go to
 ``alert_outbox`` in the same transaction, under an advisory lock so sequence
 order equals commit order and stream readers never skip a row.
+
+Each table's rows are COPYed into a session staging table and applied by one
+``INSERT … SELECT … ON CONFLICT`` (see :class:`Target`); ``collapse`` first
+keeps one row per key, as one statement may not update a row twice.
 """
 
 from __future__ import annotations
