@@ -389,7 +389,7 @@ async def store(conn: asyncpg.Connection, events: Sequence[tuple[Event, str]]) -
         applies = [await _stage(conn, target, params) for target, params in targets]
         if applies:
             await conn.execute(";\n".join(applies))
-        if RECOMMENDATIONS.row_sql in rows.by_statement:
+        if UPSERT_RECOMMENDATION in rows.by_statement:
             # People's accept/dismiss decisions hold unless the content changed materially.
             await lapse_changed(conn, [r[0] for r in rows.by_statement[UPSERT_RECOMMENDATION]])
         if alerts:
