@@ -10,11 +10,14 @@ In one run:
    counts from that moment, so a slow server cannot hide queueing) and reports
    p50/p99/max.
 3. **ingest** - the consumer's write path (``repositories.ingest.store``: one
-   transaction per 500-event batch, ``executemany`` upserts) against a
-   baseline doing the same statements one row at a time, each in its own
-   transaction (a naive consumer); fresh schemas, same events mix (anomaly
-   lifecycle events and recommendations), Kafka excluded from both. Prints
-   rows/s and the ratio.
+   transaction per 500-event batch, COPY into staging + one upsert per table)
+   against a baseline doing the same statements one row at a time, each in its
+   own transaction (a naive consumer); fresh schemas, same events mix (anomaly
+   lifecycle events and recommendations), Kafka excluded from both. Run twice:
+   with the server's default durability and with ``synchronous_commit=off``
+   set on both sides' sessions, where a commit costs almost nothing, so the
+   second ratio shows what batching gains beyond saved commits. Prints
+   events/s, the ratios and ``uptime``.
 
 PostgreSQL is ``SPENDSTREAM_POSTGRES_DSN`` if set, else a private embedded
 server; the broker (needed by the gateway's lifespan) is
@@ -43,7 +46,6 @@ from typing import Any
 import asyncpg
 import httpx
 import numpy as np
-import orjson
 import psycopg
 from cryptography.fernet import Fernet
 from psycopg import sql
@@ -51,6 +53,7 @@ from psycopg import sql
 from devstack.ports import free_port
 from devstack.stack import owned_stack
 from services.gateway.db.migrate import apply_migrations
+from services.gateway.db.pool import _init_connection as init_connection
 from services.gateway.repositories import ingest, tenants
 from shared.events import stable_id
 from tests.unit.gateway import factories as f
@@ -157,14 +160,7 @@ RECOMMENDATION_COLUMNS = [
 async def fill(dsn: str, schema: str, rows: int) -> tuple[str, float]:
     """COPY ``rows`` anomalies and recommendations; return an admin key and the seconds taken."""
     conn = await asyncpg.connect(dsn, server_settings={"search_path": schema})
-    # COPY speaks PostgreSQL's binary format: jsonb is a version byte (1) + the JSON text.
-    await conn.set_type_codec(
-        "jsonb",
-        encoder=lambda v: b"\x01" + orjson.dumps(v),
-        decoder=lambda b: orjson.loads(b[1:]),
-        schema="pg_catalog",
-        format="binary",
-    )
+    await init_connection(conn)  # binary jsonb codec, which COPY needs
     started = time.perf_counter()
     try:
         await tenants.create_tenant(conn, "bench", TENANT_ACCOUNTS)
@@ -298,13 +294,31 @@ def ingest_events(n: int) -> list[tuple[Any, str]]:
     return events[:n]
 
 
-async def ingest_rate(dsn: str, schema: str, events: list[tuple[Any, str]], batched: bool) -> float:
-    from services.gateway.db.pool import _init_connection
-
-    conn = await asyncpg.connect(dsn, server_settings={"search_path": schema})
-    await _init_connection(conn)
+def backend_cpu_s(pid: int) -> float | None:
+    """CPU seconds a local PostgreSQL backend has used; None if it is not visible here."""
     try:
-        started = time.perf_counter()
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+async def ingest_rate(
+    dsn: str, schema: str, events: list[tuple[Any, str]], batched: bool, synchronous_commit: str
+) -> tuple[float, float | None]:
+    """Events per wall second, and per CPU second of this process + its backend if local.
+
+    On a shared machine the wall rate measures the queue for a core; the CPU rate
+    (WAL writer and checkpointer excluded) is what one core would sustain.
+    """
+    settings = {"search_path": schema}
+    if synchronous_commit != "default":
+        settings["synchronous_commit"] = synchronous_commit
+    conn = await asyncpg.connect(dsn, server_settings=settings)
+    await init_connection(conn)
+    pid = conn.get_server_pid()
+    try:
+        started, cpu0, backend0 = time.perf_counter(), time.process_time(), backend_cpu_s(pid)
         if batched:
             for i in range(0, len(events), INGEST_BATCH):
                 await ingest.store(conn, events[i : i + INGEST_BATCH])
@@ -315,7 +329,11 @@ async def ingest_rate(dsn: str, schema: str, events: list[tuple[Any, str]], batc
                     await conn.execute(statement, *params[0])
                 for alert in rows.alerts:
                     await conn.execute(ingest.INSERT_ALERT, *ingest.alert_row(alert))
-        return len(events) / (time.perf_counter() - started)
+        wall = time.perf_counter() - started
+        backend1 = backend_cpu_s(pid)
+        if backend0 is None or backend1 is None:
+            return len(events) / wall, None
+        return len(events) / wall, len(events) / (time.process_time() - cpu0 + backend1 - backend0)
     finally:
         await conn.close()
 
@@ -380,19 +398,28 @@ def latency(args: argparse.Namespace, dsn: str, bootstrap: str) -> None:
 
 
 def ingest_comparison(args: argparse.Namespace, dsn: str) -> None:
-    """Batched store vs one statement per row, same events mix, fresh schemas."""
+    """Batched store vs one statement per row, same events mix, fresh schemas, two durabilities."""
     print("== ingest: batched (500-event transactions) vs one INSERT per row")
-    batched = asyncio.run(
-        ingest_rate(dsn, fresh_schema(dsn, "bench_ingest_batched"),
-                    ingest_events(args.ingest_events), batched=True)
-    )  # fmt: skip
-    naive = asyncio.run(
-        ingest_rate(dsn, fresh_schema(dsn, "bench_ingest_naive"),
-                    ingest_events(args.baseline_events), batched=False)
-    )  # fmt: skip
-    print(f"  batched:  {batched:10,.0f} events/s ({args.ingest_events:,} events)")
-    print(f"  baseline: {naive:10,.0f} events/s ({args.baseline_events:,} events)")
-    print(f"  ratio:    {batched / naive:10.1f}x (target >= 10x)")
+    print(f"  uptime: {uptime()}")
+    for durability in ("default", "off"):
+        print(f"  synchronous_commit={durability}:")
+        rates = {}
+        for name, batched, n in (("batched", True, args.ingest_events),
+                                 ("baseline", False, args.baseline_events)):  # fmt: skip
+            schema = fresh_schema(dsn, f"bench_ingest_{name}")
+            rates[name], per_cpu = asyncio.run(
+                ingest_rate(dsn, schema, ingest_events(n), batched, durability)
+            )
+            cpu = "" if per_cpu is None else f", {per_cpu:,.0f} per CPU-second (client+backend)"
+            print(f"    {name + ':':<9} {rates[name]:10,.0f} events/s ({n:,} events{cpu})")
+        print(f"    ratio:    {rates['batched'] / rates['baseline']:10.1f}x "
+              "(target >= 10x, batched >= 50k events/s)")  # fmt: skip
+    print(f"  uptime: {uptime()}")
+
+
+def uptime() -> str:
+    """The machine's load, printed beside the figures (a shared machine skews them)."""
+    return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
 
 
 if __name__ == "__main__":

@@ -13,17 +13,25 @@ from services.gateway.settings import GatewaySettings
 # Connections idle longer than this are closed, so a restarted server's stale
 # sockets do not linger in the pool.
 POOL_MAX_INACTIVE_S = 60.0
+JSONB_VERSION = b"\x01"
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
-    """Decode jsonb into Python objects with orjson (fast) and encode the same way."""
-    for name in ("json", "jsonb"):
-        await conn.set_type_codec(
-            name,
-            encoder=lambda v: orjson.dumps(v).decode(),
-            decoder=orjson.loads,
-            schema="pg_catalog",
-        )
+    """(De)serialise json/jsonb with orjson, in the binary wire format.
+
+    Binary so COPY (which asyncpg speaks only in binary) can carry the ingest's
+    payloads: json's binary form is its text, jsonb's a version byte then the text.
+    """
+    await conn.set_type_codec(
+        "json", encoder=orjson.dumps, decoder=orjson.loads, schema="pg_catalog", format="binary"
+    )
+    await conn.set_type_codec(
+        "jsonb",
+        encoder=lambda v: JSONB_VERSION + orjson.dumps(v),
+        decoder=lambda b: orjson.loads(b[1:]),
+        schema="pg_catalog",
+        format="binary",
+    )
 
 
 async def create_pool(settings: GatewaySettings, **overrides: Any) -> asyncpg.Pool:

@@ -1,4 +1,4 @@
-"""Batched, idempotent upserts of consumed events, in one transaction per batch.
+"""Set-based, idempotent upserts of consumed events, in one transaction per batch.
 
 Every statement is keyed by a deterministic id and only moves a row *forward*
 (a higher lifecycle version, a later ``generated_at``/``as_of``), so replaying a
@@ -6,6 +6,10 @@ topic from the beginning, or redelivering a batch after a crash, leaves the
 tables exactly as they were. Alerts derived from the events go to
 ``alert_outbox`` in the same transaction, under an advisory lock so sequence
 order equals commit order and stream readers never skip a row.
+
+Each table's rows are COPYed into a session staging table and applied by one
+``INSERT … SELECT … ON CONFLICT`` (see :class:`Target`); ``collapse`` first
+keeps one row per key, as one statement may not update a row twice.
 """
 
 from __future__ import annotations
@@ -42,14 +46,75 @@ OUTBOX_LOCK_KEY = 0x5EED_A1E7
 # Lifecycle order within one revision: resolve supersedes update supersedes open.
 _ACTION_RANK = {"open": 0, "update": 1, "resolve": 2}
 
+
+@dataclass(frozen=True)
+class Target:
+    """One table the consumer writes, as a per-row statement and as a set-based one.
+
+    ``inputs`` are the row tuple's fields in order (``to_rows`` emits them);
+    ``derived`` maps further columns to SQL over inputs (``{name}`` placeholders),
+    so the per-row form and the staged form share one definition.
+    """
+
+    table: str
+    inputs: tuple[str, ...]
+    conflict: str
+    derived: tuple[tuple[str, str], ...] = ()
+    # Inputs that only feed ``derived`` and are not columns of ``table``.
+    helpers: tuple[str, ...] = ()
+
+    @property
+    def columns(self) -> str:
+        """The target's column list the statements fill."""
+        direct = [c for c in self.inputs if c not in self.helpers]
+        return ", ".join(direct + [column for column, _ in self.derived])
+
+    def _values(self, ref: dict[str, str]) -> str:
+        direct = [ref[c] for c in self.inputs if c not in self.helpers]
+        return ", ".join(direct + [expr.format(**ref) for _, expr in self.derived])
+
+    @property
+    def row_sql(self) -> str:
+        """The statement for one row: ``$1..$n`` in ``inputs`` order."""
+        ref = {c: f"${i}" for i, c in enumerate(self.inputs, 1)}
+        return (
+            f"INSERT INTO {self.table} ({self.columns})\n"
+            f"VALUES ({self._values(ref)})\n{self.conflict}"
+        )
+
+    @property
+    def stage(self) -> str:
+        """The staging table's name (in ``pg_temp``, never shadowing a real table)."""
+        return f"ingest_{self.table}"
+
+    @property
+    def create_stage_sql(self) -> str:
+        """Per-session staging table with the target's column types, emptied at each commit."""
+        items = [c if c not in self.helpers else f"NULL::text AS {c}" for c in self.inputs]
+        return (
+            f"CREATE TEMP TABLE IF NOT EXISTS {self.stage} ON COMMIT DELETE ROWS AS "
+            f"SELECT {', '.join(items)}, 0::integer AS n FROM {self.table} WITH NO DATA"
+        )
+
+    @property
+    def set_sql(self) -> str:
+        """One statement for all staged rows, in arrival order (``n``) like the per-row loop."""
+        ref = {c: f"s.{c}" for c in self.inputs}
+        return (
+            f"INSERT INTO {self.table} ({self.columns})\n"
+            f"SELECT {self._values(ref)} FROM pg_temp.{self.stage} s ORDER BY s.n\n"
+            f"{self.conflict}"
+        )
+
+
 # An incident never changes account: an event reusing another account's incident id
 # (a hostile or buggy producer) must not overwrite what that account's tenant sees.
-UPSERT_ANOMALY = """
-INSERT INTO anomalies (incident_id, last_event_id, version, status, action, revision, kind,
-    series_id, account_id, service, severity, severity_rank, impact_usd, window_start,
-    window_end, detected_at, opened_at, payload)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
-ON CONFLICT (incident_id) DO UPDATE SET
+ANOMALIES = Target(
+    "anomalies",
+    ("incident_id", "last_event_id", "version", "status", "action", "revision", "kind",
+     "series_id", "account_id", "service", "severity", "severity_rank", "impact_usd",
+     "window_start", "window_end", "detected_at", "opened_at", "payload"),
+    """ON CONFLICT (incident_id) DO UPDATE SET
     last_event_id = excluded.last_event_id, version = excluded.version,
     status = excluded.status, action = excluded.action, revision = excluded.revision,
     severity = excluded.severity, severity_rank = excluded.severity_rank,
@@ -57,77 +122,96 @@ ON CONFLICT (incident_id) DO UPDATE SET
     window_end = excluded.window_end, detected_at = excluded.detected_at,
     opened_at = LEAST(anomalies.opened_at, excluded.opened_at), payload = excluded.payload
 WHERE (excluded.version, excluded.last_event_id) > (anomalies.version, anomalies.last_event_id)
-    AND excluded.account_id = anomalies.account_id
-"""
-INSERT_ANOMALY_EVENT = """
-INSERT INTO anomaly_events (id, incident_id, action, revision, detected_at, payload)
-VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING
-"""
-UPSERT_RECOMMENDATION = """
-INSERT INTO recommendations (resource_id, event_id, account_id, region, finding, current_type,
-    monthly_savings, regression, generated_at, payload)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-ON CONFLICT (resource_id) DO UPDATE SET
+    AND excluded.account_id = anomalies.account_id""",
+)  # fmt: skip
+ANOMALY_EVENTS = Target(
+    "anomaly_events",
+    ("id", "incident_id", "action", "revision", "detected_at", "payload"),
+    "ON CONFLICT (id) DO NOTHING",
+)
+RECOMMENDATIONS = Target(
+    "recommendations",
+    ("resource_id", "event_id", "account_id", "region", "finding", "current_type",
+     "monthly_savings", "regression", "generated_at", "payload"),
+    """ON CONFLICT (resource_id) DO UPDATE SET
     event_id = excluded.event_id, account_id = excluded.account_id, region = excluded.region,
     finding = excluded.finding, current_type = excluded.current_type,
     monthly_savings = excluded.monthly_savings, regression = excluded.regression,
     generated_at = excluded.generated_at, payload = excluded.payload
 WHERE (excluded.generated_at, excluded.event_id)
-    > (recommendations.generated_at, recommendations.event_id)
-"""
-UPSERT_FORECAST = """
-INSERT INTO forecasts (series_id, event_id, account_id, service, status, model, generated_at,
-    payload)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-ON CONFLICT (series_id) DO UPDATE SET
+    > (recommendations.generated_at, recommendations.event_id)""",
+)  # fmt: skip
+FORECASTS = Target(
+    "forecasts",
+    ("series_id", "event_id", "account_id", "service", "status", "model", "generated_at",
+     "payload"),
+    """ON CONFLICT (series_id) DO UPDATE SET
     event_id = excluded.event_id, account_id = excluded.account_id, service = excluded.service,
     status = excluded.status, model = excluded.model, generated_at = excluded.generated_at,
     payload = excluded.payload
-WHERE (excluded.generated_at, excluded.event_id) > (forecasts.generated_at, forecasts.event_id)
-"""
-UPSERT_COST = """
-INSERT INTO costs_daily (series_id, period_start, event_id, level, granularity, account_id,
-    service, usage_type, cost, currency, as_of)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-ON CONFLICT (series_id, period_start) DO UPDATE SET
+WHERE (excluded.generated_at, excluded.event_id) > (forecasts.generated_at, forecasts.event_id)""",
+)  # fmt: skip
+COSTS = Target(
+    "costs_daily",
+    ("series_id", "period_start", "event_id", "level", "granularity", "account_id", "service",
+     "usage_type", "cost", "currency", "as_of"),
+    """ON CONFLICT (series_id, period_start) DO UPDATE SET
     event_id = excluded.event_id, cost = excluded.cost, currency = excluded.currency,
     as_of = excluded.as_of
-WHERE (excluded.as_of, excluded.event_id) > (costs_daily.as_of, costs_daily.event_id)
-"""
+WHERE (excluded.as_of, excluded.event_id) > (costs_daily.as_of, costs_daily.event_id)""",
+)  # fmt: skip
 # A notice never changes once made (its id names the delivery that restated the day).
-INSERT_RESTATEMENT = """
-INSERT INTO restatements (id, series_id, period_start, account_id, service, previous_cost,
-    new_cost, delta, previous_attempt_id, attempt_id, detected_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING
-"""
-INSERT_DEAD_LETTER = """
-INSERT INTO dead_letters (id, source_topic, dlq_topic, "partition", "offset", reason,
-    error_type, service, failed_at, payload)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING
-"""
+RESTATEMENTS = Target(
+    "restatements",
+    ("id", "series_id", "period_start", "account_id", "service", "previous_cost", "new_cost",
+     "delta", "previous_attempt_id", "attempt_id", "detected_at"),
+    "ON CONFLICT (id) DO NOTHING",
+)  # fmt: skip
+DEAD_LETTERS = Target(
+    "dead_letters",
+    ("id", "source_topic", "dlq_topic", '"partition"', '"offset"', "reason", "error_type",
+     "service", "failed_at", "payload"),
+    "ON CONFLICT (id) DO NOTHING",
+)  # fmt: skip
 # The owner of a budget alert is the tenant that owns the budget in *our* table, not
 # whatever the event claims; it is set once (a resolve after the budget was deleted
 # keeps it) and an unknown budget leaves it NULL, so no tenant sees that alert.
-UPSERT_BUDGET_ALERT = """
-INSERT INTO budget_alerts (incident_id, last_event_id, version, account_id, kind, action, month,
-    detected_at, payload, tenant_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, (SELECT tenant_id FROM budgets WHERE id = $10))
-ON CONFLICT (incident_id) DO UPDATE SET
+BUDGET_ALERTS = Target(
+    "budget_alerts",
+    ("incident_id", "last_event_id", "version", "account_id", "kind", "action", "month",
+     "detected_at", "payload", "budget_id"),
+    """ON CONFLICT (incident_id) DO UPDATE SET
     last_event_id = excluded.last_event_id, version = excluded.version,
     action = excluded.action, detected_at = excluded.detected_at, payload = excluded.payload
 WHERE (excluded.version, excluded.last_event_id)
-    > (budget_alerts.version, budget_alerts.last_event_id)
-"""
-# A budget alert is the budget owner's (see UPSERT_BUDGET_ALERT, run earlier in the
+    > (budget_alerts.version, budget_alerts.last_event_id)""",
+    derived=(("tenant_id", "(SELECT tenant_id FROM budgets WHERE id = {budget_id})"),),
+    helpers=("budget_id",),
+)  # fmt: skip
+# A budget alert is the budget owner's (see BUDGET_ALERTS, written earlier in the
 # same transaction); every other alert is visible through its account.
-INSERT_ALERT = """
-INSERT INTO alert_outbox (event_id, source, alert_id, action, account_id, service, severity,
-    severity_rank, impact_usd, title, occurred_at, payload, tenant_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
-    CASE WHEN $2 = 'budget' THEN
-        (SELECT tenant_id FROM budget_alerts WHERE incident_id = $3) END)
-ON CONFLICT (event_id) DO NOTHING
-"""
+ALERT_OUTBOX = Target(
+    "alert_outbox",
+    ("event_id", "source", "alert_id", "action", "account_id", "service", "severity",
+     "severity_rank", "impact_usd", "title", "occurred_at", "payload"),
+    "ON CONFLICT (event_id) DO NOTHING",
+    derived=(("tenant_id", "CASE WHEN {source} = 'budget' THEN "
+              "(SELECT tenant_id FROM budget_alerts WHERE incident_id = {alert_id}) END"),),
+)  # fmt: skip
+
+#: Every table a batch may touch, in the order the batch writes them.
+TARGETS = (ANOMALIES, ANOMALY_EVENTS, RECOMMENDATIONS, FORECASTS, COSTS, RESTATEMENTS,
+           DEAD_LETTERS, BUDGET_ALERTS)  # fmt: skip
+UPSERT_ANOMALY = ANOMALIES.row_sql
+INSERT_ANOMALY_EVENT = ANOMALY_EVENTS.row_sql
+UPSERT_RECOMMENDATION = RECOMMENDATIONS.row_sql
+UPSERT_FORECAST = FORECASTS.row_sql
+UPSERT_COST = COSTS.row_sql
+INSERT_RESTATEMENT = RESTATEMENTS.row_sql
+INSERT_DEAD_LETTER = DEAD_LETTERS.row_sql
+UPSERT_BUDGET_ALERT = BUDGET_ALERTS.row_sql
+INSERT_ALERT = ALERT_OUTBOX.row_sql
+_BY_STATEMENT = {target.row_sql: target for target in TARGETS}
 
 
 def lifecycle_version(action: str, revision: int) -> int:
@@ -276,16 +360,41 @@ def alert_row(alert: Alert) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
+async def _stage(conn: asyncpg.Connection, target: Target, rows: list[tuple[Any, ...]]) -> str:
+    """COPY ``rows`` into the target's staging table; returns the statement that applies them."""
+    records = [(*row, n) for n, row in enumerate(rows)]
+    await conn.copy_records_to_table(target.stage, records=records, schema_name="pg_temp")
+    return target.set_sql
+
+
 async def store(conn: asyncpg.Connection, events: Sequence[tuple[Event, str]]) -> int:
-    """Write one batch atomically; returns the number of alert rows offered to the outbox."""
+    """Write one batch atomically; returns the number of alert rows offered to the outbox.
+
+    Set-based: per table, the batch's rows are COPYed into a session staging table
+    and applied by one ``INSERT … SELECT … ON CONFLICT`` with the same forward-only
+    rule the per-row statements carry, so the cost per batch is a handful of round
+    trips whatever its size, not one statement execution per row.
+    """
     rows = collapse(to_rows(events))
+    targets = [(_BY_STATEMENT[sql], params) for sql, params in rows.by_statement.items()]
+    targets.sort(key=lambda pair: TARGETS.index(pair[0]))
+    alerts = [alert_row(a) for a in rows.alerts]
+    staged = [target for target, _ in targets] + ([ALERT_OUTBOX] if alerts else [])
     async with conn.transaction():
-        for statement, params in rows.by_statement.items():
-            await conn.executemany(statement, params)
+        # IF NOT EXISTS reports a notice each time the session already has the table.
+        await conn.execute(
+            "SET LOCAL client_min_messages = warning;\n"
+            + ";\n".join(target.create_stage_sql for target in staged)
+        )
+        applies = [await _stage(conn, target, params) for target, params in targets]
+        if applies:
+            await conn.execute(";\n".join(applies))
         if UPSERT_RECOMMENDATION in rows.by_statement:
             # People's accept/dismiss decisions hold unless the content changed materially.
             await lapse_changed(conn, [r[0] for r in rows.by_statement[UPSERT_RECOMMENDATION]])
-        if rows.alerts:
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", OUTBOX_LOCK_KEY)
-            await conn.executemany(INSERT_ALERT, [alert_row(a) for a in rows.alerts])
+        if alerts:
+            await _stage(conn, ALERT_OUTBOX, alerts)
+            await conn.execute(
+                f"SELECT pg_advisory_xact_lock({OUTBOX_LOCK_KEY});\n{ALERT_OUTBOX.set_sql}"
+            )
     return len(rows.alerts)
