@@ -1,9 +1,11 @@
-"""Metric incidents on the simulated fleet: the service's trackers, merged and budgeted.
+"""Metric incidents on the simulated fleet, through the service's own resource trackers.
 
-Every CloudWatch stream of a simulated fleet runs through the service's own
-``MetricTracker`` and default detector (no broker); stream incidents of one
-instance merge into resource incidents (``services.anomaly.fleet``), priced at
-the instance's hourly On-Demand price and ranked by the fleet's alert budget.
+Every CloudWatch point of a simulated fleet goes, in time order, through the
+``ResourceTracker`` of its instance (the service's metric path without the
+broker: default detector, episodes with hysteresis, one incident per resource,
+impact = the inventory type's hourly price from ``shared.ec2_prices`` x
+capacity-hours moved); candidates are judged by one ``AlertBudget`` per Kafka
+partition of the datapoint topic (as a worker judges them), in arrival order.
 
 Matching rule: a resource incident detects an injected anomaly when it is on the
 same instance and its window overlaps the anomaly's [start, end + ``MATCH_GRACE``].
@@ -18,15 +20,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.anomaly.fleet.budget import (
-    DECIDE_AFTER,
-    AlertBudget,
-    BudgetConfig,
-    impact_usd,
-)
-from services.anomaly.fleet.resource_incidents import ResourceIncident, StreamSpan, merge_spans
+from aiokafka.partitioner import DefaultPartitioner
+
+from services.anomaly.fleet.budget import AlertBudget, BudgetConfig
+from services.anomaly.fleet.resource_tracker import FleetConfig, ResourceTracker
 from services.anomaly.metric import MetricDetector, MetricDetectorConfig
-from services.anomaly.metric.tracker import MetricTracker, MetricTrackerConfig
+from services.anomaly.metric.tracker import MetricTrackerConfig
+from shared.ec2_prices import hourly_price
+from shared.events import AnomalyEvent
+from shared.topics import CLOUDWATCH_DATAPOINTS
 from simulator import SimConfig, simulate_organisation
 from simulator.fleet_view import DATAPOINT_SERIES, day_timestamps
 from simulator.records import InjectedAnomaly
@@ -43,60 +45,96 @@ METRIC_ANOMALIES = 4
 
 @dataclass(frozen=True)
 class Judged:
-    """A resource incident with its price, impact and budget decision."""
+    """One resource incident: its window, evidence, impact and whether it was notified."""
 
-    incident: ResourceIncident
+    resource_id: str
+    start: datetime
+    end: datetime
+    metrics: tuple[str, ...]
     usd: float
     notify: bool
+    sigma_hours: float = 0.0
+    peak_sigmas: float = 0.0
 
 
-def stream_spans(org: Any) -> dict[str, list[StreamSpan]]:
-    """Replay every stream through a fresh tracker; the incidents per instance."""
-    config = MetricTrackerConfig(threshold=MetricDetectorConfig().threshold)
-    trackers: dict[str, MetricTracker] = {}
-    opened: dict[str, tuple[datetime, float]] = {}
-    spans: dict[str, list[StreamSpan]] = {}
-    for member, day, data in org.iter_instance_days():
-        stamps = day_timestamps(day)
+def default_fleet_config() -> FleetConfig:
+    """The service's defaults (the detector's own threshold, as the service uses it)."""
+    return FleetConfig(stream=MetricTrackerConfig(threshold=MetricDetectorConfig().threshold))
+
+
+def replay(org: Any, config: FleetConfig) -> list[Judged]:
+    """Every point of the fleet, time-major, through per-instance resource trackers."""
+    partitions = list(range(CLOUDWATCH_DATAPOINTS.partitions))
+    partition_of = DefaultPartitioner()
+    budgets: dict[int, AlertBudget] = {}
+    trackers: dict[str, tuple[int, ResourceTracker]] = {}
+    events: list[AnomalyEvent] = []
+
+    def factory() -> MetricDetector:
+        return MetricDetector(MetricDetectorConfig())
+
+    day_rows: list[tuple[Any, Any]] = []
+    for member, day, data in [*org.iter_instance_days(), (None, None, None)]:
+        if day_rows and (member is None or day != day_rows[0][1]):
+            events += _replay_day(day_rows, trackers, budgets, config, factory)
+            day_rows = []
+        if member is None:
+            break
+        if member.instance_id not in trackers:
+            part = partition_of(member.instance_id.encode(), partitions, partitions)
+            state = ResourceTracker(member.instance_id, config)
+            state.price_usd = hourly_price(member.instance_type.name, member.region)
+            state.first_offset = len(trackers)
+            trackers[member.instance_id] = (part, state)
+        day_rows.append((member, day, data))
+    return _incidents(events)
+
+
+def _replay_day(
+    rows: list[tuple[Any, Any, Any]],
+    trackers: dict[str, tuple[int, ResourceTracker]],
+    budgets: dict[int, AlertBudget],
+    config: FleetConfig,
+    factory: Any,
+) -> list[AnomalyEvent]:
+    stamps = day_timestamps(rows[0][1])
+    columns = []
+    for member, _day, data in rows:
         for metric, stat, key in DATAPOINT_SERIES:
             if key == "mem" and not member.load.has_memory_agent:
                 continue
-            sk = f"{member.instance_id}|{metric}|{stat}"
-            tracker = trackers.get(sk)
-            if tracker is None:
-                tracker = trackers[sk] = MetricTracker(
-                    sk, MetricDetector(MetricDetectorConfig()), config
-                )
-            for ts, value in zip(stamps, data[key].tolist(), strict=True):
-                for event in tracker.observe(ts, value, member.account_id, ts, PERIOD):
-                    start, peak = opened.get(sk, (event.window_start, 0.0))
-                    peak = max(peak, event.score)
-                    if event.action == "resolve":
-                        opened.pop(sk, None)
-                        span = StreamSpan(sk, start, event.window_end, peak)
-                        spans.setdefault(member.instance_id, []).append(span)
-                    else:
-                        opened[sk] = (start, peak)
-    for sk, (start, peak) in opened.items():  # still open at the end of the window
-        tracker = trackers[sk]
-        assert tracker.last_ts is not None
-        spans.setdefault(sk.split("|")[0], []).append(
-            StreamSpan(sk, start, tracker.last_ts + PERIOD, peak)
-        )
-    return spans
+            columns.append((member, metric, stat, data[key].tolist()))
+    out: list[AnomalyEvent] = []
+    for i, ts in enumerate(stamps):
+        for member, metric, stat, values in columns:
+            part, state = trackers[member.instance_id]
+            out += state.observe(metric, stat, ts, values[i], member.account_id, ts, factory)
+            if state.candidate:
+                budget = budgets.setdefault(part, AlertBudget(config.budget))
+                size = sum(1 for p, s in trackers.values() if p == part)
+                out += state.decide(budget.admit(ts, state.impact_usd, size), ts)
+    return out
 
 
-def judge(
-    incidents: list[ResourceIncident], prices: dict[str, float], budget: BudgetConfig
-) -> list[Judged]:
-    """Price each incident and run the fleet's budget in data-time order."""
-    ranker = AlertBudget(budget)
-    fleet = len(prices)
+def _incidents(events: list[AnomalyEvent]) -> list[Judged]:
+    by_id: dict[str, list[AnomalyEvent]] = {}
+    for e in events:
+        by_id.setdefault(e.incident_id, []).append(e)
     out = []
-    for inc in sorted(incidents, key=lambda i: (min(i.end, i.start + DECIDE_AFTER), i.resource_id)):
-        usd = impact_usd(prices[inc.resource_id], inc.end - inc.start, PERIOD)
-        decided = min(inc.end, inc.start + DECIDE_AFTER)
-        out.append(Judged(inc, usd, ranker.admit(decided, usd, fleet).notify))
+    for steps in by_id.values():
+        last = steps[-1]
+        out.append(
+            Judged(
+                resource_id=str(last.resource_id),
+                start=steps[0].window_start,
+                end=max(e.window_end for e in steps),
+                metrics=tuple(last.evidence_metrics),
+                usd=float(last.impact_usd or 0.0),
+                notify=any(e.notify for e in steps),
+                sigma_hours=float(last.deviation or 0),
+                peak_sigmas=float(last.lower),
+            )
+        )
     return out
 
 
@@ -104,11 +142,11 @@ def score(judged: list[Judged], truths: list[InjectedAnomaly], after: datetime) 
     """Precision and recall of all incidents and of the notified ones."""
     result: dict[str, Any] = {}
     for name, chosen in (
-        ("all", [j for j in judged if j.incident.start >= after]),
-        ("notified", [j for j in judged if j.notify and j.incident.start >= after]),
+        ("all", [j for j in judged if j.start >= after]),
+        ("notified", [j for j in judged if j.notify and j.start >= after]),
     ):
-        hits = {t.id for t in truths for j in chosen if _matches(j.incident, t)}
-        good = sum(1 for j in chosen if any(_matches(j.incident, t) for t in truths))
+        hits = {t.id for t in truths for j in chosen if _matches(j, t)}
+        good = sum(1 for j in chosen if any(_matches(j, t) for t in truths))
         result[name] = {
             "incidents": len(chosen),
             "true_incidents": good,
@@ -119,7 +157,7 @@ def score(judged: list[Judged], truths: list[InjectedAnomaly], after: datetime) 
     return result
 
 
-def _matches(inc: ResourceIncident, truth: InjectedAnomaly) -> bool:
+def _matches(inc: Judged, truth: InjectedAnomaly) -> bool:
     return (
         inc.resource_id == truth.resource_id
         and inc.start <= truth.end + MATCH_GRACE
@@ -127,8 +165,8 @@ def _matches(inc: ResourceIncident, truth: InjectedAnomaly) -> bool:
     )
 
 
-def evaluate_seed(seed: int, budget: BudgetConfig | None = None) -> dict[str, Any]:
-    """One organisation: replay, merge, judge, score."""
+def evaluate_seed(seed: int, config: FleetConfig | None = None) -> dict[str, Any]:
+    """One organisation: replay through the service's trackers, then score."""
     cfg = SimConfig(
         seed=seed,
         instances=EVAL_INSTANCES,
@@ -137,15 +175,12 @@ def evaluate_seed(seed: int, budget: BudgetConfig | None = None) -> dict[str, An
     )
     org = simulate_organisation(cfg)
     truths = [a for a in org.anomalies if a.kind == "metric"]
-    prices = {i.instance_id: i.usd_per_hour for i in org.instances}
-    spans = stream_spans(org)
-    incidents = [inc for rid, s in spans.items() for inc in merge_spans(rid, s)]
-    n_stream = sum(len(s) for s in spans.values())
-    judged = judge(incidents, prices, budget or BudgetConfig())
+    judged = replay(org, config or default_fleet_config())
     warm = datetime.combine(cfg.start, datetime.min.time(), UTC) + timedelta(days=cfg.warmup_days)
-    row: dict[str, Any] = {"seed": seed, "anomalies": len(truths), "stream_incidents": n_stream}
+    row: dict[str, Any] = {"seed": seed, "anomalies": len(truths)}
     row.update(score(judged, truths, warm))
     row["kinds"] = {t.id: t.shape for t in truths}
+    row["notified_usd"] = sorted(round(j.usd, 3) for j in judged if j.notify and j.start >= warm)
     return row
 
 
