@@ -110,7 +110,7 @@ class AnomalySettings(SpendstreamSettings):
         )
 
     def metric_config(self, detector_threshold: float | None = None) -> FleetConfig:
-        """Metric alerting: streams, resources, budget (``detector_threshold``: the detector's own)."""
+        """Metric alerting: streams, resources, budget (the detector's own threshold given)."""
         threshold = self.anomaly_metric_threshold
         if threshold is None:
             threshold = detector_threshold if detector_threshold is not None else DEFAULT_THRESHOLD
