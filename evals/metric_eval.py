@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from aiokafka.partitioner import DefaultPartitioner
 
 from services.anomaly.fleet.budget import AlertBudget
 from services.anomaly.fleet.resource_tracker import FleetConfig, ResourceTracker
@@ -31,6 +30,7 @@ from services.anomaly.metric import MetricDetector, MetricDetectorConfig
 from services.anomaly.metric.tracker import MetricTrackerConfig
 from shared.ec2_prices import hourly_price
 from shared.events import AnomalyEvent
+from shared.kafka import partition_for
 from shared.topics import CLOUDWATCH_DATAPOINTS
 from simulator import SimConfig, simulate_organisation
 from simulator.fleet_view import DATAPOINT_SERIES, day_timestamps
@@ -67,8 +67,6 @@ def default_fleet_config() -> FleetConfig:
 
 def replay(org: Any, config: FleetConfig) -> list[Judged]:
     """Every point of the fleet, time-major, through per-instance resource trackers."""
-    partitions = list(range(CLOUDWATCH_DATAPOINTS.partitions))
-    partition_of = DefaultPartitioner()
     budgets: dict[int, AlertBudget] = {}
     trackers: dict[str, tuple[int, ResourceTracker]] = {}
     events: list[AnomalyEvent] = []
@@ -84,7 +82,7 @@ def replay(org: Any, config: FleetConfig) -> list[Judged]:
         if member is None:
             break
         if member.instance_id not in trackers:
-            part = partition_of(member.instance_id.encode(), partitions, partitions)
+            part = partition_for(member.instance_id, CLOUDWATCH_DATAPOINTS.partitions)
             state = ResourceTracker(member.instance_id, config)
             state.price_usd = hourly_price(member.instance_type.name, member.region)
             state.first_offset = len(trackers)

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 
 from services.anomaly.exceptions import AnomalyError
 from shared.changelog import ChangelogStore
@@ -124,11 +125,14 @@ class StatefulLoop(Generic[V]):
     async def run(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set, then checkpoint and leave the group."""
         settings = self.producer.settings
+        # Co-partitioned topics need the range assignor: it gives partition p of
+        # every subscribed topic to the same member (round-robin does not).
         consumer = make_consumer(
             settings,
             self._group_id,
             max_poll_records=self._max_poll_records,
             fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+            partition_assignment_strategy=(RangePartitionAssignor,),
         )
         self._consumer = consumer
         consumer.subscribe(
