@@ -1,7 +1,7 @@
 """Small price and region tables the simulator prices its fleet and usage with.
 
 EC2 prices are real us-east-1 On-Demand Linux rates, shared with the anomaly service
-(``shared/ec2_prices.py``, ``shared/data/NOTICE.md``); other regions apply approximate
+(``shared/instance_prices.py``, ``shared/data/NOTICE.md``); other regions apply approximate
 multipliers, good enough for credible totals.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared.ec2_prices import REGION_PRICE_FACTOR, price_rows
+from shared.instance_prices import REGION_PRICE_FACTOR, price_rows
 
 #: Usage-type prefix per region, as AWS writes it. us-east-1 has none
 #: (real CUR: ``BoxUsage:m5.large``, ``USW2-BoxUsage:m5.large``).

@@ -31,7 +31,7 @@ from services.anomaly.topics import (
 )
 from shared.changelog import ChangelogStore
 from shared.codec import decode
-from shared.ec2_prices import hourly_price
+from shared.instance_prices import hourly_price
 from shared.events import AnomalyEvent, Ec2Instance, Event, Feedback, MetricDatapoint, utcnow
 from shared.logging import get_logger
 
