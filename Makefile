@@ -8,7 +8,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 RUN := $(UV) run --frozen
 ENV_STAMP := .venv/.synced
 
-.PHONY: help env demo test lint fmt bench lock schemas dev-up dev-down clean
+.PHONY: help env demo test lint fmt bench soak lock schemas dev-up dev-down clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_%-]+:.*?## ' $(MAKEFILE_LIST) | sort | \
@@ -62,6 +62,9 @@ bench: $(ENV_STAMP) ## Run every benchmark under bench/ (prints ratios against i
 
 bench-%: $(ENV_STAMP) ## bench-ingest, bench-anomaly, ...: one benchmark (bench/bench_<name>.py)
 	$(RUN) python -m bench.bench_$(subst -,_,$*)
+
+soak: $(ENV_STAMP) ## Whole system at a steady rate for 30 min: flat memory, bounded lag (not in make test)
+	$(RUN) python -m bench.soak $(SOAK_ARGS)
 
 eval-%: $(ENV_STAMP) ## eval-anomaly, eval-rightsizing, eval-forecast: write a report under docs/
 	$(RUN) python -m evals.eval_$(subst -,_,$*)

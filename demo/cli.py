@@ -23,12 +23,14 @@ from demo.pipeline import (
     Pipeline,
     Scenario,
     create_api_key,
+    fleet_ids,
     ingest,
     running_system,
     simulate,
 )
 from demo.results import GatewayClient, Snapshot, render
 from devstack import leftovers
+from services.rightsizing.settings import RightsizingSettings
 from shared.settings import state_dir
 
 # Results keep arriving for a while after ingest (forecast fits, rightsizing's
@@ -56,21 +58,54 @@ def wait_until_ready(pipeline: Pipeline, client: GatewayClient) -> None:
         time.sleep(0.5)
 
 
+def quiet_period_s(pipeline: Pipeline) -> float:
+    """How long right-sizing must publish nothing new before its results count as final.
+
+    It re-evaluates the instances whose data changed once per evaluation
+    interval; an interval (plus a poll) without a new recommendation means it
+    has evaluated everything it was fed.
+    """
+    name = "SPENDSTREAM_RIGHTSIZING_EVALUATION_INTERVAL_S"
+    default = RightsizingSettings.model_fields["rightsizing_evaluation_interval_s"].default
+    return float(pipeline.env.get(name, default)) + POLL_S
+
+
 def wait_for_results(
     pipeline: Pipeline, client: GatewayClient, timeout: float = RESULTS_TIMEOUT_S
 ) -> Snapshot:
-    """Poll until all three result kinds are in; show progress meanwhile."""
+    """Poll until anomalies, forecasts and the whole fleet's right-sizing are in.
+
+    The fleet is the inventory the demo ingested. Right-sizing is done when every
+    instance has a result from its datapoints and nothing new was published for
+    :func:`quiet_period_s`. At the deadline the demo shows what it has and says
+    what is missing.
+    """
+    fleet = fleet_ids(pipeline)
+    quiet_s = quiet_period_s(pipeline)
     deadline = time.monotonic() + timeout
+    last: frozenset[tuple[str, str]] = frozenset()
+    changed_at = time.monotonic()
     with console.status("waiting for results") as status:
         while True:
             pipeline.check_alive()
-            snapshot = client.snapshot()
+            snapshot = client.snapshot(fleet=fleet)
+            assert snapshot.fleet is not None
+            now = time.monotonic()
+            if snapshot.fleet.fingerprint != last:
+                last, changed_at = snapshot.fleet.fingerprint, now
+            quiet = now - changed_at
             status.update(
-                f"results so far: {len(snapshot.anomalies)} open anomalies, "
-                f"{len(snapshot.recommendations)} recommendations, "
-                f"{len(snapshot.forecasts)} account forecasts"
+                f"{len(snapshot.anomalies)} anomalies, {len(snapshot.forecasts)} account "
+                f"forecasts, {snapshot.fleet.progress()}; no new right-sizing result for "
+                f"{quiet:.0f}/{quiet_s:.0f} s ({deadline - now:.0f} s left)"
             )
-            if snapshot.complete or time.monotonic() > deadline:
+            if snapshot.complete and snapshot.fleet.done and quiet >= quiet_s:
+                return snapshot
+            if now > deadline:
+                _log(
+                    f"[yellow]gave up waiting after {timeout:.0f} s[/yellow]: "
+                    f"{snapshot.fleet.progress()}; showing what has arrived"
+                )
                 return snapshot
             time.sleep(POLL_S)
 
@@ -113,7 +148,9 @@ def demo(
                 render(snapshot, console)
                 _log(f"ready in {time.monotonic() - started:.0f} s")
                 console.print(
-                    f"\nGateway: {pipeline.gateway_url}/docs   API key: [bold]{client_key}[/bold]\n"
+                    f"\nConsole: [bold]{pipeline.gateway_url}/console/[/bold]   "
+                    f"API key: [bold]{client_key}[/bold] (sign in with it)\n"
+                    f"API docs: {pipeline.gateway_url}/docs\n"
                     f"  curl -H 'Authorization: Bearer {client_key}' "
                     f"{pipeline.gateway_url}/v1/anomalies\n"
                 )

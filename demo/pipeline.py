@@ -219,3 +219,10 @@ def ingest(pipeline: Pipeline, log: Callable[[str], None] = print) -> None:
     pipeline.cli(*inventory)
     pipeline.cli(*datapoints)
     pipeline.timings["ingest_datapoints_s"] = time.monotonic() - started
+
+
+def fleet_ids(pipeline: Pipeline) -> frozenset[str]:
+    """The instance ids of the inventory the demo ingests: the fleet right-sizing covers."""
+    inventory = pipeline.data_dir / "cur" / "inventory.jsonl"
+    with inventory.open() as lines:
+        return frozenset(json.loads(line)["instance_id"] for line in lines if line.strip())

@@ -21,6 +21,63 @@ HTTP_TIMEOUT_S = 10.0
 TOP_N = 10
 
 
+# How the fleet table groups instances: a finding, or a stop schedule (any finding).
+FLEET_ROWS = ("overprovisioned", "idle", "schedulable", "underprovisioned", "optimized")
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """Right-sizing across the whole fleet: which instances have a result from their datapoints.
+
+    The first recommendation of an instance comes from the inventory alone
+    (``insufficient_data``, $0); an instance counts as evaluated once right-sizing
+    has read enough of its datapoints to say something else.
+    """
+
+    instances: frozenset[str]
+    recommendations: list[dict[str, Any]]
+
+    @property
+    def evaluated(self) -> list[dict[str, Any]]:
+        """The fleet's recommendations that rest on datapoints."""
+        return [
+            r
+            for r in self.recommendations
+            if r["resource_id"] in self.instances and r["finding"] != "insufficient_data"
+        ]
+
+    @property
+    def done(self) -> bool:
+        """Every instance of the fleet has a result from its datapoints."""
+        return len(self.evaluated) == len(self.instances)
+
+    @property
+    def fingerprint(self) -> frozenset[tuple[str, str]]:
+        """Changes whenever right-sizing publishes anything new for the fleet."""
+        return frozenset((r["resource_id"], r["id"]) for r in self.recommendations)
+
+    def rows(self) -> list[tuple[str, int, float]]:
+        """``(group, instances, $/month)`` per :data:`FLEET_ROWS` group that has instances."""
+        out = []
+        for group in FLEET_ROWS:
+            if group == "schedulable":
+                members = [r for r in self.evaluated if r.get("schedule")]
+                saved = sum(r["schedule"]["monthly_savings"] for r in members)
+            else:
+                members = [r for r in self.evaluated if r["finding"] == group]
+                saved = sum(r.get("estimated_monthly_savings") or 0.0 for r in members)
+            if members:
+                out.append((group, len(members), saved))
+        return out
+
+    def progress(self) -> str:
+        """One line for the status spinner."""
+        counts = ", ".join(f"{n} {group}" for group, n, _ in self.rows())
+        return f"right-sizing {len(self.evaluated)}/{len(self.instances)} instances" + (
+            f" ({counts})" if counts else ""
+        )
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """Everything the demo shows, fetched in one pass."""
@@ -28,6 +85,7 @@ class Snapshot:
     anomalies: list[dict[str, Any]]
     recommendations: list[dict[str, Any]]
     forecasts: list[dict[str, Any]]
+    fleet: Fleet | None = None
 
     @property
     def complete(self) -> bool:
@@ -68,19 +126,38 @@ class GatewayClient:
         except httpx.TransportError:
             return False
 
-    def snapshot(self, top: int = TOP_N) -> Snapshot:
-        """Cost anomalies (open first, then by impact), top savings, account forecasts."""
+    def all_pages(self, path: str, **params: Any) -> list[dict[str, Any]]:
+        """Every item of a paged list, following ``next_cursor``."""
+        items: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            page = self.get(path, **params, limit=500, cursor=cursor)
+            items += page["items"]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return items
+
+    def snapshot(self, top: int = TOP_N, fleet: frozenset[str] | None = None) -> Snapshot:
+        """Cost anomalies (open first, then by impact), top savings, account forecasts.
+
+        With ``fleet`` (instance ids) it also reads every recommendation, to tell
+        how much of the fleet right-sizing has evaluated and to pick the top
+        savings of each kind (resize, stop, schedule).
+        """
         # Only cost anomalies carry a dollar impact; metric ones would crowd them out.
         cost = self.get("/v1/anomalies", min_impact=0.01, limit=500)["items"]
         cost.sort(key=lambda a: (a["status"] != "open", -(a.get("impact_usd") or 0.0)))
         detailed = [self.get(f"/v1/anomalies/{a['incident_id']}") for a in cost[:top]]
         opened = self.get("/v1/anomalies", status="open", limit=100)["items"]
         metric = [a for a in opened if a["kind"] == "metric"][: max(0, top - len(detailed))]
-        recs = self.get("/v1/recommendations", limit=top)["items"]
         summaries = self.get("/v1/forecasts", limit=200)["items"]
         account_level = [f for f in summaries if f.get("service") is None and f["status"] == "ok"]
         forecasts = [self.get(f"/v1/forecasts/{f['series_id']}") for f in account_level]
-        return Snapshot(detailed + metric, recs, forecasts)
+        if fleet is None:
+            recs = self.get("/v1/recommendations", limit=top)["items"]
+            return Snapshot(detailed + metric, recs, forecasts)
+        everything = Fleet(fleet, self.all_pages("/v1/recommendations"))
+        return Snapshot(detailed + metric, top_savings(everything, top), forecasts, everything)
 
     def tail(self, after: int = 0) -> Iterator[dict[str, Any]]:
         """Alerts as they happen (SSE); resumes after event ``after``."""
@@ -93,8 +170,34 @@ class GatewayClient:
                     yield {"seq": int(event.id), **orjson.loads(event.data)}
 
 
+def top_savings(fleet: Fleet, top: int) -> list[dict[str, Any]]:
+    """The ``top`` largest savings, with the best of each fleet group among them.
+
+    Sorted by savings alone, the table would show only resizes; a person should
+    also see what stopping an idle instance or scheduling a daytime one saves.
+    """
+    ranked = sorted(fleet.evaluated, key=lambda r: -(r.get("estimated_monthly_savings") or 0.0))
+    ranked = [r for r in ranked if (r.get("estimated_monthly_savings") or 0.0) > 0]
+    best = [
+        next(
+            (r for r in ranked if r["finding"] == g or (g == "schedulable" and r.get("schedule"))),
+            None,
+        )
+        for g in FLEET_ROWS[:3]
+    ]
+    chosen = [r for r in best if r is not None]
+    chosen += [r for r in ranked if r not in chosen][: max(0, top - len(chosen))]
+    return sorted(chosen, key=lambda r: -(r.get("estimated_monthly_savings") or 0.0))
+
+
 def _money(value: float | None) -> str:
     return "-" if value is None else f"${value:,.0f}"
+
+
+def _schedule(schedule: dict[str, Any] | None) -> str:
+    if not schedule:
+        return "-"
+    return f"stop {schedule['stopped_hours_per_week']} h/week"
 
 
 def _root_cause(anomaly: dict[str, Any]) -> str:
@@ -142,6 +245,7 @@ def render(snapshot: Snapshot, console: Console) -> None:
         "finding",
         "current",
         "recommended",
+        "schedule",
         "$/month saved",
         "why",
     ):
@@ -154,10 +258,21 @@ def render(snapshot: Snapshot, console: Console) -> None:
             r["finding"],
             r["current_type"],
             options[0]["instance_type"] if options else ("stop" if r["finding"] == "idle" else "-"),
+            _schedule(r.get("schedule")),
             _money(r.get("estimated_monthly_savings")),
             r.get("reason", "")[:80],
         )
     console.print(table)
+
+    if snapshot.fleet is not None:
+        table = Table(
+            title=f"Right-sizing across the fleet ({len(snapshot.fleet.instances)} instances)"
+        )
+        for column in ("finding", "instances", "$/month saved"):
+            table.add_column(column)
+        for group, count, saved in snapshot.fleet.rows():
+            table.add_row(group, str(count), _money(saved))
+        console.print(table)
 
     table = Table(title="Month-end forecast per account")
     for column in ("account", "month", "to date", "projected", "80% interval", "model", "MASE"):

@@ -53,8 +53,9 @@ def checkout_runtime_dir() -> Path:
         StateDirError: the base exists but another user owns it, or others may write it.
     """
     root = _runtime_root()
-    for path in (root.parent, root):
-        _private_dir(path)
+    owned_dir(root.parent)
+    prune_orphans(root.parent)
+    owned_dir(root)
     marker = root / "checkout"
     if not marker.exists():
         marker.write_text(f"{CHECKOUT}\n")
@@ -77,12 +78,33 @@ def remove_checkout_runtime(checkout: Path = CHECKOUT) -> Path | None:
     return root
 
 
+def prune_orphans(base: Path) -> list[Path]:
+    """Remove copies whose checkout no longer exists (~40 MB each; a deleted clone leaves one).
+
+    A copy another start holds (its lock taken) is left for next time.
+    """
+    removed = []
+    for marker in base.glob("*/checkout"):
+        # Another start may prune the same copy at once: a vanished file means done.
+        with contextlib.suppress(FileNotFoundError):
+            if Path(marker.read_text().strip()).exists():
+                continue
+            with (marker.parent / LOCK_FILE).open("a") as lock:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue
+                shutil.rmtree(marker.parent)
+            removed.append(marker.parent)
+    return removed
+
+
 def _key(path: Path) -> str:
     """A short, stable name for ``path``."""
     return hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
 
 
-def _private_dir(path: Path) -> None:
+def owned_dir(path: Path) -> None:
     """Create ``path`` 0755, or accept it only if we own it and nobody else may write it."""
     with contextlib.suppress(FileExistsError):
         path.mkdir(mode=0o755)
@@ -90,8 +112,8 @@ def _private_dir(path: Path) -> None:
     if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o022:
         raise StateDirError(
             f"{path} must be a directory owned by uid {os.geteuid()} that only its owner "
-            f"may write (it holds the PostgreSQL binaries the server runs); remove it or "
-            f"set {RUNTIME_ENV} to another location."
+            f"may write (it holds binaries the dev stack runs); remove it or "
+            f"set {RUNTIME_ENV} (PostgreSQL) or $SPENDSTREAM_CHROMIUM_CACHE to another place."
         )
     path.chmod(0o755)
 

@@ -108,6 +108,17 @@ class Supervisor:
             proc.kill()
         psutil.wait_procs(leftovers, timeout=KILL_WAIT_S)
 
+    def rss_bytes(self) -> dict[str, int]:
+        """Each child's resident memory summed over its process group (pool workers included)."""
+        out = {}
+        for name, child in self.children.items():
+            total = 0
+            for proc in _group_members(child.popen.pid):
+                with contextlib.suppress(psutil.Error):
+                    total += proc.memory_info().rss
+            out[name] = total
+        return out
+
     def __enter__(self) -> Supervisor:
         return self
 

@@ -13,15 +13,24 @@ from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from evals.rightsizing_support import nab_states, score_seed, states_from_org
-from services.rightsizing.catalogue import load_catalogue
+from evals.rightsizing_support import (
+    nab_states,
+    pricing_score,
+    score_seed,
+    simulated_price_table,
+    states_from_org,
+)
+from services.rightsizing.catalogue import DEFAULT_PATH, Catalogue, load_catalogue
 from services.rightsizing.evaluate import EvaluationConfig, evaluate_fleet
+from shared.ec2_prices import save_prices
 from simulator import SimConfig, simulate_organisation
+from simulator.config import PLATFORM_MIX
 
 ROOT = Path(__file__).resolve().parent.parent
 NAB_DIR = ROOT.parent / "shared" / "data" / "nab" / "data" / "realAWSCloudwatch"
@@ -47,7 +56,40 @@ def run_seed(seed: int, instances: int, config: EvaluationConfig) -> dict[str, A
     t2 = time.perf_counter()
     result = score_seed(org, outcomes, catalogue, config.sizing.cpu_target_pct)
     result.update(seed=seed, ingest_s=round(t1 - t0, 2), evaluate_s=round(t2 - t1, 2))
+    result["pricing"] = pricing_score(org, outcomes, catalogue)
     return result
+
+
+def simulated_world_catalogue(directory: Path) -> Catalogue:
+    """The shipped catalogue plus the simulated world's price list for every region and OS."""
+    path = directory / "simulated_prices.csv.gz"
+    shipped = load_catalogue()
+    save_prices(simulated_price_table(shipped, [p for p, _ in PLATFORM_MIX]), path)
+    return load_catalogue(DEFAULT_PATH, path)
+
+
+def run_platform_seed(seed: int, instances: int, world: Catalogue) -> dict[str, Any]:
+    """A fleet of every OS and licence over six regions, every account opted in to arm64.
+
+    Scored twice: priced from the simulated world's full price list (does each
+    instance get its own region's and OS's price, and no arm64 option for an
+    OS without arm64 builds?) and from the shipped files alone (how much of it
+    they can price; the rest must say which price is missing).
+    """
+    org = simulate_organisation(SimConfig(seed=seed, days=DAYS, instances=instances,
+                                          cost_anomalies=0, platform_mix=PLATFORM_MIX))  # fmt: skip
+    config = EvaluationConfig(other_architecture_accounts=frozenset({"*"}))
+    states = states_from_org(org, config.sizing.lookback_days)
+    now = datetime.combine(org.dates[-1], datetime.min.time(), tzinfo=UTC)
+    out: dict[str, Any] = {"seed": seed}
+    for name, catalogue in (("world", world), ("shipped", load_catalogue())):
+        fresh = states_from_org(org, config.sizing.lookback_days) if name == "shipped" else states
+        outcomes = evaluate_fleet(list(fresh.values()), catalogue, config, now)
+        scored = score_seed(org, outcomes, catalogue, config.sizing.cpu_target_pct)
+        out[name] = {"pricing": pricing_score(org, outcomes, catalogue),
+                     "recall": scored["recall"],
+                     "unsafe_recommendations": scored["unsafe_recommendations"]}  # fmt: skip
+    return out
 
 
 def run_nab(config: EvaluationConfig, nab_dir: Path) -> list[dict[str, Any]]:
@@ -74,11 +116,14 @@ def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{100 * x:.1f}%"
 
 
-def write_report(seeds: list[dict[str, Any]], nab: list[dict[str, Any]], command: str) -> None:
+def write_report(seeds: list[dict[str, Any]], nab: list[dict[str, Any]], command: str,
+                 platforms: list[dict[str, Any]]) -> None:  # fmt: skip
     """Markdown and JSON under docs/."""
     docs = ROOT / "docs"
     docs.mkdir(exist_ok=True)
-    (docs / "rightsizing-eval.json").write_text(json.dumps({"seeds": seeds, "nab": nab}, indent=2))
+    (docs / "rightsizing-eval.json").write_text(
+        json.dumps({"seeds": seeds, "platforms": platforms, "nab": nab}, indent=2)
+    )
     lines = ["# Right-sizing evaluation", "", f"Command: `{command}` (generated "
              f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC). Policy: Compute Optimizer defaults "
              "(P99.5 of 5-minute maximum CPU, 20% headroom, 14-day lookback).", "",
@@ -112,6 +157,13 @@ def write_report(seeds: list[dict[str, Any]], nab: list[dict[str, Any]], command
               "hours: 118 of 168 hours stopped).", "",
               "Benchmark: `make bench-rightsizing`; figures in "
               "`services/rightsizing/README.md`."]  # fmt: skip
+    lines += ["", "Priced with the instance's own region and OS (these Linux fleets, shipped "
+              "files): " + ", ".join(
+                  f"seed {s['seed']} {_pct(s['pricing']['priced_right_share'])} "
+                  f"({s['pricing']['priced_wrong']} wrong, {s['pricing']['unpriced']} unpriced, "
+                  f"{s['pricing']['unpriced_with_reason']} of them saying why)" for s in seeds)
+              + "."]  # fmt: skip
+    lines += _platform_section(platforms)
     lines += ["", f"## NAB realAWSCloudwatch EC2 CPU as hypothetical {NAB_INSTANCE_TYPE}", "",
               "| series | finding | hours | peak CPU | options | est. savings $/mo | "
               "stopped h/week |", "|---|---|---|---|---|---|---|"]  # fmt: skip
@@ -122,6 +174,41 @@ def write_report(seeds: list[dict[str, Any]], nab: list[dict[str, Any]], command
     lines += ["", "Reasons as published:", ""]
     lines += [f"- **{n['series']}**: {n['reason']}" for n in nab]
     (docs / "rightsizing-eval.md").write_text("\n".join(lines) + "\n")
+
+
+def _platform_section(platforms: list[dict[str, Any]]) -> list[str]:
+    """Markdown for the regions-and-OSes runs."""
+    if not platforms:
+        return []
+    mix = ", ".join(f"{p} {share:.0%}" for p, share in PLATFORM_MIX)
+    lines = ["", "## Regions, OSes and licences", "",
+             f"The same seeds with `SimConfig(platform_mix=PLATFORM_MIX)` ({mix}; Graviton "
+             "types draw Linux, RHEL or SUSE only), six regions, every account opted in to "
+             "other architectures. *World*: the simulator's price model (us-east-1 Linux x "
+             "region factor + licence per vCPU-hour) written as a price file for every "
+             "catalogue type, region and OS, arm64 rates for Windows and SQL Server included, "
+             "so only the architecture rule keeps them out. *Shipped*: the shipped files only "
+             "(Linux On-Demand in us-east-1 and GovCloud).", "",
+             "| seed | prices | recommendations | priced with right region and OS | priced "
+             "wrong | unpriced (saying why) | option prices right | options with an "
+             "architecture the OS cannot run | over recall | unsafe |",
+             "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for p in platforms:
+        for name in ("world", "shipped"):
+            q, r = p[name]["pricing"], p[name]
+            lines.append(
+                f"| {p['seed']} | {name} | {q['recommendations']} | "
+                f"{_pct(q['priced_right_share'])} | {q['priced_wrong']} | {q['unpriced']} "
+                f"({q['unpriced_with_reason']}) | {_pct(q['option_priced_right_share'])} | "
+                f"{q['options_arch_os_cannot_run']} | {_pct(r['recall']['overprovisioned'])} | "
+                f"{r['unsafe_recommendations']} |"
+            )
+    lines += ["", "Goals: 100% priced with the right region and OS, 0 options with an "
+              "architecture the OS cannot run. The world rows test the mechanism (each "
+              "instance reads its own list; nothing is borrowed); the shipped rows show how "
+              "little the shipped files price outside us-east-1 Linux until `spendstream "
+              "rightsizing prices refresh` has run with AWS credentials."]  # fmt: skip
+    return lines
 
 
 def main() -> None:
@@ -140,19 +227,28 @@ def main() -> None:
         print(json.dumps({k: result[k] for k in ("seed", "recall", "schedule_recall",
                                                  "unsafe_recommendations", "savings_ours",
                                                  "savings_truth", "evaluate_s")}))  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        world = simulated_world_catalogue(Path(tmp))
+    platforms = [run_platform_seed(seed, args.instances, world) for seed in args.seeds]
+    for p in platforms:
+        print(json.dumps({"seed": p["seed"], **{k: p[k]["pricing"] for k in ("world", "shipped")}}))
     nab = run_nab(config, args.nab_dir) if args.nab_dir.exists() else []
     if not nab:
         print(f"NAB section skipped: no EC2 CPU series in {args.nab_dir} (see --nab-dir)")
     for row in nab:
         print(f"NAB {row['series']}: {row['finding']} (peak {row['peak_pct']:.1f}%)")
     command = "make eval-rightsizing"
-    write_report(seeds, nab, command)
+    write_report(seeds, nab, command, platforms)
     met = all(
         (s["recall"]["idle"] or 0) >= TARGETS["idle"]
         and (s["recall"]["overprovisioned"] or 0) >= TARGETS["overprovisioned"]
         and (s["schedule_recall"] or 0) >= TARGETS["schedule"]
         and s["unsafe_recommendations"] == 0
         for s in seeds
+    ) and all(
+        p["world"]["pricing"]["priced_right_share"] == 1.0
+        and p["world"]["pricing"]["options_arch_os_cannot_run"] == 0
+        for p in platforms
     )
     print(f"targets met: {met}; report: docs/rightsizing-eval.md")
 

@@ -15,9 +15,17 @@ from services.rightsizing.catalogue import Catalogue
 from services.rightsizing.evaluate import Outcome
 from services.rightsizing.recommender.options import project_cpu
 from services.rightsizing.sketches import InstanceState
+from shared.ec2_platforms import os_from_platform_details
+from shared.ec2_prices import PriceTable, Rates
 from shared.events import Recommendation
 from simulator import SimInstance, SimulatedOrg
-from simulator.catalogue import load_instance_types, smaller_type
+from simulator.catalogue import (
+    ARM_PLATFORMS,
+    REGION_PRICE_FACTOR,
+    load_instance_types,
+    simulated_price,
+    smaller_type,
+)
 
 STEP_S = 300
 DAY_S = 86_400
@@ -42,7 +50,7 @@ def states_from_org(org: SimulatedOrg, lookback_days: int) -> dict[str, Instance
     for inst in org.instances:
         states[inst.instance_id] = InstanceState(
             inst.instance_id, account_id=inst.account_id, region=inst.region,
-            instance_type=inst.instance_type,
+            instance_type=inst.instance_type, platform=inst.platform,
         )  # fmt: skip
     start = org.dates[-lookback_days]
     for member, day, data in org.iter_instance_days(start=start):
@@ -135,6 +143,79 @@ def score_seed(org: SimulatedOrg, outcomes: Iterable[Outcome], catalogue: Catalo
         "savings_ours": {k: round(v, 2) for k, v in ours.items()},
         "savings_truth": {k: round(v, 2) for k, v in theirs.items()},
         "confusion": {f"{t}->{f}": n for (t, f), n in sorted(confusion.items())},
+    }
+
+
+# Two hourly rates agree to the price list's own precision; a monthly cost to
+# the cent the event rounds it to.
+PRICE_TOLERANCE = 1e-6
+MONTHLY_TOLERANCE = 0.005 + 1e-9
+
+
+def simulated_price_table(catalogue: Catalogue, platforms: Iterable[str]) -> PriceTable:
+    """The simulated world's price list: every catalogue type in every region and OS.
+
+    us-east-1 Linux from the catalogue, times the simulator's region factor,
+    plus its licence per vCPU-hour (``simulator.catalogue.simulated_price``).
+    It deliberately carries arm64 rates for Windows and SQL Server too, so the
+    architecture rule, not a missing price, is what keeps them out of options.
+    """
+    table = PriceTable()
+    for t in catalogue.types():
+        base = t.price("us-east-1")
+        if base is None:
+            continue
+        for region in REGION_PRICE_FACTOR:
+            for platform in platforms:
+                os = os_from_platform_details(platform)
+                if os is None:
+                    raise ValueError(f"the simulator drew {platform!r}, which has no price list")
+                rate = simulated_price(base, t.vcpu, region, platform)
+                table.update((region, os, "shared", t.name), Rates(on_demand=rate))
+    return table
+
+
+def pricing_score(org: SimulatedOrg, outcomes: Iterable[Outcome], catalogue: Catalogue,
+                  ) -> dict[str, Any]:  # fmt: skip
+    """Were instances and options priced with their own region and OS, and arm64 kept legal?
+
+    The truth of an instance's price is the simulator's (what its CUR bills);
+    of an option's, the simulator's price model for that type in the same
+    region and OS. An unpriced recommendation counts as not priced right.
+    """
+    truth = {i.instance_id: i for i in org.instances}
+    recs = [(truth[o.resource_id], r) for o in outcomes if (r := o.recommendation()) is not None]
+    right = wrong = unpriced = unpriced_said = options = options_right = arch_bad = 0
+    for inst, rec in recs:
+        if rec.current_monthly_cost is None:
+            unpriced += 1
+            unpriced_said += "no option or saving is quoted" in rec.reason
+        elif (
+            abs(rec.current_monthly_cost - inst.usd_per_hour * HOURS_PER_MONTH) <= MONTHLY_TOLERANCE
+        ):
+            right += 1
+        else:
+            wrong += 1
+        for option in rec.options:
+            itype = catalogue.get(option.instance_type)
+            base = itype.price("us-east-1")
+            expected = None if base is None else simulated_price(
+                base, itype.vcpu, inst.region, inst.platform)  # fmt: skip
+            options += 1
+            options_right += expected is not None and abs(
+                option.hourly_price - expected) <= PRICE_TOLERANCE  # fmt: skip
+            # The simulator's own list of arm64 OSes, not the recommender's rule under test.
+            arch_bad += itype.arch == "arm64" and inst.platform not in ARM_PLATFORMS
+    return {
+        "recommendations": len(recs),
+        "priced_right_share": right / len(recs) if recs else None,
+        "priced_wrong": wrong,
+        "unpriced": unpriced,
+        "unpriced_with_reason": unpriced_said,
+        "options": options,
+        "option_priced_right_share": options_right / options if options else None,
+        "options_arch_os_cannot_run": arch_bad,
+        "platforms": dict(Counter(i.platform for i in org.instances)),
     }
 
 

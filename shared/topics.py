@@ -99,6 +99,8 @@ COSTS_RESTATEMENTS = Topic(
     (ev.CostRestated,),
     "anomaly",
     "A later delivery changed a past period beyond the threshold.",
+    # The gateway stores each notice and alerts subscribers (late credits included).
+    consumers=("gateway",),
 )
 ANOMALIES = Topic(
     "spendstream.anomalies.v1",
@@ -146,10 +148,13 @@ BUDGET_ALERTS = Topic(
 )
 FEEDBACK = Topic(
     "spendstream.feedback.v1",
-    "series id",
+    "rule id (Feedback.rule_id)",
     (ev.Feedback,),
     "gateway",
-    "A person's verdict on an anomaly, or a planned window.",
+    "A person's verdict on an anomaly, or a planned window; the latest record per rule wins.",
+    # Compacted per rule: the anomaly service rebuilds its rules from the whole topic
+    # on start, and a later record for the same rule (a changed verdict) replaces it.
+    compacted=True,
     consumers=("anomaly",),
 )
 

@@ -38,6 +38,24 @@ REGION_TZ_OFFSET_H: dict[str, int] = {
     "eu-central-1": 1,
     "ap-southeast-2": 10,
 }
+#: EC2 ``PlatformDetails`` -> approximate licence cost added per vCPU-hour over
+#: Linux (read off public m5 rates: Windows m5.large $0.188 vs $0.096 Linux;
+#: SQL Server on top of the OS). Good enough for credible totals; the
+#: simulated world's truth, not AWS's price list.
+PLATFORM_USD_PER_VCPU_HOUR: dict[str, float] = {
+    "Linux/UNIX": 0.0,
+    "Red Hat Enterprise Linux": 0.013,
+    "SUSE Linux": 0.0125,
+    "Windows": 0.046,
+    "Windows with SQL Server Web": 0.063,
+    "Windows with SQL Server Standard": 0.286,
+    "Windows with SQL Server Enterprise": 0.431,
+    "Linux with SQL Server Web": 0.017,
+    "Linux with SQL Server Standard": 0.24,
+    "Linux with SQL Server Enterprise": 0.385,
+}
+#: Platforms with arm64 builds (a Graviton type only ever runs one of these).
+ARM_PLATFORMS = ("Linux/UNIX", "Red Hat Enterprise Linux", "SUSE Linux")
 SIZE_ORDER = ("micro", "small", "medium", "large", "xlarge", "2xlarge", "4xlarge", "8xlarge")
 
 
@@ -52,9 +70,19 @@ class InstanceType:
     memory_gib: float
     usd_per_hour: float
 
-    def price_in(self, region: str) -> float:
-        """Hourly On-Demand price in ``region``."""
-        return round(self.usd_per_hour * REGION_PRICE_FACTOR[region], 6)
+    def price_in(self, region: str, platform: str = "Linux/UNIX") -> float:
+        """Hourly On-Demand price in ``region`` for ``platform`` (licence included)."""
+        return simulated_price(self.usd_per_hour, self.vcpu, region, platform)
+
+
+def simulated_price(us_east_1_linux: float, vcpu: int, region: str, platform: str) -> float:
+    """The simulated world's $/h: us-east-1 Linux x region factor + licence per vCPU.
+
+    >>> [simulated_price(0.096, 2, "us-east-1", p) for p in ("Linux/UNIX", "Windows")]
+    [0.096, 0.188]
+    """
+    linux = us_east_1_linux * REGION_PRICE_FACTOR[region]
+    return round(linux + PLATFORM_USD_PER_VCPU_HOUR[platform] * vcpu, 6)
 
 
 def load_instance_types() -> dict[str, InstanceType]:

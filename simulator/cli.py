@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from simulator import SimConfig, simulate_organisation
 from simulator.cloudwatch_out import write_cloudwatch
+from simulator.config import PLATFORM_MIX
 from simulator.deliveries import issued_by, plan_deliveries
 from simulator.exceptions import SimulationError
 from simulator.inventory_out import write_inventory
@@ -53,6 +54,9 @@ def simulate(
     endpoint_url: Annotated[
         str | None, typer.Option("--endpoint-url", help="S3 endpoint (moto, MinIO).")
     ] = None,
+    platforms: Annotated[
+        bool, typer.Option(help="Windows, RHEL, SUSE and SQL Server instances (PLATFORM_MIX).")
+    ] = False,
 ) -> None:
     """Write the organisation's deliveries, ground truth and (optionally) datapoints."""
     try:
@@ -62,6 +66,7 @@ def simulate(
             days=days,
             instances=instances,
             start=date.fromisoformat(start),
+            platform_mix=PLATFORM_MIX if platforms else (),
         )
         org = simulate_organisation(config)
         cutoff = datetime.fromisoformat(until) if until else None

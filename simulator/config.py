@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
+from simulator.catalogue import PLATFORM_USD_PER_VCPU_HOUR
 from simulator.exceptions import SimConfigError
 
 #: Detectors need about three weeks of clean history (three weekly cycles) before
@@ -23,6 +24,19 @@ DEFAULT_PROFILE_MIX: tuple[tuple[str, float], ...] = (
     ("underprovisioned", 0.10),
 )
 PROFILES = tuple(name for name, _ in DEFAULT_PROFILE_MIX)
+#: A fleet with every OS and licence we price (opt-in: ``SimConfig.platform_mix``).
+PLATFORM_MIX: tuple[tuple[str, float], ...] = (
+    ("Linux/UNIX", 0.50),
+    ("Windows", 0.15),
+    ("Red Hat Enterprise Linux", 0.08),
+    ("SUSE Linux", 0.05),
+    ("Windows with SQL Server Web", 0.04),
+    ("Windows with SQL Server Standard", 0.08),
+    ("Windows with SQL Server Enterprise", 0.03),
+    ("Linux with SQL Server Web", 0.02),
+    ("Linux with SQL Server Standard", 0.03),
+    ("Linux with SQL Server Enterprise", 0.02),
+)
 #: Smallest window that fits the warm-up plus a persistent anomaly's evidence.
 MIN_DAYS_WITH_ANOMALIES = DEFAULT_WARMUP_DAYS + 7
 
@@ -44,6 +58,9 @@ class SimConfig:
         lookback_days: Window (ending on the last day) of the expected findings.
         profile_mix: (profile, share) pairs for the fleet.
         restatement: Whether one cost anomaly is a restatement (two deliveries).
+        platform_mix: (EC2 ``PlatformDetails``, share) pairs for the fleet's OSes and
+            licences; empty (the default): every instance Linux/UNIX, as before.
+            ``PLATFORM_MIX`` is a mix with every priced OS.
     """
 
     seed: int = 1
@@ -58,6 +75,7 @@ class SimConfig:
     lookback_days: int = DEFAULT_LOOKBACK_DAYS
     profile_mix: tuple[tuple[str, float], ...] = field(default=DEFAULT_PROFILE_MIX)
     restatement: bool = True
+    platform_mix: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
         """Reject values that would silently produce a meaningless organisation."""
@@ -83,10 +101,21 @@ class SimConfig:
         total = sum(share for _, share in self.profile_mix)
         if abs(total - 1.0) > 1e-6:
             raise SimConfigError(f"profile_mix shares sum to {total}, not 1")
+        bad = {name for name, _ in self.platform_mix} - set(PLATFORM_USD_PER_VCPU_HOUR)
+        if bad:
+            raise SimConfigError(
+                f"unknown platforms {sorted(bad)}; use some of {sorted(PLATFORM_USD_PER_VCPU_HOUR)}"
+            )
+        if self.platform_mix and abs(sum(s for _, s in self.platform_mix) - 1.0) > 1e-6:
+            raise SimConfigError("platform_mix shares must sum to 1")
 
     def to_json(self) -> dict[str, Any]:
         """The config as JSON-able values (for the ground-truth file)."""
         data = asdict(self)
         data["start"] = self.start.isoformat()
         data["profile_mix"] = [list(pair) for pair in self.profile_mix]
+        if not self.platform_mix:
+            del data["platform_mix"]  # the ground truth of a Linux-only fleet reads as before
+        else:
+            data["platform_mix"] = [list(pair) for pair in self.platform_mix]
         return data

@@ -17,11 +17,11 @@ generated series (see :mod:`.findings`), and ``notes`` says when the two differ.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from simulator.catalogue import REGION_TZ_OFFSET_H, InstanceType
+from simulator.catalogue import ARM_PLATFORMS, REGION_TZ_OFFSET_H, InstanceType
 from simulator.utilisation import LoadModel
 
 #: Instance types each profile is drawn from (overprovisioned needs a smaller size).
@@ -86,6 +86,12 @@ class FleetMember:
     profile: str
     load: LoadModel
     tags: dict[str, str]
+    platform: str = "Linux/UNIX"
+
+    @property
+    def usd_per_hour(self) -> float:
+        """Its On-Demand $/h in its region and OS (licence included)."""
+        return self.instance_type.price_in(self.region, self.platform)
 
 
 def _load_model(
@@ -178,3 +184,24 @@ def build_fleet(
             )
         )
     return fleet
+
+
+def assign_platforms(
+    fleet: list[FleetMember], mix: tuple[tuple[str, float], ...], rng: np.random.Generator
+) -> list[FleetMember]:
+    """Give each member an OS drawn from ``mix``; Graviton types draw only arm64 OSes.
+
+    Drawn from its own generator after the fleet, so a fleet without a mix is
+    exactly the fleet it always was.
+    """
+    if not mix:
+        return fleet
+    names = [p for p, _ in mix]
+    shares = np.array([s for _, s in mix], dtype=float)
+    arm = np.array([p in ARM_PLATFORMS for p in names])
+    out = []
+    for m in fleet:
+        is_arm = m.instance_type.family.endswith("g")
+        w = shares * arm if is_arm and (shares * arm).sum() > 0 else shares
+        out.append(replace(m, platform=str(rng.choice(names, p=w / w.sum()))))
+    return out

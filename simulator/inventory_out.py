@@ -32,7 +32,7 @@ def inventory_records(org: SimulatedOrg) -> list[dict[str, Any]]:
                     i.region,
                     i.instance_type,
                     "running",
-                    "Linux/UNIX",
+                    i.platform,
                     "arm64" if i.instance_type.split(".")[0].endswith("g") else "x86_64",
                     launched,
                     dict(i.tags),

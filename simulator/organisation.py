@@ -25,7 +25,7 @@ from simulator.catalogue import load_instance_types
 from simulator.config import SimConfig
 from simulator.cost_anomalies import inject
 from simulator.costs import Calendar, month_charges, usage_matrix
-from simulator.fleet import FleetMember, build_fleet
+from simulator.fleet import FleetMember, assign_platforms, build_fleet
 from simulator.hourly import hour_weights
 from simulator.metric_anomalies import inject_metric_anomalies, midnight_utc
 from simulator.records import InjectedAnomaly, SimInstance, Utilisation
@@ -209,6 +209,10 @@ def simulate_organisation(config: SimConfig) -> SimulatedOrg:
         config.memory_agent_share,
         r_fleet,
     )
+    # Its own stream (not one of the six spawned above): a fleet without a
+    # platform mix draws exactly the numbers it always did.
+    platforms_rng = np.random.default_rng(np.random.SeedSequence([config.seed, 0x05]))
+    fleet = assign_platforms(fleet, config.platform_mix, platforms_rng)
     series = build_series(accounts, fleet, r_series)
     clean = usage_matrix(series, accounts, cal, r_cost)
     injection = inject(

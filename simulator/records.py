@@ -78,10 +78,15 @@ class SimInstance:
     cpu_peak: float = 0.0
     mem_p995: float | None = None
     net_mb_per_day_max: float = 0.0
+    #: EC2 ``PlatformDetails`` (its OS and licence); priced into ``usd_per_hour``.
+    platform: str = "Linux/UNIX"
 
     def to_json(self) -> dict[str, Any]:
-        """JSON-able dict."""
-        return asdict(self)
+        """JSON-able dict (``platform`` only when not Linux, as before platforms existed)."""
+        data = asdict(self)
+        if self.platform == "Linux/UNIX":
+            del data["platform"]
+        return data
 
 
 class Utilisation(NamedTuple):

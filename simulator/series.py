@@ -226,15 +226,17 @@ def _series_of(
                 by_type[m.instance_type.name].append(m)
             for tname, group in sorted(by_type.items()):
                 ut = usage_type_for(tpl, reg) + ":" + tname
-                price = group[0].instance_type.price_in(reg)
+                prices = np.array([m.usd_per_hour for m in group])
+                same = all(m.platform == group[0].platform for m in group)
                 result.append(
                     make(
                         ut,
                         reg,
                         tuple(m.instance_id for m in group),
-                        np.full(len(group), 1.0 / len(group)),
+                        np.full(len(group), 1.0 / len(group)) if same else prices / prices.sum(),
                         instance_type=tname,
-                        flat_usd_per_day=price * 24 * len(group),
+                        flat_usd_per_day=float(prices[0] * len(group) if same else prices.sum())
+                        * 24,
                     )
                 )
         return result

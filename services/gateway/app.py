@@ -30,7 +30,10 @@ from services.gateway.api.routes import (
     anomalies,
     budgets,
     docs,
+    insights,
     operations,
+    recommendations,
+    restatements,
     results,
     subscriptions,
 )
@@ -182,10 +185,13 @@ def create_app(settings: GatewaySettings, metrics: ServiceMetrics | None = None)
     app.state.metrics = metrics or ServiceMetrics(settings.service_name)
     for router in (
         anomalies.router,
+        recommendations.router,
+        insights.router,
         results.router,
         budgets.router,
         subscriptions.router,
         alerts.router,
+        restatements.router,
         operations.router,
         docs.router,
     ):

@@ -42,6 +42,7 @@ CONSUMED_TOPICS: tuple[topics.Topic, ...] = (
     topics.FORECASTS,
     topics.COSTS_DAILY,
     topics.BUDGET_ALERTS,
+    topics.COSTS_RESTATEMENTS,
     *(t.dlq for t in topics.TOPICS),
 )
 # First retry after 100 ms: a blip (failover, restart) is usually over by then.

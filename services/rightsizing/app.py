@@ -69,7 +69,7 @@ class RightsizingApp:
         self.evaluator = Evaluator(
             self.store,
             self.producer,
-            load_catalogue(settings.rightsizing_catalogue_path),
+            load_catalogue(settings.rightsizing_catalogue_path, settings.rightsizing_prices_path),
             settings.evaluation_config(),
             self.pool,
             settings.rightsizing_evaluation_interval_s,

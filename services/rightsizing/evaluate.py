@@ -161,6 +161,7 @@ def evaluate_fleet(
             catalogue,
             config.policy_for(state.account_id),
             state.platform,
+            state.tenancy,
         )
         who = Identity(state.resource_id, state.account_id, state.region, itype.name, itype.vcpu)
         assessed[state.resource_id] = (state, who, assessment)

@@ -60,6 +60,7 @@ def apply_inventory(state: InstanceState, item: Ec2Instance) -> None:
     state.instance_type = item.instance_type
     state.account_id, state.region = item.account_id, item.region
     state.architecture, state.platform = item.architecture, item.platform
+    state.tenancy = item.tenancy
     state.running = item.state in RUNNING_STATES
     state.deleted = item.deleted
     state.changed = True

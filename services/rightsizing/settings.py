@@ -12,7 +12,7 @@ from typing import Annotated
 from pydantic import ValidationInfo, field_validator
 from pydantic_settings import NoDecode
 
-from services.rightsizing.catalogue.files import DEFAULT_PATH
+from services.rightsizing.catalogue.files import DEFAULT_PATH, DEFAULT_PRICES_PATH
 from services.rightsizing.evaluate import EvaluationConfig
 from services.rightsizing.recommender import SizingPolicy
 from services.rightsizing.recommender.policy import CPU_HEADROOM_CHOICES, CPU_PERCENTILE_CHOICES
@@ -47,6 +47,9 @@ class RightsizingSettings(SpendstreamSettings):
     rightsizing_evaluation_interval_s: float = 60.0
     # The instance catalogue (types, sizes, prices); the shipped file by default.
     rightsizing_catalogue_path: Path = DEFAULT_PATH
+    # Rates for other regions, OSes/licences, tenancies and commitments, written
+    # by `spendstream rightsizing prices refresh` (absent: only the catalogue's).
+    rightsizing_prices_path: Path = DEFAULT_PRICES_PATH
     # Processes for evaluation passes (k-means and sizing never block the loop).
     rightsizing_eval_workers: int = 1
     # Accounts that opted in to Graviton and other CPU vendors (comma-separated

@@ -37,6 +37,9 @@ class Ec2Instance(Event):
     instance_type: str
     state: str
     platform: str = "Linux/UNIX"
+    tenancy: str = Field(
+        "default", description="EC2 Placement.Tenancy: default (shared), dedicated or host"
+    )
     architecture: str | None = None
     launch_time: datetime | None = None
     tags: dict[str, str] = Field(default_factory=dict)

@@ -40,6 +40,28 @@ def series_id(
     return "/".join(parts)
 
 
+def series_parts(sid: str) -> tuple[Granularity | None, str, str | None, str | None]:
+    """The inverse of :func:`series_id`: (granularity, account, service, usage type).
+
+    Readers that get only a series id (restatement notices) recover the
+    dimensions from it; a part the id does not have (or names ``-``) is None.
+
+    >>> series_parts("daily/111122223333/AmazonEC2")
+    ('daily', '111122223333', 'AmazonEC2', None)
+    >>> series_parts("hourly/111122223333")
+    ('hourly', '111122223333', None, None)
+    """
+    parts = sid.split("/", 3) + [""] * 3
+    granularity, account, service, usage_type = parts[:4]
+    known: dict[str, Granularity] = {"daily": "daily", "hourly": "hourly"}
+    return (
+        known.get(granularity),
+        account,
+        service if service not in ("", "-") else None,
+        usage_type if usage_type not in ("", "-") else None,
+    )
+
+
 class CostPoint(Event):
     """The cost of one series over one period, as of the latest completed delivery."""
 

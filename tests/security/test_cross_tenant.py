@@ -1,4 +1,4 @@
-"""Cross-tenant reads: dead letters are operators' only, and ids never cross tenants."""
+"""Cross-tenant reads: dead letters are operators' only, ids and decisions never cross tenants."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from collections.abc import Callable
 
 import pytest
 
+from services.gateway.repositories import tenants
 from services.gateway.settings import GatewaySettings
-from tests.integration.gateway.helpers import RunningGateway, running_gateway
+from tests.integration.gateway.helpers import RunningGateway, auth, running_gateway
 from tests.security.conftest import OPERATOR_TOKEN
 from tests.unit.gateway import factories as f
 
@@ -69,3 +70,64 @@ async def test_a_reused_incident_id_does_not_leak_across_tenants(gateway: Runnin
     assert (await gateway.get("/v1/anomalies/inc-a", key_b)).status_code == 404
     listed = await gateway.get("/v1/anomalies", key_b)
     assert listed.json()["items"] == []
+
+
+async def test_restatements_never_cross_tenants(gateway: RunningGateway) -> None:
+    key_a = await gateway.tenant("acme", [A1])
+    key_b = await gateway.tenant("globex", [B1])
+    mine = [f.restatement(A1, day=d) for d in range(3)]
+    theirs = f.restatement(B1, previous=900.0, new=100.0)  # a late credit on globex
+    await gateway.store([*mine, theirs])
+    # Paged one row at a time, acme walks its own three notices and nothing else.
+    seen: list[str] = []
+    cursor: str | None = None
+    while True:
+        params: dict[str, object] = {"limit": 1, **({"cursor": cursor} if cursor else {})}
+        page = (await gateway.get("/v1/restatements", key_a, **params)).json()
+        seen += [item["id"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [r.id for r in reversed(mine)]  # newest first
+    # Naming globex's series (or account) finds nothing; so does its alert kind.
+    for params in ({"series_id": theirs.series_id}, {"account": B1}, {"min_delta": 500}):
+        response = await gateway.get("/v1/restatements", key_a, **params)
+        assert (params, response.status_code, response.json()["items"]) == (params, 200, [])
+    alerts = (await gateway.get("/v1/alerts", key_a, source="restatement")).json()["items"]
+    assert {a["alert_id"] for a in alerts} == {r.id for r in mine}
+    theirs_listed = (await gateway.get("/v1/restatements", key_b)).json()["items"]
+    assert [(r["id"], r["delta"]) for r in theirs_listed] == [(theirs.id, -800.0)]
+
+
+async def test_recommendation_decisions_stay_with_their_tenant(gateway: RunningGateway) -> None:
+    key_a = await gateway.tenant("acme", [A1])
+    key_b = await gateway.tenant("globex", [B1])
+    await gateway.store([f.recommendation("i-a", account=A1), f.recommendation("i-b", account=B1)])
+    dismiss = {"state": "dismissed", "reason": "other"}
+    # Another tenant's id answers 404 and changes nothing.
+    foreign = await gateway.client.put(
+        "/v1/recommendations/i-a/state", json={"state": "accepted"}, headers=auth(key_b)
+    )
+    assert foreign.status_code == 404
+    assert (await gateway.get("/v1/recommendations/i-a", key_a)).json()["state"]["state"] == "open"
+    mine = await gateway.client.put(
+        "/v1/recommendations/i-a/state", json=dismiss, headers=auth(key_a)
+    )
+    assert mine.status_code == 200
+    assert (await gateway.get("/v1/recommendations", key_b, state="dismissed")).json()[
+        "items"
+    ] == []
+    # The account changes hands: its recommendation goes along, acme's decision does not.
+    async with gateway.state.pool.acquire() as conn:
+        await tenants.remove_accounts(conn, "acme", [A1])
+        await tenants.add_accounts(conn, "globex", [A1])
+    moved = await gateway.get("/v1/recommendations/i-a", key_b)
+    assert moved.status_code == 200
+    assert moved.json()["state"] == {
+        "state": "open", "reason": None, "note": None, "snoozed_until": None,
+        "updated_at": None, "lapsed_at": None, "lapse_reason": None,
+    }  # fmt: skip
+    assert (await gateway.get("/v1/recommendations", key_b, state="dismissed")).json()[
+        "items"
+    ] == []
+    assert (await gateway.get("/v1/recommendations/i-a", key_a)).status_code == 404

@@ -57,6 +57,8 @@ WALKED = {
     ("POST", "/v1/subscriptions"), ("GET", "/v1/subscriptions/{sub_id}"),
     ("PUT", "/v1/subscriptions/{sub_id}"), ("DELETE", "/v1/subscriptions/{sub_id}"),
     ("GET", "/v1/anomalies/{incident_id}"), ("POST", "/v1/anomalies/{incident_id}/feedback"),
+    ("GET", "/v1/recommendations/{resource_id}"),
+    ("PUT", "/v1/recommendations/{resource_id}/state"),
 }  # fmt: skip
 # ... and to reach these (any answer but a 5xx).
 REACHED = WALKED | {
@@ -116,6 +118,7 @@ async def _seed(gateway: ThreadedGateway) -> tuple[str, str]:
             f.forecast(f"daily/{ACCOUNT}"),
             f.cost(day=0),
             f.budget_alert("ba-1"),
+            f.restatement(),
         ]
         await ingest.store(conn, [(e, "n/a") for e in events])
         await ingest.store(conn, [(f.dead_letter(1), "spendstream.anomalies.v1.dlq")])
@@ -245,6 +248,21 @@ def _owned(doc: dict[str, Any]) -> dict[str, Any]:
     storable = {"type": "string", "pattern": "^[^\\x00]*$"}
     sub["name"] = {**storable, "minLength": 1, "maxLength": 200}
     sub["services"]["items"] = storable
+    # A decision without the cross-field rules (reason only with a dismissal, a future
+    # snooze time), so the walk's PUT of a state succeeds in every run.
+    state = bodies["RecommendationStateIn"]["properties"]
+    state["state"] = {"type": "string", "enum": ["accepted", "open"]}
+    state["note"] = {"anyOf": [{**storable, "maxLength": 2000}, {"type": "null"}]}
+    for cross_field in ("reason", "snoozed_until"):
+        del state[cross_field]
+    # Feedback without the window's cross-field rules (planned needs one, end after
+    # start, bounded length; unit-tested in tests/unit/gateway/test_feedback_body.py).
+    feedback = bodies["FeedbackIn"]["properties"]
+    feedback["verdict"] = {"type": "string", "enum": ["true_positive", "false_positive"]}
+    for field in ("note", "author"):
+        feedback[field] = {"anyOf": [{**storable, "maxLength": 200}, {"type": "null"}]}
+    for cross_field in ("window_start", "window_end"):
+        del feedback[cross_field]
     return doc
 
 

@@ -36,11 +36,22 @@ class FeedbackSink(Protocol):
 
 
 def record_rule(book: FeedbackBook, feedback: Feedback) -> None:
-    """Turn one verdict into the rule it implies (see ``feedback.rules``)."""
-    if feedback.verdict == "planned" and feedback.window_start and feedback.window_end:
-        book.add_planned(feedback.series_id, feedback.window_start, feedback.window_end)
+    """Turn one record into the rule it implies, replacing that rule's earlier record.
+
+    Anchored on data time only: a false positive without the incident's window
+    (records of older gateways) still resolves its incident but quiets nothing,
+    since ``created_at`` is wall-clock time and would quiet the wrong days.
+    """
+    rule = feedback.rule_id or feedback.id
+    book.forget(rule)
+    start, end = feedback.window_start, feedback.window_end
+    if feedback.verdict in ("planned", "expected") and start and end:
+        book.add_planned(feedback.series_id, start, end, rule)
+    elif feedback.verdict == "false_positive" and end:
+        book.add_false_positive(feedback.series_id, end, rule)
     elif feedback.verdict == "false_positive":
-        book.add_false_positive(feedback.series_id, feedback.window_end or feedback.created_at)
+        log.warning("false positive without a window: band unchanged", rule=rule)
+    log.info("feedback rule recorded", rule=rule, verdict=feedback.verdict)
 
 
 async def follow_feedback(

@@ -13,6 +13,9 @@ from shared.events.anomalies import SEVERITY_ORDER
 class Filters:
     """A subscription's (or a stream's) filters; empty collections mean "any".
 
+    ``sources`` picks the kinds of alert (``model.ALERT_SOURCES``); empty, the
+    default, is every kind, so a subscription made before restatements were
+    alerts receives them too, as it will any kind added later.
     ``allowed_accounts`` are the tenant's accounts: an alert outside them never
     matches, whatever the other filters say; an alert owned by a tenant
     (``Alert.tenant_id``) matches only that tenant's filters.
@@ -22,6 +25,7 @@ class Filters:
     tenant_id: str | None = None
     accounts: frozenset[str] = frozenset()
     services: frozenset[str] = frozenset()
+    sources: frozenset[str] = frozenset()
     min_severity: str = "low"
     min_impact_usd: float = 0.0
 
@@ -36,6 +40,8 @@ class Filters:
         >>> Filters(frozenset({"111"}), min_impact_usd=100).matches(a)
         False
         >>> Filters(frozenset({"222"})).matches(a)
+        False
+        >>> Filters(frozenset({"111"}), sources=frozenset({"restatement"})).matches(a)
         False
         >>> from dataclasses import replace
         >>> owned = replace(a, account_id="*", tenant_id="t1")
@@ -52,6 +58,8 @@ class Filters:
         if self.accounts and alert.account_id not in self.accounts:
             return False
         if self.services and alert.service not in self.services:
+            return False
+        if self.sources and alert.source not in self.sources:
             return False
         if alert.severity_rank < SEVERITY_ORDER[self.min_severity]:
             return False

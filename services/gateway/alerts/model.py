@@ -1,19 +1,31 @@
-"""Alerts: one lifecycle change of an anomaly, a budget alert or a regressed recommendation."""
+"""Alerts: an anomaly or budget lifecycle change, a regression, or a restated cost day."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from shared.events import AnomalyEvent, BudgetAlert, Recommendation
-from shared.events.anomalies import SEVERITY_ORDER
+from shared.events import AnomalyEvent, BudgetAlert, CostRestated, Recommendation
+from shared.events.anomalies import SEVERITY_ORDER, Severity
+from shared.events.costs import series_parts
+
+#: What raised an alert; subscriptions and alert lists filter on it.
+AlertSource = Literal["anomaly", "budget", "recommendation", "restatement"]
+ALERT_SOURCES: tuple[AlertSource, ...] = ("anomaly", "budget", "recommendation", "restatement")
 
 # A projected budget breach needs action this month; actuals leaving the
 # forecast interval are a warning worth a look.
 BUDGET_SEVERITY = {"projected_breach": "high", "outside_interval": "medium"}
 # A right-sized instance that is now under-provisioned risks an outage.
 REGRESSION_SEVERITY = "high"
+# A restatement changes money already reported: relative size decides, as for a cost
+# anomaly (doubling or halving worth real money pages someone; small moves only inform).
+RESTATEMENT_CRITICAL_USD = 1000.0
+RESTATEMENT_SEVERITY_STEPS: tuple[tuple[float, Severity], ...] = (
+    (0.5, "high"),
+    (0.2, "medium"),
+)
 
 
 @dataclass(frozen=True)
@@ -104,5 +116,44 @@ def from_recommendation(
         title=f"regression: {event.resource_id} ({event.current_type}) is now "
         f"{event.finding}: {event.reason}",
         occurred_at=event.generated_at,
+        payload=payload if payload is not None else event.model_dump(mode="json"),
+    )
+
+
+def restatement_severity(delta: float, previous: float) -> Severity:
+    """Severity from the share of the day's earlier figure that moved (either way).
+
+    >>> restatement_severity(-1500.0, 1000.0), restatement_severity(30.0, 100.0)
+    ('critical', 'medium')
+    >>> restatement_severity(12.0, 0.0), restatement_severity(12.0, 1000.0)
+    ('high', 'low')
+    """
+    share = abs(delta) / abs(previous) if previous else float("inf")
+    if share >= 1.0 and abs(delta) >= RESTATEMENT_CRITICAL_USD:
+        return "critical"
+    return next((sev for floor, sev in RESTATEMENT_SEVERITY_STEPS if share >= floor), "low")
+
+
+def from_restatement(event: CostRestated, payload: dict[str, Any] | None = None) -> Alert:
+    """A restated day is one alert; its impact is the size of the move, credits included.
+
+    A negative delta is money given back late (a credit or refund landing after
+    the day was reported); ``impact_usd`` is its magnitude so dollar filters
+    treat a late $500 credit like a late $500 charge.
+    """
+    _, _, service, _ = series_parts(event.series_id)
+    moved = "credit or refund landed late" if event.delta < 0 else "charges landed late"
+    return Alert(
+        event_id=event.id,
+        source="restatement",
+        alert_id=event.id,
+        action="restated",
+        account_id=event.account_id,
+        service=service,
+        severity=restatement_severity(event.delta, event.previous_cost),
+        impact_usd=abs(event.delta),
+        title=f"restated: {event.series_id} on {event.period_start.date().isoformat()} "
+        f"${event.previous_cost:,.2f} -> ${event.new_cost:,.2f} ({moved})",
+        occurred_at=event.detected_at,
         payload=payload if payload is not None else event.model_dump(mode="json"),
     )

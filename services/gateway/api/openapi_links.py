@@ -20,6 +20,7 @@ LinkSpec = dict[str, tuple[Target, dict[str, str]]]
 
 _BUDGET = "/v1/budgets/{budget_id}"
 _SUB = "/v1/subscriptions/{sub_id}"
+_REC = "/v1/recommendations/{resource_id}"
 _FIRST = "$response.body#/items/0"
 
 
@@ -36,6 +37,13 @@ def _sub_links(source: str) -> LinkSpec:
         **_crud(_SUB, "sub_id", source),
         "RotateSecret": ((f"{_SUB}/rotate-secret", "post"), {"sub_id": source}),
         "Deliveries": ((f"{_SUB}/deliveries", "get"), {"sub_id": source}),
+    }
+
+
+def _rec_links(source: str) -> LinkSpec:
+    return {
+        "GetOne": ((_REC, "get"), {"resource_id": source}),
+        "SetState": ((f"{_REC}/state", "put"), {"resource_id": source}),
     }
 
 
@@ -56,12 +64,8 @@ LINKS: dict[tuple[str, str, str], LinkSpec] = {
             {"incident_id": f"{_FIRST}/incident_id"},
         ),
     },
-    ("/v1/recommendations", "get", "200"): {
-        "GetOne": (
-            ("/v1/recommendations/{resource_id}", "get"),
-            {"resource_id": f"{_FIRST}/resource_id"},
-        ),
-    },
+    ("/v1/recommendations", "get", "200"): _rec_links(f"{_FIRST}/resource_id"),
+    (_REC, "get", "200"): _rec_links("$response.body#/resource_id"),
     ("/v1/forecasts", "get", "200"): {
         "GetOne": (("/v1/forecasts/{series_id}", "get"), {"series_id": f"{_FIRST}/series_id"}),
     },

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
-from typing import Any, Literal
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    field_validator,
+    model_validator,
+)
 
+from services.gateway.alerts.model import ALERT_SOURCES, AlertSource
+from services.gateway.api.params import Timestamp
 from services.gateway.api.values import storable_text
 from shared.events.anomalies import Severity
 from shared.events.feedback import Verdict
@@ -20,6 +31,11 @@ NOTE_MAX = 2000
 FILTER_LIST_MAX = 200
 _ACCOUNT = r"^[0-9]{12}$"
 _ACCOUNT_RE = re.compile(_ACCOUNT)
+# A planned window longer than a billing month is a new normal, not an event:
+# say ``expected`` (the level is accepted) instead of silencing a series for months.
+FEEDBACK_WINDOW_MAX = timedelta(days=31)
+# Verdicts whose window a client sets; a false positive is anchored on the incident's.
+WINDOWED_VERDICTS = ("planned", "expected")
 _SNS_ARN = r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$"
 
 
@@ -82,6 +98,12 @@ class SubscriptionIn(_In):
     sns_topic_arn: str | None = Field(None, pattern=_SNS_ARN)
     accounts: list[str] = Field(default_factory=list, max_length=FILTER_LIST_MAX)
     services: list[str] = Field(default_factory=list, max_length=FILTER_LIST_MAX)
+    sources: list[AlertSource] = Field(
+        default_factory=list,
+        max_length=len(ALERT_SOURCES),
+        description="Kinds of alert to send; empty (the default) is every kind, "
+        "restatements and any kind added later included.",
+    )
     min_severity: Severity = "low"
     min_impact_usd: float = Field(0.0, ge=0, le=1e12)
     active: bool = True
@@ -109,6 +131,7 @@ class SubscriptionOut(BaseModel):
     sns_topic_arn: str | None = None
     accounts: list[str]
     services: list[str]
+    sources: list[AlertSource]
     min_severity: Severity
     min_impact_usd: float
     active: bool
@@ -156,17 +179,66 @@ class DeliveryOut(BaseModel):
     log: list[DeliveryAttemptOut]
 
 
+def _text_only(value: object) -> object:
+    """A body timestamp is JSON text: a number would otherwise pass as unix seconds."""
+    if not isinstance(value, str):
+        raise ValueError("expected an RFC 3339 date-time string with offset")
+    return value
+
+
+# Parsed from JSON text (the strict body model would refuse any string for a datetime).
+BodyTimestamp = Annotated[Timestamp, Strict(False), BeforeValidator(_text_only)]
+
+
 class FeedbackIn(_In):
-    """A person's verdict on an anomaly; the anomaly service learns from it."""
+    """A person's verdict on an anomaly; the anomaly service learns from it.
+
+    ``planned`` needs a window and ``expected`` may take one: data time (the
+    time of the cost or metric points, not of the request), half-open
+    ``[window_start, window_end)``, at most ``FEEDBACK_WINDOW_MAX`` long.
+    """
 
     verdict: Verdict
     note: str | None = Field(None, max_length=NOTE_MAX)
     author: str | None = Field(None, max_length=NAME_MAX)
+    window_start: BodyTimestamp | None = Field(
+        None, description="Start of the window in data time (planned, expected)."
+    )
+    window_end: BodyTimestamp | None = Field(
+        None, description="End of the window in data time, exclusive; after window_start."
+    )
+
+    @model_validator(mode="after")
+    def _window(self) -> FeedbackIn:
+        start, end = self.window_start, self.window_end
+        if (start is None) != (end is None):
+            raise ValueError("window_start and window_end go together")
+        if start is None or end is None:
+            if self.verdict == "planned":
+                raise ValueError("verdict 'planned' needs window_start and window_end")
+            return self
+        if self.verdict not in WINDOWED_VERDICTS:
+            raise ValueError(
+                f"verdict {self.verdict!r} takes no window (the incident's own is used); "
+                "only planned and expected do"
+            )
+        if end <= start:
+            raise ValueError("window_end must be after window_start")
+        if end - start > FEEDBACK_WINDOW_MAX:
+            raise ValueError(
+                f"the window may last at most {FEEDBACK_WINDOW_MAX.days} days; "
+                "for a lasting change say 'expected' without a window"
+            )
+        return self
 
 
 class FeedbackAccepted(BaseModel):
-    """Feedback was published to the feedback topic."""
+    """Feedback was published to the feedback topic (key: ``rule_id``)."""
 
     id: str
+    rule_id: str = Field(description="A later feedback with the same rule id replaces this one.")
     incident_id: str
     verdict: Verdict
+    series_id: str
+    window_start: datetime | None = None
+    window_end: datetime | None = None

@@ -7,6 +7,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.gateway.alerts.model import AlertSource
 from shared.events.anomalies import AnomalyAction, AnomalyKind, RootCause, Severity
 from shared.events.forecasts import BacktestScore, ForecastPoint, MonthEndProjection
 
@@ -102,6 +103,9 @@ class ForecastDetail(ForecastSummary):
     """One series' forecast for one horizon, with 80% and 95% intervals."""
 
     reason: str | None = None
+    why_chosen: str | None = Field(
+        None, description="Why this model: its backtest MASE against the other candidates'."
+    )
     horizon: int | None = Field(None, description="Days ahead; None when no horizon exists.")
     points: list[ForecastPoint]
     backtest: list[BacktestScore]
@@ -121,6 +125,22 @@ class CostPointOut(BaseModel):
     cost: float
     currency: str
     as_of: datetime
+
+
+class RestatementOut(BaseModel):
+    """A later delivery moved a day already judged; a negative delta is a late credit."""
+
+    id: str
+    series_id: str
+    period_start: datetime
+    account_id: str
+    service: str | None = None
+    previous_cost: float
+    new_cost: float
+    delta: float = Field(description="new_cost - previous_cost.")
+    previous_attempt_id: str
+    attempt_id: str
+    detected_at: datetime
 
 
 class DeadLetterOut(BaseModel):
@@ -149,7 +169,7 @@ class AlertOut(BaseModel):
 
     seq: int
     event_id: str
-    source: Literal["anomaly", "budget", "recommendation"]
+    source: AlertSource
     alert_id: str
     action: str
     account_id: str

@@ -105,7 +105,8 @@ async def fan_out(conn: asyncpg.Connection, batch: int) -> int:
             return 0
         subs = await conn.fetch(
             """
-            SELECT s.id, s.tenant_id, s.accounts, s.services, s.min_severity, s.min_impact_usd,
+            SELECT s.id, s.tenant_id, s.accounts, s.services, s.sources, s.min_severity,
+                   s.min_impact_usd,
                    ARRAY(SELECT account_id FROM tenant_accounts a
                          WHERE a.tenant_id = s.tenant_id) AS allowed
             FROM subscriptions s WHERE s.active
@@ -119,6 +120,7 @@ async def fan_out(conn: asyncpg.Connection, batch: int) -> int:
                     tenant_id=s["tenant_id"],
                     accounts=frozenset(s["accounts"]),
                     services=frozenset(s["services"]),
+                    sources=frozenset(s["sources"]),
                     min_severity=s["min_severity"],
                     min_impact_usd=s["min_impact_usd"],
                 ),

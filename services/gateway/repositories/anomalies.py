@@ -80,3 +80,34 @@ async def get(
     )
     doc["history"] = [h["payload"] for h in history]
     return doc
+
+
+async def largest_opened_since(
+    conn: asyncpg.Connection, accounts: list[str], since: datetime, limit: int
+) -> list[dict[str, Any]]:
+    """Incidents opened at or after ``since``, largest dollar impact first."""
+    rows = await conn.fetch(
+        "SELECT status, opened_at, payload FROM anomalies "
+        "WHERE account_id = ANY($1::text[]) AND opened_at >= $2 "
+        "ORDER BY impact_usd DESC NULLS LAST, incident_id LIMIT $3",
+        accounts,
+        since,
+        limit,
+    )
+    return [_row(r) for r in rows]
+
+
+async def series_points(
+    conn: asyncpg.Connection, accounts: list[str], series_id: str, start: datetime, end: datetime
+) -> list[asyncpg.Record]:
+    """The stored cost points of one of the tenant's series in ``[start, end)``."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "SELECT period_start, cost, currency FROM costs_daily WHERE series_id = $1 "
+        "AND account_id = ANY($2::text[]) AND period_start >= $3 AND period_start < $4 "
+        "ORDER BY period_start",
+        series_id,
+        accounts,
+        start,
+        end,
+    )
+    return rows

@@ -21,17 +21,21 @@ from services.gateway.alerts.model import (
     from_anomaly,
     from_budget_alert,
     from_recommendation,
+    from_restatement,
 )
+from services.gateway.repositories.recommendation_states import lapse_changed
 from shared.events import (
     AnomalyEvent,
     BudgetAlert,
     CostPoint,
+    CostRestated,
     DeadLetter,
     Event,
     Forecast,
     Recommendation,
 )
 from shared.events.anomalies import SEVERITY_ORDER
+from shared.events.costs import series_parts
 
 # Any constant works; it only has to be the same in every gateway replica.
 OUTBOX_LOCK_KEY = 0x5EED_A1E7
@@ -89,6 +93,12 @@ ON CONFLICT (series_id, period_start) DO UPDATE SET
     event_id = excluded.event_id, cost = excluded.cost, currency = excluded.currency,
     as_of = excluded.as_of
 WHERE (excluded.as_of, excluded.event_id) > (costs_daily.as_of, costs_daily.event_id)
+"""
+# A notice never changes once made (its id names the delivery that restated the day).
+INSERT_RESTATEMENT = """
+INSERT INTO restatements (id, series_id, period_start, account_id, service, previous_cost,
+    new_cost, delta, previous_attempt_id, attempt_id, detected_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING
 """
 INSERT_DEAD_LETTER = """
 INSERT INTO dead_letters (id, source_topic, dlq_topic, "partition", "offset", reason,
@@ -189,6 +199,14 @@ def to_rows(events: Sequence[tuple[Event, str]]) -> Rows:
                  event.account_id, event.service, event.usage_type, event.cost, event.currency,
                  event.as_of),
             )  # fmt: skip
+        elif isinstance(event, CostRestated):
+            rows.add(
+                INSERT_RESTATEMENT,
+                (event.id, event.series_id, event.period_start, event.account_id,
+                 series_parts(event.series_id)[2], event.previous_cost, event.new_cost,
+                 event.delta, event.previous_attempt_id, event.attempt_id, event.detected_at),
+            )  # fmt: skip
+            rows.alerts.append(from_restatement(event))
         elif isinstance(event, DeadLetter):
             rows.add(
                 INSERT_DEAD_LETTER,
@@ -264,6 +282,9 @@ async def store(conn: asyncpg.Connection, events: Sequence[tuple[Event, str]]) -
     async with conn.transaction():
         for statement, params in rows.by_statement.items():
             await conn.executemany(statement, params)
+        if UPSERT_RECOMMENDATION in rows.by_statement:
+            # People's accept/dismiss decisions hold unless the content changed materially.
+            await lapse_changed(conn, [r[0] for r in rows.by_statement[UPSERT_RECOMMENDATION]])
         if rows.alerts:
             await conn.execute("SELECT pg_advisory_xact_lock($1)", OUTBOX_LOCK_KEY)
             await conn.executemany(INSERT_ALERT, [alert_row(a) for a in rows.alerts])

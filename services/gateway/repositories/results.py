@@ -8,6 +8,11 @@ from typing import Any
 
 import asyncpg
 
+from services.gateway.repositories.recommendation_states import (
+    EFFECTIVE_STATE,
+    STATE_COLUMNS,
+    state_of,
+)
 from services.gateway.repositories.sqlbuild import Where
 
 
@@ -20,10 +25,23 @@ class RecommendationFilters:
     finding: str | None = None
     min_savings: float | None = None
     regression: bool | None = None
+    state: str | None = None
+
+
+# Each recommendation with the reading tenant's decision on it ($2 is the tenant).
+_WITH_STATE = (
+    f"SELECT r.payload, {STATE_COLUMNS} FROM recommendations r "
+    "LEFT JOIN recommendation_states s ON s.tenant_id = $2 AND s.resource_id = r.resource_id"
+)
+
+
+def _with_state(row: asyncpg.Record) -> dict[str, Any]:
+    return {**row["payload"], "state": state_of(row)}
 
 
 async def recommendations_page(
     conn: asyncpg.Connection,
+    tenant_id: str,
     accounts: list[str],
     f: RecommendationFilters,
     after: tuple[float, str] | None,
@@ -31,31 +49,34 @@ async def recommendations_page(
 ) -> list[dict[str, Any]]:
     """Largest monthly savings first; ties broken by resource id."""
     w = Where(accounts)
+    w.param(tenant_id)
     w.add_if("account_id = {0}", f.account)
     w.add_if("region = {0}", f.region)
     w.add_if("finding = {0}", f.finding)
     w.add_if("monthly_savings >= {0}", f.min_savings)
     w.add_if("regression = {0}", f.regression)
+    w.add_if(f"{EFFECTIVE_STATE} = {{0}}", f.state)
     if after is not None:
-        w.add("(monthly_savings < {0} OR (monthly_savings = {0} AND resource_id > {1}))", *after)
+        w.add("(monthly_savings < {0} OR (monthly_savings = {0} AND r.resource_id > {1}))", *after)
     rows = await conn.fetch(
-        f"SELECT payload FROM recommendations {w.sql()} "
-        f"ORDER BY monthly_savings DESC, resource_id ASC LIMIT {w.param(limit)}",
+        f"{_WITH_STATE} {w.sql()} "
+        f"ORDER BY monthly_savings DESC, r.resource_id ASC LIMIT {w.param(limit)}",
         *w.args,
     )
-    return [r["payload"] for r in rows]
+    return [_with_state(r) for r in rows]
 
 
 async def recommendation(
-    conn: asyncpg.Connection, accounts: list[str], resource_id: str
+    conn: asyncpg.Connection, tenant_id: str, accounts: list[str], resource_id: str
 ) -> dict[str, Any] | None:
-    """One resource's current recommendation if it is the tenant's."""
-    payload: dict[str, Any] | None = await conn.fetchval(
-        "SELECT payload FROM recommendations WHERE resource_id = $1 AND account_id = ANY($2)",
-        resource_id,
+    """One resource's current recommendation, with the tenant's decision, if it is the tenant's."""
+    row = await conn.fetchrow(
+        f"{_WITH_STATE} WHERE account_id = ANY($1::text[]) AND r.resource_id = $3",
         accounts,
+        tenant_id,
+        resource_id,
     )
-    return payload
+    return None if row is None else _with_state(row)
 
 
 async def forecasts_page(

@@ -9,8 +9,8 @@ import asyncpg
 from services.gateway.secretbox import SecretBox, SecretKeyError
 
 _COLUMNS = (
-    "id, name, channel, url, body_format, sns_topic_arn, accounts, services, min_severity, "
-    "min_impact_usd, active, created_at, updated_at"
+    "id, name, channel, url, body_format, sns_topic_arn, accounts, services, sources, "
+    "min_severity, min_impact_usd, active, created_at, updated_at"
 )
 
 
@@ -43,8 +43,8 @@ async def create(
     row: asyncpg.Record = await conn.fetchrow(
         f"""
         INSERT INTO subscriptions (id, tenant_id, name, channel, url, body_format, secret,
-            sns_topic_arn, accounts, services, min_severity, min_impact_usd, active)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+            sns_topic_arn, accounts, services, min_severity, min_impact_usd, active, sources)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
         RETURNING {_COLUMNS}
         """,
         sub_id,
@@ -60,6 +60,7 @@ async def create(
         f["min_severity"],
         f["min_impact_usd"],
         f["active"],
+        f.get("sources", []),  # optional: empty is every kind, as the column default
     )
     return row
 
@@ -72,7 +73,7 @@ async def update(
         f"""
         UPDATE subscriptions SET name = $3, channel = $4, url = $5, body_format = $6,
             sns_topic_arn = $7, accounts = $8, services = $9, min_severity = $10,
-            min_impact_usd = $11, active = $12, updated_at = now()
+            min_impact_usd = $11, active = $12, sources = $13, updated_at = now()
         WHERE id = $1 AND tenant_id = $2
         RETURNING {_COLUMNS}
         """,
@@ -88,6 +89,7 @@ async def update(
         f["min_severity"],
         f["min_impact_usd"],
         f["active"],
+        f.get("sources", []),  # optional: empty is every kind, as the column default
     )
     return row
 

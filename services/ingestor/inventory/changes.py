@@ -21,6 +21,7 @@ TRACKED_FIELDS = (
     "instance_type",
     "state",
     "platform",
+    "tenancy",
     "architecture",
     "launch_time",
     "tags",

@@ -41,6 +41,7 @@ def describe(ec2: Any, account_id: str, region: str) -> list[dict[str, Any]]:
                         "instance_type": inst.get("InstanceType", "unknown"),
                         "state": state,
                         "platform": inst.get("PlatformDetails") or "Linux/UNIX",
+                        "tenancy": inst.get("Placement", {}).get("Tenancy") or "default",
                         "architecture": inst.get("Architecture"),
                         "launch_time": launch.isoformat() if launch else None,
                         "tags": {t["Key"]: t["Value"] for t in inst.get("Tags", []) or []},

@@ -41,6 +41,7 @@ def read_inventory_file(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
             | {
                 "tags": raw.get("tags") or {},
                 "platform": raw.get("platform") or "Linux/UNIX",
+                "tenancy": raw.get("tenancy") or "default",
             }
         )
     scopes = sorted({scope_prefix(r["account_id"], r["region"]) for r in records})

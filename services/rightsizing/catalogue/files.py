@@ -15,8 +15,13 @@ from pathlib import Path
 
 from services.rightsizing.catalogue.model import Catalogue, InstanceType
 from services.rightsizing.exceptions import CatalogueError
+from shared.ec2_platforms import price_key
+from shared.ec2_prices import PriceFileError, PriceTable, load_prices
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "data" / "ec2_catalogue.csv"
+# Rates beyond the catalogue's own Linux On-Demand ones (other regions, OSes,
+# tenancies, commitments): written by `spendstream rightsizing prices refresh`.
+DEFAULT_PRICES_PATH = Path(__file__).resolve().parent / "data" / "ec2_prices.csv.gz"
 COLUMNS = (
     "instance_type",
     "family",
@@ -52,8 +57,17 @@ def _type_from_row(row: dict[str, str]) -> InstanceType:
     )
 
 
-def load_catalogue(path: Path = DEFAULT_PATH) -> Catalogue:
-    """Load a catalogue file written by ``save_catalogue``."""
+def load_catalogue(
+    path: Path = DEFAULT_PATH, prices: Path | None = DEFAULT_PRICES_PATH
+) -> Catalogue:
+    """Load a catalogue file written by ``save_catalogue``, plus a price file's rates.
+
+    The price file's On-Demand rates are added under each list's ``price_key``
+    (and win over the catalogue's for the same list); its rows for types the
+    catalogue does not describe are ignored, since we could not size them.
+    Commitment rates stay in the file (``shared.ec2_prices``) until savings
+    use them.
+    """
     if not path.exists():
         raise CatalogueError(f"catalogue file {path} does not exist; set the catalogue path")
     types: dict[str, InstanceType] = {}
@@ -67,7 +81,19 @@ def load_catalogue(path: Path = DEFAULT_PATH) -> Catalogue:
                     types[name].prices[row["region"]] = float(row["usd_per_hour"])
     except (KeyError, ValueError) as exc:
         raise CatalogueError(f"catalogue file {path} is malformed ({exc}); regenerate it") from exc
+    try:
+        table = load_prices(prices) if prices is not None else PriceTable()
+    except PriceFileError as exc:
+        raise CatalogueError(str(exc)) from exc
+    add_rates(types, table)
     return Catalogue(types.values(), source=str(path))
+
+
+def add_rates(types: dict[str, InstanceType], table: PriceTable) -> None:
+    """Put the table's On-Demand rates into the types' price maps."""
+    for (region, os, tenancy, name), rates in table.items():
+        if name in types and rates.on_demand is not None:
+            types[name].prices[price_key(region, os, tenancy)] = rates.on_demand
 
 
 def save_catalogue(types: Iterable[InstanceType], path: Path) -> int:

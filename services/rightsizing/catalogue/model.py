@@ -28,10 +28,6 @@ MIN_CURRENT_GENERATION = 5
 # 10-25%; we take the conservative end). Bounds stop it from running away.
 PERF_PER_GENERATION = 0.05
 PERF_FACTOR_BOUNDS = (0.85, 1.2)
-# Which types exist in a region the catalogue has no prices for is read from
-# us-east-1 (the largest region); its prices are never borrowed: such an
-# instance gets its finding but no option or saving, and the reason says so.
-FALLBACK_PRICING_REGION = "us-east-1"
 # Per-vCPU baseline performance of burstable types (AWS "burstable performance
 # instances" table): sustained CPU above it drains credits.
 BURST_BASELINE_PCT = {
@@ -47,7 +43,11 @@ BURST_BASELINE_PCT = {
 
 @dataclass(frozen=True)
 class InstanceType:
-    """One EC2 instance type and its On-Demand Linux price in each region."""
+    """One EC2 instance type and its On-Demand price in each price list.
+
+    ``prices`` is keyed by ``shared.ec2_platforms.price_key``: the bare region for Linux
+    on shared tenancy, ``region/os/tenancy`` for every other list.
+    """
 
     name: str
     family: str
@@ -102,9 +102,9 @@ class InstanceType:
             and self.hypervisor == "nitro"
         )
 
-    def price(self, region: str) -> float | None:
-        """On-Demand Linux $/h in ``region``, or None when not sold or unknown there."""
-        return self.prices.get(region)
+    def price(self, key: str) -> float | None:
+        """On-Demand $/h in one price list (see ``price_key``), or None when unknown there."""
+        return self.prices.get(key)
 
 
 class Catalogue:
@@ -112,7 +112,7 @@ class Catalogue:
 
     def __init__(self, types: Iterable[InstanceType], source: str = "") -> None:
         self._types = {t.name: t for t in types}
-        self._regions = {r for t in self._types.values() for r in t.prices}
+        self._lists = {r for t in self._types.values() for r in t.prices}
         self._families: dict[str, list[InstanceType]] = {}
         for t in self.types():
             self._families.setdefault(t.family, []).append(t)
@@ -146,14 +146,12 @@ class Catalogue:
                 "run `spendstream rightsizing catalogue refresh` to pick up new types"
             ) from None
 
-    def pricing_region(self, region: str, fallback: str = FALLBACK_PRICING_REGION) -> str:
-        """``region`` when the catalogue has its prices, else the fallback (said in reasons)."""
-        if region in self._regions:
-            return region
-        return fallback
+    def has_prices(self, key: str) -> bool:
+        """Whether any type is priced in this price list (``price_key``): never borrowed."""
+        return key in self._lists
 
     def next_smaller(self, itype: InstanceType, region: str) -> InstanceType | None:
-        """The largest size of the same family with fewer vCPUs, priced in ``region``."""
+        """The largest size of the same family with fewer vCPUs, priced in ``region`` (a key)."""
         smaller = [t for t in self.family_members(itype.family, region) if t.vcpu < itype.vcpu]
         return max(smaller, key=lambda t: (t.vcpu, t.memory_gib), default=None)
 

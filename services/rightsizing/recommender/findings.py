@@ -21,6 +21,11 @@ from services.rightsizing.catalogue.model import Catalogue, InstanceType
 from services.rightsizing.recommender.options import Demand, Option, best_options, project_cpu
 from services.rightsizing.recommender.policy import HOURS_PER_MONTH, SizingPolicy
 from services.rightsizing.sketches.state import Window
+from shared.ec2_platforms import (
+    os_from_platform_details,
+    price_key,
+    tenancy_key,
+)
 from shared.events.recommendations import Finding
 
 # A 5-minute maximum this close to 100% means the instance was saturated.
@@ -45,13 +50,33 @@ class Assessment:
     notes: list[str] = field(default_factory=list)
 
 
-def is_linux(platform: str) -> bool:
-    """Whether the catalogue's (Linux, no licence) prices apply to this OS.
+# Which types exist (and so which sizes a finding can point to) when the
+# instance's own price list is missing is read from us-east-1 Linux, the
+# largest list; its prices are never quoted for another region or OS.
+SHAPE_LIST = "us-east-1"
 
-    >>> is_linux("Linux/UNIX"), is_linux("Red Hat Enterprise Linux"), is_linux("Windows")
-    (True, False, False)
+
+def price_list_of(
+    catalogue: Catalogue, current: InstanceType, region: str, platform: str, tenancy: str
+) -> tuple[str | None, str | None]:
+    """The instance's own price list key, or None with the reason no price is quoted.
+
+    ``platform`` is EC2's ``PlatformDetails``; ``tenancy`` EC2's
+    ``Placement.Tenancy`` (``default`` is shared) or ours.
     """
-    return platform == "Linux/UNIX"
+    os, shared_or_dedicated = os_from_platform_details(platform), tenancy_key(tenancy)
+    if os is None:
+        return None, f"no price list is known for the OS {platform!r}"
+    if shared_or_dedicated is None:
+        return None, f"no price list is known for {tenancy!r} tenancy"
+    key = price_key(region, os, shared_or_dedicated)
+    which = f"{platform} ({shared_or_dedicated} tenancy)"
+    if not catalogue.has_prices(key):
+        refresh = f"`spendstream rightsizing prices refresh --region {region} --os {os}`"
+        return None, f"there are no {which} prices for {region} (run {refresh})"
+    if current.price(key) is None:
+        return None, f"{current.name} has no {which} price in {region}"
+    return key, None
 
 
 def _unpriced(a: Assessment) -> Assessment:
@@ -71,16 +96,18 @@ def assess_instance(
     catalogue: Catalogue,
     policy: SizingPolicy,
     platform: str = "Linux/UNIX",
+    tenancy: str = "shared",
 ) -> Assessment:
     """Apply the rules above to one instance's merged lookback (``platform``: its OS).
 
-    Prices are On-Demand Linux per region. For a region the catalogue has no
-    prices for, or another OS, the finding still stands (it rests on shapes:
-    vCPUs, memory, families, available in us-east-1's list) but no option and
-    no saving is quoted: another region's or OS's price would be invented.
+    Prices are On-Demand, from the instance's own (region, OS and licence,
+    tenancy) price list. Without that list the finding still stands (it rests
+    on shapes: vCPUs, memory, families, read from us-east-1 Linux) but no
+    option and no saving is quoted: another list's price would be invented.
     """
-    priced_in = catalogue.pricing_region(region)
-    priced = priced_in == region and is_linux(platform)
+    own_list, unpriced_reason = price_list_of(catalogue, current, region, platform, tenancy)
+    priced = own_list is not None
+    priced_in = own_list or SHAPE_LIST
     finish = (lambda a: a) if priced else _unpriced
     cpu = window.cpu.quantile_upper(policy.cpu_quantile)
     mem = window.mem.quantile_upper(policy.cpu_quantile) if window.mem is not None else None
@@ -96,15 +123,8 @@ def assess_instance(
         cpu_stat=window.cpu_stat,
     )
     notes: list[str] = []
-    if priced_in != region:
-        notes.append(
-            f"the catalogue has no {region} prices, so no option or saving is quoted "
-            f"(run `spendstream rightsizing catalogue refresh --region {region}`)"
-        )
-    elif not priced:
-        notes.append(
-            f"the catalogue prices Linux only, not {platform}, so no option or saving is quoted"
-        )
+    if unpriced_reason is not None:
+        notes.append(f"{unpriced_reason}, so no option or saving is quoted")
     if window.cpu_stat not in (None, "Maximum"):
         notes.append(f"only {window.cpu_stat} CPU is reported, which understates peaks")
     if window.hours_observed < policy.min_hours or cpu is None:

@@ -37,6 +37,7 @@ _META_FIELDS = (
     "instance_type",
     "architecture",
     "platform",
+    "tenancy",
     "running",
     "deleted",
     "cpu_stat",

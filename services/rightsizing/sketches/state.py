@@ -51,6 +51,7 @@ class InstanceState:
     instance_type: str | None = None
     architecture: str | None = None
     platform: str = "Linux/UNIX"
+    tenancy: str = "default"  # EC2 Placement.Tenancy
     running: bool = True
     deleted: bool = False
     cpu_stat: str | None = None

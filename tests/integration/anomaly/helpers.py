@@ -83,15 +83,21 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
             kill(proc)
 
 
-def deliveries(accounts: list[str], days: int, spikes: dict[str, int]) -> list[list[Event]]:
-    """One delivery per day per account, restating month-to-date; spikes last two days."""
+def deliveries(
+    accounts: list[str], days: int, spikes: dict[str, int | tuple[int, ...]]
+) -> list[list[Event]]:
+    """One delivery per day per account, restating month-to-date; spikes last two days.
+
+    ``spikes`` names the first day of each of an account's spikes (one or several).
+    """
     rng = np.random.default_rng(7)
     truth: dict[str, dict[date, dict[tuple[str, str], float]]] = defaultdict(dict)
     for account in accounts:
         for i in range(days):
             day = START + timedelta(days=i)
-            spike = spikes.get(account)
-            extra = 500.0 if spike is not None and spike <= i < spike + 2 else 0.0
+            starts = spikes.get(account, ())
+            starts = (starts,) if isinstance(starts, int) else starts
+            extra = 500.0 if any(start <= i < start + 2 for start in starts) else 0.0
             truth[account][day] = {
                 (svc, ut): round(
                     level * (1 + rng.normal(0, 0.02)) + (extra if svc == "AmazonEC2" else 0), 4

@@ -91,6 +91,24 @@ class RunningGateway:
         return await self.client.get(path, params=params, headers=auth(key))  # type: ignore[arg-type]  # httpx accepts objects
 
 
+async def subscribe_webhook(
+    gw: RunningGateway, key: str, port: int, **extra: object
+) -> dict[str, str]:
+    """A webhook subscription to a loopback receiver on ``port``; returns the created body."""
+    body = {"name": "hook", "channel": "webhook", "url": f"http://127.0.0.1:{port}/hook", **extra}
+    response = await gw.client.post("/v1/subscriptions", json=body, headers=auth(key))
+    assert response.status_code == 201, response.text
+    doc: dict[str, str] = response.json()
+    return doc
+
+
+async def deliveries(gw: RunningGateway, key: str, sub_id: str) -> list[dict[str, object]]:
+    """The first page of a subscription's delivery log, newest first."""
+    response = await gw.get(f"/v1/subscriptions/{sub_id}/deliveries", key)
+    items: list[dict[str, object]] = response.json()["items"]
+    return items
+
+
 def _topic_of(event: Event) -> str:
     return (
         by_name("spendstream.anomalies.v1.dlq").name
@@ -122,6 +140,7 @@ TABLES = {
     "dead_letters": "id",
     "budget_alerts": "incident_id",
     "alert_outbox": "seq",
+    "restatements": "id",
 }
 
 

@@ -40,6 +40,11 @@ def workload() -> list[tuple[str, Event, str]]:
     events.append((topics.FORECASTS.name, fc, fc.series_id))
     ba = f.budget_alert("ba-1")
     events.append((topics.BUDGET_ALERTS.name, ba, ba.series_id))
+    for day, new in ((0, 380.0), (1, 900.0)):  # a late credit and late charges
+        restated = f.restatement(new=new, day=day)
+        events.append((topics.COSTS_RESTATEMENTS.name, restated, restated.series_id))
+    # Redelivered by the producer: one row, one alert.
+    events.append((topics.COSTS_RESTATEMENTS.name, restated, restated.series_id))
     dl = f.dead_letter(7)
     events.append((topics.COSTS_DAILY.dlq.name, dl, dl.id))
     return events
@@ -75,8 +80,10 @@ async def test_replay_from_the_beginning_leaves_tables_identical(
     assert {r[3] for r in before["anomalies"]} == {"resolved"}
     assert len(before["anomaly_events"]) == 60
     assert len(before["dead_letters"]) == 2  # the produced one and the garbage record
-    # 60 anomaly lifecycle changes + 3 regressions (i-0, i-7, i-14) + 1 budget alert.
-    assert len(before["alert_outbox"]) == 64
+    assert len(before["restatements"]) == 2
+    # 60 anomaly lifecycle changes + 3 regressions (i-0, i-7, i-14) + 1 budget alert
+    # + 2 restatements.
+    assert len(before["alert_outbox"]) == 66
     savings = {r[0]: r[6] for r in before["recommendations"]}
     assert savings["i-0"] == 99.0
 

@@ -145,5 +145,6 @@ async def test_postgres_outage_mid_stream_loses_nothing(
     assert len(tables["anomaly_events"]) == 60
     assert len(tables["recommendations"]) == 20
     assert len(tables["costs_daily"]) == 20
-    assert len(tables["alert_outbox"]) == 64
+    assert len(tables["restatements"]) == 2
+    assert len(tables["alert_outbox"]) == 66  # see test_consumer: 64 + 2 restatements
     assert len(tables["dead_letters"]) == 1

@@ -33,6 +33,8 @@ async def _seed(gw: RunningGateway) -> tuple[str, str]:
             f.cost(B1),
             f.budget_alert("ba-a", account=A1),
             f.budget_alert("ba-b", account=B1),
+            f.restatement(A1),
+            f.restatement(B1),
         ]
     )
     return key_a, key_b
@@ -45,7 +47,12 @@ async def test_lists_show_only_own_accounts(gateway: RunningGateway) -> None:
         "/v1/recommendations": ("resource_id", {"i-a"}, {"i-b"}),
         "/v1/forecasts": ("series_id", {f"daily/{A1}"}, {f"daily/{B1}"}),
         "/v1/costs": ("series_id", {f"daily/{A1}"}, {f"daily/{B1}"}),
-        "/v1/alerts": ("alert_id", {"inc-a", "inc-a2", "ba-a"}, {"inc-b", "ba-b"}),
+        "/v1/alerts": (
+            "alert_id",
+            {"inc-a", "inc-a2", "ba-a", f.restatement(A1).id},
+            {"inc-b", "ba-b", f.restatement(B1).id},
+        ),
+        "/v1/restatements": ("account_id", {A1}, {B1}),
     }
     for path, (field, mine_a, mine_b) in expectations.items():
         got_a = {i[field] for i in (await gateway.get(path, key_a)).json()["items"]}
@@ -53,9 +60,28 @@ async def test_lists_show_only_own_accounts(gateway: RunningGateway) -> None:
         assert (path, got_a, got_b) == (path, mine_a, mine_b)
 
 
+async def test_summaries_count_only_own_accounts(gateway: RunningGateway) -> None:
+    key_a, key_b = await _seed(gateway)
+    since = {"since": "2025-01-01T00:00:00Z"}
+    start = {"start": "2025-02-01T00:00:00Z", "group_by": "account"}
+    for key, mine in ((key_a, A1), (key_b, B1)):
+        breakdown = (await gateway.get("/v1/costs/breakdown", key, **start)).json()
+        assert [g["key"] for g in breakdown["groups"]] == [mine]
+        changes = (await gateway.get("/v1/changes", key, **since)).json()
+        assert [c["account_id"] for c in changes["costs"]] == [mine]
+        assert changes["recommendations"]["changed"] == 1
+        assert {a["account_id"] for a in changes["anomalies"]["top_opened"]} <= {mine, A2}
+
+
 async def test_filtering_on_a_foreign_account_returns_nothing(gateway: RunningGateway) -> None:
     key_a, _ = await _seed(gateway)
-    for path in ("/v1/anomalies", "/v1/recommendations", "/v1/forecasts", "/v1/costs"):
+    for path in (
+        "/v1/anomalies",
+        "/v1/recommendations",
+        "/v1/forecasts",
+        "/v1/costs",
+        "/v1/restatements",
+    ):
         response = await gateway.get(path, key_a, account=B1)
         assert (path, response.status_code, response.json()["items"]) == (path, 200, [])
 
@@ -72,6 +98,7 @@ async def test_foreign_objects_answer_404(gateway: RunningGateway) -> None:
     budget_id, sub_id = budget.json()["id"], sub.json()["id"]
     reads = [
         "/v1/anomalies/inc-a",
+        "/v1/anomalies/inc-a/series",
         "/v1/recommendations/i-a",
         f"/v1/forecasts/daily/{A1}",
         f"/v1/budgets/{budget_id}",
@@ -94,6 +121,9 @@ async def test_foreign_objects_answer_404(gateway: RunningGateway) -> None:
         await c.delete(f"/v1/budgets/{budget_id}", headers=auth(key_b)),
         await c.put(f"/v1/subscriptions/{sub_id}", json=WEBHOOK, headers=auth(key_b)),
         await c.delete(f"/v1/subscriptions/{sub_id}", headers=auth(key_b)),
+        await c.put(
+            "/v1/recommendations/i-a/state", json={"state": "accepted"}, headers=auth(key_b)
+        ),
     ]
     assert [w.status_code for w in writes] == [404] * len(writes)
     # Nothing of A's changed.

@@ -17,25 +17,15 @@ from services.gateway.alerts.signing import (
 )
 from services.gateway.settings import GatewaySettings
 from tests.harness.wait import wait_for_async
-from tests.integration.gateway.helpers import RunningGateway, auth, running_gateway
+from tests.integration.gateway.helpers import (
+    deliveries,
+    running_gateway,
+    subscribe_webhook,
+)
 from tests.integration.gateway.receiver import Receiver
 from tests.unit.gateway import factories as f
 
 pytestmark = pytest.mark.integration
-
-
-async def _subscribe(gw: RunningGateway, key: str, port: int, **extra: object) -> dict[str, str]:
-    body = {"name": "hook", "channel": "webhook", "url": f"http://127.0.0.1:{port}/hook", **extra}
-    response = await gw.client.post("/v1/subscriptions", json=body, headers=auth(key))
-    assert response.status_code == 201, response.text
-    doc: dict[str, str] = response.json()
-    return doc
-
-
-async def _deliveries(gw: RunningGateway, key: str, sub_id: str) -> list[dict[str, object]]:
-    response = await gw.get(f"/v1/subscriptions/{sub_id}/deliveries", key)
-    items: list[dict[str, object]] = response.json()["items"]
-    return items
 
 
 async def test_down_receiver_gets_alert_after_retries_with_valid_signature(
@@ -51,14 +41,14 @@ async def test_down_receiver_gets_alert_after_retries_with_valid_signature(
     await slack.start()
     async with running_gateway(settings) as gw:
         key = await gw.tenant("acme", ["111111111111"])
-        sub = await _subscribe(gw, key, receiver.port)
-        slack_sub = await _subscribe(gw, key, slack.port, body_format="slack")
-        critical_only = await _subscribe(gw, key, slack.port, min_severity="critical")
+        sub = await subscribe_webhook(gw, key, receiver.port)
+        slack_sub = await subscribe_webhook(gw, key, slack.port, body_format="slack")
+        critical_only = await subscribe_webhook(gw, key, slack.port, min_severity="critical")
         opened = f.anomaly("inc-1")
         await gw.store([opened])
 
         async def failed_twice() -> bool:
-            items = await _deliveries(gw, key, sub["id"])
+            items = await deliveries(gw, key, sub["id"])
             return bool(items) and int(items[0]["attempts"]) >= 2  # type: ignore[call-overload]  # JSON int
 
         await wait_for_async(failed_twice, description="two failed attempts")
@@ -72,8 +62,8 @@ async def test_down_receiver_gets_alert_after_retries_with_valid_signature(
         finally:
             await receiver.stop()
             await slack.stop()
-        log = await _deliveries(gw, key, sub["id"])
-        assert await _deliveries(gw, key, critical_only["id"]) == []
+        log = await deliveries(gw, key, sub["id"])
+        assert await deliveries(gw, key, critical_only["id"]) == []
 
     assert len(receiver.requests) == 2
     first = receiver.requests[0]
@@ -114,11 +104,11 @@ async def test_gives_up_after_max_attempts(make_settings: Callable[..., GatewayS
     try:
         async with running_gateway(settings) as gw:
             key = await gw.tenant("acme", ["111111111111"])
-            sub = await _subscribe(gw, key, receiver.port)
+            sub = await subscribe_webhook(gw, key, receiver.port)
             await gw.store([f.anomaly("inc-1")])
 
             async def failed() -> list[dict[str, object]]:
-                items = await _deliveries(gw, key, sub["id"])
+                items = await deliveries(gw, key, sub["id"])
                 return [i for i in items if i["status"] == "failed"]
 
             [delivery] = await wait_for_async(failed, description="delivery given up")

@@ -204,5 +204,6 @@ async def test_inventory_across_accounts_through_assumed_roles_publishes_changes
         (OTHER, "eu-west-1"),
     }
     assert all(e.tags["team"] == e.account_id for e in live)
+    assert all(e.tenancy == "default" for e in live)  # Placement.Tenancy (moto: always default)
     gone = [e for e in events if e.deleted]
     assert [(g.instance_id, g.account_id, g.region) for g in gone] == [(victim, OTHER, "eu-west-1")]

@@ -57,6 +57,8 @@ def test_false_positive_feedback_resolves_the_incident_on_the_owning_agent() -> 
         series_id=incident.ref.series_id,
         incident_id=incident.incident_id,
         verdict="false_positive",
+        window_start=incident.window_start,
+        window_end=incident.last.window_end,
         created_at=NOW,
     )
     record_rule(book, feedback)
@@ -65,7 +67,8 @@ def test_false_positive_feedback_resolves_the_incident_on_the_owning_agent() -> 
     assert [(topic, event.action) for topic, event, _, _ in outputs] == [(ANOMALIES, "resolve")]
     assert not state.engine.open
     assert agent.pending() == []  # applied once
-    assert book.widen(incident.ref.series_id, NOW) == 2.0
+    # Anchored on the incident's window (data time), not on when the verdict came.
+    assert book.widen(incident.ref.series_id, incident.last.window_end) == 2.0
 
 
 def test_planned_window_keeps_metric_points_out_and_opens_nothing() -> None:

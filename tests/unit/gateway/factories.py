@@ -8,6 +8,7 @@ from shared.events import (
     AnomalyEvent,
     BudgetAlert,
     CostPoint,
+    CostRestated,
     DeadLetter,
     Forecast,
     Recommendation,
@@ -198,4 +199,27 @@ def budget_alert(incident: str, account: str = "111111111111") -> BudgetAlert:
         hi80=1600.0,
         reason="projected to exceed the budget by $500",
         detected_at=T0,
+    )
+
+
+def restatement(
+    account: str = "111111111111",
+    series: str = "AmazonEC2",
+    previous: float = 500.0,
+    new: float = 380.0,
+    day: int = 0,
+) -> CostRestated:
+    """A later delivery moved ``day``; ``new < previous`` is a late credit or refund."""
+    sid = f"daily/{account}/{series}"
+    return CostRestated(
+        id=stable_id(sid, day, previous, new, "restated"),
+        series_id=sid,
+        period_start=T0 - timedelta(days=10 - day),
+        account_id=account,
+        previous_cost=previous,
+        new_cost=new,
+        delta=new - previous,
+        previous_attempt_id="attempt-1",
+        attempt_id="attempt-2",
+        detected_at=T0 + timedelta(minutes=day),
     )

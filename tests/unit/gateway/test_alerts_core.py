@@ -88,3 +88,18 @@ def test_bodies() -> None:
     assert set(slack) == {"text", "blocks"}
     assert alert.title in slack["text"]
     assert slack["blocks"][0]["type"] == "section"
+
+
+def test_sources_filter_picks_alert_kinds_and_empty_means_all() -> None:
+    restated = model.from_restatement(f.restatement())
+    anomaly = model.from_anomaly(f.anomaly("i"))
+    everything = matching.Filters(frozenset({"111111111111"}))
+    only = matching.Filters(frozenset({"111111111111"}), sources=frozenset({"restatement"}))
+    assert everything.matches(restated)
+    assert everything.matches(anomaly)
+    assert only.matches(restated)
+    assert not only.matches(anomaly)
+    # Another tenant's account: the kind filter never widens what a tenant may see.
+    assert not matching.Filters(frozenset({"222"}), sources=frozenset({"restatement"})).matches(
+        restated
+    )

@@ -54,3 +54,16 @@ def test_collapse_keeps_the_final_state_per_key() -> None:
     [rec] = rows.by_statement[ingest.UPSERT_RECOMMENDATION]
     assert rec[6] == 2.0
     assert len(rows.alerts) == 3
+
+
+def test_a_restatement_is_stored_and_alerts_with_its_service_and_magnitude() -> None:
+    credit = f.restatement(previous=500.0, new=380.0)
+    rows = ingest.to_rows([(credit, "t"), (credit, "t")])
+    stored = rows.by_statement[ingest.INSERT_RESTATEMENT]
+    assert stored[0][:5] == (credit.id, credit.series_id, credit.period_start, credit.account_id,
+                             "AmazonEC2")  # fmt: skip
+    [alert, _] = rows.alerts  # the outbox's UNIQUE event id keeps one of the two
+    assert (alert.source, alert.action, alert.service) == ("restatement", "restated", "AmazonEC2")
+    assert alert.impact_usd == 120.0  # a late credit counts by its size for dollar filters
+    assert "credit or refund landed late" in alert.title
+    assert alert.severity == "medium"  # 24% of the day's earlier figure

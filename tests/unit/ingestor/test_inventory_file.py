@@ -36,3 +36,23 @@ def test_bad_records_refuse_the_file_with_the_line(tmp_path: Path) -> None:
     path.write_text("{not json\n")
     with pytest.raises(FileRefused, match="not JSON"):
         read_inventory_file(path)
+
+
+def test_tenancy_is_carried_and_defaults_to_shared(tmp_path: Path) -> None:
+    base = {"account_id": "1", "region": "eu-west-1", "instance_type": "m5.large",
+            "state": "running", "platform": "Windows"}  # fmt: skip
+    path = tmp_path / "inventory.jsonl"
+    path.write_bytes(
+        orjson.dumps({**base, "instance_id": "i-1", "tenancy": "dedicated"})
+        + b"\n"
+        + orjson.dumps({**base, "instance_id": "i-2"})
+        + b"\n"
+    )
+    records, _ = read_inventory_file(path)
+    assert {r["instance_id"]: r["tenancy"] for r in records} == {
+        "i-1": "dedicated",
+        "i-2": "default",
+    }
+    moved = [dict(records[0], tenancy="default"), records[1]]
+    first = diff({}, records, ["1/eu-west-1/"])
+    assert [c["instance_id"] for c in diff(first.state, moved, ["1/eu-west-1/"]).changed] == ["i-1"]

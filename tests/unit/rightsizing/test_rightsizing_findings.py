@@ -187,15 +187,16 @@ def test_unknown_type_and_missing_inventory_are_skipped_with_reason(catalogue: C
 def test_region_without_prices_falls_back_and_says_so(catalogue: Catalogue) -> None:
     a = assess(catalogue, make_state("i", "m5.2xlarge", noisy(12.0), region="eu-west-1"))
     assert a.finding == "overprovisioned"
-    assert any("no eu-west-1 prices" in n for n in a.notes)
+    assert any("no Linux/UNIX (shared tenancy) prices for eu-west-1" in n for n in a.notes)
 
 
 @pytest.mark.parametrize(
     ("region", "platform", "why"),
     [
-        ("eu-west-1", "Linux/UNIX", "no eu-west-1 prices"),
-        ("us-east-1", "Windows", "prices Linux only, not Windows"),
-        ("us-east-1", "Red Hat Enterprise Linux", "not Red Hat Enterprise Linux"),
+        ("eu-west-1", "Linux/UNIX", "no Linux/UNIX (shared tenancy) prices for eu-west-1"),
+        ("us-east-1", "Windows", "no Windows (shared tenancy) prices for us-east-1"),
+        ("us-east-1", "Red Hat Enterprise Linux", "no Red Hat Enterprise Linux (shared"),
+        ("us-east-1", "Windows BYOL", "price list is known for the OS 'Windows BYOL'"),
     ],
 )
 def test_no_price_is_borrowed_from_another_region_or_os(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import orjson
 from fastapi import (
@@ -24,6 +24,7 @@ from fastapi import (
 from sse_starlette import EventSourceResponse
 from starlette.background import BackgroundTask
 
+from services.gateway.alerts.model import AlertSource
 from services.gateway.api.deps import (
     ConnDep,
     Principal,
@@ -57,7 +58,6 @@ WS_REVOKED = 4401
 Services = Annotated[list[StoredText], Query(max_length=SERVICES_MAX, description="Any of these.")]
 MinSeverity = Annotated[Severity, Query(description="Only alerts at least this severe.")]
 MinImpact = Annotated[float | None, Query(ge=0, le=1e12)]
-Source = Literal["anomaly", "budget", "recommendation"]
 # A stream position as a client sends it back: ASCII decimal digits, at most a bigint's 19.
 _SEQ = re.compile(r"[0-9]{1,19}")
 After = Annotated[int, Query(ge=0, le=2**62, description="Start after this seq.")]
@@ -87,7 +87,7 @@ async def list_alerts(
     service: Services = [],  # noqa: B006  # FastAPI copies defaults per request
     min_severity: MinSeverity = "low",
     min_impact: MinImpact = None,
-    source: Source | None = None,
+    source: AlertSource | None = None,
     after: After = 0,
     limit: Limit = PAGE_DEFAULT,
 ) -> dict[str, Any]:
@@ -142,7 +142,7 @@ async def stream_alerts(
     service: Services = [],  # noqa: B006  # FastAPI copies defaults per request
     min_severity: MinSeverity = "low",
     min_impact: MinImpact = None,
-    source: Source | None = None,
+    source: AlertSource | None = None,
     after: After = 0,
     last_event_id: Annotated[str | None, Header(max_length=32)] = None,
 ) -> EventSourceResponse:
@@ -172,7 +172,7 @@ async def websocket_alerts(
     service: Services = [],  # noqa: B006  # FastAPI copies defaults per request
     min_severity: MinSeverity = "low",
     min_impact: MinImpact = None,
-    source: Source | None = None,
+    source: AlertSource | None = None,
     after: After = 0,
 ) -> None:
     """WebSocket stream: one JSON text message per alert; authenticate with the same headers.

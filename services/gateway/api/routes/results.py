@@ -1,4 +1,4 @@
-"""``/v1/recommendations``, ``/v1/forecasts`` and ``/v1/costs``: tenant-scoped reads."""
+"""``/v1/forecasts`` and ``/v1/costs``: tenant-scoped reads."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 
 from services.gateway.api.deps import ConnDep, PrincipalDep
 from services.gateway.api.error_responses import COMMON_RESPONSES, NOT_FOUND
-from services.gateway.api.pagination import number, parse_cursor, text, timestamp
+from services.gateway.api.pagination import parse_cursor, text, timestamp
 from services.gateway.api.params import (
     PAGE_DEFAULT,
     Account,
@@ -26,54 +26,45 @@ from services.gateway.api.schemas_results import (
 )
 from services.gateway.api.values import StoredText
 from services.gateway.repositories import results as repo
-from shared.events import Recommendation
-from shared.events.recommendations import Finding
 
 router = APIRouter(prefix="/v1", responses=COMMON_RESPONSES)
 SeriesId = Annotated[StoredText, Path(min_length=1, max_length=512)]
 
 
-@router.get(
-    "/recommendations",
-    response_model=Page[Recommendation],
-    tags=["recommendations"],
-    summary="Right-sizing recommendations, largest savings first",
-)
-async def list_recommendations(
-    principal: PrincipalDep,
-    conn: ConnDep,
-    account: Account = None,
-    region: Text = None,
-    finding: Finding | None = None,
-    min_savings: Annotated[float | None, Query(ge=0, le=1e12)] = None,
-    regression: bool | None = None,
-    limit: Limit = PAGE_DEFAULT,
-    cursor: Cursor = None,
-) -> dict[str, Any]:
-    """Sorted by estimated monthly savings (descending), then resource id."""
-    after = parse_cursor(cursor, number, text) if cursor is not None else None
-    f = repo.RecommendationFilters(account, region, finding, min_savings, regression)
-    rows = await repo.recommendations_page(conn, principal.accounts, f, after, limit + 1)
-    return page(rows, limit, lambda r: [r["estimated_monthly_savings"], r["resource_id"]])
+def why_chosen(
+    model: str | None, backtest: list[dict[str, Any]], horizon: int | None
+) -> str | None:
+    """A sentence saying why the forecast service chose ``model``, from its backtest scores.
 
+    The service takes the lowest rolling-origin MASE (the simpler model on a tie);
+    this names the scores at the backtest horizon nearest ``horizon`` that it won.
 
-@router.get(
-    "/recommendations/{resource_id}",
-    response_model=Recommendation,
-    responses=NOT_FOUND,
-    tags=["recommendations"],
-    summary="The current recommendation for one instance",
-)
-async def get_recommendation(
-    principal: PrincipalDep,
-    conn: ConnDep,
-    resource_id: Annotated[StoredText, Path(min_length=1, max_length=256)],
-) -> dict[str, Any]:
-    """404 unless the instance belongs to one of the tenant's accounts."""
-    doc = await repo.recommendation(conn, principal.accounts, resource_id)
-    if doc is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no recommendation for {resource_id!r}")
-    return doc
+    >>> scores = [{"model": "ets", "horizon_days": 30, "folds": 3, "mase": 0.8},
+    ...           {"model": "seasonal_naive", "horizon_days": 30, "folds": 3, "mase": 0.95}]
+    >>> why_chosen("ets", scores, 30)
+    'lowest backtest MASE at 30 days over 3 folds: ets 0.80 vs seasonal_naive 0.95'
+    """
+    if model is None:
+        return None
+    by_horizon: dict[int, list[dict[str, Any]]] = {}
+    for score in backtest:
+        if score.get("mase") is not None:
+            by_horizon.setdefault(int(score["horizon_days"]), []).append(score)
+    mine = {
+        h: next(s for s in scores if s["model"] == model)
+        for h, scores in by_horizon.items()
+        if any(s["model"] == model for s in scores)
+    }
+    won = [h for h, s in mine.items() if s["mase"] <= min(x["mase"] for x in by_horizon[h])]
+    if not won:
+        return f"{model}: the simplest model; no backtest score separated the candidates"
+    h = min(won, key=lambda d: abs(d - (horizon or d)))
+    chosen = mine[h]
+    ranked = sorted(by_horizon[h], key=lambda s: s["mase"])
+    others = ", ".join(f"{s['model']} {s['mase']:.2f}" for s in ranked if s is not chosen)
+    text = f"lowest backtest MASE at {h} days over {chosen['folds']} folds: {model}"
+    text += f" {chosen['mase']:.2f}"
+    return f"{text} vs {others}" if others else f"{text} (the only model scored)"
 
 
 def _summary(doc: dict[str, Any]) -> dict[str, Any]:
@@ -126,6 +117,7 @@ async def get_forecast(
         )
     return {
         **_summary(doc),
+        "why_chosen": why_chosen(doc.get("model"), doc.get("backtest", []), chosen),
         "horizon": chosen,
         "points": horizons.get(chosen, []) if chosen is not None else [],
     }
