@@ -28,8 +28,8 @@ from services.anomaly.fleet.budget import AlertBudget
 from services.anomaly.fleet.resource_tracker import FleetConfig, ResourceTracker
 from services.anomaly.metric import MetricDetector, MetricDetectorConfig
 from services.anomaly.metric.tracker import MetricTrackerConfig
-from shared.instance_prices import hourly_price
 from shared.events import AnomalyEvent
+from shared.instance_prices import hourly_price
 from shared.kafka import partition_for
 from shared.topics import CLOUDWATCH_DATAPOINTS
 from simulator import SimConfig, simulate_organisation

@@ -31,8 +31,8 @@ from services.anomaly.topics import (
 )
 from shared.changelog import ChangelogStore
 from shared.codec import decode
-from shared.instance_prices import hourly_price
 from shared.events import AnomalyEvent, Ec2Instance, Event, Feedback, MetricDatapoint, utcnow
+from shared.instance_prices import hourly_price
 from shared.logging import get_logger
 
 log = get_logger(__name__)
