@@ -56,8 +56,6 @@ class Judged:
     metrics: tuple[str, ...]
     usd: float
     notify: bool
-    sigma_hours: float = 0.0
-    peak_sigmas: float = 0.0
 
 
 def default_fleet_config() -> FleetConfig:
@@ -132,8 +130,6 @@ def _incidents(events: list[AnomalyEvent]) -> list[Judged]:
                 metrics=tuple(last.evidence_metrics),
                 usd=float(last.impact_usd or 0.0),
                 notify=any(e.notify for e in steps),
-                sigma_hours=float(last.deviation or 0),
-                peak_sigmas=float(last.lower),
             )
         )
     return out

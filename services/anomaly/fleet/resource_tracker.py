@@ -163,7 +163,6 @@ class ResourceTracker:
                 return []  # an episode that outlived its incident (closed by feedback)
             self.incident, event = open_incident(self._ref(tracker.metric), obs, now)
             self.evidence, self.capacity_hours = [tracker.metric], {}
-            self.sigma_hours = self.peak_sigmas = 0.0
             self.notified = self.candidate = self.judged = False
             self.suppressed_reason = self._pending_reason()
             self._accumulate(tracker.metric, step, period)
@@ -183,9 +182,6 @@ class ResourceTracker:
     def _accumulate(self, metric: str, step: StreamStep, period: timedelta) -> None:
         hours = period.total_seconds() / 3600.0
         self.capacity_hours[metric] = self.capacity_hours.get(metric, 0.0) + step.share * hours
-        if step.share > 0.0:
-            self.sigma_hours = getattr(self, "sigma_hours", 0.0) + min(step.sigmas, 10.0) * hours
-            self.peak_sigmas = max(getattr(self, "peak_sigmas", 0.0), step.sigmas)
         if not self.judged and not self.candidate:
             usd = self.impact_usd
             if usd >= self.config.budget.min_impact_usd and self.incident is not None:
@@ -245,8 +241,6 @@ class ResourceTracker:
         usd = self.impact_usd
         return event.model_copy(
             update={
-                "deviation": getattr(self, "sigma_hours", 0.0),
-                "lower": getattr(self, "peak_sigmas", 0.0),
                 "impact_usd": usd,
                 "severity": impact_severity(usd),
                 "evidence_metrics": sorted(self.evidence),

@@ -91,7 +91,6 @@ class StreamStep(NamedTuple):
     value: float
     baseline: float
     share: float  # |value - baseline| as a share of capacity (utilisation metrics), else 0
-    sigmas: float  # |smoothed level - baseline| in baseline spreads
     reason: str = ""  # why the episode ended, when it did
 
 
@@ -197,8 +196,7 @@ class MetricTracker:
     def _step(self, opened: bool, score: float, value: float, reason: str) -> StreamStep:
         self.points += 1
         share = capacity_share(self.metric, value, self.baseline) if self.active else 0.0
-        sigmas = abs(self.level - self.baseline) / max(self.spread, 1e-9)
-        return StreamStep(opened, self.active, score, value, self.baseline, share, sigmas, reason)
+        return StreamStep(opened, self.active, score, value, self.baseline, share, reason)
 
     def _end(self, score: float, value: float, reason: str) -> StreamStep:
         self.active = False

@@ -57,7 +57,7 @@ def saturation(start: int, length: int, end: int) -> list[tuple[str, int, float]
 def test_one_incident_for_all_metrics_that_moved_priced_and_promoted_once() -> None:
     tracker = ResourceTracker("i-1", FleetConfig(budget=BudgetConfig(min_impact_usd=0.5)))
     tracker.describe("m5.2xlarge", 0.384)
-    events = feed(tracker, saturation(300, 36, 400))
+    events = feed(tracker, saturation(3000, 36, 3100))
     assert {e.incident_id for e in events} == {events[0].incident_id}
     assert next((e.action, e.notify) for e in events) == ("open", False)
     assert events[0].suppressed_reason
@@ -72,14 +72,14 @@ def test_one_incident_for_all_metrics_that_moved_priced_and_promoted_once() -> N
     # ~3 hours at ~76 points of CPU on a $0.384/h instance
     assert resolve.impact_usd is not None
     assert 0.7 < resolve.impact_usd < 1.0
-    assert resolve.window_start == T0 + FIVE * 300
-    assert resolve.window_end >= T0 + FIVE * 336  # covers the saturation
+    assert resolve.window_start == T0 + FIVE * 3000
+    assert resolve.window_end >= T0 + FIVE * 3036  # covers the saturation
 
 
 def test_a_blip_stays_below_the_floor_and_never_notifies() -> None:
     tracker = ResourceTracker("i-1", FleetConfig(budget=BudgetConfig(min_impact_usd=0.5)))
     tracker.describe("m5.2xlarge", 0.384)
-    events = feed(tracker, saturation(300, 1, 400))
+    events = feed(tracker, saturation(3000, 1, 3100))
     assert [e.action for e in events] == ["open", "update", "resolve"]  # update: NetworkIn joined
     assert not any(e.notify for e in events)
     assert all(e.suppressed_reason for e in events)
@@ -88,7 +88,7 @@ def test_a_blip_stays_below_the_floor_and_never_notifies() -> None:
 def test_a_refused_candidate_says_why_and_is_judged_once() -> None:
     tracker = ResourceTracker("i-1", FleetConfig(budget=BudgetConfig(min_impact_usd=0.1)))
     events = []
-    for metric, i, value in saturation(300, 36, 400):
+    for metric, i, value in saturation(3000, 36, 3100):
         ts = T0 + FIVE * i
         events += tracker.observe(metric, "Average", ts, value, "111", ts, JumpDetector)
         if tracker.candidate:
@@ -157,9 +157,9 @@ def _fleet_records() -> list:
         )  # fmt: skip
         records.append((n, INVENTORY_INPUT.name, inv))
     offset = 0
-    for i in range(400):
+    for i in range(3100):
         for resource in ("i-a", "i-b", "i-c"):
-            hot = resource != "i-c" and 300 <= i < 336
+            hot = resource != "i-c" and 3000 <= i < 3036
             records.append(
                 (offset, METRIC_INPUT.name, _point(resource, i, 98.0 if hot else cpu(i)))
             )
@@ -198,8 +198,8 @@ def test_a_resource_state_with_an_open_incident_round_trips_and_decides_the_same
     codec = metric_state_codec(JumpDetector())
     config = FleetConfig(budget=BudgetConfig(min_impact_usd=0.05))
     tracker = ResourceTracker("i-1", config)
-    points = saturation(300, 36, 400)
-    head, tail = points[:620], points[620:]  # in the middle of the saturation
+    points = saturation(3000, 36, 3100)
+    head, tail = points[:6020], points[6020:]  # in the middle of the saturation
     feed(tracker, head)
     assert tracker.incident is not None
     restored = codec.decode(codec.encode(tracker))
