@@ -11,8 +11,8 @@ crash changes nothing.
 A score at or above the threshold starts an *episode*. The detector itself goes
 quiet for a day after an alert, so the episode's extent comes from the stream's
 own week-scale baseline, frozen at the start (hysteresis): an exponentially
-weighted mean and spread of its values (``baseline_alpha``, about a week), which
-learn only outside episodes. The stream stays elevated while its smoothed level
+weighted mean and spread of its values (``baseline_alpha``, about a week; a
+running mean until a week has been seen), which learn only outside episodes. The stream stays elevated while its smoothed level
 (``hold_alpha``, about half an hour) is more than ``hold_sigmas`` spreads from
 the frozen mean; ``resolve_after`` consecutive points back inside end it, and a
 level held for ``accept_after`` points is the new normal (the episode ends and
@@ -165,7 +165,9 @@ class MetricTracker:
             if not anomalous:
                 self.n_seen += 1
                 delta = value - self.mean  # the common case: learn the baseline, say nothing
-                alpha = self.config.baseline_alpha
+                # A plain running mean until the EW horizon is filled, so a young stream's
+                # baseline is its history so far rather than its first value.
+                alpha = max(self.config.baseline_alpha, 1.0 / self.n_seen)
                 self.mean += alpha * delta
                 self.var = (1.0 - alpha) * (self.var + alpha * delta * delta)
                 return None

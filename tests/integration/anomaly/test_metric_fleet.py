@@ -28,9 +28,9 @@ from tests.integration.anomaly import helpers as h
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(420)]
 
 T0 = datetime(2026, 6, 1, tzinfo=UTC)
-POINTS = 3 * 288  # three days of 5-minute points
-SATURATION = range(720, 756)  # three hours on day three
-BLIPS = (600,)  # one: the detector rests a day after an alert
+POINTS = 9 * 288  # nine days of 5-minute points: the baselines learn a week first
+SATURATION = range(8 * 288 + 150, 8 * 288 + 186)  # three hours on day nine
+BLIPS = (7 * 288 + 150,)  # one: the detector rests a day after an alert
 # A noise seed whose two hosts have no (noise) alert in the day before their event: the
 # detector rests a day after any alert, which would hide the saturation.
 SEED = 13
