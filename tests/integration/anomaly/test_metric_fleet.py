@@ -33,7 +33,7 @@ SATURATION = range(8 * 288 + 150, 8 * 288 + 186)  # three hours on day nine
 BLIPS = (7 * 288 + 150,)  # one: the detector rests a day after an alert
 # A noise seed whose two hosts have no (noise) alert in the day before their event: the
 # detector rests a day after any alert, which would hide the saturation.
-SEED = 13
+SEED = 15
 HOSTS = {  # instance -> type
     "i-0saturates": "m5.2xlarge",
     "i-0blips": "m5.large",
