@@ -66,7 +66,7 @@ class AnomalySettings(SpendstreamSettings):
     anomaly_metric_threshold: float | None = None
     anomaly_metric_resolve_after: int = 3
     # How far an episode reaches (metric/tracker.py): elevated while the smoothed
-    # level is this many day-scale spreads from the baseline; a level held this
+    # level is this many week-scale spreads from the baseline; a level held this
     # many hours is the new normal.
     anomaly_metric_hold_sigmas: float = MetricTrackerConfig.hold_sigmas
     anomaly_metric_accept_hours: float = 24.0
