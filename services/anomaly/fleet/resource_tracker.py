@@ -20,7 +20,7 @@ is published and queryable.
 >>> class Flat:
 ...     def score_one(self, ts, value): return 1.0 if value > 50 else 0.0
 ...     def learn_one(self, ts, value): pass
->>> r = ResourceTracker("i-1", FleetConfig())
+>>> r = ResourceTracker("i-1", FleetConfig(baseline_warmup=0))
 >>> r.price_usd = 2.0
 >>> t0 = datetime(2024, 1, 1, tzinfo=UTC)
 >>> events = []
