@@ -14,11 +14,12 @@ own week-scale baseline, frozen at the start (hysteresis): an exponentially
 weighted mean and spread of its values (``baseline_alpha``, about a week; a
 running mean until a week has been seen), which learn only outside episodes.
 The stream stays elevated while its smoothed level (``hold_alpha``, about half
-an hour) is more than ``hold_sigmas`` spreads from the frozen mean; ``resolve_after`` consecutive points back inside end it, and a
-level held for ``accept_after`` points is the new normal (the episode ends and
-the baseline restarts from that level). A noisy host's bursts stay within its
-wide spread; a steady host pinned at 98% does not. So a
-3-hour saturation or a day-long leak is one episode covering it, and a one-point
+an hour) is more than ``hold_sigmas`` spreads from the frozen mean;
+``resolve_after`` consecutive points back inside end it, and a level held for
+``accept_after`` points is the new normal (the episode ends and the baseline
+restarts from that level). A noisy host's bursts stay within its wide spread; a
+steady host pinned at 98% does not. So a 3-hour saturation or a day-long leak is
+one episode covering it, and a one-point
 blip is a one-point episode. The resource incident around the episodes lives in
 :mod:`services.anomaly.fleet.resource_tracker`.
 
