@@ -78,6 +78,11 @@ class FleetConfig:
     max_streams: int = 32
 
 
+# A stream silent this much longer than its resource's newest point no longer holds
+# the resource's clock back (an agent removed, a metric no longer published).
+STREAM_SKEW = timedelta(days=1)
+
+
 class TooManyStreamsError(ValueError):
     """A resource got more distinct metric streams than ``max_streams``."""
 
@@ -231,12 +236,32 @@ class ResourceTracker:
             return []
         if any(t.active for t in self.streams.values()):
             return []
-        if self.last_active is not None and ts - self.last_active < self.config.merge_gap:
+        if (
+            self.last_active is not None
+            and self._clock() - self.last_active < self.config.merge_gap
+        ):
             return []
         if self.candidate:  # the resolve follows the verdict, due at the end of the poll
             self.pending_resolve = ("back to normal", now)
             return []
         return [self._resolve("back to normal", now)]
+
+    def _clock(self) -> datetime:
+        """The resource's data time: the slowest of its live streams.
+
+        Sources deliver a resource's streams in any interleaving (a file or a
+        GetMetricData page may hold one metric's whole day before the next), so the
+        incident closes only once every stream heard from in the last
+        ``STREAM_SKEW`` is past it; a late stream's episode then still joins it.
+        """
+        newest = self.last_ts
+        assert newest is not None
+        live = [
+            t.last_ts
+            for t in self.streams.values()
+            if t.last_ts is not None and newest - t.last_ts <= STREAM_SKEW
+        ]
+        return min(live, default=newest)
 
     def _resolve(self, reason: str, now: datetime) -> AnomalyEvent:
         assert self.incident is not None

@@ -216,3 +216,18 @@ def test_an_incident_of_a_young_stream_is_published_but_never_promoted() -> None
     assert events
     assert not any(e.notify for e in events)
     assert "points its baseline needs" in (events[-1].suppressed_reason or "")
+
+
+def test_streams_delivered_one_after_the_other_still_make_one_incident() -> None:
+    # A file replay may hold one metric's whole day before the next metric's.
+    tracker = ResourceTracker("i-1", FleetConfig(budget=BudgetConfig(min_impact_usd=0.05)))
+    cpu_points = [p for p in saturation(3000, 36, 3168) if p[0] == "CPUUtilization"]
+    net_points = [p for p in saturation(3010, 36, 3168) if p[0] == "NetworkIn"]
+    ordered = []
+    for day in range(0, 3168, 288):  # per day: CPU's points, then NetworkIn's
+        ordered += [p for p in cpu_points if day <= p[1] < day + 288]
+        ordered += [p for p in net_points if day <= p[1] < day + 288]
+    events = feed(tracker, ordered)
+    late = {e.incident_id for e in events if e.window_start >= T0 + FIVE * 2990}
+    assert len(late) == 1
+    assert events[-1].evidence_metrics == ["CPUUtilization", "NetworkIn"]
