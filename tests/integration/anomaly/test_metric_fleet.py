@@ -18,7 +18,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from aiokafka.errors import KafkaError
 
+from services.anomaly.topics import METRIC_STATE
 from shared.events import Ec2Instance, MetricDatapoint, stable_id
 from shared.kafka import EventProducer, make_producer
 from shared.topics import ANOMALIES, CLOUDWATCH_DATAPOINTS, INVENTORY_EC2, ensure_topics
@@ -79,22 +81,32 @@ def fleet_events() -> tuple[list[Ec2Instance], list[MetricDatapoint]]:
     return inventory, points
 
 
-async def produce(bootstrap: str, prefix: str) -> None:
+async def produce(bootstrap: str, prefix: str, inventory: bool) -> None:
+    """The inventory, or the datapoints (keyed by instance id, as the ingestor does)."""
     settings = h.settings_for(bootstrap, prefix)
     await ensure_topics(settings)
     raw = make_producer(settings)
     await raw.start()
     try:
         producer = EventProducer(raw, settings)
-        inventory, points = fleet_events()
-        for item in inventory:
-            await producer.send(INVENTORY_EC2, item, item.instance_id)
-        await raw.flush()
-        for point in points:
-            await producer.send(CLOUDWATCH_DATAPOINTS, point, point.resource_id)
+        instances, points = fleet_events()
+        if inventory:
+            for item in instances:
+                await producer.send(INVENTORY_EC2, item, item.instance_id)
+        else:
+            for point in points:
+                await producer.send(CLOUDWATCH_DATAPOINTS, point, point.resource_id)
         await raw.flush()
     finally:
         await raw.stop()
+
+
+def states_written(bootstrap: str, prefix: str) -> int:
+    """Records on the worker's changelog so far (0 until the worker has created it)."""
+    try:
+        return len(asyncio.run(h.read_all(bootstrap, prefix, METRIC_STATE)))  # type: ignore[arg-type]
+    except KafkaError:
+        return 0
 
 
 def start_metric_worker(bootstrap: str, prefix: str, tmp: Path) -> subprocess.Popen[bytes]:
@@ -116,9 +128,21 @@ def start_metric_worker(bootstrap: str, prefix: str, tmp: Path) -> subprocess.Po
 def test_one_saturation_is_one_notified_resource_incident_and_noise_stays_quiet(
     kafka_bootstrap: str, topic_prefix: str, tmp_path: Path
 ) -> None:
-    asyncio.run(produce(kafka_bootstrap, topic_prefix))
+    asyncio.run(produce(kafka_bootstrap, topic_prefix, inventory=True))
     worker = start_metric_worker(kafka_bootstrap, topic_prefix, tmp_path)
     try:
+        # As in production, the inventory is known before the points: each host's
+        # state (created by its inventory record) reaches the changelog first.
+        wait_for(
+            lambda: (
+                len(asyncio.run(h.read_all(kafka_bootstrap, topic_prefix, METRIC_STATE)))
+                >= len(HOSTS)
+            ),
+            timeout=120,
+            interval=1.0,
+            description="the worker applied every inventory record",
+        )
+        asyncio.run(produce(kafka_bootstrap, topic_prefix, inventory=False))
 
         def settled() -> list | None:
             events = h.anomalies(kafka_bootstrap, topic_prefix, ANOMALIES)
