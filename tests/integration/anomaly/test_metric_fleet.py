@@ -134,10 +134,7 @@ def test_one_saturation_is_one_notified_resource_incident_and_noise_stays_quiet(
         # As in production, the inventory is known before the points: each host's
         # state (created by its inventory record) reaches the changelog first.
         wait_for(
-            lambda: (
-                len(asyncio.run(h.read_all(kafka_bootstrap, topic_prefix, METRIC_STATE)))
-                >= len(HOSTS)
-            ),
+            lambda: states_written(kafka_bootstrap, topic_prefix) >= len(HOSTS),
             timeout=120,
             interval=1.0,
             description="the worker applied every inventory record",
