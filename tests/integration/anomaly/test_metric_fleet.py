@@ -18,9 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from aiokafka.errors import KafkaError
 
-from services.anomaly.topics import METRIC_STATE
 from shared.events import Ec2Instance, MetricDatapoint, stable_id
 from shared.kafka import EventProducer, make_producer
 from shared.topics import ANOMALIES, CLOUDWATCH_DATAPOINTS, INVENTORY_EC2, ensure_topics
@@ -101,14 +99,6 @@ async def produce(bootstrap: str, prefix: str, inventory: bool) -> None:
         await raw.stop()
 
 
-def states_written(bootstrap: str, prefix: str) -> int:
-    """Records on the worker's changelog so far (0 until the worker has created it)."""
-    try:
-        return len(asyncio.run(h.read_all(bootstrap, prefix, METRIC_STATE)))  # type: ignore[arg-type]
-    except KafkaError:
-        return 0
-
-
 def start_metric_worker(bootstrap: str, prefix: str, tmp: Path) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
@@ -131,13 +121,14 @@ def test_one_saturation_is_one_notified_resource_incident_and_noise_stays_quiet(
     asyncio.run(produce(kafka_bootstrap, topic_prefix, inventory=True))
     worker = start_metric_worker(kafka_bootstrap, topic_prefix, tmp_path)
     try:
-        # As in production, the inventory is known before the points: each host's
-        # state (created by its inventory record) reaches the changelog first.
+        # As in production, the inventory is there before the points: the worker has
+        # its partitions (and reads them from the start) before any point exists.
+        log = tmp_path / "metric.log"
         wait_for(
-            lambda: states_written(kafka_bootstrap, topic_prefix) >= len(HOSTS),
+            lambda: log.exists() and '"partitions assigned"' in log.read_text(errors="replace"),
             timeout=120,
             interval=1.0,
-            description="the worker applied every inventory record",
+            description="the worker owns its partitions",
         )
         asyncio.run(produce(kafka_bootstrap, topic_prefix, inventory=False))
 
