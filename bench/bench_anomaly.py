@@ -323,9 +323,8 @@ async def latency(
             for p in points[i : i + chunk]:
                 value, headers = encode(p, "bench")
                 if p.value >= SPIKE_MIN:
-                    sent[(f"{p.resource_id}|CPUUtilization|Average", p.timestamp)] = (
-                        time.perf_counter()
-                    )
+                    # One incident per resource: its series is the instance id.
+                    sent[(p.resource_id, p.timestamp)] = time.perf_counter()
                 await raw.send(topic, value, key=p.resource_id.encode(), headers=headers)
             pause = start + (i + chunk) / rate - time.perf_counter()
             if pause > 0:

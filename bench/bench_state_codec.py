@@ -31,11 +31,11 @@ def main() -> None:
     detector = MetricDetector(MetricDetectorConfig())
     codec = metric_state_codec(detector)
     tracker = MetricTracker(
-        "i-1|CPUUtilization|Average", detector, AnomalySettings().metric_config()
+        "i-1|CPUUtilization|Average", detector, AnomalySettings().metric_config().stream
     )
     t0 = datetime(2024, 1, 1, tzinfo=UTC)
     for i, value in enumerate(20 + np.random.default_rng(0).normal(0, 1, POINTS)):
-        tracker.observe(t0 + timedelta(minutes=5 * i), float(value), "111111111111", t0)
+        tracker.observe(t0 + timedelta(minutes=5 * i), float(value))
     data, pickled = codec.encode(tracker), pickle.dumps(tracker, pickle.HIGHEST_PROTOCOL)
 
     def best(fn: object) -> float:

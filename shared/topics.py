@@ -96,7 +96,7 @@ INVENTORY_EC2 = Topic(
     "ingestor",
     "Current state of each EC2 instance.",
     compacted=True,
-    consumers=("rightsizing",),
+    consumers=("rightsizing", "anomaly"),
 )
 COSTS_DAILY = Topic(
     "spendstream.costs.daily.v1",

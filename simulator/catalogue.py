@@ -1,14 +1,15 @@
 """Small price and region tables the simulator prices its fleet and usage with.
 
-EC2 prices are real us-east-1 On-Demand Linux rates (see ``data/NOTICE.md``); other
-regions apply approximate multipliers, good enough for credible totals.
+EC2 prices are real us-east-1 On-Demand Linux rates, shared with the anomaly service
+(``shared/instance_prices.py``, ``shared/data/NOTICE.md``); other regions apply approximate
+multipliers, good enough for credible totals.
 """
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
-from importlib import resources
+
+from shared.instance_prices import REGION_PRICE_FACTOR, price_rows
 
 #: Usage-type prefix per region, as AWS writes it. us-east-1 has none
 #: (real CUR: ``BoxUsage:m5.large``, ``USW2-BoxUsage:m5.large``).
@@ -27,15 +28,6 @@ REGION_NAME: dict[str, str] = {
     "eu-west-1": "EU (Ireland)",
     "eu-central-1": "EU (Frankfurt)",
     "ap-southeast-2": "Asia Pacific (Sydney)",
-}
-#: Approximate On-Demand price ratio to us-east-1.
-REGION_PRICE_FACTOR: dict[str, float] = {
-    "us-east-1": 1.0,
-    "us-east-2": 1.0,
-    "us-west-2": 1.0,
-    "eu-west-1": 1.115,
-    "eu-central-1": 1.2,
-    "ap-southeast-2": 1.25,
 }
 #: Standard-time UTC offset of the office that works in each region (business hours).
 REGION_TZ_OFFSET_H: dict[str, int] = {
@@ -95,8 +87,6 @@ def simulated_price(us_east_1_linux: float, vcpu: int, region: str, platform: st
 
 def load_instance_types() -> dict[str, InstanceType]:
     """The bundled EC2 price table, keyed by type name."""
-    text = resources.files(__package__).joinpath("data/ec2_prices.csv").read_text()
-    rows = csv.DictReader(text.splitlines())
     return {
         row["instance_type"]: InstanceType(
             name=row["instance_type"],
@@ -106,7 +96,7 @@ def load_instance_types() -> dict[str, InstanceType]:
             memory_gib=float(row["memory_gib"]),
             usd_per_hour=float(row["usd_per_hour_us_east_1"]),
         )
-        for row in rows
+        for row in price_rows()
     }
 
 

@@ -15,19 +15,24 @@ from aiokafka import ConsumerRecord
 from services.anomaly.cost.account_state import AccountState, CostStateConfig
 from services.anomaly.exceptions import BadRecordError
 from services.anomaly.feedback.rules import FeedbackBook
+from services.anomaly.fleet.budget import AlertBudget
+from services.anomaly.fleet.resource_tracker import FleetConfig, ResourceTracker
 from services.anomaly.loop import Output, StatefulAgent
 from services.anomaly.metric.eviction import idle_streams
 from services.anomaly.metric.fast_decode import Datapoint, fast_datapoint
-from services.anomaly.metric.tracker import MetricTracker, MetricTrackerConfig, ScoringDetector
+from services.anomaly.metric.tracker import ScoringDetector
 from services.anomaly.topics import (
     ANOMALIES_OUTPUT,
     COST_INPUT,
+    INVENTORY_INPUT,
     METRIC_INPUT,
     POINTS_OUTPUT,
     RESTATEMENTS_OUTPUT,
 )
 from shared.changelog import ChangelogStore
-from shared.events import AnomalyEvent, Event, Feedback, MetricDatapoint, utcnow
+from shared.codec import decode
+from shared.events import AnomalyEvent, Ec2Instance, Event, Feedback, MetricDatapoint, utcnow
+from shared.instance_prices import hourly_price
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -38,6 +43,9 @@ EVICTION_SWEEP_EVERY = timedelta(minutes=1)
 # further ahead does not count as "now" when judging which streams went quiet.
 FUTURE_POINT_TOLERANCE = timedelta(hours=1)
 DATAPOINT_TYPE = MetricDatapoint.ce_type().encode()
+INPUT_VALUES = (*METRIC_INPUT.values, *INVENTORY_INPUT.values)
+# Table key prefix of a partition's alert budget (resource ids never start with "~").
+BUDGET_KEY = "~alert-budget/"
 
 
 def _anomaly(event: AnomalyEvent) -> Output:
@@ -111,15 +119,23 @@ class CostAgent(StatefulAgent[AccountState]):
         return outputs
 
 
-class MetricAgent(StatefulAgent[MetricTracker]):
-    """Datapoints -> a score for every point and metric incidents, per stream."""
+class MetricAgent(StatefulAgent[ResourceTracker | AlertBudget]):
+    """Datapoints (and inventory) -> one incident per resource, budgeted per partition.
+
+    State is keyed by resource id: the streams of one instance, its type and
+    price (from the co-partitioned inventory topic) and its open incident live
+    together. Each partition also keeps its fleet's alert budget under
+    ``BUDGET_KEY + partition``; the candidates of a poll are judged after it, in
+    offset order, so a replay with other poll boundaries decides the same.
+    """
 
     source = METRIC_INPUT
+    also = (INVENTORY_INPUT,)
 
     def __init__(
         self,
-        table: ChangelogStore[MetricTracker],
-        config: MetricTrackerConfig,
+        table: ChangelogStore[ResourceTracker | AlertBudget],
+        config: FleetConfig,
         book: FeedbackBook,
         detector_factory: Callable[[], ScoringDetector],
         idle_horizon: timedelta = timedelta(days=7),
@@ -132,6 +148,8 @@ class MetricAgent(StatefulAgent[MetricTracker]):
         self._feedback: list[Feedback] = []
         self._periods: dict[int, timedelta] = {}
         self._next_sweep = datetime.min.replace(tzinfo=UTC)
+        self._candidates: list[tuple[tuple[int, int], str, ResourceTracker]] = []
+        self._inventory_topic = INVENTORY_INPUT.name
 
     def decode(self, record: ConsumerRecord[bytes, bytes]) -> Event | Datapoint:  # type: ignore[override]
         """Fast strict path for plain datapoints; the full validator for anything else."""
@@ -142,36 +160,88 @@ class MetricAgent(StatefulAgent[MetricTracker]):
                     if event is not None:
                         return event
                 break
-        return super().decode(record)
+        return decode(record.value, record.headers, INPUT_VALUES)
 
     def state_key(self, event: Event) -> str:
-        """One detector per resource x metric x statistic."""
-        if not isinstance(event, Datapoint | MetricDatapoint):
-            raise BadRecordError(f"{type(event).__name__} is not a datapoint")
-        return f"{event.resource_id}|{event.metric}|{event.stat}"
+        """One state per resource (instance id)."""
+        if isinstance(event, Datapoint | MetricDatapoint):
+            return event.resource_id
+        if isinstance(event, Ec2Instance):
+            return event.instance_id
+        raise BadRecordError(f"{type(event).__name__} is not a datapoint or an instance")
 
-    def new_state(self, key: str, event: Event) -> MetricTracker:
-        """A fresh detector for a new stream."""
-        return MetricTracker(key, self.detector_factory(), self.config)
+    def new_state(self, key: str, event: Event) -> ResourceTracker:
+        """A fresh resource."""
+        return ResourceTracker(key, self.config)
 
-    def apply(self, state: MetricTracker, event: Event) -> list[Output]:
-        """Score, then learn; publish lifecycle events."""
+    def applied_offset(self, state: ResourceTracker | AlertBudget, topic: str) -> int:
+        """Per input topic: datapoints and inventory have their own offsets."""
+        assert isinstance(state, ResourceTracker)
+        return state.offsets.get(topic, -1)
+
+    def mark_applied(self, state: ResourceTracker | AlertBudget, topic: str, offset: int) -> None:
+        """Remember the offset of ``topic`` applied to ``state``."""
+        assert isinstance(state, ResourceTracker)
+        state.offsets[topic] = offset
+
+    def apply(self, state: ResourceTracker | AlertBudget, event: Event) -> list[Output]:
+        """Score, then learn; publish lifecycle events; queue a candidate for the budget."""
+        assert isinstance(state, ResourceTracker)
+        if isinstance(event, Ec2Instance):
+            state.describe(event.instance_type, hourly_price(event.instance_type, event.region))
+            return []
         assert isinstance(event, (Datapoint, MetricDatapoint))  # state_key rejected the rest
-        widen, suppressed, planned = self.book.rules(state.key, event.timestamp)
+        if state.first_offset < 0:
+            state.first_offset = self.position[1]
+        stream = f"{state.resource_id}|{event.metric}|{event.stat}"
+        widen, suppressed, planned = self.book.rules(stream, event.timestamp)
+        if self.book.active:
+            w2, s2, p2 = self.book.rules(state.resource_id, event.timestamp)
+            widen, suppressed, planned = max(widen, w2), suppressed or s2, planned or p2
         period = self._periods.get(event.period_s)
         if period is None:  # a handful of distinct periods: build each timedelta once
             period = self._periods[event.period_s] = timedelta(seconds=event.period_s)
+        was_candidate = state.candidate
         events = state.observe(
+            event.metric,
+            event.stat,
             event.timestamp,
             event.value,
             event.account_id,
             self.now,
+            self.detector_factory,
             period,
             suppressed,
             not planned,
-            1.0 - (1.0 - self.config.threshold) / widen,
+            1.0 - (1.0 - self.config.stream.threshold) / widen,
         )
+        if state.candidate and not was_candidate:
+            self._candidates.append((self.position, state.resource_id, state))
         return [_anomaly(e) for e in events] if events else []
+
+    def finish(self) -> list[Output]:
+        """Judge this poll's candidates with their partition's budget, in offset order."""
+        if not self._candidates:
+            return []
+        queued, self._candidates = sorted(self._candidates, key=lambda c: c[0]), []
+        outputs: list[Output] = []
+        for (partition, offset), key, state in queued:
+            budget_key = f"{BUDGET_KEY}{partition}"
+            budget = self.table.get(budget_key)
+            if not isinstance(budget, AlertBudget):
+                budget = AlertBudget(self.config.budget)
+            size = sum(
+                1
+                for p, _k, s in self.table.items()
+                if p == partition
+                and isinstance(s, ResourceTracker)
+                and 0 <= s.first_offset <= offset
+            )
+            decision = budget.admit(state.candidate_at, state.candidate_usd, size)
+            outputs += [_anomaly(e) for e in state.decide(decision, self.now)]
+            self.table.put(budget_key, partition, budget)
+            self.table.put(key, partition, state)
+        return outputs
 
     def offer(self, feedback: Feedback) -> None:
         """Queue a verdict; it is applied on this agent's loop."""
@@ -179,7 +249,7 @@ class MetricAgent(StatefulAgent[MetricTracker]):
             self._feedback.append(feedback)
 
     def pending(self) -> list[Output]:
-        """Close the metric incidents queued verdicts name; evict streams gone quiet."""
+        """Close the metric incidents queued verdicts name; evict resources gone quiet."""
         outputs = self._closed_by_feedback()
         if self.now >= self._next_sweep:
             self._next_sweep = self.now + EVICTION_SWEEP_EVERY
@@ -187,36 +257,38 @@ class MetricAgent(StatefulAgent[MetricTracker]):
         return outputs
 
     def evict_idle(self) -> list[Output]:
-        """Forget streams silent for ``idle_horizon`` of data time; resolve their incidents.
+        """Forget resources silent for ``idle_horizon`` of data time; resolve their incidents.
 
-        The changelog gets a tombstone per stream, so a restart does not bring them back.
+        The changelog gets a tombstone per resource, so a restart does not bring them back.
         """
-        seen = ((p, k, t.last_ts) for p, k, t in self.table.items())
+        seen = ((p, k, getattr(t, "last_ts", None)) for p, k, t in self.table.items())
         idle = idle_streams(seen, self.idle_horizon, self.now + FUTURE_POINT_TOLERANCE)
         outputs: list[Output] = []
         for _partition, key in idle:
             tracker = self.table.get(key)
-            if tracker is not None:
+            if isinstance(tracker, ResourceTracker):
                 outputs += [_anomaly(e) for e in tracker.close("the stream went silent", self.now)]
             self.table.delete(key)
         if idle:
-            log.info("idle metric streams evicted", streams=len(idle))
+            log.info("idle metric resources evicted", resources=len(idle))
         return outputs
 
     def _closed_by_feedback(self) -> list[Output]:
         queued, self._feedback = self._feedback, []
         outputs: list[Output] = []
         for feedback in queued:
-            for partition, key, tracker in list(self.table.items()):
-                incident = tracker.incident
-                if key != feedback.series_id or incident is None:
-                    continue
-                if incident.incident_id == feedback.incident_id:
-                    reason = (
-                        "marked false positive"
-                        if feedback.verdict == "false_positive"
-                        else "expected by a person"
-                    )
-                    outputs += [_anomaly(e) for e in tracker.close(reason, utcnow())]
-                    self.table.put(key, partition, tracker)
+            tracker = self.table.get(feedback.series_id)
+            incident = getattr(tracker, "incident", None)
+            if not isinstance(tracker, ResourceTracker) or incident is None:
+                continue
+            if incident.incident_id == feedback.incident_id:
+                reason = (
+                    "marked false positive"
+                    if feedback.verdict == "false_positive"
+                    else "expected by a person"
+                )
+                outputs += [_anomaly(e) for e in tracker.close(reason, utcnow())]
+                self.table.put(
+                    feedback.series_id, self.table.partition_of[feedback.series_id], tracker
+                )
         return outputs

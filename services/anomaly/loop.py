@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 
 from services.anomaly.exceptions import AnomalyError
 from shared.changelog import ChangelogStore
@@ -54,9 +55,14 @@ class StatefulAgent(ABC, Generic[V]):
     """What a loop runs per record: pure decisions on a partition's state."""
 
     source: Topic
+    #: Further topics co-partitioned with ``source`` (same key, same partition count),
+    #: read into the same states by the same consumer.
+    also: tuple[Topic, ...] = ()
     table: ChangelogStore[V]
     #: Wall-clock time of the batch being processed (set by the loop once per poll).
     now: datetime = datetime.min.replace(tzinfo=UTC)
+    #: (partition, offset) of the record being applied (set by the loop before ``apply``).
+    position: tuple[int, int] = (-1, -1)
 
     def decode(self, record: ConsumerRecord[bytes, bytes]) -> Event:
         """Record -> event, or DecodeError (overridden where a faster path exists)."""
@@ -77,6 +83,18 @@ class StatefulAgent(ABC, Generic[V]):
     def pending(self) -> list[Output]:
         """Outputs from work queued outside records (feedback); default none."""
         return []
+
+    def finish(self) -> list[Output]:
+        """Outputs of decisions taken once a poll is applied (in offset order); default none."""
+        return []
+
+    def applied_offset(self, state: V, topic: str) -> int:
+        """Offset of the last record of ``topic`` applied to ``state`` (-1: none)."""
+        return int(getattr(state, "source_offset", -1))
+
+    def mark_applied(self, state: V, topic: str, offset: int) -> None:
+        """Remember that ``state`` holds the record of ``topic`` at ``offset``."""
+        state.source_offset = offset  # type: ignore[attr-defined]
 
 
 class StatefulLoop(Generic[V]):
@@ -107,15 +125,18 @@ class StatefulLoop(Generic[V]):
     async def run(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set, then checkpoint and leave the group."""
         settings = self.producer.settings
+        # Co-partitioned topics need the range assignor: it gives partition p of
+        # every subscribed topic to the same member (round-robin does not).
         consumer = make_consumer(
             settings,
             self._group_id,
             max_poll_records=self._max_poll_records,
             fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+            partition_assignment_strategy=(RangePartitionAssignor,),
         )
         self._consumer = consumer
         consumer.subscribe(
-            [self.agent.source.full_name(settings.topic_prefix)],
+            [t.full_name(settings.topic_prefix) for t in (self.agent.source, *self.agent.also)],
             listener=PartitionListener(self.on_assigned, self.on_revoked),
         )
         await consumer.start()
@@ -147,6 +168,7 @@ class StatefulLoop(Generic[V]):
                 self._positions[tp] = records[-1].offset + 1
                 if self.metrics is not None:
                     self.metrics.records.labels(tp.topic).inc(len(records))
+        outputs += self.agent.finish()
         for topic, event, key, partition_key in outputs:
             self._acks.append(await self.producer.send(topic, event, key, partition_key))
 
@@ -181,18 +203,19 @@ class StatefulLoop(Generic[V]):
         state = self.agent.table.get(key)
         if state is None:
             state = self.agent.new_state(key, items[0][1])
-        applied = getattr(state, "source_offset", -1)
+        agent = self.agent
         changed = False
         outputs: list[Output] = []
         for record, event in items:
-            if applied >= record.offset:
+            if agent.applied_offset(state, record.topic) >= record.offset:
                 continue  # already applied before a crash: replay-safe
+            agent.position = (partition, record.offset)
             try:
-                outputs += self.agent.apply(state, event)
+                outputs += agent.apply(state, event)
             except (AnomalyError, ValueError) as exc:
                 await self._reject(record, exc)
                 continue
-            applied = state.source_offset = record.offset  # type: ignore[attr-defined]
+            agent.mark_applied(state, record.topic, record.offset)
             changed = True
         if changed:
             self.agent.table.put(key, partition, state)

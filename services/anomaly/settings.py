@@ -20,6 +20,8 @@ from services.anomaly.cost.intraday import IntradayConfig
 from services.anomaly.cost.seasonal import CostDetectorConfig
 from services.anomaly.cost.tags import TagConfig
 from services.anomaly.feedback.rules import FeedbackConfig
+from services.anomaly.fleet.budget import BudgetConfig
+from services.anomaly.fleet.resource_tracker import FleetConfig
 from services.anomaly.metric.tracker import MetricTrackerConfig
 from shared.settings import SpendstreamSettings
 
@@ -79,6 +81,18 @@ class AnomalySettings(SpendstreamSettings):
     # normal points that resolve an incident.
     anomaly_metric_threshold: float | None = None
     anomaly_metric_resolve_after: int = 3
+    # How far an episode reaches (metric/tracker.py): elevated while the smoothed
+    # level is this many week-scale spreads from the baseline; a level held this
+    # many hours is the new normal.
+    anomaly_metric_hold_sigmas: float = MetricTrackerConfig.hold_sigmas
+    anomaly_metric_accept_hours: float = 24.0
+    # Fleet noise control (fleet/): episodes of one resource this close are one
+    # incident; the alert budget per 100 resources a day and its dollar floor;
+    # the hourly price assumed for an instance the inventory has not described.
+    anomaly_metric_merge_gap_minutes: float = 30.0
+    anomaly_metric_alerts_per_100_per_day: float = BudgetConfig.alerts_per_100_per_day
+    anomaly_metric_min_impact_usd: float = BudgetConfig.min_impact_usd
+    anomaly_metric_default_price_usd: float = FleetConfig.default_price_usd
 
     # State horizons (data time, so replays and restores evict the same state).
     # An ingest attempt without its completion marker after this many hours of
@@ -124,13 +138,27 @@ class AnomalySettings(SpendstreamSettings):
             ),
         )
 
-    def metric_config(self, detector_threshold: float | None = None) -> MetricTrackerConfig:
-        """Alerting policy for metric streams (``detector_threshold``: the detector's own)."""
+    def metric_config(self, detector_threshold: float | None = None) -> FleetConfig:
+        """Metric alerting: streams, resources, budget (the detector's own threshold given)."""
         threshold = self.anomaly_metric_threshold
         if threshold is None:
             threshold = detector_threshold if detector_threshold is not None else DEFAULT_THRESHOLD
-        return MetricTrackerConfig(
-            threshold=threshold, resolve_after=self.anomaly_metric_resolve_after
+        points_per_hour = 12  # 5-minute CloudWatch periods
+        stream = MetricTrackerConfig(
+            threshold=threshold,
+            resolve_after=self.anomaly_metric_resolve_after,
+            hold_sigmas=self.anomaly_metric_hold_sigmas,
+            accept_after=max(1, round(self.anomaly_metric_accept_hours * points_per_hour)),
+        )
+        budget = BudgetConfig(
+            alerts_per_100_per_day=self.anomaly_metric_alerts_per_100_per_day,
+            min_impact_usd=self.anomaly_metric_min_impact_usd,
+        )
+        return FleetConfig(
+            stream=stream,
+            budget=budget,
+            merge_gap=timedelta(minutes=self.anomaly_metric_merge_gap_minutes),
+            default_price_usd=self.anomaly_metric_default_price_usd,
         )
 
     def metric_idle_horizon(self) -> timedelta:

@@ -20,6 +20,7 @@ from services.anomaly.cost.intraday import HourOfWeekProfile, IntradayConfig
 from services.anomaly.cost.seasonal import CostDetectorConfig, CostSeriesDetector, CostVerdict
 from services.anomaly.cost.tags import TagConfig, TagRegistry
 from services.anomaly.fleet.budget import AlertBudget, BudgetConfig
+from services.anomaly.fleet.resource_tracker import FleetConfig, ResourceTracker
 from services.anomaly.incidents.lifecycle import Incident, Observation, SeriesRef
 from services.anomaly.metric.config import MetricDetectorConfig
 from services.anomaly.metric.detector import MetricDetector
@@ -68,6 +69,8 @@ METRIC_STATE_TYPES: tuple[type, ...] = (
     RollingVar,
     AlertBudget,
     BudgetConfig,
+    ResourceTracker,
+    FleetConfig,
     *INCIDENT_TYPES,
 )
 

@@ -17,10 +17,14 @@ from shared.topics import (
     COSTS_RESTATEMENTS,
     CUR_LINE_ITEMS,
     FEEDBACK,
+    INVENTORY_EC2,
 )
 
 COST_INPUT = CUR_LINE_ITEMS
 METRIC_INPUT = CLOUDWATCH_DATAPOINTS
+# Co-partitioned with the datapoints (both keyed by instance id, same partition
+# count): the metric loop reads an instance's type, so its price, into the same state.
+INVENTORY_INPUT = INVENTORY_EC2
 FEEDBACK_INPUT = FEEDBACK
 POINTS_OUTPUT = COSTS_DAILY
 RESTATEMENTS_OUTPUT = COSTS_RESTATEMENTS

@@ -133,6 +133,11 @@ class FeedbackBook:
         else:
             _drop(self._planned, key, rule_id)
 
+    @property
+    def active(self) -> bool:
+        """Whether any rule is in the book (the hot path skips lookups when none is)."""
+        return bool(self._fp_until or self._planned)
+
     def rules(self, series_id: str, at: datetime) -> tuple[float, bool, bool]:
         """(band multiplier, suppressed, planned) for one point, in one call."""
         if not self._fp_until and not self._planned:

@@ -6,7 +6,7 @@ from services.anomaly.agents import CostAgent, MetricAgent
 from services.anomaly.cost.account_state import AccountState
 from services.anomaly.feedback.follower import record_rule
 from services.anomaly.feedback.rules import FeedbackBook, FeedbackConfig
-from services.anomaly.metric.tracker import MetricTrackerConfig
+from services.anomaly.fleet.resource_tracker import FleetConfig
 from services.anomaly.settings import AnomalySettings
 from shared.events import Feedback, MetricDatapoint
 from shared.topics import ANOMALIES
@@ -84,7 +84,7 @@ def test_planned_window_keeps_metric_points_out_and_opens_nothing() -> None:
     book = FeedbackBook(FeedbackConfig())
     key = "i-1|CPUUtilization|Average"
     book.add_planned(key, NOW, NOW + timedelta(hours=1))
-    agent = MetricAgent(MemoryTable(), MetricTrackerConfig(), book, Always)  # type: ignore[arg-type]
+    agent = MetricAgent(MemoryTable(), FleetConfig(), book, Always)  # type: ignore[arg-type]
     agent.now = NOW
     point = MetricDatapoint(
         id="p",

@@ -6,8 +6,8 @@ import numpy as np
 
 from services.anomaly.cost.account_state import AccountState
 from services.anomaly.feedback.rules import FeedbackBook, FeedbackConfig
+from services.anomaly.fleet.resource_tracker import ResourceTracker
 from services.anomaly.metric import MetricDetector, MetricDetectorConfig
-from services.anomaly.metric.tracker import MetricTracker
 from services.anomaly.settings import AnomalySettings
 from services.anomaly.state_codec import cost_state_codec, metric_state_codec
 from tests.unit.anomaly.cur_events import delivery
@@ -53,20 +53,22 @@ def test_an_account_state_with_an_open_incident_and_a_pending_attempt_round_trip
     assert _feed(restored, rest, book) == _feed(state, rest, book)
 
 
-def test_a_metric_stream_with_an_open_incident_round_trips() -> None:
+def test_a_metric_resource_with_an_open_incident_round_trips() -> None:
     detector = MetricDetector(MetricDetectorConfig())
     codec = metric_state_codec(detector)
     config = AnomalySettings().metric_config(detector.config.threshold)
-    tracker = MetricTracker("i-1|CPUUtilization|Average", detector, config)
+    tracker = ResourceTracker("i-1", config)
+    tracker.describe("m5.large", 0.096)
     rng = np.random.default_rng(5)
     t0 = datetime(2024, 1, 1, tzinfo=UTC)
 
-    def run(t: MetricTracker, start: int, end: int) -> list:
+    def run(t: ResourceTracker, start: int, end: int) -> list:
         events = []
         for i in range(start, end):
-            value = 20 + rng_values[i]
-            for e in t.observe(t0 + timedelta(minutes=5 * i), value, "111111111111", NOW):
-                events.append((e.action, e.incident_id, e.actual))
+            ts = t0 + timedelta(minutes=5 * i)
+            for e in t.observe("CPUUtilization", "Average", ts, 20 + rng_values[i], "111", NOW,
+                               lambda: MetricDetector(MetricDetectorConfig())):  # fmt: skip
+                events.append((e.action, e.incident_id, e.actual, e.impact_usd, e.notify))
         return events
 
     rng_values = rng.normal(0, 1, 4000) + np.where(np.arange(4000) >= 3000, 60.0, 0.0)
