@@ -56,7 +56,7 @@ def writers(topic: Topic) -> set[str]:
 
     >>> from shared.topics import CUR_LINE_ITEMS
     >>> sorted(writers(CUR_LINE_ITEMS.dlq))  # the ingestor parks CUR rows it refused
-    ['anomaly', 'ingestor']
+    ['anomaly', 'ingestor', 'rightsizing']
     """
     if topic.name.endswith(DLQ_SUFFIX):
         source = next(t for t in TOPICS if t.dlq.name == topic.name)

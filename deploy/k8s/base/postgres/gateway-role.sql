@@ -7,7 +7,7 @@
 --   gateway_role      default spendstream_gateway
 --   gateway_schema    default gateway (SPENDSTREAM_GATEWAY_PG_SCHEMA)
 -- The role is no superuser, cannot create databases, roles or schemas, and may
--- only connect to this database and use its own schema, where its migrations
+-- only connect to this database (with session temporary tables) and use its own schema, where its migrations
 -- create and alter the tables (so it owns them, and no other role's data).
 \set ON_ERROR_STOP on
 \if :{?gateway_role}
@@ -27,7 +27,9 @@ ALTER ROLE :"gateway_role" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPL
 ALTER ROLE :"gateway_role" SET statement_timeout = '60s';
 
 SELECT format('REVOKE ALL ON DATABASE %I FROM PUBLIC', current_database()) \gexec
-SELECT format('GRANT CONNECT ON DATABASE %I TO %I', current_database(), :'gateway_role') \gexec
+-- TEMPORARY: the store COPYs each batch into session-private staging tables
+-- (services/gateway/repositories/ingest.py); they hold only its own rows and vanish with the session.
+SELECT format('GRANT CONNECT, TEMPORARY ON DATABASE %I TO %I', current_database(), :'gateway_role') \gexec
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 
 CREATE SCHEMA IF NOT EXISTS :"gateway_schema" AUTHORIZATION :"gateway_role";
