@@ -177,7 +177,7 @@ def main() -> None:
     print(f"== {args.runs} runs each, medians (load average {load})")
     print(f"  first contentful paint          {fcp:7.1f} ms")
     print(f"  anomaly list interactive        {ready:7.1f} ms  (first visit)")
-    print(f"  anomaly list interactive        {repeat:7.1f} ms  (repeat visit, code cached)")
+    print(f"  anomaly list interactive        {repeat:7.1f} ms  (repeat visit, same context)")
     print(f"  its API call loaded alone       {loaded:7.1f} ms")
     print(f"  its API call fetched alone      {fetched:7.1f} ms")
     print(f"  ratio page / API call loaded    {ready / loaded:7.2f}x (target <= 1.5x)")

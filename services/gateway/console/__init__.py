@@ -69,5 +69,5 @@ def mount(app: FastAPI, assets: Assets) -> None:
         return HTMLResponse(assets.index)
 
     for path in (f"{PATH}/", f"{PATH}/{INDEX}"):
-        app.add_api_route(path, page, methods=["GET"], include_in_schema=False)
+        app.add_api_route(path, page, methods=["GET", "HEAD"], include_in_schema=False)
     app.mount(assets.prefix, assets, name="console-assets")
