@@ -4,10 +4,13 @@ In one run, on ``bench-gateway``'s data (1,000,000 anomalies and 1,000,000
 recommendations COPYed into a fresh schema; the benchmark tenant owns 10 of
 100 accounts) and the same gateway subprocess:
 
-* **page** - a fresh browser context opens ``/console/#/anomalies?...`` with the
-  key already in sessionStorage; measured from navigation start to the list
-  being interactive (its rows rendered, the page marked ready), plus first
-  contentful paint;
+* **page** - a fresh browser context (an empty cache: a first visit) opens
+  ``/console/#/anomalies?...`` with the key already in sessionStorage; measured
+  from navigation start to the list being interactive (its rows rendered, the
+  page marked ready), plus first contentful paint;
+* **page, repeat visit** - the same, as later tabs of one context: the page and
+  its API calls are fetched again (``no-store``), the content-hashed code files
+  come from the browser's cache;
 * **API alone, loaded** - the same ``/v1/anomalies`` URL opened in a fresh
   context (the key as a header), measured to its load event: the page's API
   call loaded alone, the issue's baseline;
@@ -15,7 +18,8 @@ recommendations COPYed into a fresh schema; the benchmark tenant owns 10 of
   same origin (no navigation at all): the floor.
 
 Each is repeated ``--runs`` times; the figures are ratios of the medians
-(target <= 1.5x against the first baseline), printed with the load average.
+(target <= 1.5x against the first baseline; the target is
+met only if the first visit meets it), printed with the load average.
 
 Run: ``make bench-console`` (``--rows``, ``--runs`` to change; chromium from
 Debian's package, see ``devstack.chromium``).
@@ -30,7 +34,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, sync_playwright
 
 from bench.bench_gateway import backends, fill, fresh_schema, serve
 from devstack.chromium import chromium_executable
@@ -51,13 +55,18 @@ new MutationObserver((_, obs) => {
 """
 
 
-def page_run(browser: Browser, base: str, key: str) -> tuple[float, float]:
-    """(ms to interactive list, ms to first contentful paint) for one cold page load."""
+def _context(browser: Browser, key: str) -> BrowserContext:
+    """A fresh context (empty HTTP cache) with the key in sessionStorage and the ready probe."""
     context = browser.new_context()
+    context.add_init_script(f"sessionStorage.setItem('spendstream.key', {key!r});")
+    context.add_init_script(READY_PROBE)
+    return context
+
+
+def _visit(context: BrowserContext, base: str) -> tuple[float, float]:
+    """(ms to interactive list, ms to first contentful paint) for one page load in ``context``."""
+    page = context.new_page()
     try:
-        context.add_init_script(f"sessionStorage.setItem('spendstream.key', {key!r});")
-        context.add_init_script(READY_PROBE)
-        page = context.new_page()
         page.goto(f"{base}/console/#/{ROUTE}")
         page.wait_for_function("() => window.__ready !== undefined", timeout=60_000)
         ready = page.evaluate("window.__ready")
@@ -65,6 +74,26 @@ def page_run(browser: Browser, base: str, key: str) -> tuple[float, float]:
             "performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? null"
         )
         return float(ready), float(fcp or "nan")
+    finally:
+        page.close()
+
+
+def page_run(browser: Browser, base: str, key: str) -> tuple[float, float]:
+    """One first visit: a fresh context, so every file comes over the network."""
+    context = _context(browser, key)
+    try:
+        return _visit(context, base)
+    finally:
+        context.close()
+
+
+def repeat_visits(browser: Browser, base: str, key: str, runs: int) -> list[tuple[float, float]]:
+    """``runs`` later visits in one context: the page (no-store) and its API calls are fetched
+    again, the content-hashed code files come from the browser's cache."""
+    context = _context(browser, key)
+    try:
+        _visit(context, base)  # the first visit, which fills the cache
+        return [_visit(context, base) for _ in range(runs)]
     finally:
         context.close()
 
@@ -131,6 +160,7 @@ def main() -> None:
                 )
                 page_run(browser, base, key)  # warm the server's caches as the API runs are
                 pages = [page_run(browser, base, key) for _ in range(args.runs)]
+                repeats = repeat_visits(browser, base, key, args.runs)
                 loads = api_loads(browser, base, key, args.runs)
                 fetches = api_fetches(browser, base, key, args.runs + 1)[1:]
                 browser.close()
@@ -140,16 +170,19 @@ def main() -> None:
         log_path.unlink(missing_ok=True)
     ready = statistics.median(p[0] for p in pages)
     fcp = statistics.median(p[1] for p in pages)
+    repeat = statistics.median(p[0] for p in repeats)
     loaded = statistics.median(loads)
     fetched = statistics.median(fetches)
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"== {args.runs} runs each, medians (load average {load})")
     print(f"  first contentful paint          {fcp:7.1f} ms")
-    print(f"  anomaly list interactive        {ready:7.1f} ms")
+    print(f"  anomaly list interactive        {ready:7.1f} ms  (first visit)")
+    print(f"  anomaly list interactive        {repeat:7.1f} ms  (repeat visit, same context)")
     print(f"  its API call loaded alone       {loaded:7.1f} ms")
     print(f"  its API call fetched alone      {fetched:7.1f} ms")
     print(f"  ratio page / API call loaded    {ready / loaded:7.2f}x (target <= 1.5x)")
     print(f"  ratio page / API call fetched   {ready / fetched:7.2f}x")
+    print(f"  ratio repeat visit / API loaded {repeat / loaded:7.2f}x")
 
 
 if __name__ == "__main__":

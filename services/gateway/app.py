@@ -197,7 +197,8 @@ def create_app(settings: GatewaySettings, metrics: ServiceMetrics | None = None)
         docs.router,
     ):
         app.include_router(router)
-    console.mount(app)
+    assets = console.Assets(console.STATIC_DIR)
+    console.mount(app, assets)
     error_responses.install(app)
     openapi_links.install(app)
     app.add_middleware(
@@ -209,7 +210,7 @@ def create_app(settings: GatewaySettings, metrics: ServiceMetrics | None = None)
     app.add_middleware(LockedOut)
     app.add_middleware(RequestMetrics, registry=app.state.metrics.registry)
     # Outermost, so the body limit's own 413/408 answers carry the headers too.
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, immutable_prefix=assets.prefix)
     return app
 
 

@@ -2,16 +2,20 @@
 
 Checked on the real HTTP server the gateway runs (``server_config``), across
 the kinds of response a tenant sees: data, errors, the body limit's own answer
-and the SSE stream.
+and the SSE stream. The one exception (issue 16): the console's code files under
+their content-hashed path may be kept by a browser; its page and anything else
+under ``/console`` may not.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import httpx
 import pytest
 
+from services.gateway.console import STATIC_DIR, Assets
 from services.gateway.db.pool import create_pool
 from services.gateway.repositories import tenants
 from services.gateway.settings import GatewaySettings
@@ -51,6 +55,38 @@ async def test_tenant_responses_carry_no_store_and_nosniff(
         async with client.stream("GET", f"{base}/v1/alerts/stream", headers=auth(key)) as sse:
             assert sse.status_code == 200
             _check(sse, "sse")
+
+
+async def test_only_hashed_console_code_files_are_cacheable(
+    make_settings: Callable[..., GatewaySettings],
+) -> None:
+    settings = make_settings()
+    prefix = Assets(STATIC_DIR).prefix
+    async with serve(settings) as (host, port), httpx.AsyncClient(timeout=30) as client:
+        base = f"http://{host}:{port}"
+        key = await _key(settings)
+        page = await client.get(f"{base}/console/")
+        _check(page, "console page")
+        _check(await client.get(f"{base}/console/index.html"), "console index.html")
+        # Every file the page loads is named under the hashed prefix, and only there cacheable.
+        linked = re.findall(r'(?:src|href)="(v/[^"]+)"', page.text)
+        assert len(linked) >= 3
+        for name in linked:
+            code = await client.get(f"{base}/console/{name}")
+            assert code.status_code == 200, name
+            assert code.headers.get_list("cache-control") == [
+                "public, max-age=31536000, immutable"
+            ], name
+            assert code.headers.get("x-content-type-options") == "nosniff", name
+        for what, path in {
+            "stale hash": "/console/v/0000000000000000/js/app.js",
+            "missing file": f"{prefix}/nope.js",
+            "unhashed": "/console/js/app.js",
+        }.items():
+            response = await client.get(base + path, headers=auth(key))
+            assert response.status_code == 404, what
+            _check(response, what)
+        _check(await client.get(f"{base}/v1/anomalies", headers=auth(key)), "data")
 
 
 async def _key(settings: GatewaySettings) -> str:

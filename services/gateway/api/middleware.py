@@ -41,16 +41,22 @@ CONSOLE_HEADERS = (
     (b"x-frame-options", b"DENY"),
 )
 _REPLACED = {name for name, _ in SECURITY_HEADERS + CONSOLE_HEADERS}
+# For the console's content-hashed code files only: the same path always names the same
+# bytes and carries no tenant data, so a browser keeps them instead of asking again.
+IMMUTABLE = (b"cache-control", b"public, max-age=31536000, immutable")
 
 
 class SecurityHeaders:
     """Set ``SECURITY_HEADERS`` on every HTTP response (replacing a route's own Cache-Control).
 
-    Responses under ``/console`` also get ``CONSOLE_HEADERS`` (a self-only CSP).
+    Responses under ``/console`` also get ``CONSOLE_HEADERS`` (a self-only CSP). A 200
+    under ``immutable_prefix`` (the console's content-hashed code files) gets ``IMMUTABLE``
+    instead of ``no-store``; nothing else, API or page, may be cached.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, immutable_prefix: str | None = None) -> None:
         self.app = app
+        self.immutable_prefix = immutable_prefix.rstrip("/") + "/" if immutable_prefix else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Rewrite the response start; bodies pass through untouched."""
@@ -61,11 +67,15 @@ class SecurityHeaders:
         path: str = scope["path"]
         console = path == CONSOLE_PREFIX or path.startswith(CONSOLE_PREFIX + "/")
         added = SECURITY_HEADERS + CONSOLE_HEADERS if console else SECURITY_HEADERS
+        immutable = self.immutable_prefix is not None and path.startswith(self.immutable_prefix)
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in _REPLACED]
-                message = {**message, "headers": [*kept, *added]}
+                headers = [*kept, *added]
+                if immutable and message["status"] == 200:
+                    headers = [IMMUTABLE if k == b"cache-control" else (k, v) for k, v in headers]
+                message = {**message, "headers": headers}
             await send(message)
 
         await self.app(scope, receive, with_headers)
