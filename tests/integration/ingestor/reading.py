@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -14,6 +15,7 @@ from shared.codec import decode, header
 from shared.events import CostLineItem, DeliveryCompleted
 from shared.settings import SpendstreamSettings
 from shared.topics import Topic
+from tests.fixtures.cur.builders import cur2_table, write_parquet
 
 # Each getmany waits at most this long; the loop ends when every partition is at its end.
 POLL_MS = 500
@@ -114,3 +116,22 @@ def per_day_totals(records: list[Record]) -> dict[tuple[str, str], Decimal]:
             day = e["usage_start"][:10]
             totals[(e["account_id"], day)] += Decimal(repr(e["unblended_cost"]))
     return dict(totals)
+
+
+def cur2_files(
+    scratch: Path, files: int, rows: int, accounts: tuple[str, ...]
+) -> tuple[list[Path], dict[tuple[str, str], Decimal]]:
+    """``files`` CUR 2.0 Parquet files of ``rows`` each, and their exact (account, day) totals."""
+    expected: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    paths = []
+    for i in range(files):
+        table = cur2_table(rows, seed=i, accounts=accounts)
+        paths.append(write_parquet(table, scratch / f"cur2-{i:05d}.snappy.parquet"))
+        for account, start, cost in zip(
+            table.column("line_item_usage_account_id").to_pylist(),
+            table.column("line_item_usage_start_date").to_pylist(),
+            table.column("line_item_unblended_cost").to_pylist(),
+            strict=True,
+        ):
+            expected[(account, start.date().isoformat())] += Decimal(repr(cost))
+    return paths, expected

@@ -3,9 +3,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections import defaultdict
 from collections.abc import Callable
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -17,9 +15,9 @@ from services.ingestor.settings import IngestorSettings
 from services.ingestor.state import StateStore
 from shared.events import CostLineItem, DeliveryCompleted
 from shared.topics import CUR_LINE_ITEMS, ensure_topics
-from tests.fixtures.cur.builders import cur2_table, export_delivery, write_parquet
+from tests.fixtures.cur.builders import export_delivery
 from tests.harness.wait import wait_for_async
-from tests.integration.ingestor.reading import per_day_totals, read_topic, topic_size
+from tests.integration.ingestor.reading import cur2_files, per_day_totals, read_topic, topic_size
 
 pytestmark = pytest.mark.integration
 
@@ -57,18 +55,9 @@ async def rerun(settings: IngestorSettings, source: Path) -> list:
 async def test_killed_mid_delivery_then_rerun_gives_exact_daily_totals(
     tmp_path: Path, make_settings: Callable[..., IngestorSettings]
 ) -> None:
-    expected: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
-    files = []
-    for i in range(FILES):
-        table = cur2_table(ROWS_PER_FILE, seed=i, accounts=("111111111111", "222222222222", "3"))
-        files.append(write_parquet(table, tmp_path / "scratch" / f"cur2-{i:05d}.snappy.parquet"))
-        for account, start, cost in zip(
-            table.column("line_item_usage_account_id").to_pylist(),
-            table.column("line_item_usage_start_date").to_pylist(),
-            table.column("line_item_unblended_cost").to_pylist(),
-            strict=True,
-        ):
-            expected[(account, start.date().isoformat())] += Decimal(repr(cost))
+    files, expected = cur2_files(
+        tmp_path / "scratch", FILES, ROWS_PER_FILE, ("111111111111", "222222222222", "3")
+    )
     root = tmp_path / "bucket"
     export_delivery(root, files)
     settings = make_settings()

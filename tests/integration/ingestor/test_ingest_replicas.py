@@ -16,9 +16,8 @@ import asyncio
 import os
 import re
 import sys
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -27,9 +26,9 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from services.ingestor.settings import IngestorSettings
 from shared.events import CostLineItem, DeliveryCompleted
 from shared.topics import CUR_LINE_ITEMS, CUR_SHARES, ensure_topics
-from tests.fixtures.cur.builders import cur2_table, export_delivery, write_parquet
+from tests.fixtures.cur.builders import export_delivery
 from tests.harness.wait import wait_for_async
-from tests.integration.ingestor.reading import Record, per_day_totals, read_topic
+from tests.integration.ingestor.reading import Record, cur2_files, per_day_totals, read_topic
 from tests.integration.ingestor.test_ingest_crash_restart import env_for
 
 pytestmark = pytest.mark.integration
@@ -93,18 +92,7 @@ def whole_attempts(records: list[Record]) -> dict[tuple[str, str], tuple[int, in
 async def test_two_replicas_one_killed_mid_file_give_exact_daily_totals(
     tmp_path: Path, make_settings: Callable[..., IngestorSettings]
 ) -> None:
-    expected: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
-    files = []
-    for i in range(FILES):
-        table = cur2_table(ROWS_PER_FILE, seed=i, accounts=ACCOUNTS)
-        files.append(write_parquet(table, tmp_path / "scratch" / f"cur2-{i:05d}.snappy.parquet"))
-        for account, start, cost in zip(
-            table.column("line_item_usage_account_id").to_pylist(),
-            table.column("line_item_usage_start_date").to_pylist(),
-            table.column("line_item_unblended_cost").to_pylist(),
-            strict=True,
-        ):
-            expected[(account, start.date().isoformat())] += Decimal(repr(cost))
+    files, expected = cur2_files(tmp_path / "scratch", FILES, ROWS_PER_FILE, ACCOUNTS)
     staging, root = tmp_path / "staging", tmp_path / "bucket"
     export_delivery(staging, files)
     root.mkdir()
