@@ -12,6 +12,41 @@ BILLING = date(2024, 1, 1)
 NOW = datetime(2024, 2, 1, tzinfo=UTC)
 
 
+def _item(
+    attempt: str,
+    period: date,
+    account: str,
+    leaf: tuple[str, str],
+    start: datetime,
+    cost: float,
+    row: int,
+    key: object,
+    line_item_type: str = "Usage",
+    tags: dict[str, str] | None = None,
+) -> CostLineItem:
+    """One hour-long usage line item of ``leaf`` (service, usage type) starting at ``start``."""
+    service, usage_type = leaf
+    return CostLineItem(
+        id=stable_id(attempt, key, service, usage_type),
+        attempt_id=attempt,
+        delivery_id=f"d-{period}",
+        billing_period=period,
+        source_format="cur2",
+        source_file="f.parquet",
+        source_row=row,
+        usage_start=start,
+        usage_end=start + timedelta(hours=1),
+        account_id=account,
+        service=service,
+        usage_type=usage_type,
+        region="us-east-1",
+        resource_id=f"i-{usage_type}",
+        line_item_type=line_item_type,
+        unblended_cost=cost,
+        tags=tags or {},
+    )
+
+
 def delivery(
     account: str,
     attempt: str,
@@ -28,27 +63,13 @@ def delivery(
     for day, leaves in sorted(days.items()):
         for (service, usage_type), cost in sorted(leaves.items()):
             start = datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=3)
+            leaf = (service, usage_type)
             items.append(
-                CostLineItem(
-                    id=stable_id(attempt, day, service, usage_type),
-                    attempt_id=attempt,
-                    delivery_id=f"d-{BILLING}",
-                    billing_period=BILLING,
-                    source_format="cur2",
-                    source_file="f.parquet",
-                    source_row=len(items),
-                    usage_start=start,
-                    usage_end=start + timedelta(hours=1),
-                    account_id=account,
-                    service=service,
-                    usage_type=usage_type,
-                    region="us-east-1",
-                    resource_id=f"i-{usage_type}",
-                    line_item_type=line_item_type,
-                    unblended_cost=cost,
-                    tags=(tags or {}).get((service, usage_type), {}),
+                _item(
+                    attempt, BILLING, account, leaf, start, cost, len(items), day,
+                    line_item_type, (tags or {}).get(leaf),
                 )
-            )
+            )  # fmt: skip
     started = DeliveryStarted(
         id=f"s-{attempt}",
         attempt_id=attempt,
@@ -83,26 +104,8 @@ def hourly_delivery(
     items: list = []
     for start, leaves in sorted(hours.items()):
         for (service, usage_type), cost in sorted(leaves.items()):
-            items.append(
-                CostLineItem(
-                    id=stable_id(attempt, start, service, usage_type),
-                    attempt_id=attempt,
-                    delivery_id=f"d-{period}",
-                    billing_period=period,
-                    source_format="cur2",
-                    source_file="f.parquet",
-                    source_row=len(items),
-                    usage_start=start,
-                    usage_end=start + timedelta(hours=1),
-                    account_id=account,
-                    service=service,
-                    usage_type=usage_type,
-                    region="us-east-1",
-                    resource_id=f"i-{usage_type}",
-                    line_item_type="Usage",
-                    unblended_cost=cost,
-                )
-            )
+            leaf = (service, usage_type)
+            items.append(_item(attempt, period, account, leaf, start, cost, len(items), start))
     common = {"attempt_id": attempt, "delivery_id": f"d-{period}", "billing_period": period}
     started = DeliveryStarted(
         id=f"s-{attempt}",
