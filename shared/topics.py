@@ -143,6 +143,24 @@ RECOMMENDATIONS = Topic(
     compacted=True,
     consumers=("gateway",),
 )
+COMMITMENTS = Topic(
+    "spendstream.commitments.v1",
+    "account id",
+    (ev.CommitmentReport,),
+    "rightsizing",
+    "Each account's Savings Plan and RI coverage, utilisation and purchase recommendations "
+    "from its newest completed CUR delivery.",
+    compacted=True,
+    consumers=("gateway",),
+)
+COMMITMENT_ALERTS = Topic(
+    "spendstream.commitment-alerts.v1",
+    "account id",
+    (ev.CommitmentAlert,),
+    "rightsizing",
+    "A held commitment used below the threshold, or ending within the notice period.",
+    consumers=("gateway",),
+)
 FORECASTS = Topic(
     "spendstream.forecasts.v1",
     "series id",
@@ -192,6 +210,8 @@ TOPICS: tuple[Topic, ...] = (
     COSTS_RESTATEMENTS,
     ANOMALIES,
     RECOMMENDATIONS,
+    COMMITMENTS,
+    COMMITMENT_ALERTS,
     FORECASTS,
     BUDGETS,
     BUDGET_ALERTS,

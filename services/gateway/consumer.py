@@ -39,6 +39,8 @@ log = get_logger(__name__)
 CONSUMED_TOPICS: tuple[topics.Topic, ...] = (
     topics.ANOMALIES,
     topics.RECOMMENDATIONS,
+    topics.COMMITMENTS,
+    topics.COMMITMENT_ALERTS,
     topics.FORECASTS,
     topics.COSTS_DAILY,
     topics.BUDGET_ALERTS,

@@ -3,6 +3,7 @@
 from shared.events.anomalies import AnomalyEvent, RootCause
 from shared.events.base import Event, stable_id, utcnow
 from shared.events.cloudwatch import Ec2Instance, MetricDatapoint
+from shared.events.commitments import CommitmentAlert, CommitmentReport
 from shared.events.costs import CostPoint, CostRestated, series_id
 from shared.events.cur import CostLineItem, CurShareDone, DeliveryCompleted, DeliveryStarted
 from shared.events.deadletter import DeadLetter
@@ -23,6 +24,8 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     AnomalyEvent,
     Recommendation,
     InstanceRate,
+    CommitmentReport,
+    CommitmentAlert,
     Forecast,
     Budget,
     BudgetAlert,
@@ -35,6 +38,8 @@ __all__ = [
     "AnomalyEvent",
     "Budget",
     "BudgetAlert",
+    "CommitmentAlert",
+    "CommitmentReport",
     "CostLineItem",
     "CostPoint",
     "CostRestated",

@@ -1,0 +1,1 @@
+"""Commitments: Savings Plans and RI coverage, utilisation, alerts and purchase recommendations."""
