@@ -62,6 +62,9 @@ class CostLineItem(Event):
     savings_plan_effective_cost: float | None = Field(
         None, description="The Savings Plan's cost for this usage (its rate x usage)."
     )
+    commitment_end: datetime | None = Field(
+        None, description="When the covering RI's or Savings Plan's term ends (its EndTime)."
+    )
     currency: str = "USD"
     tags: dict[str, str] = Field(default_factory=dict)
 

@@ -26,6 +26,7 @@ from services.ingestor.cur import columns, values
 from services.ingestor.cur import json_columns as jc
 from services.ingestor.cur.normalise import (
     _NUMBER_FIELDS,
+    _TIME_FIELDS,
     ALL_FIELDS,
     BatchNormaliser,
     Rejected,
@@ -61,6 +62,7 @@ _BODY_FIELDS = (
     "reservation_effective_cost",
     "savings_plan_arn",
     "savings_plan_effective_cost",
+    "commitment_end",
     "currency",
     "tags",
 )
@@ -217,7 +219,7 @@ class BatchEncoder:
             if name in _NUMBER_FIELDS:
                 doubles[name], bad = columns.number_array(arr, column)
                 frags[name] = jc.floats(doubles[name])
-            elif name in ("usage_start", "usage_end"):
+            elif name in _TIME_FIELDS:
                 frags[name], bad = self._time(arr, column)
             else:
                 text[name], bad = columns.clean_text(arr), {}
@@ -229,6 +231,11 @@ class BatchEncoder:
         amortised = self._amortised(doubles, text.get("line_item_type"))
         frags["amortized_cost"] = jc.floats(amortised)
         arns = _commitments(text, doubles, amortised, frags)
+        frags["commitment_end"] = pc.if_else(
+            pc.is_valid(arns["reservation_arn"]),
+            frags.pop("ri_end"),
+            pc.if_else(pc.is_valid(arns["savings_plan_arn"]), frags.pop("sp_end"), nulls),
+        )
         frags["usage_end"] = pc.coalesce(frags["usage_end"], frags["usage_start"])
 
         account = text.get("account_id", nulls)

@@ -39,6 +39,9 @@ _TEXT_FIELDS = ("usage_type", "operation", "region", "resource_id", "instance_ty
 # Which commitment covered a row: CUR names the RI and the Savings Plan in their own
 # columns; FOCUS has one id column and says which kind in another.
 _COMMITMENT_FIELDS = ("reservation_arn", "savings_plan_arn", "commitment_id", "commitment_type")
+# A commitment's term end: the RI's on RI rows, the Savings Plan's on SP rows.
+_END_FIELDS = ("ri_end", "sp_end")
+_TIME_FIELDS = frozenset({"usage_start", "usage_end", *_END_FIELDS})
 _NUMBER_FIELDS = frozenset({"unblended_cost", *_COST_FIELDS, *_AMORTISATION_INPUTS})
 _AMORTISED_TYPES = frozenset(
     {
@@ -88,6 +91,7 @@ ALL_FIELDS = (
     *_AMORTISATION_INPUTS,
     *_TEXT_FIELDS,
     *_COMMITMENT_FIELDS,
+    *_END_FIELDS,
 )
 
 
@@ -167,7 +171,7 @@ class BatchNormaliser:
             arr = batch.column(column)
             if name in _NUMBER_FIELDS:
                 cols[name], bad = columns.number_column(arr, column)
-            elif name in ("usage_start", "usage_end"):
+            elif name in _TIME_FIELDS:
                 cols[name], bad = columns.time_column(arr, column, self._times)
             else:
                 cols[name], bad = columns.text_column(arr), {}
@@ -254,6 +258,9 @@ class BatchNormaliser:
                     "reservation_effective_cost": ri_cost,
                     "savings_plan_arn": sp_arn,
                     "savings_plan_effective_cost": sp_cost,
+                    "commitment_end": (
+                        cols["ri_end"][i] if ri_arn else cols["sp_end"][i] if sp_arn else None
+                    ),
                     "currency": currency or "USD",
                     "tags": row[17],
                 }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pyarrow as pa
 
 from services.ingestor.cur.formats import detect
@@ -84,3 +86,27 @@ def test_focus_commitment_id_goes_to_the_field_its_type_names() -> None:
     normaliser = BatchNormaliser(detect(table.column_names), table.column_names, CTX)
     (out,) = normaliser.rows(table.to_batches()[0], 1)
     assert _fields(out)[1:6] == ("i-a", RI, 0.0603, None, None)
+
+
+def test_a_commitments_end_comes_from_its_own_kinds_end_time() -> None:
+    """RI rows carry the RI's EndTime, SP rows the plan's; on-demand rows none (an end
+    time in a column of the other kind is not theirs)."""
+    table = pa.table(
+        {
+            "line_item_usage_account_id": ["1", "1", "1"],
+            "line_item_usage_start_date": ["2024-05-01T00:00:00Z"] * 3,
+            "line_item_unblended_cost": ["0.0", "0.0", "0.096"],
+            "line_item_line_item_type": ["DiscountedUsage", "SavingsPlanCoveredUsage", "Usage"],
+            "reservation_reservation_a_r_n": [RI, "", ""],
+            "savings_plan_savings_plan_a_r_n": ["", SP, ""],
+            "reservation_end_time": ["2025-05-01T00:00:00Z", "2030-01-01T00:00:00Z", ""],
+            "savings_plan_end_time": ["", "2027-05-01T00:00:00Z", "2030-01-01T00:00:00Z"],
+        }
+    )
+    normaliser = BatchNormaliser(detect(table.column_names), table.column_names, CTX)
+    out = [CostLineItem.model_validate(o) for o in normaliser.rows(table.to_batches()[0], 1)]
+    assert [o.commitment_end for o in out] == [
+        datetime(2025, 5, 1, tzinfo=UTC),
+        datetime(2027, 5, 1, tzinfo=UTC),
+        None,
+    ]

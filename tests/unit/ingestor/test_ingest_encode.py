@@ -160,6 +160,8 @@ def test_commitment_columns_encode_identically(tmp_path: Path) -> None:
             "reservation_effective_cost": ["0.0603", "0.0", "0.1"],
             "savings_plan_savings_plan_a_r_n": ["", sp, ""],
             "savings_plan_savings_plan_effective_cost": ["0.0", "0.0662", "0.2"],
+            "reservation_end_time": ["2025-05-01T00:00:00Z", "", "2025-01-01T00:00:00Z"],
+            "savings_plan_end_time": ["", "2027-05-01T00:00:00Z", ""],
         }
     )
     both_ways(write_parquet(cur2, tmp_path / "cur2.parquet", row_group_size=10))
