@@ -34,6 +34,19 @@ OPERATING_SYSTEMS: dict[str, tuple[str, str, str]] = {
     "linux_sql_std": ("Linux with SQL Server Standard", "Linux", "SQL Std"),
     "linux_sql_ent": ("Linux with SQL Server Enterprise", "Linux", "SQL Ent"),
 }
+# CUR ``lineItem/Operation`` of an instance hour per OS key (AWS's platform codes).
+OPERATIONS: dict[str, str] = {
+    "linux": "RunInstances",
+    "windows": "RunInstances:0002",
+    "rhel": "RunInstances:0010",
+    "suse": "RunInstances:000g",
+    "windows_sql_web": "RunInstances:0202",
+    "windows_sql_std": "RunInstances:0006",
+    "windows_sql_ent": "RunInstances:0102",
+    "linux_sql_web": "RunInstances:0200",
+    "linux_sql_std": "RunInstances:0004",
+    "linux_sql_ent": "RunInstances:0100",
+}
 # Licence-included rates only: a BYOL licence is the customer's own cost.
 LICENCE_INCLUDED = "No License required"
 # Price List tenancy -> ours; EC2's Placement.Tenancy "default" is shared.

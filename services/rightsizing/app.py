@@ -18,12 +18,14 @@ from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 
 from services.rightsizing.catalogue import load_catalogue
+from services.rightsizing.commitments.tracker import CommitmentTracker
 from services.rightsizing.evaluator import Evaluator
 from services.rightsizing.exceptions import RightsizingError
 from services.rightsizing.intake import Intake
 from services.rightsizing.schedules import load_clustering
 from services.rightsizing.settings import RightsizingSettings
 from services.rightsizing.store import StateStore
+from shared.ec2_prices import load_prices
 from shared.kafka import (
     EventProducer,
     PartitionListener,
@@ -81,7 +83,13 @@ class RightsizingApp:
         self.producer = EventProducer(make_producer(settings), settings)
         self.store = StateStore(settings, self.producer.raw)
         self.intake = Intake(
-            self.store, self.producer, self.metrics, settings.rightsizing_lookback_days
+            self.store,
+            self.producer,
+            self.metrics,
+            settings.rightsizing_lookback_days,
+            CommitmentTracker(
+                load_prices(settings.rightsizing_prices_path), settings.commitment_policy()
+            ),
         )
         self.evaluator = Evaluator(
             self.store,
@@ -98,6 +106,8 @@ class RightsizingApp:
         self.store.drop(tp.partition for tp in revoked)
         cur = CUR_LINE_ITEMS.full_name(self.settings.topic_prefix)
         self.intake.rates.drop(tp.partition for tp in revoked if tp.topic == cur)
+        if self.intake.commitments is not None:
+            self.intake.commitments.drop(tp.partition for tp in revoked if tp.topic == cur)
 
     async def _assigned(self, assigned: list[TopicPartition]) -> None:
         """Read the newly assigned partitions' states back from the changelog."""

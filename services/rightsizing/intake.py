@@ -19,6 +19,7 @@ import numpy as np
 from aiokafka import ConsumerRecord
 
 from services.rightsizing.billed_rate import BilledRate
+from services.rightsizing.commitments.tracker import CommitmentTracker
 from services.rightsizing.exceptions import BadDatapointError
 from services.rightsizing.rates import RateLearner
 from services.rightsizing.sketches import DayRecord, InstanceState
@@ -35,10 +36,11 @@ from shared.events import (
     InstanceRate,
     MetricDatapoint,
 )
+from shared.events.commitments import CommitmentAlert, CommitmentReport
 from shared.kafka import EventProducer, Received
 from shared.logging import get_logger
 from shared.telemetry import ServiceMetrics
-from shared.topics import INSTANCE_RATES
+from shared.topics import COMMITMENT_ALERTS, COMMITMENTS, INSTANCE_RATES
 
 log = get_logger(__name__)
 # EC2 states in which an instance is billed for compute (and so worth sizing).
@@ -100,12 +102,14 @@ class Intake:
         producer: EventProducer,
         metrics: ServiceMetrics,
         retention_days: int,
+        commitments: CommitmentTracker | None = None,
     ) -> None:
         self._store = store
         self._producer = producer
         self._metrics = metrics
         self._retention_days = retention_days
         self.rates = RateLearner()
+        self.commitments = commitments
 
     async def __call__(self, batch: Sequence[Received]) -> None:
         """Handle one batch (one partition's records), never during a state restore."""
@@ -115,6 +119,8 @@ class Intake:
             except BaseException:
                 # The batch will be read again: sums that saw part of it would double-count.
                 self.rates.drop({r.partition for r in batch})
+                if self.commitments is not None:
+                    self.commitments.drop({r.partition for r in batch})
                 raise
 
     async def _publish_rates(self, rates: list[InstanceRate]) -> None:
@@ -123,15 +129,27 @@ class Intake:
         for future in futures:
             await future
 
+    async def _publish_commitments(self, found: list[CommitmentReport | CommitmentAlert]) -> None:
+        """Reports and alerts (keyed by account), acked before the CUR offsets are committed."""
+        futures = []
+        for event in found:
+            topic = COMMITMENTS if isinstance(event, CommitmentReport) else COMMITMENT_ALERTS
+            futures.append(await self._producer.send(topic, event, key=event.account_id))
+        for future in futures:
+            await future
+
     async def _handle(self, batch: Sequence[Received]) -> None:
         groups: dict[tuple[str, str, str, int], list[tuple[int, float]]] = defaultdict(list)
         partitions: dict[str, int] = {}
         rates: list[InstanceRate] = []
+        commitments: list[CommitmentReport | CommitmentAlert] = []
         for received in batch:
             event = received.event
             self._metrics.records.labels(topic=received.topic).inc()
             if isinstance(event, CostLineItem | DeliveryStarted | DeliveryCompleted):
                 rates += self.rates.on_event(event, received.partition)
+                if self.commitments is not None:
+                    commitments += self.commitments.on_event(event, received.partition)
             elif isinstance(event, InstanceRate):
                 state = self._store.state_for(event.resource_id, received.partition)
                 if apply_rate(state, event):
@@ -166,6 +184,8 @@ class Intake:
                 touched[resource_id] = state
         if rates:
             await self._publish_rates(rates)
+        if commitments:
+            await self._publish_commitments(commitments)
         cpu.apply()  # every instance's CPU in one vectorised pass
         for resource_id, state in touched.items():
             state.changed = True

@@ -9,10 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import NoDecode
 
 from services.rightsizing.catalogue.files import DEFAULT_PATH, DEFAULT_PRICES_PATH
+from services.rightsizing.commitments.recommend import LOOKBACK_CHOICES as COMMITMENT_LOOKBACKS
+from services.rightsizing.commitments.report import CommitmentPolicy
 from services.rightsizing.evaluate import EvaluationConfig
 from services.rightsizing.recommender import SizingPolicy
 from services.rightsizing.recommender.policy import CPU_HEADROOM_CHOICES, CPU_PERCENTILE_CHOICES
@@ -56,6 +58,21 @@ class RightsizingSettings(SpendstreamSettings):
     # ids, "*" for all); others keep their architecture, as Compute Optimizer's
     # default preference does.
     rightsizing_other_architecture_accounts: Annotated[tuple[str, ...], NoDecode] = ()
+    # Commitment purchase lookbacks in days (Cost Explorer's 7, 30 and 60).
+    rightsizing_commitment_lookbacks: Annotated[tuple[int, ...], NoDecode] = COMMITMENT_LOOKBACKS
+    # Alert when a commitment's month-to-date utilisation falls below this share.
+    rightsizing_commitment_utilisation_threshold: float = Field(0.8, ge=0, le=1)
+    # Alert when a commitment's term ends within this many days.
+    rightsizing_commitment_expiry_days: float = Field(30.0, ge=0)
+
+    @field_validator("rightsizing_commitment_lookbacks", mode="before")
+    @classmethod
+    def _lookbacks(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = tuple(int(part) for part in value.split(",") if part.strip())
+        if isinstance(value, tuple | list) and not set(value) <= set(COMMITMENT_LOOKBACKS):
+            raise ValueError(f"choose lookbacks among {COMMITMENT_LOOKBACKS} (Cost Explorer's)")
+        return value
 
     @field_validator("rightsizing_other_architecture_accounts", mode="before")
     @classmethod
@@ -71,6 +88,14 @@ class RightsizingSettings(SpendstreamSettings):
         if value not in choices:
             raise ValueError(f"choose one of {choices} (Compute Optimizer's)")
         return value
+
+    def commitment_policy(self) -> CommitmentPolicy:
+        """Lookbacks and alert thresholds for commitment reports."""
+        return CommitmentPolicy(
+            lookbacks=tuple(sorted(set(self.rightsizing_commitment_lookbacks))),
+            utilisation_threshold=self.rightsizing_commitment_utilisation_threshold,
+            expiry_days=self.rightsizing_commitment_expiry_days,
+        )
 
     def evaluation_config(self) -> EvaluationConfig:
         """The sizing policy these settings select."""

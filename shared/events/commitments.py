@@ -36,7 +36,9 @@ class HeldCommitment(_Frozen):
         ge=0, description="What it cost over the window (used + unused), amortised."
     )
     used_cost: float = Field(ge=0, description="The part that covered usage.")
-    utilisation: float = Field(ge=0, le=1)
+    utilisation: float | None = Field(
+        None, ge=0, le=1, description="used / cost; None when the CUR shows no cost for it."
+    )
     covered_on_demand: float = Field(
         ge=0, description="On-Demand cost of the usage it covered (what it replaced)."
     )
@@ -58,6 +60,9 @@ class PurchaseRecommendation(_Frozen):
     hourly_commitment: float = Field(ge=0, description="$/h committed.")
     discount: float = Field(description="Usage-weighted discount off On-Demand on the lookback.")
     on_demand_cost: float = Field(ge=0, description="Eligible On-Demand spend on the lookback.")
+    unpriced_on_demand: float = Field(
+        0.0, ge=0, description="On-Demand spend left out: its type has no rate for this product."
+    )
     net_savings: float = Field(description="Net savings on the lookback, had it been held.")
     estimated_monthly_savings: float
     projected_coverage: float = Field(ge=0, le=1)

@@ -1,0 +1,142 @@
+"""One account's EC2 usage and commitments per hour, summed from CUR line items.
+
+What a commitment report needs from the bill, hour by hour (epoch hours):
+
+* every instance hour's On-Demand-equivalent cost (``pricing/publicOnDemandCost``,
+  or the unblended cost of an On-Demand ``Usage`` line when the CUR lacks it),
+  and which part a Savings Plan or an RI covered — the coverage;
+* the On-Demand hours still uncovered, per (region, OS, tenancy, type) — what a
+  purchase could cover;
+* per Savings Plan: its hourly commitment (``SavingsPlanRecurringFee``) and the
+  part used (``SavingsPlanEffectiveCost`` of covered usage); per RI: its
+  effective cost of covered usage and its unused fee (``RIFee``: unused
+  amortised upfront + unused recurring) — the utilisation; and each one's
+  term end (``EndTime``) for expiry alerts.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from services.rightsizing.rates import is_instance_hour
+from shared.ec2_platforms import OPERATIONS
+from shared.events import CostLineItem
+
+SECONDS_PER_HOUR = 3_600
+# lineItem/Operation -> our OS key; a code not listed is an OS we hold no rates for.
+OPERATION_OS = {code: os for os, code in OPERATIONS.items()}
+UsageKey = tuple[str, str, str, str]  # region, os, tenancy, instance type
+
+
+def usage_key(item: CostLineItem) -> UsageKey | None:
+    """The price list an instance hour belongs to, or None when its OS is not one we price."""
+    os = OPERATION_OS.get(item.operation or "RunInstances")
+    if os is None or item.region is None or item.instance_type is None:
+        return None
+    tenancy = "dedicated" if "DedicatedUsage" in (item.usage_type or "") else "shared"
+    return item.region, os, tenancy, item.instance_type
+
+
+def hour_of(when: datetime) -> int:
+    """Epoch hour of a timestamp."""
+    return int(when.timestamp()) // SECONDS_PER_HOUR
+
+
+@dataclass
+class HeldSums:
+    """One commitment's billed hours: cost, used part, what it covered, its end."""
+
+    kind: str
+    fee: dict[int, float] = field(default_factory=lambda: defaultdict(float))
+    used: dict[int, float] = field(default_factory=lambda: defaultdict(float))
+    covered: dict[int, float] = field(default_factory=lambda: defaultdict(float))
+    end: datetime | None = None
+
+    def merge(self, other: HeldSums) -> None:
+        """Add another period's hours of the same commitment."""
+        for mine, theirs in ((self.fee, other.fee), (self.used, other.used),
+                             (self.covered, other.covered)):  # fmt: skip
+            for hour, value in theirs.items():
+                mine[hour] += value
+        if other.end is not None:
+            self.end = other.end
+
+
+@dataclass
+class AccountUsage:
+    """One account's hours in one completed ingest attempt (one billing period)."""
+
+    eligible: dict[int, float] = field(default_factory=lambda: defaultdict(float))
+    sp_covered: dict[int, float] = field(default_factory=lambda: defaultdict(float))
+    ri_covered: dict[int, float] = field(default_factory=lambda: defaultdict(float))
+    # Uncovered On-Demand: key -> hour -> [instance hours, On-Demand cost].
+    on_demand: dict[UsageKey, dict[int, list[float]]] = field(default_factory=dict)
+    unpriced_os: float = 0.0
+    held: dict[str, HeldSums] = field(default_factory=dict)
+
+    def merge(self, other: AccountUsage) -> None:
+        """Add another billing period's hours (periods never share an hour)."""
+        for mine, theirs in ((self.eligible, other.eligible), (self.sp_covered, other.sp_covered),
+                             (self.ri_covered, other.ri_covered)):  # fmt: skip
+            for hour, value in theirs.items():
+                mine[hour] += value
+        for key, cells in other.on_demand.items():
+            ours = self.on_demand.setdefault(key, {})
+            for hour, (n, od) in cells.items():
+                cell = ours.setdefault(hour, [0.0, 0.0])
+                cell[0] += n
+                cell[1] += od
+        self.unpriced_os += other.unpriced_os
+        for arn, sums in other.held.items():
+            self._held(arn, sums.kind, None).merge(sums)
+
+    def _held(self, arn: str, kind: str, end: datetime | None) -> HeldSums:
+        sums = self.held.get(arn)
+        if sums is None:
+            sums = self.held[arn] = HeldSums(kind)
+        if end is not None:
+            sums.end = end
+        return sums
+
+    def add(self, item: CostLineItem) -> None:
+        """Fold one line item in (neither an EC2 hour nor a commitment fee: ignored)."""
+        hour = hour_of(item.usage_start)
+        kind = item.line_item_type
+        if kind == "SavingsPlanRecurringFee" and item.savings_plan_arn:
+            sums = self._held(item.savings_plan_arn, "savings_plan", item.commitment_end)
+            sums.fee[hour] += item.amortized_cost if item.amortized_cost is not None else 0.0
+            return
+        if kind == "RIFee" and item.reservation_arn:
+            sums = self._held(item.reservation_arn, "reservation", item.commitment_end)
+            sums.fee[hour] += max(0.0, item.amortized_cost or 0.0)  # the unused part
+            return
+        if not is_instance_hour(item):
+            return
+        od = item.list_cost if item.list_cost is not None else None
+        if od is None and kind == "Usage":
+            od = item.unblended_cost
+        if od is None:
+            return  # a covered hour without its On-Demand cost cannot be compared
+        self.eligible[hour] += od
+        if kind == "SavingsPlanCoveredUsage" and item.savings_plan_arn:
+            self.sp_covered[hour] += od
+            sums = self._held(item.savings_plan_arn, "savings_plan", item.commitment_end)
+            sums.used[hour] += item.savings_plan_effective_cost or 0.0
+            sums.covered[hour] += od
+        elif kind == "DiscountedUsage" and item.reservation_arn:
+            self.ri_covered[hour] += od
+            sums = self._held(item.reservation_arn, "reservation", item.commitment_end)
+            used = item.reservation_effective_cost or 0.0
+            sums.used[hour] += used
+            sums.fee[hour] += used  # an RI's cost is what it covered plus its unused fee
+            sums.covered[hour] += od
+        elif kind == "Usage":
+            key = usage_key(item)
+            if key is None:
+                self.unpriced_os += od
+                return
+            cell = self.on_demand.setdefault(key, {}).setdefault(hour, [0.0, 0.0])
+            cell[0] += item.usage_amount or 0.0
+            cell[1] += od

@@ -1,0 +1,127 @@
+"""Commitment reports from simulated CUR lines: coverage, utilisation, alerts, purchases.
+
+The simulator applies RIs and Savings Plans to its fleet as AWS does and writes
+the CUR lines; the tracker must read back what the simulator knows.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pytest
+
+from services.rightsizing.commitments.optimiser import optimise
+from services.rightsizing.commitments.tracker import CommitmentTracker
+from shared.events import CostLineItem, DeliveryCompleted
+from shared.events.commitments import CommitmentAlert, CommitmentReport
+from simulator import SimConfig, simulate_organisation
+from simulator.commitments import apply_hour, build_world, delivery_events, uncovered_on_demand
+
+APRIL, MAY = 30 * 24, 31 * 24
+
+
+@pytest.fixture(scope="module")
+def world():
+    org = simulate_organisation(SimConfig(seed=5, accounts=2, days=40, instances=16))
+    return build_world(org.fleet, date(2024, 4, 1), 61, seed=5)
+
+
+@pytest.fixture(scope="module")
+def outputs(world):
+    tracker = CommitmentTracker(world.price_table())
+    out: dict[str, list] = {}
+    for account in sorted({m.account_id for m in world.members}):
+        for first, last, attempt in ((0, APRIL, "a-apr"), (APRIL, APRIL + MAY, "a-may")):
+            for event in delivery_events(world, account, first, last, f"{attempt}-{account}"):
+                out.setdefault(account, []).extend(tracker.on_event(event, 0))
+    return out
+
+
+def _truth_coverage(world, account: str, first: int, last: int) -> tuple[float, float]:
+    eligible = covered = 0.0
+    sp = 0.0
+    for h in range(first, last):
+        for line in apply_hour(world, h):
+            if world.members[line.group].account_id != account:
+                continue
+            od = world.on_demand[line.group] * line.amount
+            eligible += od
+            covered += od if line.kind != "Usage" else 0.0
+            sp += od if line.kind == "SavingsPlanCoveredUsage" else 0.0
+    return covered / eligible, sp / eligible
+
+
+def test_coverage_is_what_the_simulator_applied(world, outputs) -> None:
+    for account, events in outputs.items():
+        report = [e for e in events if isinstance(e, CommitmentReport)][-1]
+        coverage, sp = _truth_coverage(world, account, APRIL + MAY - 60 * 24, APRIL + MAY)
+        assert report.coverage == pytest.approx(coverage, rel=1e-6)
+        assert report.savings_plan_coverage == pytest.approx(sp, rel=1e-6)
+        assert 0 < report.coverage <= 1
+    first = [e for e in outputs[sorted(outputs)[0]] if isinstance(e, CommitmentReport)][-1]
+    assert first.coverage < 1  # partly covered: the rest is what a purchase could cover
+
+
+def test_the_oversized_plan_and_the_expiring_plan_raise_alerts(world, outputs) -> None:
+    accounts = sorted(outputs)
+    alerts = {a: [e for e in outputs[a] if isinstance(e, CommitmentAlert)] for a in accounts}
+    oversized = [h for h in world.held if h.arn.endswith(alerts[accounts[1]][0].arn[-32:])]
+    assert oversized
+    assert [x.reason for x in alerts[accounts[1]]].count("low_utilisation") >= 1
+    low = next(x for x in alerts[accounts[1]] if x.reason == "low_utilisation")
+    assert low.utilisation is not None
+    assert low.utilisation < 0.8
+    expiring = [x for x in alerts[accounts[0]] if x.reason == "expiring"]
+    assert len({x.id for x in expiring}) == 1  # one notice per plan and end, however many reports
+    assert expiring[-1].days_left == pytest.approx(12.0)
+    reports = [e for e in outputs[accounts[0]] if isinstance(e, CommitmentReport)]
+    plan = next(c for c in reports[-1].commitments if c.kind == "savings_plan")
+    assert plan.utilisation == pytest.approx(1.0)  # sized below the lowest hour: fully used
+
+
+def test_the_purchase_is_the_optimum_on_the_uncovered_curve(world, outputs) -> None:
+    account = sorted(outputs)[0]
+    report = [e for e in outputs[account] if isinstance(e, CommitmentReport)][-1]
+    rec = next(
+        r for r in report.recommendations
+        if r.product == "compute_sp" and r.term_years == 1 and r.lookback_days == 30
+    )  # fmt: skip
+    left = uncovered_on_demand(world)[:, -30 * 24 :]
+    mine = [g for g, m in enumerate(world.members) if m.account_id == account]
+    od = (left[mine] * world.on_demand[mine, None]).sum(axis=0)
+    committed = (left[mine] * world.sp_rate[1][mine, None]).sum(axis=0)
+    truth = optimise(od, committed)
+    assert rec.hourly_commitment == pytest.approx(truth.commitment, abs=1e-6)
+    assert rec.net_savings == pytest.approx(truth.net_savings, rel=1e-6)
+    assert rec.unpriced_on_demand == 0.0
+    assert {r.lookback_days for r in report.recommendations} == {7, 30, 60}
+    ri = [r for r in report.recommendations if r.product == "standard_ri"]
+    assert all(r.quantity and r.quantity >= 1 for r in ri)
+    assert any(u.product == "ec2_instance_sp" for u in report.unpriced)
+
+
+def test_without_rates_nothing_is_recommended_and_the_reason_says_so(world) -> None:
+    from shared.ec2_prices import PriceTable
+
+    tracker = CommitmentTracker(PriceTable())
+    account = world.members[0].account_id
+    out = []
+    for event in delivery_events(world, account, 0, APRIL, "a-none"):
+        out += tracker.on_event(event, 0)
+    report = next(e for e in out if isinstance(e, CommitmentReport))
+    assert report.recommendations == []
+    assert any("prices refresh" in u.reason for u in report.unpriced)
+
+
+def test_an_attempt_started_before_the_replica_read_it_is_skipped(world) -> None:
+    tracker = CommitmentTracker(world.price_table())
+    account = world.members[0].account_id
+    events = delivery_events(world, account, 0, 48, "a-late")
+    out = []
+    for event in events[1:]:  # DeliveryStarted missed
+        out += tracker.on_event(event, 0)
+    assert out == []
+    assert isinstance(events[-1], DeliveryCompleted)
+    assert any(isinstance(e, CostLineItem) for e in events)
+    assert np.isfinite(world.counts).all()
