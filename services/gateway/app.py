@@ -30,6 +30,7 @@ from services.gateway.api.routes import (
     alerts,
     anomalies,
     budgets,
+    commitments,
     docs,
     insights,
     operations,
@@ -193,6 +194,7 @@ def create_app(settings: GatewaySettings, metrics: ServiceMetrics | None = None)
         subscriptions.router,
         alerts.router,
         restatements.router,
+        commitments.router,
         operations.router,
         docs.router,
     ):

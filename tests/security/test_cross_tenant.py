@@ -131,3 +131,33 @@ async def test_recommendation_decisions_stay_with_their_tenant(gateway: RunningG
         "items"
     ] == []
     assert (await gateway.get("/v1/recommendations/i-a", key_a)).status_code == 404
+
+
+async def test_commitments_never_cross_tenants(gateway: RunningGateway) -> None:
+    """Reports, the one-account read and commitment alerts answer only the tenant's accounts."""
+    key_a = await gateway.tenant("acme", [A1])
+    key_b = await gateway.tenant("globex", [B1])
+    await gateway.store(
+        [
+            f.commitment_report(A1, savings=100.0),
+            f.commitment_report(B1, savings=900.0),
+            f.commitment_alert(A1),
+            f.commitment_alert(B1, reason="expiring"),
+        ]
+    )
+    listed = (await gateway.get("/v1/commitments", key_a)).json()
+    assert [r["account_id"] for r in listed["items"]] == [A1]
+    assert listed["items"][0]["recommendations"][0]["hourly_commitment"] == 1.5
+    assert (await gateway.get(f"/v1/commitments/{A1}", key_a)).status_code == 200
+    # globex's account: 404 like an account with no report (no existence leak).
+    assert (await gateway.get(f"/v1/commitments/{B1}", key_a)).status_code == 404
+    assert (await gateway.get("/v1/commitments", key_a, account=B1)).json()["items"] == []
+    mine = (await gateway.get("/v1/commitments/alerts", key_a)).json()["items"]
+    assert [(a["account_id"], a["reason"]) for a in mine] == [(A1, "low_utilisation")]
+    assert (await gateway.get("/v1/commitments/alerts", key_a, reason="expiring")).json()[
+        "items"
+    ] == []
+    pushed = (await gateway.get("/v1/alerts", key_a, source="commitment")).json()["items"]
+    assert [a["account_id"] for a in pushed] == [A1]
+    theirs = (await gateway.get("/v1/commitments", key_b)).json()["items"]
+    assert [r["best_monthly_savings"] for r in theirs] == [900.0]

@@ -6,13 +6,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from shared.events import AnomalyEvent, BudgetAlert, CostRestated, Recommendation
+from shared.events import (
+    AnomalyEvent,
+    BudgetAlert,
+    CommitmentAlert,
+    CostRestated,
+    Recommendation,
+)
 from shared.events.anomalies import SEVERITY_ORDER, Severity
 from shared.events.costs import series_parts
 
 #: What raised an alert; subscriptions and alert lists filter on it.
-AlertSource = Literal["anomaly", "budget", "recommendation", "restatement"]
-ALERT_SOURCES: tuple[AlertSource, ...] = ("anomaly", "budget", "recommendation", "restatement")
+AlertSource = Literal["anomaly", "budget", "recommendation", "restatement", "commitment"]
+ALERT_SOURCES: tuple[AlertSource, ...] = (
+    "anomaly",
+    "budget",
+    "recommendation",
+    "restatement",
+    "commitment",
+)
 
 # A projected budget breach needs action this month; actuals leaving the
 # forecast interval are a warning worth a look.
@@ -116,6 +128,33 @@ def from_recommendation(
         title=f"regression: {event.resource_id} ({event.current_type}) is now "
         f"{event.finding}: {event.reason}",
         occurred_at=event.generated_at,
+        payload=payload if payload is not None else event.model_dump(mode="json"),
+    )
+
+
+# Unused commitment is money already spent; an expiring one is a purchase decision to make.
+COMMITMENT_SEVERITY = {"low_utilisation": "high", "expiring": "medium"}
+
+
+def from_commitment_alert(event: CommitmentAlert, payload: dict[str, Any] | None = None) -> Alert:
+    """A Savings Plan or RI used below the threshold, or ending soon: one alert each."""
+    if event.reason == "low_utilisation":
+        pct = f"{(event.utilisation or 0.0):.0%} < {(event.threshold or 0.0):.0%}"
+        what = f"utilisation {pct}, ${event.unused_cost:,.2f} unused this month"
+    else:
+        what = f"ends {event.end:%Y-%m-%d} ({event.days_left or 0:.0f} days)" if event.end else ""
+    return Alert(
+        event_id=event.id,
+        source="commitment",
+        alert_id=event.id,
+        action=event.reason,
+        account_id=event.account_id,
+        service="AmazonEC2",
+        severity=COMMITMENT_SEVERITY[event.reason],
+        impact_usd=event.unused_cost or None,
+        title=f"{event.reason.replace('_', ' ')}: {event.kind.replace('_', ' ')} {event.arn}: "
+        f"{what}",
+        occurred_at=event.detected_at,
         payload=payload if payload is not None else event.model_dump(mode="json"),
     )
 

@@ -24,6 +24,7 @@ from services.gateway.alerts.model import (
     Alert,
     from_anomaly,
     from_budget_alert,
+    from_commitment_alert,
     from_recommendation,
     from_restatement,
 )
@@ -31,6 +32,8 @@ from services.gateway.repositories.recommendation_states import lapse_changed
 from shared.events import (
     AnomalyEvent,
     BudgetAlert,
+    CommitmentAlert,
+    CommitmentReport,
     CostPoint,
     CostRestated,
     DeadLetter,
@@ -167,6 +170,25 @@ RESTATEMENTS = Target(
      "delta", "previous_attempt_id", "attempt_id", "detected_at"),
     "ON CONFLICT (id) DO NOTHING",
 )  # fmt: skip
+# One report per account, moving forward only; an account never changes (the key is it).
+COMMITMENT_REPORTS = Target(
+    "commitment_reports",
+    ("account_id", "event_id", "coverage", "utilisation", "eligible_on_demand",
+     "best_monthly_savings", "window_end", "generated_at", "payload"),
+    """ON CONFLICT (account_id) DO UPDATE SET
+    event_id = excluded.event_id, coverage = excluded.coverage,
+    utilisation = excluded.utilisation, eligible_on_demand = excluded.eligible_on_demand,
+    best_monthly_savings = excluded.best_monthly_savings, window_end = excluded.window_end,
+    generated_at = excluded.generated_at, payload = excluded.payload
+WHERE (excluded.generated_at, excluded.event_id)
+    > (commitment_reports.generated_at, commitment_reports.event_id)""",
+)  # fmt: skip
+COMMITMENT_ALERTS = Target(
+    "commitment_alerts",
+    ("id", "account_id", "arn", "kind", "reason", "utilisation", "end_at", "detected_at",
+     "payload"),
+    "ON CONFLICT (id) DO NOTHING",
+)  # fmt: skip
 DEAD_LETTERS = Target(
     "dead_letters",
     ("id", "source_topic", "dlq_topic", '"partition"', '"offset"', "reason", "error_type",
@@ -201,7 +223,7 @@ ALERT_OUTBOX = Target(
 
 #: Every table a batch may touch, in the order the batch writes them.
 TARGETS = (ANOMALIES, ANOMALY_EVENTS, RECOMMENDATIONS, FORECASTS, COSTS, RESTATEMENTS,
-           DEAD_LETTERS, BUDGET_ALERTS)  # fmt: skip
+           COMMITMENT_REPORTS, COMMITMENT_ALERTS, DEAD_LETTERS, BUDGET_ALERTS)  # fmt: skip
 UPSERT_ANOMALY = ANOMALIES.row_sql
 INSERT_ANOMALY_EVENT = ANOMALY_EVENTS.row_sql
 UPSERT_RECOMMENDATION = RECOMMENDATIONS.row_sql
@@ -209,6 +231,8 @@ UPSERT_FORECAST = FORECASTS.row_sql
 UPSERT_COST = COSTS.row_sql
 INSERT_RESTATEMENT = RESTATEMENTS.row_sql
 INSERT_DEAD_LETTER = DEAD_LETTERS.row_sql
+UPSERT_COMMITMENT_REPORT = COMMITMENT_REPORTS.row_sql
+INSERT_COMMITMENT_ALERT = COMMITMENT_ALERTS.row_sql
 UPSERT_BUDGET_ALERT = BUDGET_ALERTS.row_sql
 INSERT_ALERT = ALERT_OUTBOX.row_sql
 _BY_STATEMENT = {target.row_sql: target for target in TARGETS}
@@ -291,6 +315,22 @@ def to_rows(events: Sequence[tuple[Event, str]]) -> Rows:
                  event.delta, event.previous_attempt_id, event.attempt_id, event.detected_at),
             )  # fmt: skip
             rows.alerts.append(from_restatement(event))
+        elif isinstance(event, CommitmentReport):
+            best = max((r.estimated_monthly_savings for r in event.recommendations), default=0.0)
+            rows.add(
+                UPSERT_COMMITMENT_REPORT,
+                (event.account_id, event.id, event.coverage, event.utilisation,
+                 event.eligible_on_demand, max(best, 0.0), event.window_end, event.generated_at,
+                 event.model_dump(mode="json")),
+            )  # fmt: skip
+        elif isinstance(event, CommitmentAlert):
+            payload = event.model_dump(mode="json")
+            rows.add(
+                INSERT_COMMITMENT_ALERT,
+                (event.id, event.account_id, event.arn, event.kind, event.reason,
+                 event.utilisation, event.end, event.detected_at, payload),
+            )  # fmt: skip
+            rows.alerts.append(from_commitment_alert(event, payload))
         elif isinstance(event, DeadLetter):
             rows.add(
                 INSERT_DEAD_LETTER,
@@ -340,6 +380,8 @@ _COLLAPSE: dict[str, Callable[[list[tuple[Any, ...]]], list[tuple[Any, ...]]]] =
     UPSERT_FORECAST: lambda rows: _latest(rows, lambda r: r[0], lambda r: (r[6], r[1])),
     UPSERT_COST: lambda rows: _latest(rows, lambda r: (r[0], r[1]), lambda r: (r[10], r[2])),
     UPSERT_BUDGET_ALERT: lambda rows: _latest(rows, lambda r: r[0], lambda r: (r[2], r[1])),
+    UPSERT_COMMITMENT_REPORT: lambda rows: _latest(rows, lambda r: r[0], lambda r: (r[7], r[1])),
+    INSERT_COMMITMENT_ALERT: lambda rows: _latest(rows, lambda r: r[0], lambda r: r[7]),
 }
 
 

@@ -141,6 +141,8 @@ TABLES = {
     "budget_alerts": "incident_id",
     "alert_outbox": "seq",
     "restatements": "id",
+    "commitment_reports": "account_id",
+    "commitment_alerts": "id",
 }
 
 

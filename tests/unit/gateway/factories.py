@@ -15,6 +15,12 @@ from shared.events import (
     RootCause,
     stable_id,
 )
+from shared.events.commitments import (
+    CommitmentAlert,
+    CommitmentReport,
+    HeldCommitment,
+    PurchaseRecommendation,
+)
 from shared.events.costs import series_tag
 from shared.events.forecasts import BacktestScore, ForecastPoint, MonthEndProjection
 from shared.events.recommendations import RightsizeOption
@@ -227,4 +233,75 @@ def restatement(
         previous_attempt_id="attempt-1",
         attempt_id="attempt-2",
         detected_at=T0 + timedelta(minutes=day),
+    )
+
+
+def commitment_report(
+    account: str = "111111111111", savings: float = 120.0, minute: int = 0
+) -> CommitmentReport:
+    """An account's report: one held Savings Plan, one Compute SP purchase."""
+    plan = f"arn:aws:savingsplans::{account}:savingsplan/sp-{account}"
+    return CommitmentReport(
+        id=stable_id("commitment-report", account, minute),
+        account_id=account,
+        attempt_id=f"attempt-{minute}",
+        window_start=T0 - timedelta(days=60),
+        window_end=T0,
+        hours=60 * 24,
+        eligible_on_demand=10_000.0,
+        savings_plan_coverage=0.4,
+        reservation_coverage=0.1,
+        coverage=0.5,
+        utilisation=0.97,
+        commitments=[
+            HeldCommitment(
+                arn=plan,
+                kind="savings_plan",
+                hours=1440.0,
+                commitment_cost=3000.0,
+                used_cost=2910.0,
+                utilisation=0.97,
+                covered_on_demand=4000.0,
+                net_savings=1000.0,
+                end=T0 + timedelta(days=200),
+            )
+        ],
+        recommendations=[
+            PurchaseRecommendation(
+                product="compute_sp",
+                term_years=1,
+                payment_option="no_upfront",
+                lookback_days=30,
+                hourly_commitment=1.5,
+                discount=0.28,
+                on_demand_cost=5000.0,
+                net_savings=savings * 30 * 24 / 730,
+                estimated_monthly_savings=savings,
+                projected_coverage=0.6,
+                projected_utilisation=0.98,
+                break_even_utilisation=0.72,
+            )
+        ],
+        unpriced=[],
+        generated_at=T0 + timedelta(minutes=minute),
+    )
+
+
+def commitment_alert(
+    account: str = "111111111111", reason: str = "low_utilisation", minute: int = 0
+) -> CommitmentAlert:
+    """A Savings Plan used at 55% (or ending in 10 days)."""
+    arn = f"arn:aws:savingsplans::{account}:savingsplan/sp-{account}"
+    return CommitmentAlert(
+        id=stable_id("commitment-alert", account, arn, reason, minute),
+        account_id=account,
+        arn=arn,
+        kind="savings_plan",
+        reason=reason,  # type: ignore[arg-type]
+        utilisation=0.55,
+        threshold=0.8 if reason == "low_utilisation" else None,
+        end=T0 + timedelta(days=10),
+        days_left=10.0 if reason == "expiring" else None,
+        unused_cost=450.0 if reason == "low_utilisation" else 0.0,
+        detected_at=T0 + timedelta(minutes=minute),
     )
