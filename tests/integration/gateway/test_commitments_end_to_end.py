@@ -1,0 +1,111 @@
+"""Simulated CUR with RIs and Savings Plans -> rightsizing -> topics -> gateway REST and webhook.
+
+The real rightsizing service reads the simulated deliveries from the broker
+(rates from a price file holding the simulator's own rates), publishes each
+account's commitment report and alerts; the gateway's consumer stores them,
+serves them per tenant, and a utilisation alert reaches the tenant's webhook.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from datetime import date
+from pathlib import Path
+
+import orjson
+import pytest
+
+from devstack.ports import free_port
+from services.gateway.settings import GatewaySettings
+from services.rightsizing.app import RightsizingApp
+from services.rightsizing.commitments.tracker import CommitmentTracker
+from shared.ec2_prices import save_prices
+from shared.events.commitments import CommitmentReport
+from shared.topics import CUR_LINE_ITEMS
+from simulator import SimConfig, simulate_organisation
+from simulator.commitments import build_world, delivery_events
+from tests.harness.wait import wait_for_async
+from tests.integration.gateway.helpers import running_gateway, subscribe_webhook
+from tests.integration.gateway.receiver import Receiver
+from tests.integration.rightsizing.test_rightsizing_service import _settings, publish, running
+
+pytestmark = pytest.mark.integration
+
+DAYS = 8  # past the 7-day lookback, short of 30
+
+
+async def test_commitment_reports_and_alerts_reach_rest_and_webhooks(
+    make_settings: Callable[..., GatewaySettings],
+    kafka_bootstrap: str,
+    topic_prefix: str,
+    tmp_path: Path,
+) -> None:
+    org = simulate_organisation(SimConfig(seed=11, accounts=2, days=30, instances=12))
+    world = build_world(org.fleet, date(2026, 1, 1), DAYS, seed=11)
+    steady, oversized = sorted({m.account_id for m in world.members})  # the 2nd over-commits
+    events = {a: delivery_events(world, a, 0, DAYS * 24, f"att-{a}") for a in (steady, oversized)}
+    expected = CommitmentTracker(world.price_table(), None)
+    truth = [
+        out for a in events for e in events[a] for out in expected.on_event(e, 0)
+    ]  # what the service must publish, computed without Kafka
+    reports = {r.account_id: r for r in truth if isinstance(r, CommitmentReport)}
+
+    prices = tmp_path / "prices.csv.gz"
+    save_prices(world.price_table(), prices)
+    service = _settings(kafka_bootstrap, topic_prefix).model_copy(
+        update={"rightsizing_prices_path": prices}
+    )
+    settings = make_settings(gateway_run_consumer=True, gateway_run_delivery=True)
+    hook = Receiver(free_port())
+    await hook.start()
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        async with running_gateway(settings) as gw:
+            acme = await gw.tenant("acme", [oversized])
+            globex = await gw.tenant("globex", [steady])
+            await subscribe_webhook(gw, acme, hook.port, sources=["commitment"])
+            async with running(RightsizingApp(service, pool)):
+                await publish(
+                    service,
+                    [(CUR_LINE_ITEMS, e, a) for a in (steady, oversized) for e in events[a]],
+                )
+
+                async def served() -> bool:
+                    mine = (await gw.get("/v1/commitments", acme)).json()["items"]
+                    theirs = (await gw.get("/v1/commitments", globex)).json()["items"]
+                    return bool(mine and theirs and hook.requests)
+
+                await wait_for_async(served, timeout=120, description="reports and alert served")
+            mine = (await gw.get(f"/v1/commitments/{oversized}", acme)).json()
+            theirs = (await gw.get("/v1/commitments", globex)).json()["items"]
+            alerts = (await gw.get("/v1/commitments/alerts", acme)).json()["items"]
+            hidden = await gw.get(f"/v1/commitments/{steady}", acme)
+    finally:
+        await hook.stop()
+        pool.shutdown(cancel_futures=True)
+
+    want = reports[oversized]
+    assert mine["coverage"] == pytest.approx(want.coverage)
+    assert mine["utilisation"] == pytest.approx(want.utilisation)
+    assert [c["arn"] for c in mine["commitments"]] == [c.arn for c in want.commitments]
+    assert {r["lookback_days"] for r in theirs[0]["recommendations"]} == {7}
+    sp = next(
+        r for r in theirs[0]["recommendations"]
+        if r["product"] == "compute_sp" and r["term_years"] == 1
+    )  # fmt: skip
+    rec = next(
+        r for r in reports[steady].recommendations
+        if r.product == "compute_sp" and r.term_years == 1
+    )  # fmt: skip
+    assert sp["hourly_commitment"] == pytest.approx(rec.hourly_commitment)
+    assert sp["net_savings"] > 0
+    assert hidden.status_code == 404
+    assert {a["reason"] for a in alerts} == {"low_utilisation"}
+    body = orjson.loads(hook.requests[0].body)
+    assert (body["source"], body["action"], body["account_id"]) == (
+        "commitment",
+        "low_utilisation",
+        oversized,
+    )
