@@ -156,7 +156,9 @@ def write_report(seeds: list[dict[str, Any]], nab: list[dict[str, Any]], command
               "that is why our schedule savings fall short of the truth (Mon-Fri 08-18 office "
               "hours: 118 of 168 hours stopped).", "",
               "Benchmark: `make bench-rightsizing`; figures in "
-              "`services/rightsizing/README.md`."]  # fmt: skip
+              "`services/rightsizing/README.md`.", "",
+              "Commitments (Savings Plans, RIs) against hindsight: `make eval-commitments`, "
+              "[commitments-eval.md](commitments-eval.md)."]  # fmt: skip
     lines += ["", "Priced with the instance's own region and OS (these Linux fleets, shipped "
               "files): " + ", ".join(
                   f"seed {s['seed']} {_pct(s['pricing']['priced_right_share'])} "

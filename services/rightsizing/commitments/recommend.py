@@ -34,8 +34,8 @@ RATE_FIELDS: dict[tuple[Product, int], str] = {
     ("standard_ri", 1): "ri_1y_no_upfront",
     ("standard_ri", 3): "ri_3y_no_upfront",
 }
-# At most this many RI purchases per term and lookback (the largest savings).
-MAX_RI_RECOMMENDATIONS = 5
+# At most this many RI purchases per term and lookback (the largest savings first).
+MAX_RI_RECOMMENDATIONS = 20
 REFRESH = "run `spendstream rightsizing prices refresh`"
 
 
