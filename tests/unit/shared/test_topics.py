@@ -22,6 +22,8 @@ def test_compacted_topics_are_the_design_ones() -> None:
         "spendstream.feedback.v1",
         # Per instance: its latest billed rate (rightsizing re-keys the CUR into it).
         "spendstream.instance-rates.v1",
+        # Per account: its newest commitment report (coverage, utilisation, purchases).
+        "spendstream.commitments.v1",
         "spendstream.ingestor.cur-shares.v1",  # per share: the last record per delivery
     }
 
