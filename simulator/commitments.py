@@ -329,7 +329,7 @@ def delivery_events(
 def _lines(
     world: CommitmentWorld, line: Line, start: datetime, m: FleetMember, ctx: dict, n: int
 ) -> list[CostLineItem]:
-    od = float(world.on_demand[line.group]) * line.amount
+    od = round(float(world.on_demand[line.group]) * line.amount, 10)  # CUR: 10 decimals
     os = os_from_platform_details(m.platform) or "linux"
     base = {
         **ctx,
@@ -361,7 +361,7 @@ def _lines(
                 **end,
             )
         ]
-    cost = float(world.sp_rate[1][line.group]) * line.amount
+    cost = round(float(world.sp_rate[1][line.group]) * line.amount, 10)
     covered = _item(
         base,
         n,

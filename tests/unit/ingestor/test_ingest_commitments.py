@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pyarrow as pa
 
@@ -10,6 +11,7 @@ from services.ingestor.cur.formats import detect
 from services.ingestor.cur.normalise import BatchNormaliser
 from shared.events import CostLineItem
 from tests.fixtures.cur.builders import FIXTURES, FOCUS_SAMPLE
+from tests.unit.ingestor.test_ingest_encode import both_ways, write_parquet
 from tests.unit.ingestor.test_ingest_normalise import CTX, normalise
 
 RI = "arn:aws:ec2:us-east-1:111111111111:reserved-instances/11111111-aaaa-bbbb-cccc-000000000001"
@@ -110,3 +112,36 @@ def test_a_commitments_end_comes_from_its_own_kinds_end_time() -> None:
         datetime(2027, 5, 1, tzinfo=UTC),
         None,
     ]
+
+
+def test_simulated_ri_and_savings_plan_lines_read_back_through_the_ingestor(
+    tmp_path: Path,
+) -> None:
+    """The simulator's CUR 2.0 table of RI/SP lines gives the ingestor exactly its lines,
+    amortised costs (RIFee from the unused fee columns) and term ends included."""
+    from datetime import date
+
+    from simulator import SimConfig, simulate_organisation
+    from simulator.commitment_cur import cur2_table
+    from simulator.commitments import build_world, delivery_events
+
+    org = simulate_organisation(SimConfig(seed=4, accounts=2, days=30, instances=24))
+    world = build_world(org.fleet, date(2024, 5, 1), 2, seed=4)
+    sent = [
+        e
+        for account in sorted({m.account_id for m in world.members})
+        for e in delivery_events(world, account, 0, 48, f"a-{account}")
+        if isinstance(e, CostLineItem)
+    ]
+    kinds = {e.line_item_type for e in sent}
+    assert {"Usage", "DiscountedUsage", "RIFee", "SavingsPlanCoveredUsage",
+            "SavingsPlanNegation", "SavingsPlanRecurringFee"} <= kinds  # fmt: skip
+    table = cur2_table(sent)
+    normaliser = BatchNormaliser(detect(table.column_names), table.column_names, CTX)
+    batch = table.combine_chunks().to_batches()[0]
+    read = [CostLineItem.model_validate(o) for o in normaliser.rows(batch, 0)]
+    fields = (*COMMITMENT_FIELDS, "commitment_end", "list_cost", "usage_amount", "unblended_cost")
+    assert [tuple(getattr(e, f) for f in fields) for e in read] == [
+        tuple(getattr(e, f) for f in fields) for e in sent
+    ]
+    both_ways(write_parquet(table, tmp_path / "commitments.parquet", row_group_size=500))
