@@ -1,7 +1,8 @@
-"""Simulated CUR with RIs and Savings Plans -> rightsizing -> topics -> gateway REST and webhook.
+"""A simulated CUR 2.0 delivery with RIs and Savings Plans, end to end to REST and a webhook.
 
-The real rightsizing service reads the simulated deliveries from the broker
-(rates from a price file holding the simulator's own rates), publishes each
+The simulator's commitment lines are written as a CUR 2.0 Parquet delivery;
+the real ingestor reads it onto the CUR topic; the real rightsizing service
+(rates from a price file holding the simulator's own rates) publishes each
 account's commitment report and alerts; the gateway's consumer stores them,
 serves them per tenant, and a utilisation alert reaches the tenant's webhook.
 """
@@ -19,17 +20,23 @@ import pytest
 
 from devstack.ports import free_port
 from services.gateway.settings import GatewaySettings
+from services.ingestor.app import event_producer
+from services.ingestor.cur_runner import CurRunner, make_source
+from services.ingestor.settings import IngestorSettings
+from services.ingestor.state import StateStore
 from services.rightsizing.app import RightsizingApp
 from services.rightsizing.commitments.tracker import CommitmentTracker
 from shared.ec2_prices import save_prices
+from shared.events import CostLineItem
 from shared.events.commitments import CommitmentReport
-from shared.topics import CUR_LINE_ITEMS
 from simulator import SimConfig, simulate_organisation
+from simulator.commitment_cur import cur2_table
 from simulator.commitments import build_world, delivery_events
+from tests.fixtures.cur.builders import export_delivery, write_parquet
 from tests.harness.wait import wait_for_async
 from tests.integration.gateway.helpers import running_gateway, subscribe_webhook
 from tests.integration.gateway.receiver import Receiver
-from tests.integration.rightsizing.test_rightsizing_service import _settings, publish, running
+from tests.integration.rightsizing.test_rightsizing_service import _settings, running
 
 pytestmark = pytest.mark.integration
 
@@ -52,6 +59,16 @@ async def test_commitment_reports_and_alerts_reach_rest_and_webhooks(
     ]  # what the service must publish, computed without Kafka
     reports = {r.account_id: r for r in truth if isinstance(r, CommitmentReport)}
 
+    lines = [e for a in events for e in events[a] if isinstance(e, CostLineItem)]
+    data = write_parquet(cur2_table(lines), tmp_path / "cur2-00001.snappy.parquet")
+    export_delivery(tmp_path / "bucket", [data], period=date(2026, 1, 1), execution_id="e-1")
+    ingestor = IngestorSettings(
+        kafka_bootstrap_servers=kafka_bootstrap,
+        topic_prefix=topic_prefix,
+        ingestor_state_dir=tmp_path / "state",
+        log_json=False,
+        kafka_enable_idempotence=False,
+    )
     prices = tmp_path / "prices.csv.gz"
     save_prices(world.price_table(), prices)
     service = _settings(kafka_bootstrap, topic_prefix).model_copy(
@@ -67,10 +84,13 @@ async def test_commitment_reports_and_alerts_reach_rest_and_webhooks(
             globex = await gw.tenant("globex", [steady])
             await subscribe_webhook(gw, acme, hook.port, sources=["commitment"])
             async with running(RightsizingApp(service, pool)):
-                await publish(
-                    service,
-                    [(CUR_LINE_ITEMS, e, a) for a in (steady, oversized) for e in events[a]],
-                )
+                async with event_producer(ingestor) as producer:
+                    runner = CurRunner(
+                        make_source(str(tmp_path / "bucket"), None),
+                        producer,
+                        StateStore(ingestor.ingestor_state_dir),
+                    )
+                    ingested = await runner.run_once()
 
                 async def served() -> bool:
                     mine = (await gw.get("/v1/commitments", acme)).json()["items"]
@@ -86,6 +106,7 @@ async def test_commitment_reports_and_alerts_reach_rest_and_webhooks(
         await hook.stop()
         pool.shutdown(cancel_futures=True)
 
+    assert sum(r.rows for r in ingested) == len(lines)
     want = reports[oversized]
     assert mine["coverage"] == pytest.approx(want.coverage)
     assert mine["utilisation"] == pytest.approx(want.utilisation)
