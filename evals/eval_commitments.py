@@ -59,15 +59,20 @@ def account_usage(world: CommitmentWorld, left: np.ndarray, account: str) -> Acc
     return usage
 
 
-def _curves(world: CommitmentWorld, left: np.ndarray, groups: list[int], lo: int, hi: int):
+def _curves(
+    world: CommitmentWorld, left: np.ndarray, groups: list[int], lo: int, hi: int
+) -> tuple[np.ndarray, np.ndarray]:
     od = (left[groups, lo:hi] * world.on_demand[groups, None]).sum(axis=0)
     committed = (left[groups, lo:hi] * world.sp_rate[TERM][groups, None]).sum(axis=0)
     return od, committed
 
 
+Sums = dict[str, float]  # net_savings, used, paid
+
+
 def score_decision(
     world: CommitmentWorld, left: np.ndarray, account: str, day: int, lookback: int
-) -> dict[str, dict[str, float]]:
+) -> dict[str, dict[str, Sums]]:
     """Net savings and utilisation on the holdout of each policy, for SP and RIs."""
     table = world.price_table()
     first = int(world.start.timestamp()) // 3600
@@ -78,7 +83,7 @@ def score_decision(
     groups = [g for g, m in enumerate(world.members) if m.account_id == account]
     hold = (decided, decided + HOLDOUT_DAYS * 24)
     look = (decided - lookback * 24, decided)
-    out: dict[str, dict[str, float]] = {}
+    out: dict[str, dict[str, Sums]] = {}
     # Compute Savings Plan: one commitment over the account's usage.
     od_h, cm_h = _curves(world, left, groups, *hold)
     _, cm_l = _curves(world, left, groups, *look)
@@ -96,7 +101,7 @@ def score_decision(
         for r in recs
         if r.product == "standard_ri" and r.term_years == TERM
     }
-    totals: dict[str, dict[str, float]] = {}
+    totals: dict[str, Sums] = {}
     for key in sorted({world.key(g) for g in groups}):
         members = [g for g in groups if world.key(g) == key]
         rate = float(world.ri_rate[TERM][members[0]])
@@ -119,8 +124,8 @@ def score_decision(
     return out
 
 
-def _scored(levels: dict[str, float], od: np.ndarray, cm: np.ndarray) -> dict[str, Any]:
-    scored = {}
+def _scored(levels: dict[str, float], od: np.ndarray, cm: np.ndarray) -> dict[str, Sums]:
+    scored: dict[str, Sums] = {}
     for name, level in levels.items():
         o = evaluate(level, od, cm)
         scored[name] = {
@@ -142,7 +147,7 @@ def run_seed(seed: int, instances: int) -> dict[str, Any]:
     accounts = sorted({m.account_id for m in world.members})
     rows: dict[str, Any] = {}
     for lookback in LOOKBACKS:
-        sums: dict[str, dict[str, dict[str, float]]] = {}
+        sums: dict[str, dict[str, Sums]] = {}
         for day in DECISION_DAYS:
             for account in accounts:
                 for product, by_policy in score_decision(world, left, account, day,

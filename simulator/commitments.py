@@ -236,8 +236,8 @@ def apply_hour(world: CommitmentWorld, h: int) -> Iterator[Line]:
             left[g] -= take
             budget -= take * world.sp_rate[1][g]
             yield Line(g, h, "SavingsPlanCoveredUsage", float(take), held)
-    for g in np.flatnonzero(left > 1e-12):
-        yield Line(int(g), h, "Usage", float(left[g]))
+    for rest in np.flatnonzero(left > 1e-12):
+        yield Line(int(rest), h, "Usage", float(left[rest]))
 
 
 def uncovered_on_demand(world: CommitmentWorld) -> np.ndarray:
@@ -327,7 +327,12 @@ def delivery_events(
 
 
 def _lines(
-    world: CommitmentWorld, line: Line, start: datetime, m: FleetMember, ctx: dict, n: int
+    world: CommitmentWorld,
+    line: Line,
+    start: datetime,
+    m: FleetMember,
+    ctx: dict[str, object],
+    n: int,
 ) -> list[CostLineItem]:
     od = round(float(world.on_demand[line.group]) * line.amount, 10)  # CUR: 10 decimals
     os = os_from_platform_details(m.platform) or "linux"
@@ -379,7 +384,13 @@ def _lines(
 
 
 def _fee(
-    held: Held, start: datetime, ctx: dict, n: int, kind: str, unblended: float, amortized: float
+    held: Held,
+    start: datetime,
+    ctx: dict[str, object],
+    n: int,
+    kind: str,
+    unblended: float,
+    amortized: float,
 ) -> CostLineItem:
     base = {
         **ctx,
@@ -394,7 +405,7 @@ def _fee(
 
 
 def _item(
-    base: dict, n: int, kind: str, unblended: float, amortized: float, **more: object
+    base: dict[str, object], n: int, kind: str, unblended: float, amortized: float, **more: object
 ) -> CostLineItem:
     return CostLineItem(
         id=stable_id(base["attempt_id"], base["account_id"], n),

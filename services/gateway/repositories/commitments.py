@@ -34,7 +34,9 @@ async def reports_page(
     return [{**_report(r), "best_monthly_savings": r["best_monthly_savings"]} for r in rows]
 
 
-async def report(conn: asyncpg.Connection, accounts: list[str], account: str) -> dict | None:
+async def report(
+    conn: asyncpg.Connection, accounts: list[str], account: str
+) -> dict[str, Any] | None:
     """One account's newest report, or None (also when the account is not the tenant's)."""
     w = Where(accounts)
     w.add("account_id = {0}", account)

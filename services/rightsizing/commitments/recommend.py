@@ -90,7 +90,7 @@ def _recommendation(
         projected_coverage=min(1.0, outcome.coverage),
         projected_utilisation=min(1.0, outcome.utilisation),
         break_even_utilisation=outcome.break_even_utilisation,
-        **where,  # type: ignore[arg-type]
+        **where,
     )
 
 
