@@ -27,12 +27,14 @@ from services.ingestor.state import StateStore
 from services.rightsizing.app import RightsizingApp
 from services.rightsizing.commitments.tracker import CommitmentTracker
 from shared.ec2_prices import save_prices
-from shared.events import CostLineItem
+from shared.events import CostLineItem, InstanceRate
 from shared.events.commitments import CommitmentReport
+from shared.topics import INSTANCE_RATES
 from simulator import SimConfig, simulate_organisation
 from simulator.commitment_cur import cur2_table
 from simulator.commitments import build_world, delivery_events
 from tests.fixtures.cur.builders import export_delivery, write_parquet
+from tests.harness.collect import collected
 from tests.harness.wait import wait_for_async
 from tests.integration.gateway.helpers import running_gateway, subscribe_webhook
 from tests.integration.gateway.receiver import Receiver
@@ -83,7 +85,10 @@ async def test_commitment_reports_and_alerts_reach_rest_and_webhooks(
             acme = await gw.tenant("acme", [oversized])
             globex = await gw.tenant("globex", [steady])
             await subscribe_webhook(gw, acme, hook.port, sources=["commitment"])
-            async with running(RightsizingApp(service, pool)):
+            async with (
+                collected(service, INSTANCE_RATES) as rates,
+                running(RightsizingApp(service, pool)),
+            ):
                 async with event_producer(ingestor) as producer:
                     runner = CurRunner(
                         make_source(str(tmp_path / "bucket"), None),
@@ -95,7 +100,7 @@ async def test_commitment_reports_and_alerts_reach_rest_and_webhooks(
                 async def served() -> bool:
                     mine = (await gw.get("/v1/commitments", acme)).json()["items"]
                     theirs = (await gw.get("/v1/commitments", globex)).json()["items"]
-                    return bool(mine and theirs and hook.requests)
+                    return bool(mine and theirs and hook.requests and rates)
 
                 await wait_for_async(served, timeout=120, description="reports and alert served")
             mine = (await gw.get(f"/v1/commitments/{oversized}", acme)).json()
@@ -130,3 +135,12 @@ async def test_commitment_reports_and_alerts_reach_rest_and_webhooks(
         "low_utilisation",
         oversized,
     )
+    # The customer-rate path from the same file: RI-covered instances at their RI's rate.
+    learned = {r.resource_id: r for r in rates if isinstance(r, InstanceRate)}
+    reserved = [h for h in world.held if h.kind == "reservation"]
+    assert len(reserved) == 2  # one RI per account in this world
+    for held in reserved:
+        rate = learned[world.members[held.group].instance_id]
+        assert (rate.reservation_arn, rate.reserved_share) == (held.arn, 1.0)
+        assert rate.effective_hourly == pytest.approx(held.hourly)
+    assert any(r.savings_plan_share > 0 for r in learned.values())
