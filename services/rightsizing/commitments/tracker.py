@@ -22,6 +22,9 @@ from services.rightsizing.commitments.usage import AccountUsage
 from shared.ec2_prices import PriceTable
 from shared.events import CostLineItem, DeliveryCompleted, DeliveryStarted, Event
 from shared.events.commitments import CommitmentAlert, CommitmentReport
+from shared.logging import get_logger
+
+log = get_logger(__name__)
 
 # Three months cover the longest lookback (60 days) from any day of a month.
 PERIODS_KEPT = 3
@@ -71,7 +74,13 @@ class CommitmentTracker:
             if attempt is None:
                 return []
             self._current.pop((event.account_id, attempt.delivery_id), None)
-            return self._complete(event, attempt)
+            try:
+                return self._complete(event, attempt)
+            except (ValueError, ArithmeticError) as exc:  # pydantic's ValidationError too
+                # One account's odd bill must not stop the partition (and every other
+                # account's rates and reports behind it): log it, skip this report.
+                log.error("commitment report failed", account=event.account_id, error=repr(exc))
+                return []
         return []
 
     def _complete(

@@ -16,6 +16,7 @@ What a commitment report needs from the bill, hour by hour (epoch hours):
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,6 +38,11 @@ def usage_key(item: CostLineItem) -> UsageKey | None:
         return None
     tenancy = "dedicated" if "DedicatedUsage" in (item.usage_type or "") else "shared"
     return item.region, os, tenancy, item.instance_type
+
+
+def _cost(value: float | None) -> float:
+    """A cost or amount as summed here: missing, negative or non-finite count as nothing."""
+    return value if value is not None and math.isfinite(value) and value > 0 else 0.0
 
 
 def hour_of(when: datetime) -> int:
@@ -106,29 +112,31 @@ class AccountUsage:
         kind = item.line_item_type
         if kind == "SavingsPlanRecurringFee" and item.savings_plan_arn:
             sums = self._held(item.savings_plan_arn, "savings_plan", item.commitment_end)
-            sums.fee[hour] += item.amortized_cost if item.amortized_cost is not None else 0.0
+            sums.fee[hour] += _cost(item.amortized_cost)
             return
         if kind == "RIFee" and item.reservation_arn:
             sums = self._held(item.reservation_arn, "reservation", item.commitment_end)
-            sums.fee[hour] += max(0.0, item.amortized_cost or 0.0)  # the unused part
+            sums.fee[hour] += _cost(item.amortized_cost)  # the unused part
             return
         if not is_instance_hour(item):
             return
         od = item.list_cost if item.list_cost is not None else None
         if od is None and kind == "Usage":
             od = item.unblended_cost
-        if od is None:
-            return  # a covered hour without its On-Demand cost cannot be compared
+        if od is None or not math.isfinite(od) or od < 0:
+            # A covered hour without its On-Demand cost cannot be compared; a negative
+            # or non-finite one is not usage (credits are their own line types).
+            return
         self.eligible[hour] += od
         if kind == "SavingsPlanCoveredUsage" and item.savings_plan_arn:
             self.sp_covered[hour] += od
             sums = self._held(item.savings_plan_arn, "savings_plan", item.commitment_end)
-            sums.used[hour] += item.savings_plan_effective_cost or 0.0
+            sums.used[hour] += _cost(item.savings_plan_effective_cost)
             sums.covered[hour] += od
         elif kind == "DiscountedUsage" and item.reservation_arn:
             self.ri_covered[hour] += od
             sums = self._held(item.reservation_arn, "reservation", item.commitment_end)
-            used = item.reservation_effective_cost or 0.0
+            used = _cost(item.reservation_effective_cost)
             sums.used[hour] += used
             sums.fee[hour] += used  # an RI's cost is what it covered plus its unused fee
             sums.covered[hour] += od
@@ -138,5 +146,5 @@ class AccountUsage:
                 self.unpriced_os += od
                 return
             cell = self.on_demand.setdefault(key, {}).setdefault(hour, [0.0, 0.0])
-            cell[0] += item.usage_amount or 0.0
+            cell[0] += _cost(item.usage_amount)
             cell[1] += od

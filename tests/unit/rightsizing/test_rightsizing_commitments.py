@@ -125,3 +125,25 @@ def test_an_attempt_started_before_the_replica_read_it_is_skipped(world) -> None
     assert isinstance(events[-1], DeliveryCompleted)
     assert any(isinstance(e, CostLineItem) for e in events)
     assert np.isfinite(world.counts).all()
+
+
+def test_hostile_costs_give_a_report_not_a_crash(world) -> None:
+    """Negative, huge and non-finite costs on commitment lines are left out, never raised on:
+    a report that failed validation would stop the consume loop for every account."""
+    tracker = CommitmentTracker(world.price_table())
+    account = world.members[0].account_id
+    events = delivery_events(world, account, 0, 48, "a-hostile")
+    bad = {"list_cost": -5.0, "savings_plan_effective_cost": float("nan"),
+           "amortized_cost": float("-inf"), "reservation_effective_cost": -1e300,
+           "usage_amount": float("inf")}  # fmt: skip
+    hostile = [
+        e.model_copy(update=bad) if isinstance(e, CostLineItem) and n % 3 == 0 else e
+        for n, e in enumerate(events)
+    ]
+    out = []
+    for event in hostile:
+        out += tracker.on_event(event, 0)
+    report = next(e for e in out if isinstance(e, CommitmentReport))
+    assert np.isfinite(report.eligible_on_demand)
+    assert 0 <= report.coverage <= 1
+    assert all(c.utilisation is None or 0 <= c.utilisation <= 1 for c in report.commitments)
