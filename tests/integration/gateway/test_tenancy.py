@@ -35,6 +35,10 @@ async def _seed(gw: RunningGateway) -> tuple[str, str]:
             f.budget_alert("ba-b", account=B1),
             f.restatement(A1),
             f.restatement(B1),
+            f.commitment_report(A1),
+            f.commitment_report(B1),
+            f.commitment_alert(A1),
+            f.commitment_alert(B1),
         ]
     )
     return key_a, key_b
@@ -49,10 +53,12 @@ async def test_lists_show_only_own_accounts(gateway: RunningGateway) -> None:
         "/v1/costs": ("series_id", {f"daily/{A1}"}, {f"daily/{B1}"}),
         "/v1/alerts": (
             "alert_id",
-            {"inc-a", "inc-a2", "ba-a", f.restatement(A1).id},
-            {"inc-b", "ba-b", f.restatement(B1).id},
+            {"inc-a", "inc-a2", "ba-a", f.restatement(A1).id, f.commitment_alert(A1).id},
+            {"inc-b", "ba-b", f.restatement(B1).id, f.commitment_alert(B1).id},
         ),
         "/v1/restatements": ("account_id", {A1}, {B1}),
+        "/v1/commitments": ("account_id", {A1}, {B1}),
+        "/v1/commitments/alerts": ("account_id", {A1}, {B1}),
     }
     for path, (field, mine_a, mine_b) in expectations.items():
         got_a = {i[field] for i in (await gateway.get(path, key_a)).json()["items"]}
@@ -81,6 +87,8 @@ async def test_filtering_on_a_foreign_account_returns_nothing(gateway: RunningGa
         "/v1/forecasts",
         "/v1/costs",
         "/v1/restatements",
+        "/v1/commitments",
+        "/v1/commitments/alerts",
     ):
         response = await gateway.get(path, key_a, account=B1)
         assert (path, response.status_code, response.json()["items"]) == (path, 200, [])
@@ -101,6 +109,7 @@ async def test_foreign_objects_answer_404(gateway: RunningGateway) -> None:
         "/v1/anomalies/inc-a/series",
         "/v1/recommendations/i-a",
         f"/v1/forecasts/daily/{A1}",
+        f"/v1/commitments/{A1}",
         f"/v1/budgets/{budget_id}",
         f"/v1/subscriptions/{sub_id}",
         f"/v1/subscriptions/{sub_id}/deliveries",
