@@ -18,6 +18,7 @@ from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 
 from services.rightsizing.catalogue import load_catalogue
+from services.rightsizing.commitments.store import CommitmentStore
 from services.rightsizing.commitments.tracker import CommitmentTracker
 from services.rightsizing.evaluator import Evaluator
 from services.rightsizing.exceptions import RightsizingError
@@ -82,14 +83,20 @@ class RightsizingApp:
         )
         self.producer = EventProducer(make_producer(settings), settings)
         self.store = StateStore(settings, self.producer.raw)
+        self.commitment_store = CommitmentStore(settings, self.producer.raw)
+        # One lock: a batch never runs while either store restores an assigned partition.
+        self.commitment_store.lock = self.store.lock
         self.intake = Intake(
             self.store,
             self.producer,
             self.metrics,
             settings.rightsizing_lookback_days,
             CommitmentTracker(
-                load_prices(settings.rightsizing_prices_path), settings.commitment_policy()
+                load_prices(settings.rightsizing_prices_path),
+                settings.commitment_policy(),
+                self.commitment_store,
             ),
+            self.commitment_store,
         )
         self.evaluator = Evaluator(
             self.store,
@@ -105,6 +112,8 @@ class RightsizingApp:
         await self.store.flush()
         self.store.drop(tp.partition for tp in revoked)
         cur = CUR_LINE_ITEMS.full_name(self.settings.topic_prefix)
+        await self.commitment_store.flush()
+        self.commitment_store.drop(tp.partition for tp in revoked if tp.topic == cur)
         self.intake.rates.drop(tp.partition for tp in revoked if tp.topic == cur)
         if self.intake.commitments is not None:
             self.intake.commitments.drop(tp.partition for tp in revoked if tp.topic == cur)
@@ -114,6 +123,11 @@ class RightsizingApp:
         try:
             await self.store.restore(
                 {tp.partition for tp in assigned} - self.store.owned_partitions()
+            )
+            cur = CUR_LINE_ITEMS.full_name(self.settings.topic_prefix)
+            await self.commitment_store.restore(
+                {tp.partition for tp in assigned if tp.topic == cur}
+                - self.commitment_store.owned_partitions()
             )
         except Exception as exc:
             # aiokafka only logs a failing listener and consumes on; running on
@@ -127,6 +141,7 @@ class RightsizingApp:
         """Run until ``stop`` is set; always closes clients (and its own pool)."""
         await ensure_topics(self.settings)
         await self.store.ensure_topic()
+        await self.commitment_store.ensure_topic()
         await self.producer.raw.start()
         try:
             prefix = self.settings.topic_prefix
@@ -146,6 +161,7 @@ class RightsizingApp:
             finally:
                 await self.consumer.stop()
                 await self.store.flush()
+                await self.commitment_store.flush()
         finally:
             await self.producer.raw.stop()
             if self._owns_pool:

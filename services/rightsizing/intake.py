@@ -19,6 +19,7 @@ import numpy as np
 from aiokafka import ConsumerRecord
 
 from services.rightsizing.billed_rate import BilledRate
+from services.rightsizing.commitments.store import CommitmentStore
 from services.rightsizing.commitments.tracker import CommitmentTracker
 from services.rightsizing.exceptions import BadDatapointError
 from services.rightsizing.rates import RateLearner
@@ -103,6 +104,7 @@ class Intake:
         metrics: ServiceMetrics,
         retention_days: int,
         commitments: CommitmentTracker | None = None,
+        commitment_store: CommitmentStore | None = None,
     ) -> None:
         self._store = store
         self._producer = producer
@@ -110,6 +112,7 @@ class Intake:
         self._retention_days = retention_days
         self.rates = RateLearner()
         self.commitments = commitments
+        self.commitment_store = commitment_store
 
     async def __call__(self, batch: Sequence[Received]) -> None:
         """Handle one batch (one partition's records), never during a state restore."""
@@ -186,6 +189,8 @@ class Intake:
             await self._publish_rates(rates)
         if commitments:
             await self._publish_commitments(commitments)
+        if self.commitment_store is not None:
+            await self.commitment_store.flush()  # completed periods, before the commit
         cpu.apply()  # every instance's CPU in one vectorised pass
         for resource_id, state in touched.items():
             state.changed = True

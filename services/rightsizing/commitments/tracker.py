@@ -5,9 +5,11 @@ attempt's ``DeliveryCompleted`` arrives its billing period replaces any
 earlier attempt's, and the account's report (over its kept periods, up to the
 longest lookback) and alerts are produced. Attempts this replica did not see
 start are skipped, as for rates: their sums would be short. Completed periods
-are kept in memory only (``periods_kept`` per account): after a restart the
-lookbacks fill again as deliveries arrive, and a lookback longer than the
-history held is not computed rather than computed on fewer days.
+(``PERIODS_KEPT`` per account) are kept in a ``Periods`` store: in the service
+the changelog-backed ``CommitmentStore`` (closed months are not redelivered,
+so they must survive restarts and rebalances), in tests and evaluations a dict.
+A lookback longer than the history held is not computed rather than computed
+on fewer days.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Protocol
 
 from services.rightsizing.commitments.recommend import unpriced_products
 from services.rightsizing.commitments.report import CommitmentPolicy, alerts, build_report
@@ -30,6 +33,36 @@ log = get_logger(__name__)
 PERIODS_KEPT = 3
 
 
+class Periods(Protocol):
+    """Where completed periods live (``ChangelogStore`` has this shape)."""
+
+    values: dict[str, AccountUsage]
+
+    def put(self, key: str, partition: int, value: AccountUsage) -> None: ...  # noqa: D102
+
+    def delete(self, key: str) -> None: ...  # noqa: D102
+
+
+@dataclass
+class MemoryPeriods:
+    """Periods in a dict: for tests, evaluations and tools without a broker."""
+
+    values: dict[str, AccountUsage] = field(default_factory=dict)
+
+    def put(self, key: str, partition: int, value: AccountUsage) -> None:
+        """Keep ``value`` under ``key``."""
+        self.values[key] = value
+
+    def delete(self, key: str) -> None:
+        """Forget ``key``."""
+        self.values.pop(key, None)
+
+
+def period_key(account_id: str, period: date) -> str:
+    """The store key of one account's billing period."""
+    return f"{account_id}|{period.isoformat()}"
+
+
 @dataclass
 class _Attempt:
     delivery_id: str
@@ -41,13 +74,18 @@ class _Attempt:
 class CommitmentTracker:
     """Per account: attempts in flight, completed periods, and the reports they give."""
 
-    def __init__(self, prices: PriceTable, policy: CommitmentPolicy | None = None) -> None:
+    def __init__(
+        self,
+        prices: PriceTable,
+        policy: CommitmentPolicy | None = None,
+        periods: Periods | None = None,
+    ) -> None:
         self.prices = prices
         self.policy = policy or CommitmentPolicy()
+        self.periods: Periods = periods if periods is not None else MemoryPeriods()
         self._unpriced = unpriced_products(prices)
         self._attempts: dict[tuple[str, str], _Attempt] = {}
         self._current: dict[tuple[str, str], tuple[str, str]] = {}
-        self._periods: dict[str, dict[date, AccountUsage]] = {}
 
     def drop(self, partitions: Iterable[int]) -> None:
         """Forget attempts of CUR partitions no longer read (or of a failed batch)."""
@@ -86,9 +124,17 @@ class CommitmentTracker:
     def _complete(
         self, event: DeliveryCompleted, attempt: _Attempt
     ) -> list[CommitmentReport | CommitmentAlert]:
-        periods = self._periods.setdefault(event.account_id, {})
-        periods[attempt.billing_period] = attempt.usage
+        account = event.account_id
+        self.periods.put(period_key(account, attempt.billing_period), attempt.partition,
+                         attempt.usage)  # fmt: skip
+        prefix = f"{account}|"
+        periods = {
+            date.fromisoformat(k[len(prefix) :]): v
+            for k, v in self.periods.values.items()
+            if k.startswith(prefix)
+        }
         for old in sorted(periods)[:-PERIODS_KEPT]:
+            self.periods.delete(period_key(account, old))
             del periods[old]
         merged = AccountUsage()
         for period in sorted(periods):

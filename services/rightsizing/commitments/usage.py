@@ -17,7 +17,6 @@ What a commitment report needs from the bill, hour by hour (epoch hours):
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -45,6 +44,11 @@ def _cost(value: float | None) -> float:
     return value if value is not None and math.isfinite(value) and value > 0 else 0.0
 
 
+def add(values: dict[int, float], hour: int, value: float) -> None:
+    """``values[hour] += value`` on a plain dict (what the changelog codec restores)."""
+    values[hour] = values.get(hour, 0.0) + value
+
+
 def hour_of(when: datetime) -> int:
     """Epoch hour of a timestamp."""
     return int(when.timestamp()) // SECONDS_PER_HOUR
@@ -55,9 +59,9 @@ class HeldSums:
     """One commitment's billed hours: cost, used part, what it covered, its end."""
 
     kind: str
-    fee: dict[int, float] = field(default_factory=lambda: defaultdict(float))
-    used: dict[int, float] = field(default_factory=lambda: defaultdict(float))
-    covered: dict[int, float] = field(default_factory=lambda: defaultdict(float))
+    fee: dict[int, float] = field(default_factory=dict)
+    used: dict[int, float] = field(default_factory=dict)
+    covered: dict[int, float] = field(default_factory=dict)
     end: datetime | None = None
 
     def merge(self, other: HeldSums) -> None:
@@ -65,7 +69,7 @@ class HeldSums:
         for mine, theirs in ((self.fee, other.fee), (self.used, other.used),
                              (self.covered, other.covered)):  # fmt: skip
             for hour, value in theirs.items():
-                mine[hour] += value
+                add(mine, hour, value)
         if other.end is not None:
             self.end = other.end
 
@@ -74,9 +78,9 @@ class HeldSums:
 class AccountUsage:
     """One account's hours in one completed ingest attempt (one billing period)."""
 
-    eligible: dict[int, float] = field(default_factory=lambda: defaultdict(float))
-    sp_covered: dict[int, float] = field(default_factory=lambda: defaultdict(float))
-    ri_covered: dict[int, float] = field(default_factory=lambda: defaultdict(float))
+    eligible: dict[int, float] = field(default_factory=dict)
+    sp_covered: dict[int, float] = field(default_factory=dict)
+    ri_covered: dict[int, float] = field(default_factory=dict)
     # Uncovered On-Demand: key -> hour -> [instance hours, On-Demand cost].
     on_demand: dict[UsageKey, dict[int, list[float]]] = field(default_factory=dict)
     unpriced_os: float = 0.0
@@ -87,7 +91,7 @@ class AccountUsage:
         for mine, theirs in ((self.eligible, other.eligible), (self.sp_covered, other.sp_covered),
                              (self.ri_covered, other.ri_covered)):  # fmt: skip
             for hour, value in theirs.items():
-                mine[hour] += value
+                add(mine, hour, value)
         for key, cells in other.on_demand.items():
             ours = self.on_demand.setdefault(key, {})
             for hour, (n, od) in cells.items():
@@ -112,11 +116,11 @@ class AccountUsage:
         kind = item.line_item_type
         if kind == "SavingsPlanRecurringFee" and item.savings_plan_arn:
             sums = self._held(item.savings_plan_arn, "savings_plan", item.commitment_end)
-            sums.fee[hour] += _cost(item.amortized_cost)
+            add(sums.fee, hour, _cost(item.amortized_cost))
             return
         if kind == "RIFee" and item.reservation_arn:
             sums = self._held(item.reservation_arn, "reservation", item.commitment_end)
-            sums.fee[hour] += _cost(item.amortized_cost)  # the unused part
+            add(sums.fee, hour, _cost(item.amortized_cost))  # the unused part
             return
         if not is_instance_hour(item):
             return
@@ -127,19 +131,19 @@ class AccountUsage:
             # A covered hour without its On-Demand cost cannot be compared; a negative
             # or non-finite one is not usage (credits are their own line types).
             return
-        self.eligible[hour] += od
+        add(self.eligible, hour, od)
         if kind == "SavingsPlanCoveredUsage" and item.savings_plan_arn:
-            self.sp_covered[hour] += od
+            add(self.sp_covered, hour, od)
             sums = self._held(item.savings_plan_arn, "savings_plan", item.commitment_end)
-            sums.used[hour] += _cost(item.savings_plan_effective_cost)
-            sums.covered[hour] += od
+            add(sums.used, hour, _cost(item.savings_plan_effective_cost))
+            add(sums.covered, hour, od)
         elif kind == "DiscountedUsage" and item.reservation_arn:
-            self.ri_covered[hour] += od
+            add(self.ri_covered, hour, od)
             sums = self._held(item.reservation_arn, "reservation", item.commitment_end)
             used = _cost(item.reservation_effective_cost)
-            sums.used[hour] += used
-            sums.fee[hour] += used  # an RI's cost is what it covered plus its unused fee
-            sums.covered[hour] += od
+            add(sums.used, hour, used)
+            add(sums.fee, hour, used)  # an RI's cost is what it covered plus its unused fee
+            add(sums.covered, hour, od)
         elif kind == "Usage":
             key = usage_key(item)
             if key is None:
