@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from services.forecast.engine.incidents import ImputeConfig
 
 # Published horizons (days): a week, a billing month, a quarter.
 HORIZONS: tuple[int, ...] = (7, 30, 90)
@@ -39,6 +41,8 @@ class RefreshConfig:
     selection_horizon: int = 30
     prophet_uncertainty_samples: int = 200
     seed: int = 0
+    # Incident days (anomalies, restatements) imputed before fitting (engine/incidents.py).
+    impute: ImputeConfig = field(default_factory=ImputeConfig)
 
     @property
     def max_horizon(self) -> int:
