@@ -35,6 +35,7 @@ from services.forecast.engine.incidents import IncidentWindow, impute
 from services.forecast.engine.refresh import evaluate_series, month_end_for
 from services.forecast.exceptions import InsufficientHistoryError
 from services.forecast.models.base import DailyHistory
+from shared.events.forecasts import MonthEndProjection
 from simulator import SimConfig, simulate_organisation
 from simulator.cost_families import REPORTED
 
@@ -90,6 +91,15 @@ def build_series(seed: int) -> list[tuple[str, np.ndarray, date]]:
     return out
 
 
+def _month_end_row(me: MonthEndProjection, truth: float) -> dict[str, Any]:
+    return {
+        "actual": truth,
+        "projected": me.projected,
+        "in80": me.lo80 <= truth <= me.hi80,
+        "in95": me.lo95 <= truth <= me.hi95,
+    }
+
+
 def score_series(
     item: tuple[str, np.ndarray, date],
     config: RefreshConfig | None = None,
@@ -126,16 +136,15 @@ def score_series(
     preds = {name: o.forecast for name, o in outcome.models.items() if o.forecast is not None}
     if outcome.chosen in preds:
         preds[SELECTED] = preds[outcome.chosen]
-        me = month_end_for(raw, outcome.models[outcome.chosen])
+        me = month_end_for(raw, outcome.models[outcome.chosen], config.monthend_calibration)
         assert me is not None
         month_days = pd.Period(me.month, "M").days_in_month
         truth = float(actual[:month_days].sum())  # origin is a month's first day
-        result["month_end"] = {
-            "actual": truth,
-            "projected": me.projected,
-            "in80": me.lo80 <= truth <= me.hi80,
-            "in95": me.lo95 <= truth <= me.hi95,
-        }
+        result["month_end"] = _month_end_row(me, truth)
+        # The same forecast's interval under the pooled calibration (before issue 19).
+        pooled = month_end_for(raw, outcome.models[outcome.chosen], "pooled")
+        assert pooled is not None
+        result["month_end_pooled"] = _month_end_row(pooled, truth)
     result["published"] = {
         s.horizon_days: {"cov80": s.coverage80, "cov95": s.coverage95}
         for s in outcome.models[outcome.chosen].scores
@@ -196,6 +205,7 @@ def aggregate(
             }
     chosen = pd.Series([r["chosen"] for r in ok]).value_counts().to_dict()
     me = [r["month_end"] for r in ok if "month_end" in r]
+    me_pooled = [r["month_end_pooled"] for r in ok if "month_end_pooled" in r]
     others_me = {
         label: [r["month_end"] for r in rows if "month_end" in r] for label, rows in others.items()
     }
@@ -222,6 +232,10 @@ def aggregate(
                 [abs(m["projected"] - m["actual"]) / m["actual"] * 100 for m in me if m["actual"]],
                 np.median,
             ),
+        },
+        "month_end_pooled": {
+            "coverage80": _stat([float(m["in80"]) for m in me_pooled], np.mean),
+            "coverage95": _stat([float(m["in95"]) for m in me_pooled], np.mean),
         },
         "month_end_others": {
             label: {
@@ -287,7 +301,10 @@ def render(summary: dict[str, Any], seconds: float) -> str:
         "",
         f"Month-end projection of the first holdout month ({me['series']} series): "
         f"80% interval covered {_fmt(me['coverage80'], True)}, 95% covered "
-        f"{_fmt(me['coverage95'], True)}, median absolute error {_fmt(me['mape'])}%; "
+        f"{_fmt(me['coverage95'], True)}, median absolute error {_fmt(me['mape'])}% "
+        f"(the same forecasts with the pooled month-end calibration of before: "
+        f"{_fmt(summary['month_end_pooled']['coverage80'], True)} / "
+        f"{_fmt(summary['month_end_pooled']['coverage95'], True)}); "
         + "; ".join(
             f"{label}: {_fmt(m['coverage80'], True)} / {_fmt(m['coverage95'], True)}"
             for label, m in summary["month_end_others"].items()

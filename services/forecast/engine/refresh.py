@@ -11,21 +11,28 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from services.forecast.backtest.calibration import Factors, apply, calibrated_folds, fit_factors
+from services.forecast.backtest.calibration import (
+    Factors,
+    apply,
+    calibrated_folds,
+    fit_factors,
+    leave_one_out,
+)
 from services.forecast.backtest.rolling import (
     BacktestPlan,
+    Fold,
     ModelBacktest,
     plan_origins,
     run_backtest,
 )
 from services.forecast.backtest.scoring import score
-from services.forecast.engine.config import RefreshConfig
+from services.forecast.engine.config import MonthEndRule, RefreshConfig
 from services.forecast.engine.ensemble import ENSEMBLES, combine, ensemble_backtest
 from services.forecast.engine.incidents import IncidentWindow, impute, incident_mask
 from services.forecast.exceptions import InsufficientHistoryError, ModelFitError
 from services.forecast.models.base import DailyHistory, Prediction
 from services.forecast.models.registry import build_model
-from services.forecast.monthend.calibration import sum_factors
+from services.forecast.monthend.calibration import SumRule, sum_factors
 from services.forecast.monthend.projection import days_left_in_month, project_month_end
 from services.forecast.selection.select import choose
 from shared.events.base import stable_id
@@ -150,13 +157,23 @@ def _fit_final(
     outcomes[name] = ModelOutcome(outcome.backtest, outcome.scores, outcome.factors, pred)
 
 
-def month_end_for(history: DailyHistory, outcome: ModelOutcome) -> MonthEndProjection | None:
+def month_end_for(
+    history: DailyHistory, outcome: ModelOutcome, rule: MonthEndRule = "pooled"
+) -> MonthEndProjection | None:
     """A model's month-end projection, its interval calibrated on its backtest folds."""
     if outcome.forecast is None or outcome.factors is None:
         return None
     _, remaining = days_left_in_month(history.last_date)
-    folds = calibrated_folds(outcome.backtest.folds, outcome.factors)
-    return project_month_end(history, outcome.forecast, sum_factors(folds, remaining))
+    raw_folds = outcome.backtest.folds
+    if rule.startswith("loo") and len(raw_folds) > 1:
+        folds = [
+            Fold(f.origin, f.start, f.actual, p, f.scale)
+            for f, p in zip(raw_folds, leave_one_out(raw_folds), strict=True)
+        ]
+    else:
+        folds = calibrated_folds(raw_folds, outcome.factors)
+    sum_rule: SumRule = "fold_max" if rule.endswith("fold_max") else "pooled"
+    return project_month_end(history, outcome.forecast, sum_factors(folds, remaining, sum_rule))
 
 
 def _points(history: DailyHistory, p: Prediction, horizon: int) -> list[ForecastPoint]:
@@ -236,6 +253,6 @@ def refresh_series(job: RefreshJob) -> Forecast:
         model=outcome.chosen,
         horizons={h: _points(history, chosen.forecast, h) for h in config.horizons},
         backtest=[s for o in outcome.models.values() for s in o.scores],
-        month_end=month_end_for(raw, chosen),
+        month_end=month_end_for(raw, chosen, config.monthend_calibration),
         **base,
     )
