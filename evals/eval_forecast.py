@@ -342,8 +342,11 @@ def render(summary: dict[str, Any], seconds: float) -> str:
         "scores. Folds overlap in time, so this is approximate; the holdout above is the "
         "honest check.",
         "- Month end: month-to-date actual + forecast; the interval is the sum of daily "
-        "bounds (comonotonic) scaled per level by the conformal quantile of k-day-sum errors "
-        "over sliding windows of the chosen model's calibrated backtest folds (k = days left).",
+        "bounds (comonotonic) scaled per level by the largest per-fold quantile of k-day-sum "
+        "errors over sliding windows of the chosen model's backtest folds, each fold "
+        "calibrated by the other folds only (k = days left; issue 19, chosen on the "
+        "validation families). Before issue 19: the pooled quantile over folds calibrated "
+        "on themselves (shown beside it above).",
         "- The simulator posts Tax, Support and Route 53 charges on each month's first day, "
         "so every service series has a month-start spike; the holdout starts on one.",
         "",
