@@ -10,6 +10,8 @@ these ACLs; a unit test keeps them equal to what this module derives.
 
 >>> sorted(a.operation for a in topic_acls("forecast") if a.name == "spendstream.budgets.v1")
 ['Read']
+>>> sorted(a.name for a in topic_acls("forecast") if a.operation == "Read")[:2]
+['spendstream.anomalies.v1', 'spendstream.budget-alerts.v1']
 """
 
 from __future__ import annotations

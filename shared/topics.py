@@ -113,8 +113,9 @@ COSTS_RESTATEMENTS = Topic(
     (ev.CostRestated,),
     "anomaly",
     "A later delivery changed a past period beyond the threshold.",
-    # The gateway stores each notice and alerts subscribers (late credits included).
-    consumers=("gateway",),
+    # The gateway stores each notice and alerts subscribers (late credits included);
+    # forecast imputes restated days before fitting (services/forecast/engine/incidents.py).
+    consumers=("gateway", "forecast"),
 )
 ANOMALIES = Topic(
     "spendstream.anomalies.v1",
@@ -122,7 +123,8 @@ ANOMALIES = Topic(
     (ev.AnomalyEvent,),
     "anomaly",
     "Anomaly lifecycle events (open / update / resolve).",
-    consumers=("gateway",),
+    # forecast imputes open and recent cost-incident days before fitting.
+    consumers=("gateway", "forecast"),
 )
 INSTANCE_RATES = Topic(
     "spendstream.instance-rates.v1",

@@ -226,7 +226,9 @@ def _weekly(fam: Family, weekday: np.ndarray, rng: np.random.Generator) -> np.nd
     return np.ones(DAYS)
 
 
-def _service(fam: Family, rng: np.random.Generator) -> np.ndarray:
+def _service(
+    fam: Family, rng: np.random.Generator, spikes: list[tuple[int, int]] | None = None
+) -> np.ndarray:
     weekday, first, md = _calendar()
     level = float(np.exp(rng.uniform(*np.log(fam.level))))
     weekly = _weekly(fam, weekday, rng)
@@ -237,7 +239,10 @@ def _service(fam: Family, rng: np.random.Generator) -> np.ndarray:
         y = y + np.where(first, level * rng.uniform(*fam.month_fee_days), 0.0)
     if rng.random() < fam.history_anomaly_p:
         at = int(rng.integers(30, FORECAST_DAY - 5))
-        y[at : at + int(rng.integers(1, 6))] *= rng.uniform(*fam.anomaly_size)
+        end = at + int(rng.integers(1, 6))
+        y[at:end] *= rng.uniform(*fam.anomaly_size)
+        if spikes is not None:
+            spikes.append((at, end))
     if rng.random() < fam.new_p:  # appears late, ramps up over two to four weeks
         born, ramp = int(rng.integers(*CHANGE_WINDOW)), int(rng.integers(14, 29))
         y = y * np.clip((np.arange(DAYS) - born) / ramp, 0.0, 1.0)
@@ -247,8 +252,13 @@ def _service(fam: Family, rng: np.random.Generator) -> np.ndarray:
     return y
 
 
-def _account(fam: Family, rng: np.random.Generator) -> list[np.ndarray]:
-    services = [_service(fam, rng) for _ in range(SERVICES)]
+def _account(
+    fam: Family, rng: np.random.Generator, spikes: list[list[tuple[int, int]]] | None = None
+) -> list[np.ndarray]:
+    logs: list[list[tuple[int, int]]] = [[] for _ in range(SERVICES)]
+    services = [_service(fam, rng, logs[s]) for s in range(SERVICES)]
+    if spikes is not None:
+        spikes.extend(logs)
     if rng.random() < fam.anomaly_p:
         s, at = int(rng.integers(SERVICES)), FORECAST_DAY + int(rng.integers(3, 60))
         services[s][at : at + int(rng.integers(1, 6))] *= rng.uniform(*fam.anomaly_size)
@@ -267,4 +277,26 @@ def family_organisation(name: str, seed: int) -> list[tuple[str, np.ndarray]]:
     out = [(f"{name}{seed}/acct{a}", np.sum(svcs, axis=0)) for a, svcs in enumerate(accounts)]
     for a, svcs in enumerate(accounts):
         out += [(f"{name}{seed}/acct{a}/svc{s}", v) for s, v in enumerate(svcs)]
+    return out
+
+
+def family_history_anomalies(name: str, seed: int) -> dict[str, list[tuple[int, int]]]:
+    """The spikes injected inside the history, as [start, end) day indices per series.
+
+    Generated with the same draws as :func:`family_organisation` (its values are
+    unchanged); an account series holds its services' spikes. All of them end
+    before ``FORECAST_DAY``, so a detector could have seen each one.
+
+    >>> spikes = family_history_anomalies("B", 1)
+    >>> all(end <= FORECAST_DAY for w in spikes.values() for _, end in w)
+    True
+    """
+    fam = FAMILIES[name]
+    rng = np.random.default_rng([list(FAMILIES).index(name), seed])
+    out: dict[str, list[tuple[int, int]]] = {}
+    for a in range(ACCOUNTS):
+        logs: list[list[tuple[int, int]]] = []
+        _account(fam, rng, logs)
+        out[f"{name}{seed}/acct{a}"] = sorted(w for log in logs for w in log)
+        out.update({f"{name}{seed}/acct{a}/svc{s}": log for s, log in enumerate(logs)})
     return out

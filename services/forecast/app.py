@@ -12,7 +12,9 @@ from services.forecast.budget_feed import follow_budgets, restore_alerts
 from services.forecast.budgets.breach import BudgetWatch
 from services.forecast.budgets.interval import IntervalWatch
 from services.forecast.engine.history import HistoryStore
+from services.forecast.engine.incidents import IncidentBook
 from services.forecast.engine.refresh import refresh_series
+from services.forecast.incident_feed import follow_incidents
 from services.forecast.ingest import CostHistory
 from services.forecast.pool import make_pool
 from services.forecast.refresher import Refresher, RefreshFn
@@ -34,7 +36,7 @@ log = get_logger(__name__)
 
 
 class ForecastApp:
-    """One replica: consumer of costs.daily, the refresher, the budget follower."""
+    """One replica: consumer of costs.daily, the refresher, budget and incident followers."""
 
     def __init__(
         self,
@@ -49,6 +51,7 @@ class ForecastApp:
         self._owns_pool = pool is None
         self.store = HistoryStore(settings.forecast_history_days)
         self.history = CostHistory(self.store, settings.forecast_levels)
+        self.incidents = IncidentBook(settings.forecast_history_days)
         self.budgets = BudgetWatch()
         self.intervals = IntervalWatch()
         self.metrics = metrics or ServiceMetrics(settings.service_name)
@@ -56,7 +59,14 @@ class ForecastApp:
         self.consumer = make_consumer(settings, settings.forecast_group_id)
         self.producer = EventProducer(make_producer(settings), settings)
         self.refresher = Refresher(
-            settings, self.store, self.pool, self.producer, self.budgets, self.intervals, refresh_fn
+            settings,
+            self.store,
+            self.pool,
+            self.producer,
+            self.budgets,
+            self.intervals,
+            refresh_fn,
+            self.incidents,
         )
 
     async def _assigned(self, assigned: list[TopicPartition]) -> None:
@@ -68,6 +78,11 @@ class ForecastApp:
     async def _revoked(self, revoked: list[TopicPartition]) -> None:
         """Drop the series that lived on partitions another replica now owns."""
         self.history.drop_partitions({tp.partition for tp in revoked})
+
+    def _incidents_changed(self, series: set[str]) -> None:
+        """Refit the series whose incident windows changed (those this replica holds)."""
+        self.store.mark_changed(sorted(series))
+        self.refresher.touched()
 
     async def _handle(self, batch: Sequence[Received]) -> None:
         if self.history.apply(batch):
@@ -90,6 +105,9 @@ class ForecastApp:
                     consume_batches(self.consumer, self.producer, self._handle, self.stop),
                     self.refresher.run(self.stop),
                     follow_budgets(self.settings, self.producer, self.budgets, self.stop),
+                    follow_incidents(
+                        self.settings, self.incidents, self.stop, self._incidents_changed
+                    ),
                 )
             finally:
                 await self.consumer.stop()

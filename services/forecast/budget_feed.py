@@ -29,14 +29,17 @@ log = get_logger(__name__)
 POLL_MS = 500
 
 
-async def _assign_all(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
-    partitions = consumer.partitions_for_topic(topic)
-    while not partitions:  # metadata for a fresh topic may need a moment
-        await consumer.force_metadata_update()
+async def assign_all(consumer: AIOKafkaConsumer, *topics: str) -> list[TopicPartition]:
+    """Assign every partition of ``topics``, each read from its first record."""
+    tps: list[TopicPartition] = []
+    for topic in topics:
         partitions = consumer.partitions_for_topic(topic)
-        if not partitions:
-            await asyncio.sleep(POLL_MS / 1000)
-    tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        while not partitions:  # metadata for a fresh topic may need a moment
+            await consumer.force_metadata_update()
+            partitions = consumer.partitions_for_topic(topic)
+            if not partitions:
+                await asyncio.sleep(POLL_MS / 1000)
+        tps += [TopicPartition(topic, p) for p in sorted(partitions)]
     consumer.assign(tps)
     await consumer.seek_to_beginning(*tps)
     return tps
@@ -56,7 +59,7 @@ async def restore_alerts(
     count = 0
     try:
         name = BUDGET_ALERTS.full_name(settings.topic_prefix)
-        tps = await _assign_all(consumer, name)
+        tps = await assign_all(consumer, name)
         ends = await consumer.end_offsets(tps)
         remaining = {tp for tp in tps if ends[tp] > 0}
         while remaining:
@@ -91,7 +94,7 @@ async def follow_budgets(
     consumer = groupless_consumer(settings)
     await consumer.start()
     try:
-        await _assign_all(consumer, BUDGETS.full_name(settings.topic_prefix))
+        await assign_all(consumer, BUDGETS.full_name(settings.topic_prefix))
         while not stop.is_set():
             batches = await consumer.getmany(timeout_ms=POLL_MS)
             for records in batches.values():

@@ -18,6 +18,7 @@ from datetime import date
 from services.forecast.budgets.breach import BudgetWatch
 from services.forecast.budgets.interval import IntervalWatch
 from services.forecast.engine.history import HistoryStore
+from services.forecast.engine.incidents import IncidentBook
 from services.forecast.engine.refresh import RefreshJob, refresh_series
 from services.forecast.settings import ForecastSettings
 from shared.events import BudgetAlert, Forecast, utcnow
@@ -46,6 +47,7 @@ class Refresher:
         budgets: BudgetWatch,
         intervals: IntervalWatch,
         refresh_fn: RefreshFn = refresh_series,
+        incidents: IncidentBook | None = None,
     ) -> None:
         self._settings = settings
         self._store = store
@@ -54,6 +56,7 @@ class Refresher:
         self._budgets = budgets
         self._intervals = intervals
         self._refresh_fn = refresh_fn
+        self._incidents = incidents or IncidentBook(settings.forecast_history_days)
         self._config = settings.refresh_config()
         self._last_change = 0.0
         self._last_refresh = 0.0
@@ -96,6 +99,7 @@ class Refresher:
                 history=self._store.snapshot(series_id),
                 config=self._config,
                 generated_at=now,
+                incidents=self._incidents.windows(series_id),
             )
             futures[loop.run_in_executor(self._pool, self._refresh_fn, job)] = job
         self.fitting.set()

@@ -52,6 +52,18 @@ class MonthEndProjection(_Frozen):
     hi95: float
 
 
+class HistoryIncident(_Frozen):
+    """An incident inside the history a forecast was fitted on (its days were imputed)."""
+
+    incident_id: str
+    source: Literal["anomaly", "restatement"]
+    start: date
+    end: date | None = Field(None, description="Last day; None while the incident is open.")
+    imputed_days: Int64 = Field(
+        0, description="Days of it replaced by a local baseline before fitting."
+    )
+
+
 class Forecast(Event):
     """The current forecast for one daily cost series (compacted by series id)."""
 
@@ -69,6 +81,12 @@ class Forecast(Event):
     backtest: list[BacktestScore] = Field(default_factory=list)
     month_end: MonthEndProjection | None = None
     generated_at: datetime
+    # Optional and defaulted, so events of older producers still validate (v1).
+    history_incidents: list[HistoryIncident] = Field(
+        default_factory=list,
+        description="Open or recent cost incidents and restated days inside the history; "
+        "their days were imputed for fitting and calibration (actuals are unchanged).",
+    )
 
 
 class Budget(Event):

@@ -11,24 +11,38 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from services.forecast.backtest.calibration import Factors, apply, calibrated_folds, fit_factors
+from services.forecast.backtest.calibration import (
+    Factors,
+    apply,
+    calibrated_folds,
+    fit_factors,
+    leave_one_out,
+)
 from services.forecast.backtest.rolling import (
     BacktestPlan,
+    Fold,
     ModelBacktest,
     plan_origins,
     run_backtest,
 )
 from services.forecast.backtest.scoring import score
-from services.forecast.engine.config import RefreshConfig
+from services.forecast.engine.config import MonthEndRule, RefreshConfig
 from services.forecast.engine.ensemble import ENSEMBLES, combine, ensemble_backtest
+from services.forecast.engine.incidents import IncidentWindow, impute, incident_mask
 from services.forecast.exceptions import InsufficientHistoryError, ModelFitError
 from services.forecast.models.base import DailyHistory, Prediction
 from services.forecast.models.registry import build_model
-from services.forecast.monthend.calibration import sum_factors
+from services.forecast.monthend.calibration import SumRule, sum_factors
 from services.forecast.monthend.projection import days_left_in_month, project_month_end
 from services.forecast.selection.select import choose
 from shared.events.base import stable_id
-from shared.events.forecasts import BacktestScore, Forecast, ForecastPoint, MonthEndProjection
+from shared.events.forecasts import (
+    BacktestScore,
+    Forecast,
+    ForecastPoint,
+    HistoryIncident,
+    MonthEndProjection,
+)
 
 
 @dataclass(frozen=True)
@@ -41,6 +55,8 @@ class RefreshJob:
     history: DailyHistory
     config: RefreshConfig
     generated_at: datetime
+    # Open or recent incident windows of this series (engine/incidents.py).
+    incidents: tuple[IncidentWindow, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -141,13 +157,23 @@ def _fit_final(
     outcomes[name] = ModelOutcome(outcome.backtest, outcome.scores, outcome.factors, pred)
 
 
-def month_end_for(history: DailyHistory, outcome: ModelOutcome) -> MonthEndProjection | None:
+def month_end_for(
+    history: DailyHistory, outcome: ModelOutcome, rule: MonthEndRule = "pooled"
+) -> MonthEndProjection | None:
     """A model's month-end projection, its interval calibrated on its backtest folds."""
     if outcome.forecast is None or outcome.factors is None:
         return None
     _, remaining = days_left_in_month(history.last_date)
-    folds = calibrated_folds(outcome.backtest.folds, outcome.factors)
-    return project_month_end(history, outcome.forecast, sum_factors(folds, remaining))
+    raw_folds = outcome.backtest.folds
+    if rule.startswith("loo") and len(raw_folds) > 1:
+        folds = [
+            Fold(f.origin, f.start, f.actual, p, f.scale)
+            for f, p in zip(raw_folds, leave_one_out(raw_folds), strict=True)
+        ]
+    else:
+        folds = calibrated_folds(raw_folds, outcome.factors)
+    sum_rule: SumRule = "fold_max" if rule.endswith("fold_max") else "pooled"
+    return project_month_end(history, outcome.forecast, sum_factors(folds, remaining, sum_rule))
 
 
 def _points(history: DailyHistory, p: Prediction, horizon: int) -> list[ForecastPoint]:
@@ -165,9 +191,36 @@ def _points(history: DailyHistory, p: Prediction, horizon: int) -> list[Forecast
     ]
 
 
+def history_incidents(
+    history: DailyHistory, windows: tuple[IncidentWindow, ...], config: RefreshConfig
+) -> list[HistoryIncident]:
+    """The windows that fall inside ``history``, each with the days of it imputed."""
+    out = []
+    for w in windows:
+        first, last = w.days(history.last_date)
+        if not len(history) or last < history.start or first > history.last_date:
+            continue
+        imputed = int(incident_mask(history, (w,), config.impute).sum())
+        out.append(
+            HistoryIncident(
+                incident_id=w.incident_id,
+                source=w.source,
+                start=w.start,
+                end=w.end,
+                imputed_days=imputed,
+            )
+        )
+    return out
+
+
 def refresh_series(job: RefreshJob) -> Forecast:
-    """The Forecast event for one series (``insufficient_history`` when too short)."""
-    history, config = job.history, job.config
+    """The Forecast event for one series (``insufficient_history`` when too short).
+
+    Models, backtests and calibration are fitted on the history with its incident
+    days imputed; the month-to-date actual is the real one.
+    """
+    raw, config = job.history, job.config
+    history, _ = impute(raw, job.incidents, config.impute)
     base = {
         "series_id": job.series_id,
         "account_id": job.account_id,
@@ -175,6 +228,7 @@ def refresh_series(job: RefreshJob) -> Forecast:
         "history_days": len(history),
         "last_date": history.last_date if len(history) else None,
         "generated_at": job.generated_at,
+        "history_incidents": history_incidents(raw, job.incidents, config),
     }
     event_id = stable_id("forecast", job.series_id, base["last_date"], job.generated_at)
     try:
@@ -199,6 +253,6 @@ def refresh_series(job: RefreshJob) -> Forecast:
         model=outcome.chosen,
         horizons={h: _points(history, chosen.forecast, h) for h in config.horizons},
         backtest=[s for o in outcome.models.values() for s in o.scores],
-        month_end=month_end_for(history, chosen),
+        month_end=month_end_for(raw, chosen, config.monthend_calibration),
         **base,
     )

@@ -21,6 +21,7 @@ approximate; the eval scores it on a holdout.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 
@@ -39,11 +40,17 @@ def _cumsum0(values: np.ndarray) -> np.ndarray:
     return np.concatenate([[0.0], np.cumsum(values)])
 
 
-def sum_factors(folds: Sequence[Fold], days: int) -> SumFactors:
+#: ``pooled``: the quantile of every fold's window scores together; ``fold_max``:
+#: each fold's own quantile, the largest kept (one quiet fold cannot narrow it).
+SumRule = Literal["pooled", "fold_max"]
+
+
+def sum_factors(folds: Sequence[Fold], days: int, rule: SumRule = "pooled") -> SumFactors:
     """Per-level factors on the comonotonic half-width of a ``days``-day sum."""
     factors: SumFactors = {}
     for level in LEVELS:
         scores: list[float] = []
+        per_fold: list[float] = []
         for fold in folds:
             n = fold.actual.shape[0]
             k = min(days, n)
@@ -53,12 +60,16 @@ def sum_factors(folds: Sequence[Fold], days: int) -> SumFactors:
             mean = fold.prediction.mean[:n]
             c_act, c_mean = _cumsum0(fold.actual), _cumsum0(mean)
             c_up, c_down = _cumsum0(hi[:n] - mean), _cumsum0(mean - lo[:n])
+            mine = []
             for s in range(n - k + 1):
                 err = (c_act[s + k] - c_act[s]) - (c_mean[s + k] - c_mean[s])
                 half = (c_up if err > 0 else c_down)[s + k] - (c_up if err > 0 else c_down)[s]
-                scores.append(abs(err) / max(half, 1e-9))
+                mine.append(abs(err) / max(half, 1e-9))
+            scores += mine
+            per_fold.append(float(np.quantile(mine, level)))
         if len(scores) < MIN_WINDOWS:
             factors[level] = 1.0
         else:
-            factors[level] = float(np.clip(np.quantile(scores, level), *FACTOR_RANGE))
+            q = np.quantile(scores, level) if rule == "pooled" else max(per_fold)
+            factors[level] = float(np.clip(q, *FACTOR_RANGE))
     return factors

@@ -72,12 +72,14 @@ def project_month_end(
         return actual + _sum_bound(mean, bound[:remaining], factors[level])
 
     low, high = LEVELS
+    lo80, hi80 = total(prediction.lo80, low), total(prediction.hi80, low)
+    # Per-level factors are estimated apart: the 95% interval must still hold the 80% one.
     return MonthEndProjection(
         month=month,
         actual_to_date=actual,
         projected=actual + float(mean.sum()),
-        lo80=total(prediction.lo80, low),
-        hi80=total(prediction.hi80, low),
-        lo95=total(prediction.lo95, high),
-        hi95=total(prediction.hi95, high),
+        lo80=lo80,
+        hi80=hi80,
+        lo95=min(total(prediction.lo95, high), lo80),
+        hi95=max(total(prediction.hi95, high), hi80),
     )

@@ -6,7 +6,12 @@ from datetime import UTC, date, datetime
 
 from shared import events as ev
 from shared.events.anomalies import RootCause
-from shared.events.forecasts import BacktestScore, ForecastPoint, MonthEndProjection
+from shared.events.forecasts import (
+    BacktestScore,
+    ForecastPoint,
+    HistoryIncident,
+    MonthEndProjection,
+)
 from shared.events.recommendations import OffHoursSchedule, RightsizeOption
 
 T0 = datetime(2026, 10, 5, tzinfo=UTC)
@@ -198,6 +203,15 @@ def samples() -> list[ev.Event]:
                 lo95=1350,
                 hi95=1650,
             ),
+            history_incidents=[
+                HistoryIncident(
+                    incident_id="inc-1",
+                    source="anomaly",
+                    start=date(2026, 9, 20),
+                    end=date(2026, 9, 22),
+                    imputed_days=3,
+                )
+            ],
             generated_at=T1,
         ),
         ev.Budget(

@@ -19,9 +19,19 @@ from services.anomaly.topics import COST_STATE, METRIC_STATE
 from services.gateway.consumer import CONSUMED_TOPICS
 from services.rightsizing.store import CHANGELOG
 from shared.acls import NAMESPACE, PRIVATE_PREFIXES, SERVICES, topic_acls, username
-from shared.topics import ALL_TOPICS, CUR_SHARES
+from shared.topics import (
+    ALL_TOPICS,
+    ANOMALIES,
+    BUDGET_ALERTS,
+    BUDGETS,
+    COSTS_DAILY,
+    COSTS_RESTATEMENTS,
+    CUR_SHARES,
+)
 from tests.unit.deploy.test_manifests import CONSUMER_GROUPS, SCALED_GROUPS
 
+# What services/forecast/app.py, budget_feed.py and incident_feed.py consume.
+FORECAST_READS = (COSTS_DAILY, BUDGETS, BUDGET_ALERTS, ANOMALIES, COSTS_RESTATEMENTS)
 ROOT = Path(__file__).resolve().parents[3]
 USERS = ROOT / "deploy" / "k8s" / "base" / "kafka" / "users.yaml"
 COMPOSE_ACLS = ROOT / "deploy" / "compose" / "kafka" / "acls.tsv"
@@ -105,6 +115,8 @@ def test_no_service_may_read_or_write_what_it_does_not_use() -> None:
     ingestor = {(a.name, a.operation) for a in topic_acls("ingestor") if a.operation != "Describe"}
     reads = {name for name, op in ingestor if op == "Read"}
     assert reads == {CUR_SHARES.name}  # it reads only its own shares' delivered sets
+    forecast = {a.name for a in topic_acls("forecast") if a.operation == "Read"}
+    assert forecast == {t.name for t in FORECAST_READS}  # incidents: anomalies, restatements
     assert not any(a.operation == "Write" and a.name == "spendstream.budgets.v1"
                    for s in SERVICES if s != "gateway" for a in topic_acls(s))  # fmt: skip
 
