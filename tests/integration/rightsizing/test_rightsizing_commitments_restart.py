@@ -17,7 +17,8 @@ from shared.ec2_prices import save_prices
 from shared.events.commitments import CommitmentReport
 from shared.topics import COMMITMENTS, CUR_LINE_ITEMS, ensure_topics
 from simulator import SimConfig, simulate_organisation
-from simulator.commitments import build_world, delivery_events
+from simulator.commitment_lines import delivery_events
+from simulator.commitments import build_world
 from tests.harness.collect import collected
 from tests.harness.wait import wait_for_async
 from tests.integration.rightsizing.test_rightsizing_service import (

@@ -16,7 +16,8 @@ from services.rightsizing.commitments.tracker import CommitmentTracker
 from shared.events import CostLineItem, DeliveryCompleted
 from shared.events.commitments import CommitmentAlert, CommitmentReport
 from simulator import SimConfig, simulate_organisation
-from simulator.commitments import apply_hour, build_world, delivery_events, uncovered_on_demand
+from simulator.commitment_lines import delivery_events
+from simulator.commitments import apply_hour, build_world, uncovered_on_demand
 
 APRIL, MAY = 30 * 24, 31 * 24
 
