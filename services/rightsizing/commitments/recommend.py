@@ -115,7 +115,8 @@ def recommend(
     usage: AccountUsage, table: PriceTable, lookbacks: tuple[int, ...], newest_hour: int
 ) -> list[PurchaseRecommendation]:
     """Recommendations per product, term and lookback that has enough history."""
-    first_hour = min((h for cells in usage.on_demand.values() for h in cells), default=newest_hour)
+    # History starts at the first billed instance hour, covered or not.
+    first_hour = min(usage.eligible, default=newest_hour)
     out: list[PurchaseRecommendation] = []
     for lookback in lookbacks:
         first = newest_hour - lookback * 24 + 1
