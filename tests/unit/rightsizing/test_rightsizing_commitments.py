@@ -169,3 +169,21 @@ def test_history_is_dated_by_every_billed_hour_not_only_uncovered_ones() -> None
     assert thirty.hourly_commitment == pytest.approx(0.07)
     assert thirty.net_savings == pytest.approx(7.20)
     assert thirty.projected_utilisation == pytest.approx(25 / 30)
+
+
+def test_projected_coverage_counts_what_is_already_covered() -> None:
+    """Half the usage already under a plan; buying the rest projects full coverage."""
+    from services.rightsizing.commitments.recommend import recommend
+    from services.rightsizing.commitments.usage import AccountUsage
+    from shared.ec2_prices import PriceTable, Rates
+
+    key = ("us-east-1", "linux", "shared", "m5.large")
+    table = PriceTable({key: Rates(on_demand=0.096, compute_sp_1y_no_upfront=0.07)})
+    hours = 7 * 24
+    usage = AccountUsage(
+        eligible=dict.fromkeys(range(hours), 0.192), sp_covered=dict.fromkeys(range(hours), 0.096)
+    )
+    usage.on_demand[key] = {h: [1.0, 0.096] for h in range(hours)}
+    rec = next(r for r in recommend(usage, table, (7,), hours - 1) if r.term_years == 1)
+    assert rec.projected_coverage == pytest.approx(1.0)
+    assert rec.projected_utilisation == pytest.approx(1.0)
