@@ -44,9 +44,17 @@ TARGETS = {"ratio": 0.90, "utilisation": 0.95}
 
 
 def account_usage(world: CommitmentWorld, left: np.ndarray, account: str) -> AccountUsage:
-    """The uncovered On-Demand hours of one account as the tracker would sum them."""
+    """One account's hours as the tracker would sum them.
+
+    Every instance hour's On-Demand cost (``eligible``, which dates the history)
+    and the uncovered On-Demand hours per type.
+    """
     usage = AccountUsage()
     first = int(world.start.timestamp()) // 3600
+    hours = left.shape[1]
+    mine = [g for g, m in enumerate(world.members) if m.account_id == account]
+    billed = (world.counts[mine, :hours] * world.on_demand[mine, None]).sum(axis=0)
+    usage.eligible = {first + h: float(v) for h, v in enumerate(billed) if v > 0}
     for g, member in enumerate(world.members):
         if member.account_id != account:
             continue

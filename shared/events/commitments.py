@@ -65,7 +65,9 @@ class PurchaseRecommendation(_Frozen):
     )
     net_savings: float = Field(description="Net savings on the lookback, had it been held.")
     estimated_monthly_savings: float
-    projected_coverage: float = Field(ge=0, le=1)
+    projected_coverage: float = Field(
+        ge=0, le=1, description="Share of all eligible usage covered, held commitments included."
+    )
     projected_utilisation: float = Field(ge=0, le=1)
     break_even_utilisation: float = Field(
         ge=0, le=1, description="Utilisation below which it would cost more than On-Demand."

@@ -45,6 +45,14 @@ class Curves:
 
     hours: np.ndarray
     on_demand: dict[UsageKey, tuple[np.ndarray, np.ndarray]]  # key -> (instance hours, cost)
+    eligible: float = 0.0  # On-Demand-equivalent cost of every instance hour of the window
+    covered: float = 0.0  # the part held commitments already covered
+
+    def projected_coverage(self, outcome: Outcome) -> float:
+        """Coverage of all the window's usage had the purchase been held too."""
+        if self.eligible <= 0:
+            return min(1.0, outcome.coverage)
+        return min(1.0, (self.covered + outcome.covered_on_demand) / self.eligible)
 
     @classmethod
     def of(cls, usage: AccountUsage, first: int, last: int) -> Curves:
@@ -59,7 +67,12 @@ class Curves:
                     cost[hour - first] += od
             if cost.any():
                 out[key] = (count, cost)
-        return cls(hours, out)
+
+        def window(values: dict[int, float]) -> float:
+            return sum(v for h, v in values.items() if first <= h <= last)
+
+        covered = window(usage.sp_covered) + window(usage.ri_covered)
+        return cls(hours, out, window(usage.eligible), covered)
 
 
 def _rate(table: PriceTable, key: UsageKey, field: str) -> float | None:
@@ -73,6 +86,7 @@ def _recommendation(
     term: int,
     lookback: int,
     outcome: Outcome,
+    curves: Curves,
     unpriced: float,
     **where: object,
 ) -> PurchaseRecommendation:
@@ -87,7 +101,7 @@ def _recommendation(
         unpriced_on_demand=unpriced,
         net_savings=outcome.net_savings,
         estimated_monthly_savings=outcome.monthly_savings,
-        projected_coverage=min(1.0, outcome.coverage),
+        projected_coverage=curves.projected_coverage(outcome),
         projected_utilisation=min(1.0, outcome.utilisation),
         break_even_utilisation=outcome.break_even_utilisation,
         **where,
@@ -115,7 +129,8 @@ def recommend(
     usage: AccountUsage, table: PriceTable, lookbacks: tuple[int, ...], newest_hour: int
 ) -> list[PurchaseRecommendation]:
     """Recommendations per product, term and lookback that has enough history."""
-    first_hour = min((h for cells in usage.on_demand.values() for h in cells), default=newest_hour)
+    # History starts at the first billed instance hour, covered or not.
+    first_hour = min(usage.eligible, default=newest_hour)
     out: list[PurchaseRecommendation] = []
     for lookback in lookbacks:
         first = newest_hour - lookback * 24 + 1
@@ -128,7 +143,9 @@ def recommend(
                 if committed.any():
                     outcome = optimise(od, committed)
                     if outcome.commitment > 0:
-                        out.append(_recommendation(product, term, lookback, outcome, left_out))
+                        out.append(
+                            _recommendation(product, term, lookback, outcome, curves, left_out)
+                        )
             else:
                 out += _reserved(curves, table, field, term, lookback)
     return out
@@ -152,6 +169,7 @@ def _reserved(
                 term,
                 lookback,
                 outcome,
+                curves,
                 0.0,
                 region=region,
                 instance_type=itype,

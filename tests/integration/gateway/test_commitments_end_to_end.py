@@ -32,7 +32,8 @@ from shared.events.commitments import CommitmentReport
 from shared.topics import INSTANCE_RATES
 from simulator import SimConfig, simulate_organisation
 from simulator.commitment_cur import cur2_table
-from simulator.commitments import build_world, delivery_events
+from simulator.commitment_lines import delivery_events
+from simulator.commitments import build_world
 from tests.fixtures.cur.builders import export_delivery, write_parquet
 from tests.harness.collect import collected
 from tests.harness.wait import wait_for_async

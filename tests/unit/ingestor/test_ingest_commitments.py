@@ -123,7 +123,8 @@ def test_simulated_ri_and_savings_plan_lines_read_back_through_the_ingestor(
 
     from simulator import SimConfig, simulate_organisation
     from simulator.commitment_cur import cur2_table
-    from simulator.commitments import build_world, delivery_events
+    from simulator.commitment_lines import delivery_events
+    from simulator.commitments import build_world
 
     org = simulate_organisation(SimConfig(seed=4, accounts=2, days=30, instances=24))
     world = build_world(org.fleet, date(2024, 5, 1), 2, seed=4)

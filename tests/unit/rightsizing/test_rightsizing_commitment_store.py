@@ -14,7 +14,8 @@ from shared.events import CostLineItem
 from shared.events.commitments import CommitmentReport
 from shared.state_codec import ChangelogDecodeError
 from simulator import SimConfig, simulate_organisation
-from simulator.commitments import build_world, delivery_events
+from simulator.commitment_lines import delivery_events
+from simulator.commitments import build_world
 
 
 @pytest.fixture(scope="module")

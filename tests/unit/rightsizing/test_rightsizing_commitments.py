@@ -16,7 +16,8 @@ from services.rightsizing.commitments.tracker import CommitmentTracker
 from shared.events import CostLineItem, DeliveryCompleted
 from shared.events.commitments import CommitmentAlert, CommitmentReport
 from simulator import SimConfig, simulate_organisation
-from simulator.commitments import apply_hour, build_world, delivery_events, uncovered_on_demand
+from simulator.commitment_lines import delivery_events
+from simulator.commitments import apply_hour, build_world, uncovered_on_demand
 
 APRIL, MAY = 30 * 24, 31 * 24
 
@@ -147,3 +148,42 @@ def test_hostile_costs_give_a_report_not_a_crash(world) -> None:
     assert np.isfinite(report.eligible_on_demand)
     assert 0 <= report.coverage <= 1
     assert all(c.utilisation is None or 0 <= c.utilisation <= 1 for c in report.commitments)
+
+
+def test_history_is_dated_by_every_billed_hour_not_only_uncovered_ones() -> None:
+    """Usage covered for five days, then On-Demand: the 30-day lookback exists (30 days
+    billed), though On-Demand hours only span the last 25."""
+    from services.rightsizing.commitments.recommend import recommend
+    from services.rightsizing.commitments.usage import AccountUsage
+    from shared.ec2_prices import PriceTable, Rates
+
+    key = ("us-east-1", "linux", "shared", "m5.large")
+    table = PriceTable({key: Rates(on_demand=0.096, compute_sp_1y_no_upfront=0.07)})
+    hours = 30 * 24
+    usage = AccountUsage(eligible=dict.fromkeys(range(hours), 0.096))
+    usage.on_demand[key] = {h: [1.0, 0.096] for h in range(hours - 25 * 24, hours)}
+    got = recommend(usage, table, (7, 30, 60), hours - 1)
+    assert {r.lookback_days for r in got} == {7, 30}
+    thirty = next(r for r in got if r.lookback_days == 30)
+    # $0.07/h over 720 h (50.40) replaces 600 h of $0.096 (57.60): 7.20 saved, 25/30 used.
+    assert thirty.hourly_commitment == pytest.approx(0.07)
+    assert thirty.net_savings == pytest.approx(7.20)
+    assert thirty.projected_utilisation == pytest.approx(25 / 30)
+
+
+def test_projected_coverage_counts_what_is_already_covered() -> None:
+    """Half the usage already under a plan; buying the rest projects full coverage."""
+    from services.rightsizing.commitments.recommend import recommend
+    from services.rightsizing.commitments.usage import AccountUsage
+    from shared.ec2_prices import PriceTable, Rates
+
+    key = ("us-east-1", "linux", "shared", "m5.large")
+    table = PriceTable({key: Rates(on_demand=0.096, compute_sp_1y_no_upfront=0.07)})
+    hours = 7 * 24
+    usage = AccountUsage(
+        eligible=dict.fromkeys(range(hours), 0.192), sp_covered=dict.fromkeys(range(hours), 0.096)
+    )
+    usage.on_demand[key] = {h: [1.0, 0.096] for h in range(hours)}
+    rec = next(r for r in recommend(usage, table, (7,), hours - 1) if r.term_years == 1)
+    assert rec.projected_coverage == pytest.approx(1.0)
+    assert rec.projected_utilisation == pytest.approx(1.0)

@@ -1,0 +1,46 @@
+"""A hostile record on the commitment changelog can neither run code nor poison a report.
+
+Anything with write access to Kafka can write to right-sizing's private
+commitment changelog. Its records are data only (packed arrays in MessagePack):
+a pickle, or a record of the right shape with the wrong contents, is skipped
+(that account-period starts afresh) and counted, never loaded.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import zlib
+from pathlib import Path
+
+import msgpack
+
+from services.rightsizing.commitments.store import CommitmentStore, UsageCodec
+from services.rightsizing.commitments.usage import AccountUsage
+from shared.settings import SpendstreamSettings
+
+
+class _RunsAShell:
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):  # what an attacker's pickle does on load
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_hostile_commitment_records_are_skipped_not_run(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    store = CommitmentStore(SpendstreamSettings(), producer=None)  # type: ignore[arg-type]
+    good = UsageCodec().encode(AccountUsage(eligible={1: 2.0}))
+    store._apply(b"111111111111|2024-04-01", good, 0, 0)
+    nan = msgpack.packb([[b"\x01" + b"\x00" * 7, b"\x00" * 6 + b"\xf8\x7f"], [b"", b""],
+                         [b"", b""], [], 0.0, []])  # fmt: skip
+    hostile = {
+        b"111111111111|2024-04-01": pickle.dumps(_RunsAShell(marker)),
+        b"222222222222|2024-04-01": b"\x01" + zlib.compress(nan),  # a NaN cost
+    }
+    for offset, (key, value) in enumerate(hostile.items(), 1):
+        store._apply(key, value, 0, offset)
+    assert not marker.exists()
+    assert store.skipped == 2
+    assert store.values == {}  # the older good state is stale once a bad one follows
