@@ -1,9 +1,6 @@
-// The first page's main API call, started while the rest of the console's code loads.
-//
-// index.html loads this small module on its own (async, so it runs the moment it is in,
-// without waiting for the others): when the tab opens on the anomaly list with a key in
-// sessionStorage, the list's request goes out at once, and api() answers the page's
-// identical request (same URL, same key) from it instead of sending a second one.
+// The anomaly list's query and URL, and the call ../boot.js (inline in the page) may have
+// sent already: api() answers the page's identical request (same URL, same key) from it
+// instead of sending a second one. boot.js builds the same URL as listQuery and url.
 
 import { addDays, startOfDay } from "./format.js";
 
@@ -32,23 +29,10 @@ export function url(path, params) {
 /** The headers of every API call. */
 export const headers = (key) => ({ Authorization: `Bearer ${key}`, Accept: "application/json" });
 
-const started = new Map();
-
-/** The response promise of an early GET of `href` with `key`, once (null when none). */
+/** The response promise of the early GET of `href` with `key`, once (null when none). */
 export function takeEarly(href, key) {
-  const early = started.get(href);
-  started.delete(href);
-  return early && early.key === key ? early.response : null;
+  const early = window.spendstreamEarly;
+  if (!early || early.href !== href || early.key !== key) return null;
+  delete window.spendstreamEarly;
+  return early.response;
 }
-
-function start() {
-  const key = sessionStorage.getItem(KEY);
-  const [path, query = ""] = location.hash.replace(/^#\/?/, "").split("?");
-  if (!key || path !== "anomalies") return;
-  const href = url("/v1/anomalies", listQuery(new URLSearchParams(query))).href;
-  const response = fetch(href, { headers: headers(key), cache: "no-store" });
-  response.catch(() => {}); // a failure is reported by api(), which awaits the same promise
-  started.set(href, { key, response });
-}
-
-start();
