@@ -191,6 +191,34 @@ def test_every_page_shows_the_tenants_data(watched: Watched, system: System) -> 
     watched.ok()
 
 
+def test_a_first_load_of_a_filtered_list_sends_its_api_call_once(
+    watched: Watched, system: System
+) -> None:
+    """The inline boot script's early call is the one the page uses (same URL, same key)."""
+    sign_in(watched, system)
+    page = watched.page
+    route = "anomalies?severity=medium&status=resolved&since=2026-01-01&until=2030-12-31"
+    open_page(watched, system, route)
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url) if "/v1/anomalies" in r.url else None)
+    page.reload()  # a first load with the key already in sessionStorage
+    page.wait_for_selector(".page-anomalies[data-ready=true]")
+    assert len(sent) == 1, sent
+    assert "since=2026-01-01T00%3A00%3A00Z" in sent[0]
+    assert "until=2031-01-01T00%3A00%3A00Z" in sent[0]
+    shown = system.client.get(
+        "/v1/anomalies",
+        severity="medium",
+        status="resolved",
+        since="2026-01-01T00:00:00Z",
+        until="2031-01-01T00:00:00Z",
+        limit=50,
+    )["items"]
+    assert shown, "the demo organisation has resolved medium anomalies"
+    assert page.locator("#anomaly-list tbody tr").count() == len(shown)
+    watched.ok()
+
+
 def test_accept_and_dismiss_persist_across_a_reload(watched: Watched, system: System) -> None:
     sign_in(watched, system)
     page = watched.page
