@@ -22,16 +22,22 @@ Each is repeated ``--runs`` times; the figures are ratios of the medians
 met only if the first visit meets it), printed with the load average.
 
 Run: ``make bench-console`` (``--rows``, ``--runs`` to change; chromium from
-Debian's package, see ``devstack.chromium``).
+Debian's package, see ``devstack.chromium``). ``--checkouts DIR,DIR,...`` compares
+the console of other checkouts (git worktrees) in the same run instead: one gateway
+per checkout on the same fill, first visits and API-alone loads interleaved
+across them, so machine load falls on each alike.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import statistics
+import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from playwright.sync_api import Browser, BrowserContext, sync_playwright
@@ -139,11 +145,69 @@ def api_fetches(browser: Browser, base: str, key: str, runs: int) -> list[float]
         context.close()
 
 
+@contextlib.contextmanager
+def _in(directory: str) -> Iterator[None]:
+    """Run inside ``directory`` (a gateway started here imports that checkout's code)."""
+    home = os.getcwd()
+    os.chdir(directory)
+    try:
+        yield
+    finally:
+        os.chdir(home)
+
+
+def compare(checkouts: list[str], rows: int, runs: int) -> None:
+    """The first-visit figures of several checkouts' consoles, measured interleaved."""
+    with backends() as (dsn, bootstrap):
+        key, took = asyncio.run(fill(dsn, fresh_schema(dsn, "bench_console"), rows))
+        print(f"== fill: {rows:,} anomalies + {rows:,} recommendations in {took:.0f} s")
+        servers: list[subprocess.Popen[bytes]] = []
+        bases = []
+        try:
+            for checkout in checkouts:
+                port = free_port()
+                with _in(checkout):
+                    log = Path(tempfile.gettempdir()) / f"bench-console-{port}.log"
+                    servers.append(serve(dsn, bootstrap, "bench_console", port, log))
+                bases.append(f"http://127.0.0.1:{port}")
+            with sync_playwright() as pw:
+                browser = pw.chromium.launch(
+                    executable_path=str(chromium_executable()), args=CHROMIUM_ARGS
+                )
+                for base in bases:
+                    page_run(browser, base, key)  # warm each server's caches
+                pages: dict[str, list[tuple[float, float]]] = {c: [] for c in checkouts}
+                loads: dict[str, list[float]] = {c: [] for c in checkouts}
+                for _ in range(runs):
+                    for checkout, base in zip(checkouts, bases, strict=True):
+                        pages[checkout].append(page_run(browser, base, key))
+                        loads[checkout] += api_loads(browser, base, key, 1)
+                browser.close()
+        finally:
+            for server in servers:
+                server.terminate()
+                server.wait(timeout=30)
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"== {runs} interleaved runs each, medians (load average {load})")
+    for checkout in checkouts:
+        ready = statistics.median(p[0] for p in pages[checkout])
+        fcp = statistics.median(p[1] for p in pages[checkout])
+        loaded = statistics.median(loads[checkout])
+        print(
+            f"  {checkout}: first contentful paint {fcp:.1f} ms, list interactive {ready:.1f} ms,"
+            f" API call loaded alone {loaded:.1f} ms, ratio {ready / loaded:.2f}x"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="anomalies and recommendations")
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--checkouts", help="compare these checkouts (comma-separated dirs)")
     args = parser.parse_args()
+    if args.checkouts:
+        compare(args.checkouts.split(","), args.rows, args.runs)
+        return
     with backends() as (dsn, bootstrap):
         print(f"== fill: {args.rows:,} anomalies + {args.rows:,} recommendations (COPY)")
         schema = fresh_schema(dsn, "bench_console")

@@ -47,6 +47,8 @@ class Scenario:
     instances: int = 60
     cloudwatch_days: int = 14
     format: str = "cur2"
+    # A spike over the last N days, so an incident is still open at the end (0: none).
+    open_spike_days: int = 0
 
 
 @dataclass
@@ -171,6 +173,8 @@ def simulate(pipeline: Pipeline, scenario: Scenario, log: Callable[[str], None] 
         str(data / "cloudwatch.parquet"),
         "--cloudwatch-days",
         str(scenario.cloudwatch_days),
+        "--open-spike-days",
+        str(scenario.open_spike_days),
     )
     pipeline.timings["simulate_s"] = time.monotonic() - started
     truth = data / "cur" / "ground_truth.json"

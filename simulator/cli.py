@@ -64,6 +64,9 @@ def simulate(
     platforms: Annotated[
         bool, typer.Option(help="Windows, RHEL, SUSE and SQL Server instances (PLATFORM_MIX).")
     ] = False,
+    open_spike_days: Annotated[
+        int, typer.Option(help="Also a spike over the last N days: an incident open at the end.")
+    ] = 0,
 ) -> None:
     """Write the organisation's deliveries, ground truth and (optionally) datapoints."""
     try:
@@ -75,6 +78,7 @@ def simulate(
             start=date.fromisoformat(start),
             intraday=intraday,
             platform_mix=PLATFORM_MIX if platforms else (),
+            open_spike_days=open_spike_days,
         )
         org = simulate_organisation(config)
         cutoff = datetime.fromisoformat(until) if until else None

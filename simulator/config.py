@@ -66,6 +66,9 @@ class SimConfig:
         platform_mix: (EC2 ``PlatformDetails``, share) pairs for the fleet's OSes and
             licences; empty (the default): every instance Linux/UNIX, as before.
             ``PLATFORM_MIX`` is a mix with every priced OS.
+        open_spike_days: One more cost anomaly, a spike over the last N days, so an
+            incident is still open when the data ends (0, the default: none, and the
+            organisation is exactly as before).
     """
 
     seed: int = 1
@@ -82,6 +85,7 @@ class SimConfig:
     restatement: bool = True
     intraday: bool = False
     platform_mix: tuple[tuple[str, float], ...] = ()
+    open_spike_days: int = 0
 
     def __post_init__(self) -> None:
         """Reject values that would silently produce a meaningless organisation."""
@@ -98,6 +102,10 @@ class SimConfig:
             raise SimConfigError(
                 f"days={self.days} leaves no room after the {self.warmup_days}-day warm-up; "
                 f"use days >= {self.warmup_days + 7} or set cost_anomalies=metric_anomalies=0"
+            )
+        if not 0 <= self.open_spike_days <= max(self.days - self.warmup_days, 0):
+            raise SimConfigError(
+                f"open_spike_days={self.open_spike_days}: use 0 to the days after the warm-up"
             )
         if not 0.0 <= self.memory_agent_share <= 1.0:
             raise SimConfigError("memory_agent_share must be within [0, 1]")
@@ -124,4 +132,6 @@ class SimConfig:
             del data["platform_mix"]  # the ground truth of a Linux-only fleet reads as before
         else:
             data["platform_mix"] = [list(pair) for pair in self.platform_mix]
+        if not self.open_spike_days:
+            del data["open_spike_days"]  # as before when unused
         return data

@@ -243,3 +243,60 @@ def _new_service(
         shape="new_service",
     )
     return row, record, new
+
+
+def inject_open_spike(
+    series: list[Series],
+    clean: np.ndarray,
+    cal: Calendar,
+    injection: Injection,
+    days_open: int,
+    rng: np.random.Generator,
+) -> None:
+    """Add one spike covering the last ``days_open`` days, so an incident is open at the end.
+
+    Every other anomaly has ended (or been accepted as a new level) by the last
+    day, so without this a finished simulation has no live incident to act on
+    (the console's feedback test needs one). The host is a usage series no other
+    anomaly uses; the magnitude is a spike's at its strongest (10 sigma, at least
+    $50/day), so detection is certain. ``rng`` is a stream of its own: the rest of
+    the organisation is drawn exactly as without it.
+    """
+    days = len(cal.dates)
+    start = days - days_open
+    used = {a.series_id for a in injection.anomalies}
+    hosts = [
+        i
+        for i, s in enumerate(series)
+        if s.kind == "usage"
+        and s.series_id not in used
+        and clean[i, :start].mean() >= MIN_HOST_MEAN_USD
+    ]
+    if not hosts or start < 1:
+        return
+    i = hosts[int(rng.integers(len(hosts)))]
+    s = series[i]
+    sigma = _sigma(clean[i, :start], cal.weekday[:start])
+    mag = round(max(MIN_ANOMALY_USD_PER_DAY, 10 * sigma), 2)
+    injection.extra[i, start:] = np.round(injection.extra[i, start:] + mag, 6)
+    culprit = int(rng.integers(len(s.resource_ids)))
+    injection.culprit[s.series_id] = culprit
+    injection.anomalies.append(
+        InjectedAnomaly(
+            id=f"anom-{len(injection.anomalies):03d}-spike-open",
+            kind="spike",
+            level="usage_type",
+            account_id=s.account_id,
+            service=s.product_code,
+            usage_type=s.usage_type,
+            resource_id=s.resource_ids[culprit] or None,
+            metric=None,
+            start=cal.dates[start],
+            end=cal.dates[-1],
+            magnitude=float(mag),
+            description=f"+${mag:,.2f}/day on {s.usage_type} over the last {days_open} day(s)",
+            region=s.region,
+            series_id=s.series_id,
+            shape="spike",
+        )
+    )

@@ -23,7 +23,7 @@ from shared.events import MetricDatapoint
 from simulator import fleet_view
 from simulator.catalogue import load_instance_types
 from simulator.config import SimConfig
-from simulator.cost_anomalies import inject
+from simulator.cost_anomalies import inject, inject_open_spike
 from simulator.costs import Calendar, month_charges, usage_matrix
 from simulator.fleet import FleetMember, assign_platforms, build_fleet
 from simulator.hourly import hour_weights
@@ -250,6 +250,10 @@ def simulate_organisation(config: SimConfig) -> SimulatedOrg:
         r_anom,
         r_hours if config.intraday else None,
     )
+    if config.open_spike_days:
+        # Its own stream, as the platforms': the rest is drawn as without it.
+        open_rng = np.random.default_rng(np.random.SeedSequence([config.seed, 0x06]))
+        inject_open_spike(series, clean, cal, injection, config.open_spike_days, open_rng)
     series = series + injection.new_series
     extra = np.vstack([injection.extra, np.zeros_like(injection.new_rows)])
     usage = np.vstack([clean, injection.new_rows]) + extra

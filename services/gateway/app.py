@@ -212,7 +212,9 @@ def create_app(settings: GatewaySettings, metrics: ServiceMetrics | None = None)
     app.add_middleware(LockedOut)
     app.add_middleware(RequestMetrics, registry=app.state.metrics.registry)
     # Outermost, so the body limit's own 413/408 answers carry the headers too.
-    app.add_middleware(SecurityHeaders, immutable_prefix=assets.prefix)
+    app.add_middleware(
+        SecurityHeaders, immutable_prefix=assets.prefix, script_hashes=assets.script_hashes
+    )
     return app
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,10 @@ CHROMIUM_ARGS = [
 PIPELINE_TIMEOUT_S = 600.0
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
 OTHER_ACCOUNT = "999999999999"
+# The e2e organisation plus a spike over its last three days: every other anomaly has
+# ended by then, and feedback needs an incident that is still open to change.
+OPEN_SPIKE_DAYS = 3
+SCENARIO = replace(SMALL, open_spike_days=OPEN_SPIKE_DAYS)
 
 
 def _chromium() -> Path:
@@ -76,12 +80,13 @@ class System:
 
 @pytest.fixture(scope="module")
 def system() -> Iterator[System]:
-    """The demo's pipeline on a small organisation, after every result kind has arrived."""
+    """The demo's pipeline on a small organisation (one incident still open at its end),
+    after every result kind has arrived."""
     state = Path(tempfile.mkdtemp(prefix="spendstream-browser-"))
     state.chmod(0o755)  # PostgreSQL's unprivileged user must enter it
     try:
         with running_system(state) as pipeline:
-            simulate(pipeline, SMALL)
+            simulate(pipeline, SCENARIO)
             key = create_api_key(pipeline)
             pipeline.cli("admin", "tenant", "create", "other", "--accounts", OTHER_ACCOUNT)
             out = pipeline.cli("admin", "key", "create", "--tenant", "other", "--scope", "write")

@@ -12,7 +12,7 @@ import asyncio
 import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from aiokafka import TopicPartition
@@ -92,6 +92,17 @@ def test_every_page_shows_the_tenants_data(watched: Watched, system: System) -> 
     assert held["datasets"]["80% interval"] == [
         [f["month_end"]["lo80"], f["month_end"]["hi80"]] for f in projected
     ]
+    # What changed since yesterday: /v1/changes, one row per account, its day-over-day change.
+    changed = system.client.get("/v1/changes")
+    rows = page.locator("#overview-changes tbody tr")
+    assert rows.count() == len(changed["costs"]) > 0
+    for i, c in enumerate(changed["costs"]):
+        cells = rows.nth(i).locator("td").all_inner_texts()
+        sign = "+" if c["change"] >= 0 else "-"
+        assert cells[:2] == [c["account_id"], c["day"][:10]]
+        assert cells[3] == f"{sign}${abs(c['change']):,.2f}", cells
+    counts = page.inner_text("#changes-counts")
+    assert f"{changed['anomalies']['open_now']} open now" in counts
 
     # Anomalies: the first server page, as many rows as the API returns.
     open_page(watched, system, "anomalies")
@@ -117,6 +128,23 @@ def test_every_page_shows_the_tenants_data(watched: Watched, system: System) -> 
     rows = download.value.path().read_text().splitlines()
     # A header, then one row per point drawn.
     assert len(rows) == 1 + sum(len(g["points"]) for g in breakdown["groups"])
+
+    # Costs stacked by region (read by the gateway from the usage types' region codes).
+    open_page(watched, system, "costs?by=region")
+    by_region = system.client.get("/v1/costs/breakdown", group_by="region", top=7)
+    held = chart(watched, "costs")
+    regions = [g["key"] if not g["other"] else "other" for g in by_region["groups"]]
+    assert list(held["datasets"]) == regions
+    assert "us-east-1" in regions
+    assert len(regions) >= 2, regions
+    for group in by_region["groups"]:
+        drawn = held["datasets"]["other" if group["other"] else group["key"]]
+        assert sum(drawn) == pytest.approx(group["total"], rel=REL)
+    # Every dollar of the service view is in the region view, and no more.
+    assert sum(t["cost"] for t in by_region["totals"]) == pytest.approx(
+        sum(t["cost"] for t in breakdown["totals"]), rel=1e-6
+    )
+    screenshot(watched, "costs-by-region")
 
     # Savings: largest first, as the API sorts; a row's options open in place.
     open_page(watched, system, "savings")
@@ -160,6 +188,34 @@ def test_every_page_shows_the_tenants_data(watched: Watched, system: System) -> 
     open_page(watched, system, "live")
     page.wait_for_selector("#live-alerts tr", timeout=UI_TIMEOUT_MS)
     screenshot(watched, "live")
+    watched.ok()
+
+
+def test_a_first_load_of_a_filtered_list_sends_its_api_call_once(
+    watched: Watched, system: System
+) -> None:
+    """The inline boot script's early call is the one the page uses (same URL, same key)."""
+    sign_in(watched, system)
+    page = watched.page
+    route = "anomalies?severity=medium&status=resolved&since=2026-01-01&until=2030-12-31"
+    open_page(watched, system, route)
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url) if "/v1/anomalies" in r.url else None)
+    page.reload()  # a first load with the key already in sessionStorage
+    page.wait_for_selector(".page-anomalies[data-ready=true]")
+    assert len(sent) == 1, sent
+    assert "since=2026-01-01T00%3A00%3A00Z" in sent[0]
+    assert "until=2031-01-01T00%3A00%3A00Z" in sent[0]
+    shown = system.client.get(
+        "/v1/anomalies",
+        severity="medium",
+        status="resolved",
+        since="2026-01-01T00:00:00Z",
+        until="2031-01-01T00:00:00Z",
+        limit=50,
+    )["items"]
+    assert shown, "the demo organisation has resolved medium anomalies"
+    assert page.locator("#anomaly-list tbody tr").count() == len(shown)
     watched.ok()
 
 
@@ -285,6 +341,66 @@ def test_anomaly_detail_draws_band_root_cause_and_takes_feedback(
         )
     assert [e.verdict for e in events] == ["true_positive"]
     assert events[0].series_id == a["series_id"]
+    watched.ok()
+
+
+def _open_spike(system: System) -> dict[str, Any]:
+    """The incident on the simulator's spike over the last days, once the API shows it open."""
+    injected = cast(list[dict[str, Any]], system.pipeline.ground_truth["anomalies"])
+    truth = next(a for a in injected if a["id"].endswith("-spike-open"))
+
+    def found() -> dict[str, Any] | None:
+        items = system.client.get(
+            "/v1/anomalies", status="open", account=truth["account_id"], limit=500
+        )["items"]
+        return next(
+            (
+                a
+                for a in items
+                if a["kind"] == "cost"
+                and a["service"] == truth["service"]
+                and a["window_start"][:10] >= truth["start"]
+            ),
+            None,
+        )
+
+    return wait_for(found, timeout=UI_TIMEOUT_MS / 1000, description="the open spike's incident")
+
+
+def test_false_positive_feedback_resolves_the_open_incident(
+    watched: Watched, system: System
+) -> None:
+    """Page -> gateway -> feedback topic -> detector -> resolved incident -> page."""
+    incident = _open_spike(system)
+    iid = incident["incident_id"]
+    before = system.client.get(f"/v1/anomalies/{iid}")
+    sign_in(watched, system)
+    open_page(watched, system, f"anomalies/{iid}")
+    page = watched.page
+    assert page.inner_text("#anomaly-state").startswith("open")
+    lifecycle = page.locator("section", has_text="Lifecycle").locator("tbody tr")
+    assert lifecycle.count() == len(before["history"])
+
+    page.click("button[data-verdict=false_positive]")
+    # The page watches the incident and redraws once the detector's resolution is stored.
+    page.wait_for_selector("#anomaly-state:text-matches('^resolved')", timeout=UI_TIMEOUT_MS)
+    after = system.client.get(f"/v1/anomalies/{iid}")
+    assert after["status"] == "resolved"
+    assert after["revision"] > before["revision"]
+    assert after["reason"] == "marked false positive"
+    assert page.inner_text("#anomaly-state") == (
+        f"resolved (revision {after['revision']}, {after['action']})"
+    )
+    assert lifecycle.count() == len(after["history"]) == len(before["history"]) + 1
+    assert "marked false positive" in lifecycle.last.inner_text()
+    with ThreadPoolExecutor(1) as pool:
+        events = pool.submit(asyncio.run, _feedback_events(system, iid)).result()
+    # (The detail test may have confirmed the same incident first, if it is the largest.)
+    assert [e.verdict for e in events][-1:] == ["false_positive"]
+    # The incident left the open list the overview draws from.
+    still_open = system.client.get("/v1/anomalies", status="open", limit=500)["items"]
+    assert iid not in {a["incident_id"] for a in still_open}
+    screenshot(watched, "anomaly-false-positive")
     watched.ok()
 
 

@@ -27,19 +27,28 @@ SECURITY_HEADERS = (
     (b"x-content-type-options", b"nosniff"),
 )
 # The console's pages run only scripts, styles and requests from the gateway itself: no
-# inline script, no eval, no CDN, no framing, so an injected string cannot run and a
-# key in sessionStorage cannot be sent elsewhere.
+# eval, no CDN, no framing, no inline script but the page's own (allowed by its hash,
+# never by 'unsafe-inline'), so an injected string cannot run and a key in
+# sessionStorage cannot be sent elsewhere.
 CONSOLE_PREFIX = "/console"
-CONSOLE_HEADERS = (
-    (
-        b"content-security-policy",
-        b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        b"connect-src 'self'; font-src 'self'; manifest-src 'self'; base-uri 'none'; "
-        b"form-action 'self'; frame-ancestors 'none'",
-    ),
-    (b"referrer-policy", b"no-referrer"),
-    (b"x-frame-options", b"DENY"),
-)
+
+
+def console_headers(script_hashes: tuple[str, ...] = ()) -> tuple[tuple[bytes, bytes], ...]:
+    """The console's headers; ``script_hashes`` (``sha256-<base64>``) are its inline scripts."""
+    scripts = " ".join(["'self'", *(f"'{h}'" for h in script_hashes)])
+    return (
+        (
+            b"content-security-policy",
+            f"default-src 'none'; script-src {scripts}; style-src 'self'; img-src 'self' data:; "
+            "connect-src 'self'; font-src 'self'; manifest-src 'self'; base-uri 'none'; "
+            "form-action 'self'; frame-ancestors 'none'".encode(),
+        ),
+        (b"referrer-policy", b"no-referrer"),
+        (b"x-frame-options", b"DENY"),
+    )
+
+
+CONSOLE_HEADERS = console_headers()
 _REPLACED = {name for name, _ in SECURITY_HEADERS + CONSOLE_HEADERS}
 # For the console's content-hashed code files only: the same path always names the same
 # bytes and carries no tenant data, so a browser keeps them instead of asking again.
@@ -49,14 +58,21 @@ IMMUTABLE = (b"cache-control", b"public, max-age=31536000, immutable")
 class SecurityHeaders:
     """Set ``SECURITY_HEADERS`` on every HTTP response (replacing a route's own Cache-Control).
 
-    Responses under ``/console`` also get ``CONSOLE_HEADERS`` (a self-only CSP). A 200
+    Responses under ``/console`` also get the console's headers (a self-only CSP that
+    admits the page's own inline scripts by ``script_hashes``). A 200
     under ``immutable_prefix`` (the console's content-hashed code files) gets ``IMMUTABLE``
     instead of ``no-store``; nothing else, API or page, may be cached.
     """
 
-    def __init__(self, app: ASGIApp, immutable_prefix: str | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        immutable_prefix: str | None = None,
+        script_hashes: tuple[str, ...] = (),
+    ) -> None:
         self.app = app
         self.immutable_prefix = immutable_prefix.rstrip("/") + "/" if immutable_prefix else None
+        self.console = SECURITY_HEADERS + console_headers(script_hashes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Rewrite the response start; bodies pass through untouched."""
@@ -66,7 +82,7 @@ class SecurityHeaders:
 
         path: str = scope["path"]
         console = path == CONSOLE_PREFIX or path.startswith(CONSOLE_PREFIX + "/")
-        added = SECURITY_HEADERS + CONSOLE_HEADERS if console else SECURITY_HEADERS
+        added = self.console if console else SECURITY_HEADERS
         immutable = self.immutable_prefix is not None and path.startswith(self.immutable_prefix)
 
         async def with_headers(message: Message) -> None:

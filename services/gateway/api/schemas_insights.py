@@ -27,7 +27,7 @@ class PeriodCost(CostAmount):
 class CostGroup(BaseModel):
     """One group's series over the range, with its total."""
 
-    key: str | None = Field(description="Account, service or usage type; None for 'other'.")
+    key: str | None = Field(description="Account, service, usage type or region; None for 'other'.")
     other: bool = Field(description="The sum of every group past the top ones.")
     currency: str
     total: float

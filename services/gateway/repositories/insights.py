@@ -13,14 +13,17 @@ from typing import Any, Literal
 
 import asyncpg
 
+from services.gateway.repositories.regions import region_sql
 from services.gateway.repositories.sqlbuild import Where
 
-GroupBy = Literal["account", "service", "usage_type"]
-# Which stored series level holds each grouping, and the column that names a group.
+GroupBy = Literal["account", "service", "usage_type", "region"]
+# Which stored series level holds each grouping, and the column that names a group
+# (region: read from the usage type's AWS region code, see ``regions``).
 _GROUPING: dict[str, tuple[str, str]] = {
     "account": ("account", "account_id"),
     "service": ("service", "service"),
     "usage_type": ("usage_type", "usage_type"),
+    "region": ("usage_type", ""),
 }
 
 
@@ -64,6 +67,8 @@ async def cost_breakdown(
     w.add_if("account_id = {0}", b.account)
     w.add_if("service = {0}", b.service)
     top = w.param(b.top)
+    if b.group_by == "region":
+        column = region_sql("service", "usage_type", w.param)
     rows: list[asyncpg.Record] = await conn.fetch(
         f"""
         WITH base AS (

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from services.gateway.repositories.regions import usage_type_region
 from shared.events import CostPoint, stable_id
 from shared.events.costs import series_id
 from tests.integration.gateway.helpers import RunningGateway, auth
@@ -64,6 +65,55 @@ async def test_breakdown_ranks_groups_sums_the_rest_and_totals(gateway: RunningG
     assert [(g["key"], g["total"]) for g in default["groups"]] == [(A1, 336.0), (A2, 150.0)]
     one = await gateway.get("/v1/costs/breakdown", key, group_by="service", account=A2)
     assert [(g["key"], g["total"]) for g in one.json()["groups"]] == [("AmazonEC2", 150.0)]
+
+
+def usage_cost(account: str, service: str, usage_type: str, day: int, value: float) -> CostPoint:
+    base = f.cost(account, day, value)
+    sid = series_id("usage_type", "daily", account, service, usage_type)
+    return base.model_copy(
+        update={
+            "id": stable_id("cost", sid, day, value),
+            "series_id": sid,
+            "level": "usage_type",
+            "service": service,
+            "usage_type": usage_type,
+        }
+    )
+
+
+async def test_breakdown_by_region_reads_the_usage_types_region_code(
+    gateway: RunningGateway,
+) -> None:
+    key = await gateway.tenant("acme", [A1, A2])
+    await gateway.tenant("globex", [B1])
+    leaves = [
+        (A1, "AmazonEC2", "BoxUsage:m5.large", 100.0),  # us-east-1 writes no code
+        (A1, "AmazonEC2", "USW2-BoxUsage:m5.large", 40.0),
+        (A2, "AmazonEC2", "EU-EBS:VolumeUsage.gp3", 7.0),
+        (A2, "awskms", "eu-west-1-KMS-Requests", 3.0),
+        (A1, "AmazonCloudFront", "EU-DataTransfer-Out-Bytes", 2.0),  # an edge area
+        (A1, "AmazonEC2", "-", 1.0),  # no usage type (tax)
+        (B1, "AmazonEC2", "USW2-BoxUsage:m5.large", 1000.0),  # another tenant's
+    ]
+    await gateway.store(
+        [usage_cost(a, s, u, day, v) for day in range(3) for a, s, u, v in leaves]
+        + [service_cost(A1, "AmazonEC2", day, 500.0) for day in range(3)]  # not a leaf
+    )
+    end = (f.T0 + timedelta(days=3)).isoformat()
+    got = await gateway.get("/v1/costs/breakdown", key, group_by="region", start=START, end=end)
+    assert got.status_code == 200, got.text
+    body = got.json()
+    want: dict[str, float] = {}
+    for _, service, usage_type, value in leaves[:-1]:
+        region = usage_type_region(service, usage_type)
+        want[region] = want.get(region, 0.0) + 3 * value
+    assert {g["key"]: g["total"] for g in body["groups"]} == pytest.approx(want)
+    assert [g["key"] for g in body["groups"]] == ["us-east-1", "us-west-2", "eu-west-1", "global"]
+    assert [p["cost"] for p in body["period_totals"]] == pytest.approx([153.0] * 3)
+    one = await gateway.get(
+        "/v1/costs/breakdown", key, group_by="region", account=A2, start=START, end=end, top=1
+    )
+    assert [(g["key"], g["total"]) for g in one.json()["groups"]] == [("eu-west-1", 30.0)]
 
 
 @pytest.mark.parametrize(

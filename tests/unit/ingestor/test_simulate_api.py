@@ -239,3 +239,28 @@ def test_metric_events_match_the_tuples(org) -> None:
     # The CloudWatch poller's id scheme, so simulated and polled points dedupe.
     key = f"{first.account_id}/{first.region}/{instance_id}/{metric}/{stat}"
     assert first.id == stable_id(key, ts.isoformat())
+
+
+def test_open_spike_covers_the_last_days_and_changes_nothing_else(org) -> None:
+    spiked = simulate_organisation(replace(CONFIG, open_spike_days=3))
+    extra = [a for a in spiked.anomalies if a not in org.anomalies]
+    assert len(extra) == 1
+    assert [b for b in spiked.anomalies if b not in extra] == org.anomalies
+    a = extra[0]
+    days = spiked.calendar.dates
+    assert (a.kind, a.start, a.end) == ("spike", days[-3], days[-1])
+    assert a.series_id not in {b.series_id for b in org.anomalies}
+    delta = series_cost(spiked, a.series_id) - series_cost(org, a.series_id)
+    assert delta[-3:] == pytest.approx([a.magnitude] * 3)
+    assert a.magnitude >= 50
+    assert np.abs(delta[:-3]).max() < 1e-6
+    assert [x.series_id for x in spiked.series] == [x.series_id for x in org.series]
+    moved = {
+        x.line_item_type
+        for x, before, after in zip(org.series, org.costs, spiked.costs, strict=True)
+        if x.series_id != a.series_id and np.abs(after - before).max() > 1e-6
+    }
+    # Only the spiked series and what is charged on spend (support fee, tax) move.
+    assert moved <= {"Fee", "Tax"}, moved
+    with pytest.raises(SimConfigError):
+        replace(CONFIG, open_spike_days=CONFIG.days)

@@ -33,7 +33,7 @@ TOP_OPENED = 5
     "/costs/breakdown",
     response_model=CostBreakdown,
     tags=["costs"],
-    summary="Costs over a date range, stacked by account, service or usage type, with totals",
+    summary="Costs over a date range, stacked by account, service, usage type or region",
 )
 async def cost_breakdown(
     principal: PrincipalDep,

@@ -4,7 +4,8 @@
 // never in a URL. A request that cannot reach the gateway raises the "unreachable" banner
 // and a probe of /healthz clears it when the gateway is back.
 
-const KEY = "spendstream.key";
+import { headers as apiHeaders, KEY, takeEarly, url } from "./early.js";
+
 const PROBE_MS = 2000;
 
 export const session = {
@@ -59,25 +60,18 @@ function detailOf(doc, status) {
   return `HTTP ${status}`;
 }
 
-function url(path, params) {
-  const u = new URL(path, location.origin);
-  for (const [name, value] of Object.entries(params || {})) {
-    if (value === undefined || value === null || value === "") continue;
-    for (const v of [value].flat()) u.searchParams.append(name, v);
-  }
-  return u;
-}
-
 /** One API call; resolves to the JSON body (null for 204), rejects with ApiError/Unreachable. */
 export async function api(path, { method = "GET", params, body, key = session.key, signal } = {}) {
-  const headers = { Authorization: `Bearer ${key}`, Accept: "application/json" };
+  const headers = apiHeaders(key);
   if (body !== undefined) headers["Content-Type"] = "application/json";
+  const u = url(path, params);
+  const early = method === "GET" && !signal ? takeEarly(u.href, key) : null;
   let res;
   try {
-    res = await fetch(url(path, params), {
+    res = await (early ?? fetch(u, {
       method, headers, signal, cache: "no-store",
       body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    }));
   } catch (err) {
     if (err.name === "AbortError") throw err;
     gatewayDown();

@@ -2,7 +2,7 @@
 // the live-alert badge and the "gateway unreachable" banner.
 
 import { api, ApiError, on, session } from "./api.js";
-import { destroyAll } from "./charts.js";
+import { destroyAll, loadChart } from "./charts.js";
 import * as live from "./live.js";
 import * as overview from "./pages/overview.js";
 import * as anomalies from "./pages/anomalies.js";
@@ -13,6 +13,8 @@ import * as budgets from "./pages/budgets.js";
 import * as alerts from "./pages/alerts.js";
 
 const PAGES = { overview, anomalies, costs, savings, forecasts, budgets, live: alerts };
+// The pages that draw (an anomaly's detail, not the list): Chart.js is loaded for them only.
+const DRAWS = { overview: true, anomalies: (id) => Boolean(id), costs: true, savings: true, forecasts: true };
 const $ = (id) => document.getElementById(id);
 
 /** The current route: page name, optional id, and its filters. */
@@ -58,6 +60,9 @@ async function render() {
   root.className = `page page-${name}`;
   $("page").replaceChildren(root);
   document.title = `${name[0].toUpperCase()}${name.slice(1)} · spendstream`;
+  const draws = DRAWS[name];
+  // A failed load shows as each chart's error state (draw() says why); the page still renders.
+  if (draws === true || (draws && draws(id))) await loadChart().catch(() => {});
   await PAGES[name].render(root, { id, params, go: (p, pid) => go(name, p, pid) });
   if (token === rendering) root.dataset.ready = "true";
   updateBadge();

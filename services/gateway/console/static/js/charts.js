@@ -1,5 +1,7 @@
 // Chart.js (vendored, see ../vendor/SOURCE.md) with the console's palette and defaults.
 // Tests read what a chart holds through Chart.getChart(canvas).data, never its pixels.
+// The library (200 kB) is loaded only when a page that draws is first opened, so the
+// pages without charts (the anomaly list, budgets, live alerts) do not wait for it.
 
 import { currency } from "./format.js";
 
@@ -8,6 +10,25 @@ export const PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "
 export const colour = (i) => PALETTE[i % PALETTE.length];
 
 const live = new Set();
+const LIBRARY = new URL("../vendor/chart.umd.min.js", import.meta.url).href;
+let loading = null;
+
+/** Load Chart.js once (a same-origin script, as the CSP allows); resolves when it is ready. */
+export function loadChart() {
+  if (window.Chart) return Promise.resolve();
+  loading ??= new Promise((resolve, reject) => {
+    const script = document.createElement("script");
+    script.src = LIBRARY;
+    script.onload = () => resolve();
+    script.onerror = () => {
+      script.remove();
+      loading = null; // the next page that draws tries again
+      reject(new Error("the chart library could not be loaded"));
+    };
+    document.head.append(script);
+  });
+  return loading;
+}
 
 /** Destroy every chart of the previous page (called on each navigation). */
 export function destroyAll() {
@@ -34,6 +55,7 @@ export function canvas(name, label) {
 
 /** A Chart.js chart with the console's colours; money on the value axis unless `plain`. */
 export function draw(el, config, { money = "USD", plain = false } = {}) {
+  if (!window.Chart) throw new Error("the chart library could not be loaded");
   const { fg, line } = ink();
   const own = config.options || {};
   const valueAxis = own.indexAxis === "y" ? "x" : "y";

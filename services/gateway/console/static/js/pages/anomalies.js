@@ -4,9 +4,9 @@
 import { api } from "../api.js";
 import { band, canvas, colour, draw, lower } from "../charts.js";
 import { field, fill, h, select, table } from "../dom.js";
+import { LIST_FILTERS as FILTERS, listQuery as query } from "../early.js";
 import { addDays, currency, datetime, day, number, pct, startOfDay } from "../format.js";
 
-const FILTERS = ["account", "service", "severity", "status", "since", "until", "min_impact"];
 const SEVERITIES = ["", "low", "medium", "high", "critical"];
 // Days of series drawn either side of the incident window.
 const SIDE_DAYS = 21;
@@ -30,13 +30,6 @@ function filterBar(params, go) {
     go(Object.fromEntries([...new FormData(form)].filter(([, v]) => v !== "")));
   });
   return form;
-}
-
-function query(params) {
-  const q = Object.fromEntries(FILTERS.map((k) => [k, params.get(k)]));
-  if (q.since) q.since = startOfDay(q.since);
-  if (q.until) q.until = startOfDay(addDays(q.until, 1));
-  return { ...q, cursor: params.get("cursor"), limit: 50 };
 }
 
 async function list(root, params, go) {

@@ -1,4 +1,4 @@
-// Costs: daily cost stacked by service, account or usage type over a date range, with
+// Costs: daily cost stacked by service, account, usage type or region over a date range, with
 // totals and a CSV of exactly what is drawn. The gateway groups and sums
 // (/v1/costs/breakdown), so one bounded response serves any tenant size.
 
@@ -9,7 +9,7 @@ import { addDays, currency, day, startOfDay } from "../format.js";
 
 // Groups drawn; the gateway sums the rest into "other".
 const TOP = 7;
-const GROUPS = { service: "service", account: "account", usage_type: "usage type" };
+const GROUPS = { service: "service", account: "account", usage_type: "usage type", region: "region" };
 
 function csv(doc) {
   const quote = (v) => (/[",\n]/.test(String(v)) ? `"${String(v).replaceAll('"', '""')}"` : String(v));
@@ -31,7 +31,7 @@ export async function render(root, { params, go }) {
     go(Object.fromEntries([...new FormData(form)].filter(([, v]) => v !== "")));
   });
   const slot = h("div", { id: "costs" });
-  root.append(h("h1", {}, "Costs"), h("p", { class: "hint" }, "Daily cost from the latest CUR delivery, by UTC day; without dates, the 30 days up to the newest data. Regions and cost-allocation tags will appear here once the costs API carries them."), form, slot);
+  root.append(h("h1", {}, "Costs"), h("p", { class: "hint" }, "Daily cost from the latest CUR delivery, by UTC day; without dates, the 30 days up to the newest data. Region is read from each usage type's AWS region code (none: us-east-1; CloudFront, Route 53, support and tax: global)."), form, slot);
   await fill(slot, async () => {
     const q = { group_by: by, granularity: "daily", top: TOP, account: params.get("account"), service: params.get("service") };
     if (params.get("start")) q.start = startOfDay(params.get("start"));

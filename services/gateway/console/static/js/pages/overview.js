@@ -1,5 +1,5 @@
 // Overview: month-to-date vs month-end projection per account, budgets, open anomalies by
-// impact, top savings and what changed on the latest day.
+// impact, top savings and what changed since yesterday (/v1/changes).
 
 import { api, pages } from "../api.js";
 import { canvas, colour, draw } from "../charts.js";
@@ -88,17 +88,23 @@ async function topSavings() {
   );
 }
 
+/** What changed in the last 24 hours, and each account's newest day against the day before. */
 async function changes() {
-  const { items } = await pages("/v1/costs", { level: "account" }, { maxPages: 10 });
-  const byAccount = new Map();
-  for (const p of items) (byAccount.get(p.account_id) ?? byAccount.set(p.account_id, []).get(p.account_id)).push(p);
-  const rows = [...byAccount].map(([account, points]) => {
-    points.sort((a, b) => a.period_start.localeCompare(b.period_start));
-    const [prev, last] = points.slice(-2);
-    const delta = last && prev ? last.cost - prev.cost : null;
-    return [account, day(last?.period_start), { v: currency(last?.cost, last?.currency), num: true }, { v: delta === null ? "—" : `${delta >= 0 ? "+" : ""}${currency(delta, last.currency)}`, num: true }];
-  });
-  return table(["Account", "Latest day (UTC)", { v: "Cost", num: true }, { v: "vs day before", num: true }], rows, { empty: "No costs yet." });
+  const doc = await api("/v1/changes");
+  const a = doc.anomalies, r = doc.recommendations;
+  const counts = h("ul", { class: "changes", id: "changes-counts" },
+    h("li", {}, `${a.opened} anomalies opened (${currency(a.opened_impact_usd)} impact), ${a.resolved} resolved, ${a.open_now} open now`),
+    h("li", {}, `${r.changed} recommendations published (${currency(r.changed_savings_usd)} / month), ${r.regressions} regressions`),
+    h("li", {}, `${doc.budget_alerts} budget alert changes`));
+  const rows = doc.costs.map((c) => [
+    c.account_id, day(c.day), { v: currency(c.cost, c.currency), num: true },
+    { v: c.change === null ? "—" : `${c.change >= 0 ? "+" : ""}${currency(c.change, c.currency)}`, num: true },
+  ]);
+  return [
+    h("p", { class: "muted" }, `Since ${datetime(doc.since)}.`),
+    counts,
+    table(["Account", "Latest day (UTC)", { v: "Cost", num: true }, { v: "vs day before", num: true }], rows, { empty: "No costs yet." }),
+  ];
 }
 
 export async function render(root) {
@@ -108,7 +114,7 @@ export async function render(root) {
     h("section", { class: "card" }, h("h2", {}, "Month-end projection per account"), slots.spend),
     h("div", { class: "grid" },
       h("section", { class: "card" }, h("h2", {}, "Budgets"), slots.budgets),
-      h("section", { class: "card" }, h("h2", {}, "What changed since the day before"), slots.changes),
+      h("section", { class: "card" }, h("h2", {}, "What changed since yesterday"), slots.changes),
       h("section", { class: "card" }, h("h2", {}, "Open anomalies by dollar impact"), slots.anomalies),
       h("section", { class: "card" }, h("h2", {}, "Top savings"), slots.savings)),
   );
