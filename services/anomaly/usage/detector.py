@@ -71,6 +71,8 @@ class Signal:
     excess_usage: float
     excess_usd: float
     run_rate_usd_per_day: float
+    #: The hour window's alert threshold (in usage units) at this period.
+    upper: float = 0.0
 
 
 class UsageDetector:
@@ -178,7 +180,9 @@ class UsageDetector:
         return out
 
     def _signal(self, i: int, action: str, step: int, rate: np.ndarray) -> Signal:
-        w = self.config.windows[-1]
+        cfg = self.config
+        w = cfg.windows[-1]
+        band = max(cfg.k_sigma[-1] * float(np.sqrt(self.spread[i, -1])), cfg.min_ratio)
         a = float(self.actual[i, -w:].sum())
         ex = float(self.expected[i, -w:].sum())
         return Signal(
@@ -197,4 +201,5 @@ class UsageDetector:
                 / 7
                 * rate[i]
             ),
+            ex * (1.0 + band),
         )

@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pytest
 
 from services.anomaly.usage.detector import STEPS_PER_DAY, UsageDetector, UsageDetectorConfig
+from services.anomaly.usage.events import UsageStreamRef, step_time, usage_event
 from services.anomaly.usage.link import IncidentLinker
-from services.anomaly.usage.rates import UnitRateBook
+from services.anomaly.usage.rates import Rate, UnitRateBook
 from shared.events import AnomalyEvent, CostLineItem
+from shared.usage_metrics import usage_metric
 
 ACCOUNT = "111122223333"
 DAY0 = 20_000  # days since the epoch: a whole number of weeks is not needed
@@ -144,3 +147,22 @@ def test_the_cur_confirmation_joins_the_metric_incident_with_its_error() -> None
     assert linker.confirm(other).incident_id == "c2"  # another usage type: its own incident
     later = _event("cost", "c3", "USW2-NatGateway-Bytes", day + timedelta(days=3), 24, 50.0, False)
     assert linker.confirm(later).incident_id == "c3"  # no overlap in time
+
+
+def test_a_usage_incident_event_carries_a_labelled_dollar_estimate() -> None:
+    spec = usage_metric("AWS/NATGateway", "BytesOutToDestination")
+    assert spec is not None
+    ref = UsageStreamRef(spec, ACCOUNT, "us-west-2", "nat-0abc", "USW2-NatGateway-Bytes")
+    det = UsageDetector(1, UsageDetectorConfig())
+    start = 21 * STEPS_PER_DAY
+    signals = _run(det, 22, np.array([2.0]), jump_at=start, jump=4.0)
+    opened = next(s for s in signals if s.action == "open")
+    event = usage_event(ref, opened, Rate(0.05, "catalogue"), 0)
+    assert event.kind == "metric"
+    assert event.impact_estimated
+    assert event.impact_rate_source == "catalogue"
+    assert event.impact_usd == pytest.approx(opened.excess_usd, abs=1e-4)
+    assert event.impact_usd > 0
+    assert "catalogue list price" in event.reason
+    assert event.window_start == step_time(DAY0 * STEPS_PER_DAY + start)
+    AnomalyEvent.model_validate_json(event.model_dump_json())  # the shared contract
