@@ -22,6 +22,7 @@ from tqdm import tqdm
 from services.ingestor.accounts import AccountConfig
 from services.ingestor.aws import AwsClients
 from services.ingestor.cloudwatch import plan
+from services.ingestor.cloudwatch.usage import USAGE_NAMESPACES, usage_streams
 from services.ingestor.state import StateStore
 from shared.events import MetricDatapoint, stable_id, utcnow
 from shared.kafka import EventProducer
@@ -81,7 +82,7 @@ def fetch(client: Any, call: plan.Call, period_s: int) -> dict[int, list[tuple[d
 
 
 def discover(ec2: Any, cloudwatch: Any, account: str, region: str) -> list[plan.Stream]:
-    """Streams for every running or stopped instance; memory where the agent reports it."""
+    """Streams for every instance, its agent memory, then the declared usage metrics."""
     agent: dict[str, tuple[tuple[str, str], ...]] = {}
     pages = cloudwatch.get_paginator("list_metrics").paginate(
         Namespace=plan.AGENT_MEMORY.namespace, MetricName=plan.AGENT_MEMORY.metric
@@ -100,7 +101,7 @@ def discover(ec2: Any, cloudwatch: Any, account: str, region: str) -> list[plan.
             for inst in reservation.get("Instances", []):
                 iid = inst["InstanceId"]
                 streams += plan.streams_for(account, region, iid, agent.get(iid))
-    return streams
+    return streams + usage_streams(cloudwatch, account, region)
 
 
 class CloudWatchPoller:
@@ -211,5 +212,7 @@ class CloudWatchPoller:
             period_s=self.period_s,
             timestamp=ts,
             value=float(value),
+            # Usage metrics name their resource by dimension; EC2 points stay as they were.
+            dimensions=dict(stream.dimensions) if stream.spec.namespace in USAGE_NAMESPACES else {},
         )
         return await self.producer.send(CLOUDWATCH_DATAPOINTS, point, key=stream.instance_id)
