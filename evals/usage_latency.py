@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
 
 from services.anomaly.usage.detector import STEPS_PER_DAY, UsageDetector, UsageDetectorConfig
+from services.anomaly.usage.grouping import GroupIncident, ResourceGroups
 from services.anomaly.usage.link import estimate_error
 from services.anomaly.usage.rates import UnitRateBook
 from shared.events import AnomalyEvent
@@ -41,16 +42,6 @@ IMPACT_TOLERANCE = 0.30
 #: Days of CUR the unit rates are learnt from (the warm-up: delivered long before any
 #: anomaly starts).
 RATE_DAYS = 21
-
-
-@dataclass
-class _Incident:
-    stream: int
-    opened: int  # step
-    start: int
-    resolved: int | None = None
-    usd_by_day: dict[int, float] | None = None
-    rate_source: str = "cur"
 
 
 def learn_rates(org: SimulatedOrg, days: int = RATE_DAYS) -> UnitRateBook:
@@ -73,36 +64,23 @@ def _cur_rate(s: Any) -> float:
 
 def run_detector(
     org: SimulatedOrg, config: UsageDetectorConfig, use_catalogue: bool = False
-) -> tuple[list[UsageStream], list[_Incident], int]:
-    """Step every 5-minute stream through the organisation; return its incidents."""
+) -> tuple[list[UsageStream], ResourceGroups, list[str], int]:
+    """Step every 5-minute stream through the organisation; return its resource incidents."""
     streams = [s for s in usage_streams(org) if s.period_s == PERIOD_S]
     book = UnitRateBook() if use_catalogue else learn_rates(org)
     rates = [book.rate(s.account_id, s.usage_type, s.region) for s in streams]
     rate = np.array([r.usd_per_unit for r in rates])
     det = UsageDetector(len(streams), config)
+    groups = ResourceGroups([(s.account_id, s.resource_id, s.usage_type) for s in streams])
     epoch_day = (org.dates[0] - date(1970, 1, 1)).days
-    incidents: list[_Incident] = []
-    current: dict[int, _Incident] = {}
     for d in range(len(org.dates)):
         usage = day_usage(org, streams, d)
         for k in range(STEPS_PER_DAY):
             step = (epoch_day + d) * STEPS_PER_DAY + k
             x = usage[:, k]
-            for sig in det.observe(step, x, rate):
-                if sig.action == "open":
-                    inc = _Incident(sig.stream, step, sig.start_step, None, defaultdict(float))
-                    inc.rate_source = rates[sig.stream].source
-                    back = sig.excess_usd
-                    inc.usd_by_day[sig.start_step // STEPS_PER_DAY - epoch_day] += back  # type: ignore[index]
-                    incidents.append(inc)
-                    current[sig.stream] = inc
-                elif sig.action == "resolve":
-                    current.pop(sig.stream).resolved = step
-            dx = (x - det.last_expected) * rate
-            for i, inc in current.items():
-                if inc.opened != step:
-                    inc.usd_by_day[d] += float(dx[i])  # type: ignore[index]
-    return streams, incidents, epoch_day
+            signals = det.observe(step, x, rate)
+            groups.apply(signals, step, (x - det.last_expected) * rate)
+    return streams, groups, [r.source for r in rates], epoch_day
 
 
 def _instant(org: SimulatedOrg, step: int, epoch_day: int) -> datetime:
@@ -118,8 +96,8 @@ def evaluate_usage(
 ) -> dict[str, Any]:
     """Latency rows, impact rows and false positives of the usage path on one org."""
     cfg = config or UsageDetectorConfig()
-    streams, incidents, epoch_day = run_detector(org, cfg)
-    origin = datetime.combine(org.dates[0], time(), UTC)
+    streams, groups, sources, epoch_day = run_detector(org, cfg)
+    incidents = groups.incidents
     explained: set[int] = set()
     latency: list[dict[str, Any]] = []
     impact: list[dict[str, Any]] = []
@@ -137,10 +115,11 @@ def evaluate_usage(
         start = datetime.combine(a.start, time(a.start_hour), UTC)  # type: ignore[arg-type]
         start_step = (epoch_day + (a.start - org.dates[0]).days) * STEPS_PER_DAY + a.start_hour * 12  # type: ignore[operator]
         end_step = (epoch_day + (a.end - org.dates[0]).days + 2) * STEPS_PER_DAY  # type: ignore[operator]
+        mine_groups = {int(groups.group_of[k]) for k in mine}
         hits = [
             j
             for j, inc in enumerate(incidents)
-            if inc.stream in mine and start_step - 12 <= inc.opened < end_step
+            if inc.group in mine_groups and start_step - 12 <= inc.opened_step < end_step
         ]
         row: dict[str, Any] = {
             "truth": f"s{seed}-{a.id}",
@@ -152,8 +131,8 @@ def evaluate_usage(
         if not hits:
             latency.append({**row, "detected": False})
             continue
-        first = min(hits, key=lambda j: incidents[j].opened)
-        period_end = _instant(org, incidents[first].opened + 1, epoch_day)
+        first = min(hits, key=lambda j: incidents[j].opened_step)
+        period_end = _instant(org, incidents[first].opened_step + 1, epoch_day)
         at_detector = (period_end - start).total_seconds() / 60
         latency.append(
             {
@@ -164,14 +143,16 @@ def evaluate_usage(
                 "latency_min": round(at_detector + POLL_LAG.total_seconds() / 60, 1),
             }
         )
-        impact.append(_impact(org, a, row, [incidents[j] for j in hits], cost_events, origin))
+        priced = _impact(org, a, row, [incidents[j] for j in hits], cost_events, epoch_day)
+        if priced is not None:
+            impact.append({**priced, "rate_source": sources[mine[0]]})
     fp = [j for j in range(len(incidents)) if j not in explained]
     return {
         "streams": len(streams),
         "incidents": len(incidents),
         "false_positives": len(fp),
         "latency": latency,
-        "impact": [r for r in impact if r is not None],
+        "impact": impact,
     }
 
 
@@ -179,9 +160,9 @@ def _impact(
     org: SimulatedOrg,
     a: Any,
     row: dict[str, Any],
-    incs: list[_Incident],
+    incs: list[GroupIncident],
     cost_events: list[AnomalyEvent],
-    origin: datetime,
+    epoch_day: int,
 ) -> dict[str, Any] | None:
     """The estimate over the first whole day the CUR judged, against that judgement."""
     sid = series_id("usage_type", "daily", a.account_id, a.service, a.usage_type)
@@ -201,7 +182,7 @@ def _impact(
         return None
     confirm = daily[0]
     d = (confirm.window_start.date() - org.dates[0]).days
-    estimate = sum((inc.usd_by_day or {}).get(d, 0.0) for inc in incs)
+    estimate = sum(inc.usd_by_day.get(epoch_day + d, 0.0) for inc in incs)
     cur = float(confirm.impact_usd or 0.0)
     series = next(i for i, s in enumerate(org.series) if s.series_id == a.series_id)
     injected = float(org.extra[series, d])
@@ -213,7 +194,6 @@ def _impact(
         "injected_usd": round(injected, 2),
         "error": estimate_error(estimate, cur),
         "error_vs_injected": estimate_error(estimate, injected),
-        "rate_source": incs[0].rate_source,
     }
 
 

@@ -7,8 +7,14 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from services.anomaly.usage.detector import STEPS_PER_DAY, UsageDetector, UsageDetectorConfig
+from services.anomaly.usage.detector import (
+    STEPS_PER_DAY,
+    Signal,
+    UsageDetector,
+    UsageDetectorConfig,
+)
 from services.anomaly.usage.events import UsageStreamRef, step_time, usage_event
+from services.anomaly.usage.grouping import ResourceGroups
 from services.anomaly.usage.link import IncidentLinker
 from services.anomaly.usage.rates import Rate, UnitRateBook
 from shared.events import AnomalyEvent, CostLineItem
@@ -166,3 +172,17 @@ def test_a_usage_incident_event_carries_a_labelled_dollar_estimate() -> None:
     assert "catalogue list price" in event.reason
     assert event.window_start == step_time(DAY0 * STEPS_PER_DAY + start)
     AnomalyEvent.model_validate_json(event.model_dump_json())  # the shared contract
+
+
+def test_a_resource_s_incident_prices_every_metric_of_its_usage_type() -> None:
+    # Two NAT directions of one gateway and one other gateway.
+    groups = ResourceGroups([("a", "nat-1", "NatGateway-Bytes")] * 2 + [("a", "nat-2", "X")])
+    opened = Signal(0, "open", 10, 9, 3.0, 1.0, 2.0, 0.2, 50.0)
+    groups.apply([opened], 10, np.array([0.1, 0.05, 9.0]))
+    groups.apply([], 11, np.array([0.1, 0.05, 9.0]))
+    (inc,) = groups.incidents
+    # The opening backlog (0.2, this period included) + both directions' next period.
+    assert inc.excess_usd == pytest.approx(0.2 + 0.05 + 0.15)
+    groups.apply([Signal(0, "resolve", 12, 9, 1.0, 1.0, 0.0, 0.0, 0.0)], 12, np.zeros(3))
+    assert inc.resolved_step == 12
+    assert not groups.open
