@@ -54,8 +54,13 @@ async def test_usage_metrics_are_published_with_their_resource_and_dimensions(
         ingestor_aws_endpoint_url=moto,
         ingestor_accounts=orjson.dumps({MAIN: {"regions": ["us-east-1"]}}).decode(),
         ingestor_cloudwatch_initial_lookback_s=3 * 3600.0,
+        ingestor_cloudwatch_usage_metrics=True,
     )
     lag = timedelta(seconds=settings.ingestor_cloudwatch_lag_s)
+    off = settings.model_copy(update={"ingestor_cloudwatch_usage_metrics": False})
+    async with event_producer(off) as producer:  # the default: EC2 metrics only
+        poller = cloudwatch_poller(off, producer, StateStore(off.ingestor_state_dir / "off"))
+        assert await poller.poll_once(now=T0 + timedelta(minutes=60) + lag) == 0
     async with event_producer(settings) as producer:
         poller = cloudwatch_poller(settings, producer, StateStore(settings.ingestor_state_dir))
         sent = await poller.poll_once(now=T0 + timedelta(minutes=60) + lag)
