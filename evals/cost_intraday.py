@@ -410,11 +410,13 @@ def _usage_markdown(result: dict[str, Any]) -> list[str]:
         "",
         "| metric-backed | detected | incidents | false pos. | precision | median latency "
         "(min) | p90 (min) | median at the detector, no poll lag (min) "
+        "| CUR confirmation joined the metric incident "
         "| impact within +-30% of CUR | within +-30% of injected | median abs. error |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
         f"| {p['metric_backed']} | {p['detected']} | {p['incidents']} | "
         f"{p['false_positives']} | {p['precision']:.3f} | {p['median_latency_min']} | "
         f"{p['p90_latency_min']} | {p['median_latency_min_at_detector']} | "
+        f"{p['linked_to_metric_incident']} of {p['impact_compared']} | "
         f"{p['impact_within_30pct']} of {p['impact_compared']} "
         f"({p['impact_share_within_30pct']}) | {p['impact_share_within_30pct_of_injected']} "
         f"| {p['median_abs_error']} |",

@@ -25,10 +25,16 @@ from typing import Any
 
 import numpy as np
 
-from services.anomaly.usage.detector import STEPS_PER_DAY, UsageDetector, UsageDetectorConfig
+from services.anomaly.usage.detector import (
+    STEPS_PER_DAY,
+    Signal,
+    UsageDetector,
+    UsageDetectorConfig,
+)
+from services.anomaly.usage.events import UsageStreamRef, usage_event
 from services.anomaly.usage.grouping import GroupIncident, ResourceGroups
-from services.anomaly.usage.link import estimate_error
-from services.anomaly.usage.rates import UnitRateBook
+from services.anomaly.usage.link import IncidentLinker, estimate_error
+from services.anomaly.usage.rates import Rate, UnitRateBook
 from shared.events import AnomalyEvent
 from shared.events.costs import series_id
 from simulator.organisation import SimulatedOrg
@@ -64,7 +70,7 @@ def _cur_rate(s: Any) -> float:
 
 def run_detector(
     org: SimulatedOrg, config: UsageDetectorConfig, use_catalogue: bool = False
-) -> tuple[list[UsageStream], ResourceGroups, list[str], int]:
+) -> tuple[list[UsageStream], ResourceGroups, list[Rate], int]:
     """Step every 5-minute stream through the organisation; return its resource incidents."""
     streams = [s for s in usage_streams(org) if s.period_s == PERIOD_S]
     book = UnitRateBook() if use_catalogue else learn_rates(org)
@@ -80,7 +86,11 @@ def run_detector(
             x = usage[:, k]
             signals = det.observe(step, x, rate)
             groups.apply(signals, step, (x - det.last_expected) * rate)
-    return streams, groups, [r.source for r in rates], epoch_day
+    return streams, groups, rates, epoch_day
+
+
+def _ref(st: UsageStream) -> UsageStreamRef:
+    return UsageStreamRef(st.spec, st.account_id, st.region, st.resource_id, st.usage_type)
 
 
 def _instant(org: SimulatedOrg, step: int, epoch_day: int) -> datetime:
@@ -96,7 +106,7 @@ def evaluate_usage(
 ) -> dict[str, Any]:
     """Latency rows, impact rows and false positives of the usage path on one org."""
     cfg = config or UsageDetectorConfig()
-    streams, groups, sources, epoch_day = run_detector(org, cfg)
+    streams, groups, rates_of, epoch_day = run_detector(org, cfg)
     incidents = groups.incidents
     explained: set[int] = set()
     latency: list[dict[str, Any]] = []
@@ -143,9 +153,19 @@ def evaluate_usage(
                 "latency_min": round(at_detector + POLL_LAG.total_seconds() / 60, 1),
             }
         )
-        priced = _impact(org, a, row, [incidents[j] for j in hits], cost_events, epoch_day)
+        ref = _ref(streams[mine[0]])
+        priced = _impact(
+            org,
+            a,
+            row,
+            [incidents[j] for j in hits],
+            cost_events,
+            epoch_day,
+            ref,
+            rates_of[mine[0]],
+        )
         if priced is not None:
-            impact.append({**priced, "rate_source": sources[mine[0]]})
+            impact.append(priced)
     fp = [j for j in range(len(incidents)) if j not in explained]
     return {
         "streams": len(streams),
@@ -163,8 +183,15 @@ def _impact(
     incs: list[GroupIncident],
     cost_events: list[AnomalyEvent],
     epoch_day: int,
+    ref: UsageStreamRef,
+    rate: Rate,
 ) -> dict[str, Any] | None:
-    """The estimate over the first whole day the CUR judged, against that judgement."""
+    """The estimate over the first whole day the CUR judged, against that judgement.
+
+    The comparison goes through the service's ``IncidentLinker``: the metric incident's
+    event is observed, the CUR's daily event confirms it, and the error is the one the
+    linker records on the re-issued cost event (which must carry the metric's id).
+    """
     sid = series_id("usage_type", "daily", a.account_id, a.service, a.usage_type)
     daily = sorted(
         (
@@ -186,13 +213,22 @@ def _impact(
     cur = float(confirm.impact_usd or 0.0)
     series = next(i for i, s in enumerate(org.series) if s.series_id == a.series_id)
     injected = float(org.extra[series, d])
+    first = min(incs, key=lambda inc: inc.opened_step)
+    last = max((inc.resolved_step or (epoch_day + len(org.dates)) * STEPS_PER_DAY) for inc in incs)
+    signal = Signal(0, "open", last, first.start_step, 0.0, 0.0, 0.0, first.excess_usd, 0.0)
+    metric_event = usage_event(ref, signal, rate, 0)
+    linker = IncidentLinker()
+    linker.observe_metric(metric_event)
+    linked = linker.confirm(confirm, estimate)
     return {
         **row,
         "day": confirm.window_start.date().isoformat(),
         "estimate_usd": round(estimate, 2),
         "cur_impact_usd": round(cur, 2),
         "injected_usd": round(injected, 2),
-        "error": estimate_error(estimate, cur),
+        "linked": linked.incident_id == metric_event.incident_id,
+        "error": linked.impact_estimate_error,
+        "rate_source": rate.source,
         "error_vs_injected": estimate_error(estimate, injected),
     }
 
@@ -202,8 +238,9 @@ def summarise_usage(results: list[dict[str, Any]]) -> dict[str, Any]:
     lat = [r for res in results for r in res["latency"]]
     found = sorted(r["latency_min"] for r in lat if r["detected"])
     at_det = sorted(r["latency_min_at_detector"] for r in lat if r["detected"])
-    imp = [r for res in results for r in res["impact"] if r["error"] is not None]
-    within = [r for r in imp if abs(r["error"]) <= IMPACT_TOLERANCE]
+    # A confirmation the linker did not join (error None) counts as a miss.
+    imp = [r for res in results for r in res["impact"] if r["cur_impact_usd"] != 0]
+    within = [r for r in imp if r["error"] is not None and abs(r["error"]) <= IMPACT_TOLERANCE]
     within_inj = [
         r
         for r in imp
@@ -231,13 +268,16 @@ def summarise_usage(results: list[dict[str, Any]]) -> dict[str, Any]:
             k: round(statistics.median(v), 1) for k, v in sorted(by_kind.items())
         },
         "impact_compared": len(imp),
+        "linked_to_metric_incident": sum(1 for r in imp if r.get("linked")),
         "impact_within_30pct": len(within),
         "impact_share_within_30pct": round(len(within) / len(imp), 3) if imp else None,
         "impact_share_within_30pct_of_injected": round(len(within_inj) / len(imp), 3)
         if imp
         else None,
-        "median_abs_error": round(statistics.median(abs(r["error"]) for r in imp), 3)
-        if imp
+        "median_abs_error": round(
+            statistics.median(abs(r["error"]) for r in imp if r["error"] is not None), 3
+        )
+        if any(r["error"] is not None for r in imp)
         else None,
     }
 
