@@ -15,6 +15,9 @@ from services.ingestor.state import StateStore
 from shared.events import MetricDatapoint
 from shared.topics import CLOUDWATCH_DATAPOINTS
 from shared.usage_metrics import usage_metric
+from simulator import SimConfig, simulate_organisation
+from simulator.usage_metrics import PERIOD_S, STEPS_PER_HOUR, usage_streams
+from simulator.usage_metrics_put import put_usage_metric_data
 from tests.integration.ingestor.reading import read_topic
 
 pytestmark = pytest.mark.integration
@@ -83,3 +86,29 @@ async def test_usage_metrics_are_published_with_their_resource_and_dimensions(
     billing = by[("AWS/Billing", "EstimatedCharges", "AmazonEC2")]
     assert {p.stat for p in billing} == {"Maximum"}
     assert by[("AWS/Lambda", "Duration", "orders")][0].dimensions == {"FunctionName": "orders"}
+
+
+async def test_the_simulators_usage_metrics_round_trip_through_cloudwatch(
+    moto: str, make_settings: Callable[..., IngestorSettings]
+) -> None:
+    org = simulate_organisation(
+        SimConfig(seed=2, accounts=2, days=30, instances=6, start=(T0 - timedelta(days=29)).date())
+    )
+    cw = boto3.client("cloudwatch", endpoint_url=moto, region_name="us-east-1")
+    put = put_usage_metric_data(org, 29, 30, client=cw)
+    streams = [s for s in usage_streams(org) if s.region == "us-east-1" and s.period_s == PERIOD_S]
+    assert put >= len(streams) * 24 * STEPS_PER_HOUR
+    settings = make_settings(
+        ingestor_aws_endpoint_url=moto,
+        ingestor_accounts=orjson.dumps({MAIN: {"regions": ["us-east-1"]}}).decode(),
+        ingestor_cloudwatch_usage_metrics=True,
+    )
+    day_end = datetime.combine(org.dates[-1], datetime.min.time(), UTC) + timedelta(days=1)
+    async with event_producer(settings) as producer:
+        poller = cloudwatch_poller(settings, producer, StateStore(settings.ingestor_state_dir))
+        await poller.backfill(day_end - timedelta(hours=1), day_end, progress=False)
+    points = [r.event for r in await read_topic(settings, CLOUDWATCH_DATAPOINTS)]
+    # The last hour of every 5-minute stream, each datapoint naming its resource.
+    got = {(p.namespace, p.metric, p.resource_id) for p in points}
+    assert {(s.spec.namespace, s.spec.metric, s.resource_id) for s in streams} <= got
+    assert all(p.dimensions for p in points)
