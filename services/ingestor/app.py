@@ -80,6 +80,7 @@ def cloudwatch_poller(
         period_s=settings.ingestor_cloudwatch_period_s,
         lag=timedelta(seconds=settings.ingestor_cloudwatch_lag_s),
         initial_lookback=timedelta(seconds=settings.ingestor_cloudwatch_initial_lookback_s),
+        usage_metrics=settings.ingestor_cloudwatch_usage_metrics,
     )
 
 

@@ -56,7 +56,11 @@ class AnomalyEvent(Event):
     upper: float
     score: float = Field(ge=0.0, le=1.0)
     severity: Severity
-    impact_usd: float | None = Field(None, description="Cost above expected (cost anomalies).")
+    impact_usd: float | None = Field(
+        None,
+        description="Cost above expected (cost anomalies); on a usage-metric incident the "
+        "usage above expected priced at a unit rate (an estimate: impact_estimated).",
+    )
     deviation: float | None = Field(None, description="actual - expected (metric anomalies).")
     root_cause: list[RootCause] = Field(default_factory=list)
     related_series: list[str] = Field(default_factory=list)
@@ -75,4 +79,22 @@ class AnomalyEvent(Event):
     )
     suppressed_reason: str | None = Field(
         None, description="Why ``notify`` is false (dollar floor or alert budget)."
+    )
+    impact_estimated: bool = Field(
+        False,
+        description="impact_usd is an estimate priced from a usage metric, not a CUR cost.",
+    )
+    impact_rate_source: Literal["cur", "catalogue"] | None = Field(
+        None,
+        description="Where the estimate's unit rate came from: the account's own CUR "
+        "(cost / usage amount per usage type and region) or the catalogue list price.",
+    )
+    linked_incident_id: str | None = Field(
+        None,
+        description="A CUR cost event re-issued under the usage-metric incident it "
+        "confirms: the id the cost engine had given it.",
+    )
+    impact_estimate_error: float | None = Field(
+        None,
+        description="On a confirming cost event: (metric estimate - CUR impact) / CUR impact.",
     )

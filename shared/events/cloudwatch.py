@@ -24,6 +24,11 @@ class MetricDatapoint(Event):
     period_s: Int32 = 300
     timestamp: datetime
     value: float
+    dimensions: dict[str, str] = Field(
+        default_factory=dict,
+        description="The CloudWatch dimensions of the metric (usage metrics: the billed "
+        "resource, e.g. NatGatewayId, FunctionName, BucketName; see shared.usage_metrics).",
+    )
 
 
 class Ec2Instance(Event):

@@ -22,6 +22,7 @@ from tqdm import tqdm
 from services.ingestor.accounts import AccountConfig
 from services.ingestor.aws import AwsClients
 from services.ingestor.cloudwatch import plan
+from services.ingestor.cloudwatch.usage import USAGE_NAMESPACES, usage_streams
 from services.ingestor.state import StateStore
 from shared.events import MetricDatapoint, stable_id, utcnow
 from shared.kafka import EventProducer
@@ -80,8 +81,10 @@ def fetch(client: Any, call: plan.Call, period_s: int) -> dict[int, list[tuple[d
             return out
 
 
-def discover(ec2: Any, cloudwatch: Any, account: str, region: str) -> list[plan.Stream]:
-    """Streams for every running or stopped instance; memory where the agent reports it."""
+def discover(
+    ec2: Any, cloudwatch: Any, account: str, region: str, usage: bool = False
+) -> list[plan.Stream]:
+    """Streams for every instance, its agent memory, then (``usage``) the usage metrics."""
     agent: dict[str, tuple[tuple[str, str], ...]] = {}
     pages = cloudwatch.get_paginator("list_metrics").paginate(
         Namespace=plan.AGENT_MEMORY.namespace, MetricName=plan.AGENT_MEMORY.metric
@@ -100,7 +103,7 @@ def discover(ec2: Any, cloudwatch: Any, account: str, region: str) -> list[plan.
             for inst in reservation.get("Instances", []):
                 iid = inst["InstanceId"]
                 streams += plan.streams_for(account, region, iid, agent.get(iid))
-    return streams
+    return streams + (usage_streams(cloudwatch, account, region) if usage else [])
 
 
 class CloudWatchPoller:
@@ -116,6 +119,7 @@ class CloudWatchPoller:
         period_s: int,
         lag: timedelta,
         initial_lookback: timedelta,
+        usage_metrics: bool = False,
     ) -> None:
         self.clients = clients
         self.accounts = accounts
@@ -124,6 +128,7 @@ class CloudWatchPoller:
         self.period_s = period_s
         self.lag = lag
         self.initial_lookback = initial_lookback
+        self.usage_metrics = usage_metrics
 
     def _scopes(self) -> Iterable[tuple[AccountConfig, str]]:
         for account in self.accounts:
@@ -169,7 +174,9 @@ class CloudWatchPoller:
     ) -> int:
         ec2 = self.clients.for_account(account, "ec2", region)
         cloudwatch = self.clients.for_account(account, "cloudwatch", region)
-        streams = await asyncio.to_thread(discover, ec2, cloudwatch, account.account_id, region)
+        streams = await asyncio.to_thread(
+            discover, ec2, cloudwatch, account.account_id, region, self.usage_metrics
+        )
         starts = []
         for stream in streams:
             mark = self.state.watermark(stream.key)
@@ -211,5 +218,7 @@ class CloudWatchPoller:
             period_s=self.period_s,
             timestamp=ts,
             value=float(value),
+            # Usage metrics name their resource by dimension; EC2 points stay as they were.
+            dimensions=dict(stream.dimensions) if stream.spec.namespace in USAGE_NAMESPACES else {},
         )
         return await self.producer.send(CLOUDWATCH_DATAPOINTS, point, key=stream.instance_id)

@@ -1,0 +1,1 @@
+"""Usage metrics priced in dollars: unit rates learnt from CUR, detection, pricing."""
