@@ -12,7 +12,10 @@ total fell inside the month-end 80% (and 95%) interval.
 
 Validation families (A-C) are for choosing; reported families (D-F) are for
 reporting. ``python -m evals.forecast_families --families A,B,C`` prints the
-validation table and writes nothing.
+validation table and writes nothing; ``--methods default,aware`` compares the
+history as it is with anomaly-aware history (the families' history spikes as
+resolved incidents), and the ``VARIANTS`` (``aware_w2``, ``me_loo``, ...) are the
+validation-only alternatives that were tried.
 """
 
 from __future__ import annotations
