@@ -10,7 +10,8 @@ MAPE, MASE (scaled by the training window's seasonal-naive(7) MAE), and the
 empirical coverage of the 80% and 95% intervals. The month-end projection for
 the first holdout month is scored too. Writes docs/forecast-eval.md and .json.
 
-Run: ``make eval-forecast`` (about 9 minutes on an idle 2-core machine; 25 at load 15-20).
+Run: ``make eval-forecast`` (about 9 minutes on an idle 2-core machine; 15.5 at load 7-13,
+25 at load 15-20).
 """
 
 from __future__ import annotations
