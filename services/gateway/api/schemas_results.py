@@ -9,7 +9,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.gateway.alerts.model import AlertSource
 from shared.events.anomalies import AnomalyAction, AnomalyKind, RootCause, Severity
-from shared.events.forecasts import BacktestScore, ForecastPoint, MonthEndProjection
+from shared.events.forecasts import (
+    BacktestScore,
+    ForecastPoint,
+    HistoryIncident,
+    MonthEndProjection,
+)
 
 T = TypeVar("T")
 AnomalyStatus = Literal["open", "resolved"]
@@ -110,6 +115,11 @@ class ForecastDetail(ForecastSummary):
     points: list[ForecastPoint]
     backtest: list[BacktestScore]
     month_end: MonthEndProjection | None = None
+    history_incidents: list[HistoryIncident] = Field(
+        default_factory=list,
+        description="Incidents and restated days in the history; their days were imputed "
+        "before fitting, so the forecast follows the usual level, not the spike.",
+    )
 
 
 class CostPointOut(BaseModel):

@@ -9,6 +9,7 @@ import pytest
 from services.gateway.repositories.regions import usage_type_region
 from shared.events import CostPoint, stable_id
 from shared.events.costs import series_id
+from shared.events.forecasts import HistoryIncident
 from tests.integration.gateway.helpers import RunningGateway, auth
 from tests.unit.gateway import factories as f
 
@@ -198,6 +199,23 @@ async def test_a_forecast_says_why_its_model_was_chosen(gateway: RunningGateway)
     assert got.json()["why_chosen"] == (
         "lowest backtest MASE at 7 days over 3 folds: prophet 0.80 (the only model scored)"
     )
+
+
+async def test_a_forecast_says_which_incidents_its_history_held(gateway: RunningGateway) -> None:
+    key = await gateway.tenant("acme", [A1])
+    held = HistoryIncident(
+        incident_id="inc-9", source="anomaly", start=date(2025, 2, 10), end=date(2025, 2, 12),
+        imputed_days=3,
+    )  # fmt: skip
+    await gateway.store(
+        [f.forecast(f"daily/{A1}").model_copy(update={"history_incidents": [held]})]
+    )
+    got = await gateway.get(f"/v1/forecasts/daily/{A1}", key)
+    assert got.status_code == 200
+    assert got.json()["history_incidents"] == [
+        {"incident_id": "inc-9", "source": "anomaly", "start": "2025-02-10", "end": "2025-02-12",
+         "imputed_days": 3}
+    ]  # fmt: skip
 
 
 async def test_a_budget_shows_its_open_alert_as_status(gateway: RunningGateway) -> None:
