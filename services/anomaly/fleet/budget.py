@@ -6,12 +6,15 @@ moved metric (``resource_tracker``). That ranks a pinned expensive host above a
 blip on a small one, and a 3-hour saturation above a 15-minute wobble.
 
 The budget ranks rather than drops: every incident is published; only those
-that clear the dollar floor *and* rank among the top ``allowance`` by impact of
-the incidents judged in the trailing window (with fewer than ``allowance``
-already notified in it) are marked to reach subscribers. Decisions depend only
-on the incidents judged before, in order, so a replay in the same order decides
-the same. A fleet allowed less than one alert a day (a small partition) counts
-over a longer window: 0.3 a day is one per 3.3 days, not one a day.
+that clear the dollar floor *and*, in each of two trailing windows, rank among
+its allowance by impact of the incidents judged in it (with fewer than the
+allowance already notified in it) are marked to reach subscribers. The windows
+are a day (``ceil`` of the daily rate: no storm day) and a week (``floor`` of
+seven days' rate: the long-run rate is the configured one). A partition allowed
+0.3 alerts a day may so send one alert a day and two a week, rather than one per
+3.3 days, where a noise alert on Monday hid a saturation on Wednesday. Decisions
+depend only on the incidents judged before, in order, so a replay in the same
+order decides the same.
 
 >>> from datetime import datetime, timedelta, UTC
 >>> b = AlertBudget(BudgetConfig(alerts_per_100_per_day=2.0, min_impact_usd=0.1))
@@ -23,13 +26,16 @@ over a longer window: 0.3 a day is one per 3.3 days, not one a day.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from shared.events.anomalies import Severity
 
-# The budget counts alerts per trailing day of data time (the issue's unit).
+# The budget counts alerts per trailing day of data time (the issue's unit), and per
+# trailing week so that the rate holds on average while alerts may cluster.
 BUDGET_WINDOW = timedelta(days=1)
+SUSTAINED_WINDOW = timedelta(days=7)
 # Dollar thresholds of severity: an hour of a large instance (~$1/h and up) is
 # worth a look, several dollars of pinned or leaking hosts is worth a page.
 SEVERITY_USD: tuple[tuple[float, Severity], ...] = ((5.0, "high"), (1.0, "medium"))
@@ -72,34 +78,44 @@ class AlertBudget:
     #: (judged at, impact USD, notified) of the trailing window, oldest first.
     recent: list[tuple[datetime, float, bool]] = field(default_factory=list)
 
-    def allowance(self, fleet_size: int) -> tuple[int, timedelta]:
-        """Alerts allowed per trailing window for ``fleet_size`` resources: (count, window).
+    def allowance(self, fleet_size: int) -> list[tuple[int, timedelta]]:
+        """Alerts allowed per trailing window for ``fleet_size`` resources: (count, window)s.
 
-        At least one alert a day; a fleet allowed fewer counts over a longer window.
+        A day of ``ceil(rate)`` and a week of ``floor(7 x rate)``; a fleet allowed
+        less than one alert a week counts over one alert's worth of days.
         """
         per_day = self.config.alerts_per_100_per_day * max(fleet_size, 1) / 100.0
-        if per_day >= 1.0:
-            return int(per_day), BUDGET_WINDOW
-        return 1, BUDGET_WINDOW / max(per_day, 1e-3)
+        per_day = max(per_day, 1e-3)
+        days = SUSTAINED_WINDOW / BUDGET_WINDOW
+        if per_day * days >= 1.0:
+            sustained = (math.floor(per_day * days + 1e-9), SUSTAINED_WINDOW)
+        else:
+            sustained = (1, BUDGET_WINDOW / per_day)
+        return [(max(1, math.ceil(per_day - 1e-9)), BUDGET_WINDOW), sustained]
 
     def admit(self, at: datetime, usd: float, fleet_size: int) -> Decision:
         """Judge one incident at data time ``at``; record it for the ones after."""
-        allowed, window = self.allowance(fleet_size)
-        horizon = at - window
+        limits = self.allowance(fleet_size)
+        horizon = at - max(window for _, window in limits)
         self.recent = [r for r in self.recent if r[0] > horizon]
-        decision = self._decide(usd, allowed, window)
+        decision = Decision(True)
+        for allowed, window in limits:
+            decision = self._decide(usd, allowed, window, at - window)
+            if not decision.notify:
+                break
         self.recent.append((at, usd, decision.notify))
         return decision
 
-    def _decide(self, usd: float, allowed: int, window: timedelta) -> Decision:
+    def _decide(self, usd: float, allowed: int, window: timedelta, since: datetime) -> Decision:
         if usd < self.config.min_impact_usd:
             floor = self.config.min_impact_usd
             return Decision(False, f"impact ${usd:.2f} below the ${floor:.2f} floor")
         span = f"{window.total_seconds() / 86400:.3g} day(s)"
-        notified = sum(1 for r in self.recent if r[2])
+        recent = [r for r in self.recent if r[0] > since]
+        notified = sum(1 for r in recent if r[2])
         if notified >= allowed:
             return Decision(False, f"alert budget: {notified} of {allowed} sent in {span}")
-        above = sum(1 for r in self.recent if r[1] > usd)
+        above = sum(1 for r in recent if r[1] > usd)
         if above >= allowed:
             return Decision(False, f"ranked {above + 1} by impact; budget {allowed} per {span}")
         return Decision(True)
