@@ -56,6 +56,7 @@ class Judged:
     metrics: tuple[str, ...]
     usd: float
     notify: bool
+    reason: str | None = None  # why it did not reach subscribers (the last event's)
 
 
 def default_fleet_config() -> FleetConfig:
@@ -130,6 +131,7 @@ def _incidents(events: list[AnomalyEvent]) -> list[Judged]:
                 metrics=tuple(last.evidence_metrics),
                 usd=float(last.impact_usd or 0.0),
                 notify=any(e.notify for e in steps),
+                reason=next((e.suppressed_reason for e in steps[::-1] if e.notify is False), None),
             )
         )
     return out
