@@ -6,11 +6,11 @@ moved metric (``resource_tracker``). That ranks a pinned expensive host above a
 blip on a small one, and a 3-hour saturation above a 15-minute wobble.
 
 The budget ranks rather than drops: every incident is published; only those
-that clear the dollar floor *and*, in each of two trailing windows, rank among
-its allowance by impact of the incidents judged in it (with fewer than the
-allowance already notified in it) are marked to reach subscribers. The windows
-are a day (``ceil`` of the daily rate: no storm day) and a week (``floor`` of
-seven days' rate: the long-run rate is the configured one). A partition allowed
+that clear the dollar floor, rank among the day's allowance by impact of the
+incidents judged in the trailing day, and find fewer than the allowance already
+notified in the trailing day and in the trailing week are marked to reach
+subscribers. The day allows ``ceil`` of the daily rate (no storm day), the week
+``floor`` of seven days' rate (the long-run rate is the configured one). A partition allowed
 0.3 alerts a day may so send one alert a day and two a week, rather than one per
 3.3 days, where a noise alert on Monday hid a saturation on Wednesday. Decisions
 depend only on the incidents judged before, in order, so a replay in the same
@@ -98,15 +98,16 @@ class AlertBudget:
         limits = self.allowance(fleet_size)
         horizon = at - max(window for _, window in limits)
         self.recent = [r for r in self.recent if r[0] > horizon]
-        decision = Decision(True)
-        for allowed, window in limits:
-            decision = self._decide(usd, allowed, window, at - window)
-            if not decision.notify:
-                break
+        (daily, day), (weekly, week) = limits
+        decision = self._decide(usd, daily, day, at - day, rank=True)
+        if decision.notify:  # the week caps the rate; ranking is among the day's incidents
+            decision = self._decide(usd, weekly, week, at - week, rank=False)
         self.recent.append((at, usd, decision.notify))
         return decision
 
-    def _decide(self, usd: float, allowed: int, window: timedelta, since: datetime) -> Decision:
+    def _decide(
+        self, usd: float, allowed: int, window: timedelta, since: datetime, rank: bool
+    ) -> Decision:
         if usd < self.config.min_impact_usd:
             floor = self.config.min_impact_usd
             return Decision(False, f"impact ${usd:.2f} below the ${floor:.2f} floor")
@@ -116,6 +117,6 @@ class AlertBudget:
         if notified >= allowed:
             return Decision(False, f"alert budget: {notified} of {allowed} sent in {span}")
         above = sum(1 for r in recent if r[1] > usd)
-        if above >= allowed:
+        if rank and above >= allowed:
             return Decision(False, f"ranked {above + 1} by impact; budget {allowed} per {span}")
         return Decision(True)
