@@ -302,8 +302,10 @@ TRIALS: tuple[tuple[str, str], ...] = (
 )
 
 
-def metric_markdown(rows: list[dict[str, Any]], config: FleetConfig) -> str:
-    """The report section: per seed, all incidents and the notified ones."""
+def metric_markdown(
+    rows: list[dict[str, Any]], config: FleetConfig, demo: dict[str, Any] | None = None
+) -> str:
+    """The report section: per seed, all incidents and the notified ones (and the demo's)."""
     stream, budget = config.stream, config.budget
     lines = [
         "",
@@ -360,6 +362,15 @@ def metric_markdown(rows: list[dict[str, Any]], config: FleetConfig) -> str:
         "these on validation. Next: a detector that learns a bursty host's bursts (the",
         "sequence-aware score of issue 13), so that the floor can come down to the spikes.",
     ]
+    if demo is not None:
+        lines += [
+            "",
+            f"`make demo`'s scenario (`python -m evals.metric_eval --demo`, the same path over "
+            f"its 14 days of datapoints): {demo['injected']} injected, {demo['notified']} notified "
+            f"(target <= {3 * demo['injected']}), found {', '.join(demo['found']) or 'none'}; "
+            f"missed {', '.join(demo['missed']) or 'none'}. The demo prints the same count "
+            "from the gateway's alert history.",
+        ]
     if TRIALS:
         lines += [
             "",
