@@ -17,6 +17,7 @@ import httpx
 import typer
 from rich.console import Console
 
+from demo.metric_summary import alert_history, metric_path_lag, summarise, wait_for_metric_path
 from demo.pipeline import (
     GATEWAY_READY_TIMEOUT_S,
     DemoError,
@@ -30,6 +31,8 @@ from demo.pipeline import (
 )
 from demo.results import GatewayClient, Snapshot, render
 from devstack import leftovers
+from services.anomaly.settings import AnomalySettings
+from services.gateway.settings import GatewaySettings
 from services.rightsizing.settings import RightsizingSettings
 from shared.settings import state_dir
 
@@ -38,6 +41,8 @@ from shared.settings import state_dir
 RESULTS_TIMEOUT_S = 480.0
 # How often to ask the gateway whether everything has arrived.
 POLL_S = 2.0
+# The metric path may still be reading datapoints when the other results are in.
+METRIC_PATH_TIMEOUT_S = 300.0
 
 # Wide enough for the tables when output is piped (rich assumes 80 columns then).
 PIPED_WIDTH = 160
@@ -110,6 +115,18 @@ def wait_for_results(
             time.sleep(POLL_S)
 
 
+def metric_line(pipeline: Pipeline, client: GatewayClient) -> str:
+    """Injected vs notified metric incidents, once the metric path has read everything."""
+    metric_group = AnomalySettings().anomaly_metric_group_id
+    gateway_group = GatewaySettings().gateway_consumer_group
+    with console.status("waiting for the metric path to read every datapoint"):
+        caught_up = wait_for_metric_path(
+            lambda: metric_path_lag(pipeline.env, metric_group, gateway_group),
+            METRIC_PATH_TIMEOUT_S,
+        )
+    return summarise(pipeline.ground_truth, alert_history(client.get), caught_up).line()
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -146,6 +163,7 @@ def demo(
                 ingest(pipeline, log=_log)
                 snapshot = wait_for_results(pipeline, client)
                 render(snapshot, console)
+                _log(metric_line(pipeline, client))
                 _log(f"ready in {time.monotonic() - started:.0f} s")
                 console.print(
                     f"\nConsole: [bold]{pipeline.gateway_url}/console/[/bold]   "

@@ -27,7 +27,7 @@ from tqdm import tqdm
 from evals.cost_baselines import run_baselines
 from evals.cost_intraday import evaluate_latency, latency_markdown
 from evals.cost_matching import FoundIncident, Score, Truth, score
-from evals.metric_eval import default_fleet_config, evaluate_seed, metric_markdown
+from evals.metric_eval import default_fleet_config, demo_check, evaluate_seed, metric_markdown
 from services.anomaly.cost.engine import CostEngineConfig
 from services.anomaly.cost.replay import run_engine, to_incidents
 from shared.events.costs import series_id
@@ -213,7 +213,7 @@ def main(
         markdown += latency_markdown(result["latency"])
     if metric:
         rows = [evaluate_seed(s) for s in tqdm(chosen, desc="metric fleets")]
-        markdown += metric_markdown(rows, default_fleet_config())
+        markdown += metric_markdown(rows, default_fleet_config(), demo_check())
         result["metric"] = rows
     if nab:
         section, data = _nab_section()

@@ -43,7 +43,11 @@ def simulate(
         typer.Option("--cloudwatch-out", help="Datapoints file (*.parquet, *.jsonl[.gz])."),
     ] = None,
     cloudwatch_days: Annotated[
-        int | None, typer.Option(help="Only the last N days of datapoints (default: all).")
+        int | None,
+        typer.Option(
+            help="Only the last N days of datapoints (default: all); the injected metric "
+            "anomalies then fall in them, after a week of them."
+        ),
     ] = None,
     mtd_every_days: Annotated[
         int | None, typer.Option(help="Also deliver month-to-date every N days.")
@@ -79,6 +83,8 @@ def simulate(
             intraday=intraday,
             platform_mix=PLATFORM_MIX if platforms else (),
             open_spike_days=open_spike_days,
+            # Metric anomalies go where the datapoints written are.
+            metric_window_days=(cloudwatch_days or None) if cloudwatch_out else None,
         )
         org = simulate_organisation(config)
         cutoff = datetime.fromisoformat(until) if until else None

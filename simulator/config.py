@@ -39,6 +39,11 @@ PLATFORM_MIX: tuple[tuple[str, float], ...] = (
 )
 #: Smallest window that fits the warm-up plus a persistent anomaly's evidence.
 MIN_DAYS_WITH_ANOMALIES = DEFAULT_WARMUP_DAYS + 7
+#: Days of datapoints a metric stream is learned over before an injected metric anomaly
+#: may start, when only the last days of the window are written (``metric_window_days``):
+#: a week, the horizon of the service's stream baseline (``MetricTrackerConfig``), so a
+#: weekday is not judged against a weekend it has only seen.
+METRIC_WINDOW_WARMUP_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,12 @@ class SimConfig:
         open_spike_days: One more cost anomaly, a spike over the last N days, so an
             incident is still open when the data ends (0, the default: none, and the
             organisation is exactly as before).
+        metric_window_days: Only the last this-many days get CloudWatch datapoints (the
+            ``--cloudwatch-days`` of ``spendstream simulate``): metric anomalies then start
+            inside them, after ``METRIC_WINDOW_WARMUP_DAYS`` of them (half of a shorter
+            window; never before ``warmup_days``), so every injected one is in the data a
+            consumer sees.
+            None (the default): datapoints cover every day, anomalies as before.
     """
 
     seed: int = 1
@@ -86,6 +97,7 @@ class SimConfig:
     intraday: bool = False
     platform_mix: tuple[tuple[str, float], ...] = ()
     open_spike_days: int = 0
+    metric_window_days: int | None = None
 
     def __post_init__(self) -> None:
         """Reject values that would silently produce a meaningless organisation."""
@@ -122,12 +134,25 @@ class SimConfig:
             )
         if self.platform_mix and abs(sum(s for _, s in self.platform_mix) - 1.0) > 1e-6:
             raise SimConfigError("platform_mix shares must sum to 1")
+        if self.metric_window_days is not None and self.metric_window_days < 1:
+            raise SimConfigError("metric_window_days must be 1 or more (or None: every day)")
+
+    def metric_anomaly_first_day(self) -> int:
+        """Index of the first day a metric anomaly may start on."""
+        if self.metric_window_days is None or self.metric_window_days >= self.days:
+            return self.warmup_days
+        first_written = self.days - self.metric_window_days
+        # A window shorter than two weeks (a quick test) gives half of itself to the warm-up.
+        learn = min(METRIC_WINDOW_WARMUP_DAYS, self.metric_window_days // 2)
+        return max(self.warmup_days, first_written + learn)
 
     def to_json(self) -> dict[str, Any]:
         """The config as JSON-able values (for the ground-truth file)."""
         data = asdict(self)
         data["start"] = self.start.isoformat()
         data["profile_mix"] = [list(pair) for pair in self.profile_mix]
+        if self.metric_window_days is None:
+            del data["metric_window_days"]  # datapoints of every day: the truth reads as before
         if not self.platform_mix:
             del data["platform_mix"]  # the ground truth of a Linux-only fleet reads as before
         else:

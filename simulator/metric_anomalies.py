@@ -7,7 +7,9 @@
 * a *leak* ramps ``mem_used_percent`` up by 25-35 points over 12-36 hours, then the
   process restarts and memory drops back (needs the CloudWatch agent on the host).
 
-Hosts are ``steady`` instances (else any busy one); starts fall after the warm-up.
+Hosts are ``steady`` instances (else any busy one); starts fall after the warm-up
+(``SimConfig.metric_anomaly_first_day``: inside the datapoints written, when only the
+last days are).
 Each record carries the kind (``shape``), the metric it moved and its inclusive
 ``start``/``end``, so an evaluation scores metric incidents like cost incidents.
 Spikes and saturations last fewer periods than the look-back's top 0.5%, so they do

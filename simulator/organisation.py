@@ -264,7 +264,7 @@ def simulate_organisation(config: SimConfig) -> SimulatedOrg:
     start = midnight_utc(config.start)
     metric_count = config.metric_anomalies if config.days >= config.warmup_days + 7 else 0
     fleet, metric_records = inject_metric_anomalies(
-        fleet, start, config.days, metric_count, config.warmup_days, r_metric
+        fleet, start, config.days, metric_count, config.metric_anomaly_first_day(), r_metric
     )
     return SimulatedOrg(
         config,

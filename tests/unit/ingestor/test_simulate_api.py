@@ -112,6 +112,27 @@ def test_anomalies_start_after_warmup_and_never_share_a_series(org) -> None:
     assert all(a.start.date() >= first_allowed for a in metric)
 
 
+def test_metric_anomalies_fall_inside_the_datapoints_written_after_a_week_of_them() -> None:
+    """The demo writes only the last 14 days of datapoints: its anomalies must be in them."""
+    windowed = simulate_organisation(replace(CONFIG, metric_window_days=14, cost_anomalies=0))
+    first_written = CONFIG.start + timedelta(days=CONFIG.days - 14)
+    metric = [a for a in windowed.anomalies if a.kind == "metric"]
+    assert len(metric) == CONFIG.metric_anomalies
+    assert all(a.start.date() >= first_written + timedelta(days=7) for a in metric)
+    last_day = CONFIG.start + timedelta(days=CONFIG.days - 1)
+    assert all(a.end.date() <= last_day for a in metric)
+    # without a window: the metric anomalies (and the ground truth's config) are as before
+    assert "metric_window_days" not in simulate_organisation(CONFIG).config.to_json()
+    assert windowed.config.to_json()["metric_window_days"] == 14
+
+
+def test_a_window_shorter_than_two_weeks_gives_half_of_itself_to_the_warm_up() -> None:
+    assert replace(CONFIG, metric_window_days=3).metric_anomaly_first_day() == CONFIG.days - 2
+    assert replace(CONFIG, metric_window_days=None).metric_anomaly_first_day() == 21
+    with pytest.raises(SimConfigError):
+        replace(CONFIG, metric_window_days=0)
+
+
 def test_injected_cost_anomalies_are_in_the_data(org, clean_org) -> None:
     days = org.calendar.dates
     for a in org.anomalies:
