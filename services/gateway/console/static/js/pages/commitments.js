@@ -12,6 +12,8 @@ const KINDS = { savings_plan: "Savings Plan", reservation: "Reserved Instance" }
 const REASONS = ["", "low_utilisation", "expiring"];
 const label = (s) => s.replaceAll("_", " ");
 const num = (v) => ({ v, num: true });
+// ARNs are long: they wrap anywhere rather than push the table wider than the page.
+const id = (v) => ({ v, attrs: { class: "id" } });
 
 /** SP and RI coverage stacked, and utilisation beside them, one group per account. */
 function coverageChart(reports) {
@@ -49,27 +51,36 @@ function held(report) {
   const end = report.window_end;
   const left = (c) => (c.end ? ` (${number((new Date(c.end) - new Date(end)) / 86_400_000, 0)} days after the window)` : "");
   return table(["Commitment", "Kind", { v: "Hours", num: true }, { v: "Cost", num: true }, { v: "Used", num: true }, { v: "Utilisation", num: true }, { v: "On-Demand covered", num: true }, { v: "Net savings", num: true }, "Ends (UTC)"],
-    report.commitments.map((c) => [c.arn, KINDS[c.kind] || c.kind, num(number(c.hours, 1)), num(currency(c.commitment_cost)), num(currency(c.used_cost)), num(pct(c.utilisation, 1)), num(currency(c.covered_on_demand)), num(currency(c.net_savings)), c.end ? `${day(c.end)}${left(c)}` : "—"]),
+    report.commitments.map((c) => [id(c.arn), KINDS[c.kind] || c.kind, num(number(c.hours, 1)), num(currency(c.commitment_cost)), num(currency(c.used_cost)), num(pct(c.utilisation, 1)), num(currency(c.covered_on_demand)), num(currency(c.net_savings)), c.end ? `${day(c.end)}${left(c)}` : "—"]),
     { empty: "No Savings Plan or Reserved Instance was active in this window." });
 }
 
 function scope(r) {
-  if (r.product === "compute_sp") return "any region, family, OS";
-  return [r.region, r.instance_type, r.operating_system, r.quantity === null ? null : `× ${r.quantity}`].filter(Boolean).join(" · ");
+  const where = r.product === "compute_sp" ? "any region, family, OS"
+    : [r.region, r.instance_type, r.operating_system, r.quantity === null ? null : `× ${r.quantity}`].filter(Boolean).join(" · ");
+  // Spend whose type has no rate for this product is left out of its figures: say how much.
+  return r.unpriced_on_demand > 0 ? [where, h("br"), h("span", { class: "muted" }, `${currency(r.unpriced_on_demand)} On-Demand without a rate left out`)] : where;
 }
 
 function purchases(report) {
   return table(["Product", "Scope", { v: "Term", num: true }, "Payment", { v: "Lookback", num: true }, { v: "Commitment $/hour", num: true }, { v: "Discount", num: true }, { v: "Projected coverage", num: true }, { v: "Projected utilisation", num: true }, { v: "Break-even utilisation", num: true }, { v: "Net savings on lookback", num: true }, { v: "Net savings / month", num: true }],
     report.recommendations.map((r) => [PRODUCTS[r.product] || r.product, scope(r), num(`${r.term_years} y`), label(r.payment_option), num(`${r.lookback_days} days`), num(currency(r.hourly_commitment, "USD", 3)), num(pct(r.discount, 1)), num(pct(r.projected_coverage, 1)), num(pct(r.projected_utilisation, 1)), num(pct(r.break_even_utilisation, 1)), num(currency(r.net_savings)), num(currency(r.estimated_monthly_savings))]),
-    { empty: "Nothing to buy: no product saves money on these lookbacks." });
+    { empty: "Nothing to buy: no priced product would have saved money on these lookbacks." });
 }
 
+/** Products without rates, one row per product and reason (the options it covers listed). */
 function unpriced(report) {
   if (!report.unpriced.length) return null;
+  const groups = new Map();
+  for (const u of report.unpriced) {
+    const key = `${u.product}\u0000${u.reason}`;
+    if (!groups.has(key)) groups.set(key, { product: u.product, reason: u.reason, options: [] });
+    groups.get(key).options.push(`${u.term_years} y ${label(u.payment_option)}`);
+  }
   return [
     h("h3", {}, "Products without a figure"),
-    table(["Product", { v: "Term", num: true }, "Payment", "Why there is no figure"],
-      report.unpriced.map((u) => [PRODUCTS[u.product] || u.product, num(`${u.term_years} y`), label(u.payment_option), u.reason])),
+    table(["Product", "Terms and payment options", "Why there is no figure"],
+      [...groups.values()].map((g) => [PRODUCTS[g.product] || g.product, g.options.join(", "), g.reason])),
   ];
 }
 
@@ -88,7 +99,7 @@ async function detail(account) {
 async function alertList(account, reason) {
   const doc = await api("/v1/commitments/alerts", { params: { account, reason, limit: 50 } });
   return table(["Detected (UTC)", "Account", "Reason", "Commitment", { v: "Utilisation", num: true }, { v: "Threshold", num: true }, { v: "Unused cost", num: true }, "Ends (UTC)", { v: "Days left", num: true }],
-    doc.items.map((a) => [datetime(a.detected_at), a.account_id, label(a.reason), a.arn, num(pct(a.utilisation, 1)), num(pct(a.threshold, 0)), num(currency(a.unused_cost)), day(a.end), num(number(a.days_left, 1))]),
+    doc.items.map((a) => [datetime(a.detected_at), a.account_id, label(a.reason), id(a.arn), num(pct(a.utilisation, 1)), num(pct(a.threshold, 0)), num(currency(a.unused_cost)), day(a.end), num(number(a.days_left, 1))]),
     { empty: "No commitment alert." });
 }
 
