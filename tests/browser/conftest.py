@@ -32,6 +32,7 @@ from playwright.sync_api import (
 from demo.pipeline import Pipeline, create_api_key, ingest, running_system, simulate
 from demo.results import GatewayClient
 from devstack.chromium import ChromiumUnavailableError, chromium_executable
+from tests.browser import commitments
 from tests.e2e.conftest import SMALL
 from tests.harness.wait import wait_for
 
@@ -66,12 +67,15 @@ def _chromium() -> Path:
 
 @dataclass
 class System:
-    """The running pipeline with its data in, and keys of two tenants."""
+    """The running pipeline with its data in, and keys of three tenants."""
 
     pipeline: Pipeline
     key: str
     other_key: str
     client: GatewayClient
+    # A tenant whose two accounts hold RIs and Savings Plans (tests/browser/commitments.py).
+    committed_key: str
+    committed: GatewayClient
 
     @property
     def console(self) -> str:
@@ -81,37 +85,55 @@ class System:
 @pytest.fixture(scope="module")
 def system() -> Iterator[System]:
     """The demo's pipeline on a small organisation (one incident still open at its end),
-    after every result kind has arrived."""
+    plus a commitment CUR delivery of a third tenant, after every result kind has arrived."""
     state = Path(tempfile.mkdtemp(prefix="spendstream-browser-"))
     state.chmod(0o755)  # PostgreSQL's unprivileged user must enter it
+    world = commitments.commitment_world()
+    prices = commitments.write_prices(world, state / "prices.csv.gz")
     try:
-        with running_system(state) as pipeline:
+        with running_system(
+            state, extra_env={"SPENDSTREAM_RIGHTSIZING_PRICES_PATH": str(prices)}
+        ) as pipeline:
             simulate(pipeline, SCENARIO)
             key = create_api_key(pipeline)
-            pipeline.cli("admin", "tenant", "create", "other", "--accounts", OTHER_ACCOUNT)
-            out = pipeline.cli("admin", "key", "create", "--tenant", "other", "--scope", "write")
-            other_key = next(w for w in out.split() if w.startswith("ssk_"))
+            other_key = _tenant(pipeline, "other", [OTHER_ACCOUNT])
+            owned = commitments.world_accounts(world)
+            committed_key = _tenant(pipeline, commitments.TENANT, owned)
             client = GatewayClient(pipeline.gateway_url, key)
+            committed = GatewayClient(pipeline.gateway_url, committed_key)
             wait_for(client.ready, timeout=120, description="gateway ready")
             ingest(pipeline)
+            bucket = commitments.write_delivery(world, pipeline.data_dir / "commitments")
+            pipeline.cli("ingest", "cur", "--source", str(bucket), "--force")
 
             def arrived() -> bool:
                 pipeline.check_alive()
                 snap = client.snapshot()
                 alerts = client.get("/v1/alerts", limit=1)["items"]
                 month_end = any(f.get("month_end") for f in snap.forecasts)
-                return snap.complete and month_end and bool(alerts)
+                reports = committed.get("/v1/commitments")["items"]
+                reasons = {a["reason"] for a in committed.get("/v1/commitments/alerts")["items"]}
+                both = reasons == {"low_utilisation", "expiring"}
+                return snap.complete and month_end and bool(alerts) and len(reports) == 2 and both
 
             wait_for(
                 arrived,
                 timeout=PIPELINE_TIMEOUT_S,
                 interval=2.0,
-                description="anomalies, savings, forecasts and alerts",
+                description="anomalies, savings, forecasts, alerts and commitments",
             )
-            yield System(pipeline, key, other_key, client)
+            yield System(pipeline, key, other_key, client, committed_key, committed)
             client.close()
+            committed.close()
     finally:
         shutil.rmtree(state, ignore_errors=True)
+
+
+def _tenant(pipeline: Pipeline, name: str, accounts: list[str]) -> str:
+    """A tenant owning ``accounts`` and a write key for it."""
+    pipeline.cli("admin", "tenant", "create", name, "--accounts", ",".join(accounts))
+    out = pipeline.cli("admin", "key", "create", "--tenant", name, "--scope", "write")
+    return next(w for w in out.split() if w.startswith("ssk_"))
 
 
 @pytest.fixture(scope="module")

@@ -445,6 +445,7 @@ def test_a_second_tenant_sees_none_of_the_first_tenants_data(
         ("anomalies", "No anomaly matches"),
         ("costs", "No costs in this range"),
         ("savings", "No recommendation matches"),
+        ("commitments", "No Savings Plan or Reserved Instance data yet"),
         ("forecasts", "No forecasts yet"),
         ("budgets", "No budgets yet"),
         ("live", "No alerts yet"),
@@ -457,6 +458,97 @@ def test_a_second_tenant_sees_none_of_the_first_tenants_data(
         assert page.locator("canvas[data-chart]").count() == 0, route
     assert OTHER_ACCOUNT not in first_accounts
     screenshot(watched, "other-tenant-overview")
+    watched.ok()
+
+
+def _money(v: float) -> str:
+    return f"-${-v:,.2f}" if v < 0 else f"${v:,.2f}"
+
+
+def _pct(v: float | None) -> str:
+    return "—" if v is None else f"{v * 100:.1f}%"
+
+
+def _rows(w: Watched, selector: str) -> list[list[str]]:
+    rows = w.page.locator(f"{selector} tbody tr")
+    return [rows.nth(i).locator("td").all_inner_texts() for i in range(rows.count())]
+
+
+def _rerendered(w: Watched, act: Any, inside: str) -> None:
+    """Run ``act`` (a navigation) and wait for the page it renders, not the one before."""
+    w.page.evaluate("document.querySelector('.page').dataset.stale = 'true'")
+    act()
+    w.page.wait_for_selector(f".page[data-ready=true]:not([data-stale]) {inside}")
+
+
+def test_commitments_page_shows_coverage_purchases_and_alerts(
+    watched: Watched, system: System
+) -> None:
+    sign_in(watched, system, system.committed_key)
+    open_page(watched, system, "commitments")
+    page = watched.page
+    reports = system.committed.get("/v1/commitments")["items"]
+    held = chart(watched, "commitment-coverage")
+    assert held["labels"] == [r["account_id"] for r in reports]
+    assert held["datasets"]["Savings Plan coverage"] == [
+        r["savings_plan_coverage"] for r in reports
+    ]
+    assert held["datasets"]["RI coverage"] == [r["reservation_coverage"] for r in reports]
+    assert held["datasets"]["Utilisation"] == [r["utilisation"] for r in reports]
+    summary = _rows(watched, "#commitment-reports")
+    assert [(c[0], c[6], c[7]) for c in summary] == [
+        (r["account_id"], _pct(r["coverage"]), _pct(r["utilisation"])) for r in reports
+    ]
+    assert [c[9] for c in summary] == [_money(r["best_monthly_savings"]) for r in reports]
+
+    # Each account's detail: held commitments with their end, purchases, unpriced reasons.
+    bought = 0
+    for report in reports:
+        account = report["account_id"]
+        button = page.get_by_role("button", name=account, exact=True)
+        _rerendered(watched, button.click, f"#commitment-detail[data-account='{account}']")
+        assert f"show={account}" in page.url
+        doc = system.committed.get(f"/v1/commitments/{account}")
+        assert [(c[0], c[5], c[8][:10]) for c in _rows(watched, "#commitments-held")] == [
+            (c["arn"], _pct(c["utilisation"]), c["end"][:10]) for c in doc["commitments"]
+        ]
+        buys = _rows(watched, "#commitment-purchases")
+        assert len(buys) == len(doc["recommendations"])
+        if not buys:
+            assert "Nothing to buy" in page.inner_text("#commitment-purchases")
+        bought += len(buys)
+        for cells, r in zip(buys, doc["recommendations"], strict=True):
+            assert cells[2:5] == [f"{r['term_years']} y", r["payment_option"].replace("_", " "),
+                                  f"{r['lookback_days']} days"]  # fmt: skip
+            assert cells[5] == f"${r['hourly_commitment']:,.3f}"
+            assert cells[7:10] == [_pct(r["projected_coverage"]), _pct(r["projected_utilisation"]),
+                                   _pct(r["break_even_utilisation"])]  # fmt: skip
+            assert cells[11] == _money(r["estimated_monthly_savings"])
+        # Unpriced products: one row per product and reason, listing every term and payment.
+        listed = {
+            (c[2], option)
+            for c in _rows(watched, "#commitment-unpriced")
+            for option in c[1].split(", ")
+        }
+        assert listed == {
+            (u["reason"], f"{u['term_years']} y {u['payment_option'].replace('_', ' ')}")
+            for u in doc["unpriced"]
+        }
+        if account == reports[0]["account_id"]:
+            screenshot(watched, "commitments")
+
+    assert bought > 0  # the steady account has something worth buying
+    alerts = system.committed.get("/v1/commitments/alerts", limit=50)["items"]
+    shown = _rows(watched, "#commitment-alerts")
+    assert [(c[1], c[2], c[3]) for c in shown] == [
+        (a["account_id"], a["reason"].replace("_", " "), a["arn"]) for a in alerts
+    ]
+    assert {a["reason"] for a in alerts} == {"low_utilisation", "expiring"}
+    # The alert filter is in the URL and asks the gateway for that reason only.
+    _rerendered(
+        watched, lambda: page.goto(f"{system.console}#/commitments?reason=expiring"), "table"
+    )
+    assert {c[2] for c in _rows(watched, "#commitment-alerts")} == {"expiring"}
     watched.ok()
 
 

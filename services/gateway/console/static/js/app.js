@@ -8,13 +8,14 @@ import * as overview from "./pages/overview.js";
 import * as anomalies from "./pages/anomalies.js";
 import * as costs from "./pages/costs.js";
 import * as savings from "./pages/savings.js";
+import * as commitments from "./pages/commitments.js";
 import * as forecasts from "./pages/forecasts.js";
 import * as budgets from "./pages/budgets.js";
 import * as alerts from "./pages/alerts.js";
 
-const PAGES = { overview, anomalies, costs, savings, forecasts, budgets, live: alerts };
+const PAGES = { overview, anomalies, costs, savings, commitments, forecasts, budgets, live: alerts };
 // The pages that draw (an anomaly's detail, not the list): Chart.js is loaded for them only.
-const DRAWS = { overview: true, anomalies: (id) => Boolean(id), costs: true, savings: true, forecasts: true };
+const DRAWS = { overview: true, anomalies: (id) => Boolean(id), costs: true, savings: true, commitments: true, forecasts: true };
 const $ = (id) => document.getElementById(id);
 
 /** The current route: page name, optional id, and its filters. */
