@@ -86,7 +86,9 @@ async def run(
         loops: list[StatefulLoop[Any]] = []
         sinks: list[CostAgent | MetricAgent] = []
         if settings.anomaly_run_costs:
-            store = ChangelogStore(COST_STATE, settings, raw, cost_state_codec())
+            store = ChangelogStore(
+                COST_STATE, settings, raw, cost_state_codec(), settings.anomaly_state_deltas
+            )
             await store.ensure_topic()
             cost = CostAgent(store, settings.cost_config(), book)
             sinks.append(cost)
@@ -95,7 +97,13 @@ async def run(
             factory = detector_factory or metric_detector_factory(settings.anomaly_metric_detector)
             sample = factory()
             own = getattr(getattr(sample, "config", None), "threshold", None)
-            store = ChangelogStore(METRIC_STATE, settings, raw, metric_state_codec(sample))
+            store = ChangelogStore(
+                METRIC_STATE,
+                settings,
+                raw,
+                metric_state_codec(sample),
+                settings.anomaly_state_deltas,
+            )
             await store.ensure_topic()
             metric = MetricAgent(
                 store,
