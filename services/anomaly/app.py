@@ -18,6 +18,7 @@ from services.anomaly.exceptions import MetricDetectorMissingError
 from services.anomaly.feedback.follower import follow_feedback
 from services.anomaly.feedback.rules import FeedbackBook
 from services.anomaly.loop import StatefulAgent, StatefulLoop
+from services.anomaly.memory_probe import probe_memory
 from services.anomaly.metric.tracker import ScoringDetector
 from services.anomaly.settings import AnomalySettings
 from services.anomaly.state_codec import cost_state_codec, metric_state_codec
@@ -117,8 +118,15 @@ async def run(
                 _loop(metric, producer, settings, settings.anomaly_metric_group_id, metrics)
             )
         log.info("anomaly service starting", loops=len(loops))
+        probes = (
+            [probe_memory(settings.anomaly_tracemalloc_s, stop)]
+            if settings.anomaly_tracemalloc_s > 0
+            else []
+        )
         await asyncio.gather(
-            *(loop.run(stop) for loop in loops), follow_feedback(producer, book, sinks, stop)
+            *(loop.run(stop) for loop in loops),
+            follow_feedback(producer, book, sinks, stop),
+            *probes,
         )
     finally:
         await raw.stop()
