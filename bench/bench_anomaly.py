@@ -365,7 +365,11 @@ async def latency(
         topic = CLOUDWATCH_DATAPOINTS.full_name(settings.topic_prefix)
         warm = datapoints(resources * WARM_POINTS, resources, seed=1, spikes=0.0)
         await produce(settings, warm)  # every detector past its warm-up first
-        await wait_committed(settings, len(warm), proc)
+        try:
+            await wait_committed(settings, len(warm), proc)
+        except RuntimeError as exc:
+            tail = log.read_text()[-3000:]  # noqa: ASYNC240 - failing anyway
+            raise RuntimeError(f"{exc}; worker log ends:\n{tail}") from exc
         points = datapoints(
             int(rate * seconds),
             resources,

@@ -132,7 +132,7 @@ class ChangelogStore(Generic[V]):
         settings: SpendstreamSettings,
         producer: AIOKafkaProducer,
         codec: Codec[V],
-        deltas: bool = True,
+        deltas: bool = False,
     ) -> None:
         self.topic = topic
         self.name = topic.full_name(settings.topic_prefix)

@@ -98,7 +98,7 @@ async def test_rounds_of_deltas_and_rebases_restore_the_identical_state(
     raw = make_producer(settings)
     await raw.start()
     try:
-        store = ChangelogStore(METRIC_STATE, settings, raw, codec)
+        store = ChangelogStore(METRIC_STATE, settings, raw, codec, deltas=True)
         await store.ensure_topic()
         agent = _agent(store)
         agent.now = utcnow()
