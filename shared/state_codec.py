@@ -39,7 +39,9 @@ from __future__ import annotations
 import dataclasses
 import enum
 import itertools
+import sys
 import zlib
+from array import array
 from collections import deque
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
@@ -49,7 +51,7 @@ from typing import Any
 import msgpack
 from pydantic import BaseModel
 
-from shared.append_window import AppendWindow
+from shared.append_window import AppendWindow, FloatWindow
 
 VERSION = 1
 _PLAIN, _ZLIB = 0, 1
@@ -66,6 +68,7 @@ _TUPLE, _SET, _FROZENSET, _DEQUE, _DATETIME, _DATE, _TIMEDELTA = range(1, 8)
 _OBJECT, _MODEL, _NAMEDTUPLE, _ENUM = range(8, 12)
 # An AppendWindow in full; in a delta, its tail since the base; an unchanged constant.
 _WINDOW, _TAIL, _SAME = range(12, 15)
+_FLOATS = 15  # a FloatWindow in full: its values as little-endian doubles
 
 
 class ChangelogDecodeError(ValueError):
@@ -94,6 +97,18 @@ def _tag(cls: type) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
+Window = AppendWindow | FloatWindow
+
+
+def _doubles(values: Any) -> bytes:
+    """An array of doubles as little-endian bytes, whatever this machine's order."""
+    if sys.byteorder == "big":
+        values = values[:]
+        values.byteswap()
+    data: bytes = values.tobytes()
+    return data
+
+
 def _constant(cls: type) -> bool:
     """Frozen dataclasses (configs): written once per base, referenced by deltas."""
     params = getattr(cls, "__dataclass_params__", None)
@@ -108,7 +123,7 @@ class Marks:
     state's own, so a delta can tell that a window is still the same one.
     """
 
-    windows: tuple[tuple[AppendWindow, int, int], ...]  # window, appended, edits at the base
+    windows: tuple[tuple[Window, int, int], ...]  # window, appended, edits at the base
     constants: tuple[Any, ...]
 
 
@@ -121,7 +136,7 @@ class _Pass:
 
     def __init__(self, base: Marks | None = None) -> None:
         self.base = base
-        self.windows: list[tuple[AppendWindow, int, int]] = []
+        self.windows: list[tuple[Window, int, int]] = []
         self.constants: list[Any] = []
         self.window_index = 0
         self.constant_ids = (
@@ -235,11 +250,14 @@ class StateCodec:
         )
         return packed
 
-    def _window(self, obj: AppendWindow, ctx: _Pass) -> msgpack.ExtType:
+    def _window(self, obj: Window, ctx: _Pass) -> msgpack.ExtType:
         if ctx.base is None:
-            ext = msgpack.ExtType(
-                _WINDOW, self._pack([obj.maxlen, obj.appended, obj.edits, list(obj)], ctx)
-            )
+            if isinstance(obj, FloatWindow):
+                payload = [obj.maxlen, obj.appended, _doubles(obj.ordered())]
+                ext = msgpack.ExtType(_FLOATS, self._pack(payload, ctx))
+            else:
+                payload = [obj.maxlen, obj.appended, obj.edits, list(obj)]
+                ext = msgpack.ExtType(_WINDOW, self._pack(payload, ctx))
             ctx.windows.append((obj, obj.appended, obj.edits))
             return ext
         index, ctx.window_index = ctx.window_index, ctx.window_index + 1
@@ -249,8 +267,11 @@ class StateCodec:
         new = obj.appended - appended
         if window is not obj or obj.edits != edits or not 0 <= new <= len(obj):
             raise _NoDelta
-        tail = list(itertools.islice(reversed(obj), new))
-        tail.reverse()
+        if isinstance(obj, FloatWindow):
+            tail = obj.ordered()[len(obj) - new :].tolist()
+        else:
+            tail = list(itertools.islice(reversed(obj), new))
+            tail.reverse()
         return msgpack.ExtType(_TAIL, self._pack([obj.appended, tail], ctx))
 
     def _default(self, ctx: _Pass, obj: Any) -> msgpack.ExtType | float:
@@ -265,7 +286,7 @@ class StateCodec:
             return msgpack.ExtType(_FROZENSET, self._pack(_ordered(obj), ctx))
         if cls is deque:
             return msgpack.ExtType(_DEQUE, self._pack([obj.maxlen, list(obj)], ctx))
-        if cls is AppendWindow:
+        if cls is AppendWindow or cls is FloatWindow:
             return self._window(obj, ctx)
         if cls is datetime:
             return msgpack.ExtType(_DATETIME, obj.isoformat().encode())
@@ -322,6 +343,8 @@ class StateCodec:
         value = self._unpack(data, ctx)
         if code == _WINDOW:
             return self._unwindow(value, ctx)
+        if code == _FLOATS:
+            return self._unfloats(value, ctx)
         if code in (_TAIL, _SAME):
             return self._from_base(code, value, ctx)
         if code == _TUPLE:
@@ -366,6 +389,23 @@ class StateCodec:
         return window
 
     @staticmethod
+    def _unfloats(value: Any, ctx: _Pass) -> FloatWindow:
+        maxlen, appended, data = value
+        if not isinstance(data, bytes) or len(data) % 8 or not isinstance(appended, int):
+            raise ChangelogDecodeError("malformed float window")
+        values = array("d")
+        values.frombytes(data)
+        if sys.byteorder == "big":
+            values.byteswap()
+        if not isinstance(maxlen, int) or len(values) > maxlen or appended < len(values):
+            raise ChangelogDecodeError("float window counts do not match its values")
+        window = FloatWindow(maxlen)
+        window.values, window.appended = values, appended
+        if ctx.base is None:
+            ctx.windows.append((window, appended, 0))
+        return window
+
+    @staticmethod
     def _from_base(code: int, value: Any, ctx: _Pass) -> Any:
         """A delta's reference to its base: a window's new tail, or an unchanged constant."""
         if ctx.base is None:
@@ -383,6 +423,10 @@ class StateCodec:
             raise ChangelogDecodeError("malformed delta window tail")
         if appended - base_appended != len(tail):
             raise ChangelogDecodeError("delta window tail does not follow its base")
-        deque.extend(window, tail)
+        if isinstance(window, FloatWindow):
+            for x in tail:
+                window.append(float(x))
+        else:
+            deque.extend(window, tail)
         window.appended = appended
         return window

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import msgpack
 import pytest
 
-from shared.append_window import AppendWindow
+from shared.append_window import AppendWindow, FloatWindow
 from shared.state_codec import ChangelogDecodeError, StateCodec
 
 
@@ -104,3 +104,28 @@ def test_a_delta_whose_tail_does_not_follow_its_base_is_refused() -> None:
         CODEC.decode(forged)
     _, good_marks = CODEC.decode_base(base)
     assert CODEC.encode(CODEC.decode_delta(delta, good_marks)) == CODEC.encode(state)
+
+
+@dataclass
+class Doubles:
+    window: FloatWindow = field(default_factory=lambda: FloatWindow(500))
+
+
+def test_a_float_window_is_written_as_doubles_and_its_delta_rebuilds_it_exactly() -> None:
+    codec = StateCodec((Doubles,))
+    state = Doubles()
+    for i in range(700):  # full and wrapped around its ring
+        state.window.append(i / 7)
+    base, marks = codec.encode_base(state)
+    assert len(base) < 500 * 8 + 100  # 8 bytes a value
+    for i in range(5):
+        state.window.append(-i / 3)
+    delta = codec.encode_delta(state, marks)
+    assert delta is not None
+    assert len(delta) < 200  # five doubles and the names around them, not 500 values
+    _, decoded_marks = codec.decode_base(base)
+    restored = codec.decode_delta(delta, decoded_marks)
+    assert list(restored.window) == list(state.window)
+    assert restored.window[0] == state.window[0]
+    assert restored.window.appended == 705
+    assert codec.encode(restored) == codec.encode(state)
