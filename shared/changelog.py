@@ -176,6 +176,7 @@ class ChangelogStore(Generic[V]):
         """Forget ``key``; the next :meth:`snapshot` writes a tombstone, so restores forget it."""
         partition = self.partition_of.pop(key, None)
         self.values.pop(key, None)
+        self._bases.pop(key, None)  # a state made again later starts from a new base
         if partition is not None:
             self._tombstones[key] = partition
             self.dirty.add(key)
