@@ -96,6 +96,16 @@ class _Latest:
     offset: int
 
 
+def _tails_fit(base: _Base) -> bool:
+    """Whether the windows' new values (8 bytes or more each) leave a delta a chance.
+
+    Saves encoding a delta only to throw it away, when many points a stream
+    arrive per checkpoint (a catch-up, a replay) and a base is cheaper anyway.
+    """
+    new = sum(window.appended - appended for window, appended, _ in base.marks.windows)
+    return new * 8 <= base.size * DELTA_MAX_SHARE
+
+
 def _gen(headers: Any) -> int | None:
     for name, value in headers or ():
         if name == GEN_HEADER:
@@ -224,7 +234,7 @@ class ChangelogStore(Generic[V]):
         if codec is None:
             await self._send(key.encode(), self._codec.encode(value), partition)
             return
-        if base is not None and base.marks.windows:
+        if base is not None and base.marks.windows and _tails_fit(base):
             delta = codec.encode_delta(value, base.marks)
             if delta is not None and self._cheap(base, len(delta)):
                 headers = [(GEN_HEADER, str(base.gen).encode())]
