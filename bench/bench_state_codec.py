@@ -5,6 +5,8 @@ It used to pickle it (fast, but a record on the topic could run code); it now
 writes MessagePack through an allow-list (``shared/state_codec.py``). This
 prints what that costs for the largest state the metric loop keeps: one
 stream 30 days (8640 five-minute points) into its detector's rolling window.
+It also prints the delta a checkpoint writes after one more point
+(``StateCodec.encode_delta``: the small fields and the window's new value).
 
 Run: ``make bench-state-codec``.
 """

@@ -79,12 +79,13 @@ class DeltaCodec(Codec[V], Protocol[V]):
 class _Base:
     """A key's last full write: what its deltas are written against, and how much they grew."""
 
-    __slots__ = ("first", "gen", "grown", "marks", "size")
+    __slots__ = ("first", "gen", "grown", "last", "marks", "size")
 
     def __init__(self, gen: int, size: int, marks: Marks) -> None:
         self.gen, self.size, self.marks = gen, size, marks
         self.first = 0  # size of the first delta since the base (the part that is not growth)
         self.grown = 0  # sum over deltas of their size beyond the first one's
+        self.last = 0  # size of the latest delta (deltas are cumulative: the next is no smaller)
 
 
 @dataclass
@@ -96,14 +97,17 @@ class _Latest:
     offset: int
 
 
-def _tails_fit(base: _Base) -> bool:
-    """Whether the windows' new values (8 bytes or more each) leave a delta a chance.
+def _delta_may_pay(base: _Base) -> bool:
+    """Whether a delta can still beat a new base, judged before encoding it.
 
-    Saves encoding a delta only to throw it away, when many points a stream
-    arrive per checkpoint (a catch-up, a replay) and a base is cheaper anyway.
+    A delta is at least its windows' new values (8 bytes or more each) and no
+    smaller than the one before (they are cumulative); when either already
+    loses, encoding it only to throw it away is skipped (a catch-up, a replay).
     """
     new = sum(window.appended - appended for window, appended, _ in base.marks.windows)
-    return new * 8 <= base.size * DELTA_MAX_SHARE
+    if max(new * 8, base.last) > base.size * DELTA_MAX_SHARE:
+        return False
+    return not base.last or base.grown + base.last - base.first <= base.size
 
 
 def _gen(headers: Any) -> int | None:
@@ -234,7 +238,7 @@ class ChangelogStore(Generic[V]):
         if codec is None:
             await self._send(key.encode(), self._codec.encode(value), partition)
             return
-        if base is not None and base.marks.windows and _tails_fit(base):
+        if base is not None and base.marks.windows and _delta_may_pay(base):
             delta = codec.encode_delta(value, base.marks)
             if delta is not None and self._cheap(base, len(delta)):
                 headers = [(GEN_HEADER, str(base.gen).encode())]
@@ -255,7 +259,7 @@ class ChangelogStore(Generic[V]):
         grown = base.grown + max(0, size - base.first)
         if grown > base.size:
             return False
-        base.grown = grown
+        base.grown, base.last = grown, size
         return True
 
     async def _send(
@@ -361,7 +365,7 @@ class ChangelogStore(Generic[V]):
                             f"delta of generation {later.gen} after base {base.gen}"
                         )
                     value = codec.decode_delta(later.value, marks)
-                    state.first = len(later.value)
+                    state.first = state.last = len(later.value)
                 self._bases[name] = state
         except ChangelogDecodeError as exc:
             self.skipped += 1  # an older good state would be stale: start afresh

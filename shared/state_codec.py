@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import itertools
 import sys
 import zlib
@@ -109,6 +110,7 @@ def _doubles(values: Any) -> bytes:
     return data
 
 
+@functools.cache
 def _constant(cls: type) -> bool:
     """Frozen dataclasses (configs): written once per base, referenced by deltas."""
     params = getattr(cls, "__dataclass_params__", None)
@@ -134,8 +136,9 @@ class _NoDelta(Exception):  # noqa: N818 - control flow inside one encode call
 class _Pass:
     """One encode/decode call's bookkeeping of windows and constants (in occurrence order)."""
 
-    def __init__(self, base: Marks | None = None) -> None:
+    def __init__(self, base: Marks | None = None, collect: bool = True) -> None:
         self.base = base
+        self.collect = collect and base is None  # gather marks (a base written or read)
         self.windows: list[tuple[Window, int, int]] = []
         self.constants: list[Any] = []
         self.window_index = 0
@@ -172,7 +175,7 @@ class StateCodec:
 
     def encode(self, value: Any) -> bytes:
         """The record value for ``value``; TypeError names anything not allow-listed."""
-        return self.encode_base(value)[0]
+        return self._envelope(self._pack(value, _Pass(collect=False)))
 
     def encode_base(self, value: Any) -> tuple[bytes, Marks]:
         """The full record for ``value``, and the marks a later delta is written against."""
@@ -196,7 +199,7 @@ class StateCodec:
 
     def decode(self, data: bytes) -> Any:
         """The state ``data`` holds, or ChangelogDecodeError saying why it cannot be read."""
-        return self.decode_base(data)[0]
+        return self._decode(data, _Pass(collect=False))
 
     def decode_base(self, data: bytes) -> tuple[Any, Marks]:
         """A full record's state and its marks (to apply a delta on)."""
@@ -258,7 +261,8 @@ class StateCodec:
             else:
                 payload = [obj.maxlen, obj.appended, obj.edits, list(obj)]
                 ext = msgpack.ExtType(_WINDOW, self._pack(payload, ctx))
-            ctx.windows.append((obj, obj.appended, obj.edits))
+            if ctx.collect:
+                ctx.windows.append((obj, obj.appended, obj.edits))
             return ext
         index, ctx.window_index = ctx.window_index, ctx.window_index + 1
         if index >= len(ctx.base.windows):
@@ -313,7 +317,7 @@ class StateCodec:
         else:
             payload = [tag, self._attributes(obj)]
         ext = msgpack.ExtType(kind, self._pack(payload, ctx))
-        if ctx.base is None and kind == _OBJECT and _constant(cls) and _hashable(obj):
+        if ctx.collect and kind == _OBJECT and _constant(cls) and _hashable(obj):
             ctx.constants.append(obj)  # after its contents: the order decoding meets them in
         return ext
 
@@ -373,7 +377,7 @@ class StateCodec:
             if not isinstance(name, str) or name.startswith("__"):
                 raise ChangelogDecodeError(f"{tag} state names attribute {name!r}")
             object.__setattr__(obj, name, attribute)
-        if ctx.base is None and _constant(cls) and _hashable(obj):
+        if ctx.collect and _constant(cls) and _hashable(obj):
             ctx.constants.append(obj)
         return obj
 
@@ -384,7 +388,7 @@ class StateCodec:
         if not isinstance(appended, int) or not isinstance(edits, int) or appended < len(window):
             raise ChangelogDecodeError("window counts do not match its items")
         window.appended, window.edits = appended, edits
-        if ctx.base is None:
+        if ctx.collect:
             ctx.windows.append((window, appended, edits))
         return window
 
@@ -401,7 +405,7 @@ class StateCodec:
             raise ChangelogDecodeError("float window counts do not match its values")
         window = FloatWindow(maxlen)
         window.values, window.appended = values, appended
-        if ctx.base is None:
+        if ctx.collect:
             ctx.windows.append((window, appended, 0))
         return window
 
