@@ -11,7 +11,12 @@ In one run:
    worker (``python -m services.anomaly``, metric loop only) consuming them;
    datapoints/s measured between the worker's first and last observed offset
    commits (each commit follows a state snapshot, so counted work is durable).
-3. **latency** - points produced at a steady rate (default 5k/s), 1% of them
+3. **changelog bytes per datapoint** - the same throughput run again with
+   every changed state written in full (``SPENDSTREAM_ANOMALY_STATE_DELTAS=false``,
+   as before deltas), and a steady feed over states already 30 days deep, with
+   deltas and without (``bench/anomaly_state_bytes.py``): bytes written to the
+   changelog per datapoint, and the ratio, in the same run.
+4. **latency** - points produced at a steady rate (default 5k/s), 1% of them
    spikes, to a fresh worker whose detectors are past warm-up; p50/p99/max
    from the moment a spike is produced to the moment its anomaly event is
    consumed by this process (a spike never flagged counts as infinitely late).
@@ -45,6 +50,7 @@ import numpy as np
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from river import anomaly
 
+from bench import anomaly_state_bytes as state_bytes
 from devstack.stack import owned_stack
 from services.anomaly.loop import FETCH_MAX_WAIT_MS
 from shared.codec import decode, encode
@@ -164,9 +170,14 @@ def raw_fused_loop(points: list[MetricDatapoint], spec: str) -> float | None:
 
 
 def worker(
-    settings: SpendstreamSettings, spec: str, log: Path, threshold: float | None
+    settings: SpendstreamSettings,
+    spec: str,
+    log: Path,
+    threshold: float | None,
+    deltas: bool = True,
 ) -> subprocess.Popen[bytes]:
     env = {
+        "SPENDSTREAM_ANOMALY_STATE_DELTAS": str(deltas).lower(),
         **os.environ,
         "SPENDSTREAM_STATE_DIR": str(log.parent),
         "SPENDSTREAM_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
@@ -215,11 +226,16 @@ async def committed(probe: AIOKafkaConsumer, tps: list[TopicPartition]) -> int:
 
 
 async def throughput(
-    settings: SpendstreamSettings, points: list[MetricDatapoint], spec: str, log: Path
-) -> float:
+    settings: SpendstreamSettings,
+    points: list[MetricDatapoint],
+    spec: str,
+    log: Path,
+    deltas: bool = True,
+) -> tuple[float, int]:
+    """Datapoints/s of one worker, and the changelog bytes it wrote for them."""
     await ensure_topics(settings)
     await produce(settings, points)
-    proc = worker(settings, spec, log, None)
+    proc = worker(settings, spec, log, None, deltas)
     group = f"{settings.topic_prefix}anomaly-metrics"
     probe = AIOKafkaConsumer(
         **settings.kafka_client_kwargs(), group_id=group, enable_auto_commit=False
@@ -243,10 +259,50 @@ async def throughput(
             await asyncio.sleep(POLL_S)
         if first is None or last[0] <= first[0]:
             raise RuntimeError("too few commits observed; raise --points")
-        return (last[1] - first[1]) / (last[0] - first[0])
+        rate = (last[1] - first[1]) / (last[0] - first[0])
     finally:
         await probe.stop()
         stop(proc)
+    return rate, await state_bytes.changelog_bytes(settings)
+
+
+def steady_bytes(
+    base: dict[str, Any], run: str, spec: str, tmp: Path, resources: int, rate: int, seconds: float
+) -> dict[bool, tuple[int, int, float]]:
+    """Per deltas on/off: (changelog bytes, points, points/s), steady feed over 30-day states."""
+    names = [f"i-{r:05d}" for r in range(resources)]
+    start = T0 + state_bytes.WINDOW_POINTS * STEP
+    steps = max(1, int(rate * seconds) // resources)
+    points = [
+        MetricDatapoint(
+            id=f"s{r}-{n}",
+            resource_id=name,
+            account_id="111122223333",
+            region="us-east-1",
+            metric="CPUUtilization",
+            timestamp=start + n * STEP,
+            value=float(40.0 + 5.0 * np.sin(n + r)),
+        )
+        for n in range(steps)
+        for r, name in enumerate(names)
+    ]
+    out: dict[bool, tuple[int, int, float]] = {}
+    for deltas in (True, False):
+        settings = SpendstreamSettings(**base, topic_prefix=f"bench{run}s{int(deltas)}.")
+        asyncio.run(ensure_topics(settings))
+        asyncio.run(state_bytes.seed_states(settings, names, T0, STEP))
+        log = tmp / f"s{int(deltas)}.log"
+        written, fed = asyncio.run(
+            state_bytes.steady(
+                settings,
+                points,
+                rate,
+                lambda s=settings, d=deltas, lg=log: worker(s, spec, lg, None, d),
+                wait_committed,
+            )
+        )
+        out[deltas] = (written, len(points), fed)
+    return out
 
 
 async def wait_committed(
@@ -309,7 +365,11 @@ async def latency(
         topic = CLOUDWATCH_DATAPOINTS.full_name(settings.topic_prefix)
         warm = datapoints(resources * WARM_POINTS, resources, seed=1, spikes=0.0)
         await produce(settings, warm)  # every detector past its warm-up first
-        await wait_committed(settings, len(warm), proc)
+        try:
+            await wait_committed(settings, len(warm), proc)
+        except RuntimeError as exc:
+            tail = log.read_text()[-3000:]  # noqa: ASYNC240 - failing anyway
+            raise RuntimeError(f"{exc}; worker log ends:\n{tail}") from exc
         points = datapoints(
             int(rate * seconds),
             resources,
@@ -349,6 +409,9 @@ def main() -> None:
     parser.add_argument("--latency-resources", type=int, default=100)
     parser.add_argument("--rate", type=int, default=5_000)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--steady-resources", type=int, default=500)
+    parser.add_argument("--steady-rate", type=int, default=1_000)
+    parser.add_argument("--steady-seconds", type=float, default=20.0)
     args = parser.parse_args()
     spec = detector_spec()
     with tempfile.TemporaryDirectory(prefix="bench-anomaly-") as tmp_name, ExitStack() as stack:
@@ -370,13 +433,31 @@ def main() -> None:
         raw = raw_loop(points, spec)
         fused = raw_fused_loop(points, spec)
         run = time.strftime("%H%M%S")
-        served = asyncio.run(
+        served, delta_bytes = asyncio.run(
             throughput(
                 SpendstreamSettings(**base, topic_prefix=f"bench{run}t."),
                 points,
                 spec,
                 tmp / "t.log",
             )
+        )
+        served_full, full_bytes = asyncio.run(
+            throughput(
+                SpendstreamSettings(**base, topic_prefix=f"bench{run}f."),
+                points,
+                spec,
+                tmp / "f.log",
+                deltas=False,
+            )
+        )
+        steady = steady_bytes(
+            base,
+            run,
+            spec,
+            tmp,
+            args.steady_resources,
+            args.steady_rate,
+            args.steady_seconds,
         )
         lat = asyncio.run(
             latency(
@@ -404,6 +485,23 @@ def main() -> None:
     if fused is not None:
         print(f"| raw loop through the detector's fused update() | {fused:,.0f} datapoints/s |")
         print(f"| service / fused raw loop | {served / fused:.2f} |")
+    n = len(points)
+    print(
+        f"| throughput run, changelog bytes per datapoint: deltas | {delta_bytes / n:,.0f} B "
+        f"({served:,.0f} datapoints/s) |"
+    )
+    print(
+        f"| same points, every changed state written whole | {full_bytes / n:,.0f} B "
+        f"({served_full:,.0f} datapoints/s) |"
+    )
+    print(f"| throughput run, full / delta bytes | {full_bytes / max(delta_bytes, 1):.1f}x |")
+    (d_bytes, d_n, d_fed), (f_bytes, f_n, f_fed) = steady[True], steady[False]
+    print(
+        f"| steady over {args.steady_resources} 30-day states at {d_fed:,.0f} points/s: "
+        f"deltas | {d_bytes / d_n:,.0f} B per datapoint |"
+    )
+    print(f"| same, every changed state whole ({f_fed:,.0f} points/s) | {f_bytes / f_n:,.0f} B |")
+    print(f"| steady, full / delta bytes | {f_bytes / max(d_bytes, 1):.1f}x |")
     print(f"| latency produced -> anomaly consumed at {args.rate:,}/s: p50 | {p50 * 1000:.0f} ms |")
     print(f"| latency p99 | {p99 * 1000:.0f} ms |")
     print(f"| latency max | {worst * 1000:.0f} ms |")

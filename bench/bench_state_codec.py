@@ -5,6 +5,8 @@ It used to pickle it (fast, but a record on the topic could run code); it now
 writes MessagePack through an allow-list (``shared/state_codec.py``). This
 prints what that costs for the largest state the metric loop keeps: one
 stream 30 days (8640 five-minute points) into its detector's rolling window.
+It also prints the delta a checkpoint writes after one more point
+(``StateCodec.encode_delta``: the small fields and the window's new value).
 
 Run: ``make bench-state-codec``.
 """
@@ -46,6 +48,16 @@ def main() -> None:
     print(f"one stream, {POINTS} points: codec {len(data):,} B, pickle {len(pickled):,} B")
     print(f"encode: {encode * 1e3:.2f} ms = {encode / dump:.1f}x pickle.dumps")
     print(f"decode: {decode * 1e3:.2f} ms = {decode / load:.1f}x pickle.loads")
+    # A delta on that base after one more point: what a checkpoint writes instead.
+    _base, marks = codec.encode_base(tracker)
+    tracker.observe(t0 + timedelta(minutes=5 * POINTS), 20.0)
+    delta = codec.encode_delta(tracker, marks)
+    assert delta is not None
+    encode_delta = best(lambda: codec.encode_delta(tracker, marks))
+    print(
+        f"delta after one more point: {len(delta):,} B ({len(data) / len(delta):.0f}x smaller), "
+        f"{encode_delta * 1e3:.3f} ms to encode"
+    )
 
 
 if __name__ == "__main__":

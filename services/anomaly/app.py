@@ -18,6 +18,7 @@ from services.anomaly.exceptions import MetricDetectorMissingError
 from services.anomaly.feedback.follower import follow_feedback
 from services.anomaly.feedback.rules import FeedbackBook
 from services.anomaly.loop import StatefulAgent, StatefulLoop
+from services.anomaly.memory_probe import probe_memory
 from services.anomaly.metric.tracker import ScoringDetector
 from services.anomaly.settings import AnomalySettings
 from services.anomaly.state_codec import cost_state_codec, metric_state_codec
@@ -86,7 +87,9 @@ async def run(
         loops: list[StatefulLoop[Any]] = []
         sinks: list[CostAgent | MetricAgent] = []
         if settings.anomaly_run_costs:
-            store = ChangelogStore(COST_STATE, settings, raw, cost_state_codec())
+            store = ChangelogStore(
+                COST_STATE, settings, raw, cost_state_codec(), settings.anomaly_state_deltas
+            )
             await store.ensure_topic()
             cost = CostAgent(store, settings.cost_config(), book)
             sinks.append(cost)
@@ -95,7 +98,13 @@ async def run(
             factory = detector_factory or metric_detector_factory(settings.anomaly_metric_detector)
             sample = factory()
             own = getattr(getattr(sample, "config", None), "threshold", None)
-            store = ChangelogStore(METRIC_STATE, settings, raw, metric_state_codec(sample))
+            store = ChangelogStore(
+                METRIC_STATE,
+                settings,
+                raw,
+                metric_state_codec(sample),
+                settings.anomaly_state_deltas,
+            )
             await store.ensure_topic()
             metric = MetricAgent(
                 store,
@@ -109,8 +118,15 @@ async def run(
                 _loop(metric, producer, settings, settings.anomaly_metric_group_id, metrics)
             )
         log.info("anomaly service starting", loops=len(loops))
+        probes = (
+            [probe_memory(settings.anomaly_tracemalloc_s, stop)]
+            if settings.anomaly_tracemalloc_s > 0
+            else []
+        )
         await asyncio.gather(
-            *(loop.run(stop) for loop in loops), follow_feedback(producer, book, sinks, stop)
+            *(loop.run(stop) for loop in loops),
+            follow_feedback(producer, book, sinks, stop),
+            *probes,
         )
     finally:
         await raw.stop()

@@ -8,16 +8,19 @@ same arithmetic in attributes the state codec can write and check
 random streams); the rolling window is River's pure-Python ``SortedWindow``.
 ``RollingVar`` is River's ``utils.Rolling(stats.Var)`` with its window held as
 plain floats instead of ``((x,), {})`` pairs: a 30-day window of 5-minute
-points then encodes as one array, ~10x faster than as 8640 small tuples.
+points then encodes as one array, ~10x faster than as 8640 small tuples; the
+window is a ``FloatWindow`` (8-byte doubles in a ring, a quarter of a deque's
+memory) that counts its appends, so a changelog delta carries only its new values.
 """
 
 from __future__ import annotations
 
 import math
-from collections import deque
 
 from river.stats import Var
 from river.utils import SortedWindow
+
+from shared.append_window import FloatWindow
 
 
 class EWMean:
@@ -92,7 +95,7 @@ class RollingVar:
 
     def __init__(self, window_size: int, ddof: int = 0) -> None:
         self.var = Var(ddof=ddof)
-        self.window: deque[float] = deque(maxlen=window_size)
+        self.window = FloatWindow(window_size)
 
     def update(self, x: float) -> None:
         """Add one value, reverting the oldest once the window is full."""

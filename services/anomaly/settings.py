@@ -48,6 +48,11 @@ class AnomalySettings(SpendstreamSettings):
     # crash replays at most this much input (the per-key offsets skip what was
     # applied), and a stream's state is encoded at most once per interval.
     anomaly_commit_interval_s: float = 1.0
+    # Write a changed state as a delta on its last full write (only the new points of
+    # its rolling windows); false writes every changed state in full, as before.
+    anomaly_state_deltas: bool = True
+    # Diagnosis only: log tracemalloc growth every this many seconds (0 = off).
+    anomaly_tracemalloc_s: float = 0.0
 
     # Cost detection (AWS lets users set both floors).
     anomaly_min_impact_usd: float = 25.0
