@@ -18,6 +18,8 @@ class BilledRate:
     savings_plan_share: float
     reservation_arn: str | None
     through: float  # epoch seconds of the last billed hour's end
+    hours: float | None = None  # usage hours the rate averages over
+    window_start: float | None = None  # epoch seconds: the window's first day
 
     @classmethod
     def of(cls, event: InstanceRate) -> BilledRate:
@@ -30,4 +32,6 @@ class BilledRate:
             event.savings_plan_share,
             event.reservation_arn,
             event.through.timestamp(),
+            event.hours,
+            None if event.window_start is None else event.window_start.timestamp(),
         )

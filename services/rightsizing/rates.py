@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from shared.events import CostLineItem, DeliveryCompleted, DeliveryStarted, Event, stable_id
 from shared.events.rates import InstanceRate
@@ -123,6 +123,9 @@ def _rate(
         reservation_arn=max(sums.reservations, key=sums.reservations.__getitem__, default=None),
         savings_plan_arn=max(sums.savings_plans, key=sums.savings_plans.__getitem__, default=None),
         through=sums.through,
+        window_start=datetime.fromtimestamp(
+            max(min(sums.days), newest - RATE_WINDOW_DAYS + 1) * SECONDS_PER_DAY, UTC
+        ),
     )
 
 

@@ -34,3 +34,6 @@ class InstanceRate(Event):
     reservation_arn: str | None = Field(None, description="The RI that covered most hours.")
     savings_plan_arn: str | None = None
     through: datetime = Field(description="End of the latest billed hour included.")
+    window_start: datetime | None = Field(
+        None, description="Start (UTC midnight) of the first day the rate averages over."
+    )
