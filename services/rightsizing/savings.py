@@ -77,10 +77,12 @@ def memo_of(event: Recommendation) -> RecommendationMemo:
 
 def hours_per_month(rate: BilledRate) -> float:
     """How many hours a month the instance runs, from the rate's window (24/7 if unknown)."""
-    if rate.window_start is None or rate.hours is None:
+    if rate.window_start is None or rate.window_end is None or rate.window_hours is None:
         return HOURS_PER_MONTH
-    days = max(1.0, round((rate.through - rate.window_start) / SECONDS_PER_DAY))
-    return min(HOURS_PER_MONTH, rate.hours / days * HOURS_PER_MONTH / 24.0)
+    days = (rate.window_end - rate.window_start) / SECONDS_PER_DAY
+    if days <= 0:
+        return HOURS_PER_MONTH
+    return min(HOURS_PER_MONTH, rate.window_hours / days * HOURS_PER_MONTH / 24.0)
 
 
 def hour_of_week(ts: float) -> int:

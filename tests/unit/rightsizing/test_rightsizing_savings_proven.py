@@ -47,7 +47,8 @@ def _inv(itype: str, state: str = "running", at: datetime = MONDAY, deleted: boo
 
 def _rate(itype: str, hourly: float, first_day: datetime, days: int, hours: float) -> BilledRate:
     start = first_day.timestamp()
-    return BilledRate(itype, hourly, hourly, 0.0, 0.0, None, start + days * DAY, hours, start)
+    end = start + days * DAY
+    return BilledRate(itype, hourly, hourly, 0.0, 0.0, None, end, start, end, hours)
 
 
 BEFORE = _rate("m5.xlarge", 0.192, MONDAY - timedelta(days=7), 7, 168.0)
@@ -138,3 +139,58 @@ def test_memo_and_implementation_survive_the_state_codec() -> None:
     assert back.memo == MEMO
     assert back.implementation == state.implementation
     assert back.rate == BEFORE
+
+
+def test_a_weekend_off_instance_shows_its_duty_cycle_over_the_deliverys_last_week() -> None:
+    """The window ends where the delivery does, not at the instance's last billed hour."""
+    from datetime import date
+
+    from services.rightsizing.rates import RateLearner
+    from shared.events import CostLineItem, DeliveryCompleted, DeliveryStarted
+
+    common = {
+        "attempt_id": "a",
+        "delivery_id": "d",
+        "billing_period": date(2026, 6, 1),
+        "account_id": "111111111111",
+    }
+
+    def line(resource: str, h: int) -> CostLineItem:
+        at = MONDAY + timedelta(hours=h)
+        return CostLineItem(
+            id=f"{resource}-{h}",
+            **common,
+            source_format="cur2",
+            source_file="f",
+            source_row=h,
+            usage_start=at,
+            usage_end=at + timedelta(hours=1),
+            service="AmazonEC2",
+            usage_type="BoxUsage:m5.large",
+            resource_id=resource,
+            instance_type="m5.large",
+            line_item_type="Usage",
+            unblended_cost=0.1,
+            amortized_cost=0.1,
+            list_cost=0.1,
+            usage_amount=1.0,
+        )
+
+    office = [d * 24 + h for d in range(5) for h in range(8, 18)]
+    lines = [line("i-office", h) for h in office] + [line("i-always", h) for h in range(168)]
+    learner = RateLearner()
+    learner.on_event(
+        DeliveryStarted(id="s", **common, source_format="cur2", source_uri="u", started_at=MONDAY),
+        0,
+    )
+    for item in lines:
+        learner.on_event(item, 0)
+    rates = learner.on_event(
+        DeliveryCompleted(
+            id="c", **common, row_count=len(lines), cost_total=0.0, completed_at=MONDAY
+        ),
+        0,
+    )
+    by_id = {r.resource_id: BilledRate.of(r) for r in rates}
+    assert hours_per_month(by_id["i-office"]) == pytest.approx(HOURS_PER_MONTH * 50 / 168)
+    assert hours_per_month(by_id["i-always"]) == pytest.approx(HOURS_PER_MONTH)
