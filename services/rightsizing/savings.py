@@ -39,6 +39,7 @@ class RecommendationMemo:
     run_hours: list[int] | None = None  # the schedule's hours of week kept running
     schedule_savings: float = 0.0
     current_monthly_cost: float | None = None
+    finding: str = ""  # termination implements an "idle" recommendation only
 
 
 @dataclass
@@ -72,6 +73,7 @@ def memo_of(event: Recommendation) -> RecommendationMemo:
         list(event.schedule.run_hours) if event.schedule is not None else None,
         event.schedule.monthly_savings if event.schedule is not None else 0.0,
         event.current_monthly_cost,
+        event.finding,
     )
 
 
@@ -101,6 +103,8 @@ def detect(
         return None
     at = item.observed_at.timestamp()
     if item.deleted or item.state in TERMINATED_STATES:
+        if memo.finding != "idle":
+            return None  # retiring a sized instance is not acting on this recommendation
         estimate = memo.current_monthly_cost or 0.0
         record = ImplementationRecord(
             memo.recommendation_id, "terminated", current_type, None, at, estimate

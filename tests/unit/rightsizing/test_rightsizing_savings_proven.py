@@ -29,6 +29,7 @@ MEMO = RecommendationMemo(
     run_hours=[d * 24 + h for d in range(5) for h in range(8, 18)],
     schedule_savings=100.0,
     current_monthly_cost=140.16,
+    finding="idle",
 )
 
 
@@ -89,6 +90,11 @@ def test_termination_saves_the_whole_billed_cost_at_once() -> None:
     event = to_event(record, "i-1", "111111111111", "us-east-1", MONDAY)
     assert event.realised_monthly_savings == pytest.approx(0.192 * HOURS_PER_MONTH, abs=1e-3)
     assert event.estimated_monthly_savings == 140.16
+
+
+def test_terminating_an_instance_not_found_idle_is_not_an_implementation() -> None:
+    sized = RecommendationMemo("rec-2", {"m5.large": 70.08}, finding="overprovisioned")
+    assert detect(sized, "m5.xlarge", BEFORE, _inv("m5.xlarge", "terminated")) is None
 
 
 def test_a_rate_billed_after_the_change_gives_the_realised_saving() -> None:
