@@ -36,6 +36,16 @@ def _ratio_error(ours: float, truth: float) -> float | None:
     return None if abs(truth) < 1e-9 else ours / truth - 1.0
 
 
+def _abs_errors(pairs: Iterable[tuple[float, float]]) -> list[float]:
+    """|ours / truth - 1| for each pair with a truth."""
+    out = []
+    for ours, truth in pairs:
+        error = _ratio_error(ours, truth)
+        if error is not None:
+            out.append(abs(error))
+    return out
+
+
 def score_savings(org: SimulatedOrg, outcomes: Iterable[Outcome], seed: int) -> dict[str, Any]:
     """Follow, bill, detect, measure and score one seed's recommendations."""
     recs = {}
@@ -94,16 +104,14 @@ def _summary(rows: list[tuple[Any, Any]]) -> dict[str, Any]:
         mine = [(f, e) for f, e in rows if kind in ("all", f.kind)]
         detected = [(f, e) for f, e in mine if e is not None and e.kind == f.kind]
         measured = [(f, e) for f, e in detected if e.realised_monthly_savings is not None]
-        errors = [
-            _ratio_error(e.realised_monthly_savings, f.truth_realised_monthly) for f, e in measured
-        ]
-        errors = [abs(x) for x in errors if x is not None]
+        errors = _abs_errors(
+            (e.realised_monthly_savings, f.truth_realised_monthly) for f, e in measured
+        )
         truth = sum(f.truth_realised_monthly for f, _ in measured)
         estimate = sum(f.estimated_monthly_savings for f, _ in measured)
-        per = [
-            _ratio_error(f.estimated_monthly_savings, f.truth_realised_monthly) for f, _ in measured
-        ]
-        per = [abs(x) for x in per if x is not None]
+        per = _abs_errors(
+            (f.estimated_monthly_savings, f.truth_realised_monthly) for f, _ in measured
+        )
         out["kinds"][kind] = {
             "followed": len(mine),
             "detected": len(detected),

@@ -13,7 +13,7 @@ here runs unless called: the default simulator output is unchanged.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
@@ -93,48 +93,48 @@ def follow(
         rec = recommendations.get(inst.instance_id)
         if rec is None or rng.random() >= share:
             continue
-        common = {
-            "instance_id": inst.instance_id,
-            "account_id": inst.account_id,
-            "region": inst.region,
-            "from_type": inst.instance_type,
-            "before_hourly": inst.usd_per_hour,
-            "recommendation_id": rec.id,
-        }
+        base = Followed(
+            inst.instance_id,
+            inst.account_id,
+            inst.region,
+            "",
+            inst.instance_type,
+            None,
+            inst.usd_per_hour,
+            0.0,
+            None,
+            0.0,
+            rec.id,
+        )
         option = next((o for o in rec.options if o.instance_type in types), None)
         if rec.finding == "idle":
             out.append(
-                Followed(
+                replace(
+                    base,
                     kind="terminated",
-                    to_type=None,
-                    after_hourly=0.0,
-                    run_hours=None,
                     estimated_monthly_savings=rec.current_monthly_cost or 0.0,
-                    **common,
                 )
             )
         elif rec.schedule is not None:
             drift = int(rng.integers(0, MAX_DRIFT_HOURS + 1))
             out.append(
-                Followed(
+                replace(
+                    base,
                     kind="schedule",
-                    to_type=None,
                     after_hourly=inst.usd_per_hour,
                     run_hours=_with_drift(rec.schedule.run_hours, drift),
                     estimated_monthly_savings=rec.schedule.monthly_savings,
-                    **common,
                 )
             )
         elif option is not None:
             after = types[option.instance_type].price_in(inst.region, inst.platform)
             out.append(
-                Followed(
+                replace(
+                    base,
                     kind="type_change",
                     to_type=option.instance_type,
                     after_hourly=after,
-                    run_hours=None,
                     estimated_monthly_savings=option.monthly_savings,
-                    **common,
                 )
             )
     return out

@@ -14,8 +14,10 @@ it as JSON (no code runs on read).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from services.rightsizing.billed_rate import BilledRate
 from shared.events import Ec2Instance, Recommendation, stable_id
@@ -63,6 +65,49 @@ class ImplementationRecord:
         if self.before_hourly is None or self.before_hours_per_month is None:
             return None
         return self.before_hourly * self.before_hours_per_month
+
+
+def _number(value: object, what: str, optional: bool = False) -> None:
+    if optional and value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"{what} is not a finite number")
+
+
+def memo_from(data: dict[str, Any]) -> RecommendationMemo:
+    """A memo read from the state codec, field types checked (ValueError if wrong)."""
+    memo = RecommendationMemo(**data)
+    options = memo.options
+    if not isinstance(options, dict) or not all(isinstance(k, str) for k in options):
+        raise ValueError("memo options are not a map of type names")
+    for value in options.values():
+        _number(value, "an option's savings")
+    hours = memo.run_hours
+    if hours is not None and not (
+        isinstance(hours, list) and all(isinstance(h, int) and 0 <= h < 168 for h in hours)
+    ):
+        raise ValueError("memo run hours are not hours of the week")
+    _number(memo.schedule_savings, "schedule savings")
+    _number(memo.current_monthly_cost, "current monthly cost", optional=True)
+    if not isinstance(memo.recommendation_id, str) or not isinstance(memo.finding, str):
+        raise ValueError("memo ids are not text")
+    return memo
+
+
+def implementation_from(data: dict[str, Any]) -> ImplementationRecord:
+    """An implementation read from the state codec, field types checked (ValueError if wrong)."""
+    record = ImplementationRecord(**data)
+    if record.kind not in ("type_change", "schedule", "terminated"):
+        raise ValueError("unknown implementation kind")
+    if not all(isinstance(v, str) for v in (record.recommendation_id, record.from_type)):
+        raise ValueError("implementation ids are not text")
+    if record.to_type is not None and not isinstance(record.to_type, str):
+        raise ValueError("implementation type is not text")
+    _number(record.implemented_at, "implemented_at")
+    _number(record.estimated, "estimate")
+    for name in ("before_hourly", "before_hours_per_month", "after_monthly", "measured_through"):
+        _number(getattr(record, name), name, optional=True)
+    return record
 
 
 def memo_of(event: Recommendation) -> RecommendationMemo:
@@ -179,7 +224,7 @@ def to_event(
         account_id=account_id,
         region=region,
         recommendation_id=record.recommendation_id,
-        kind=record.kind,  # type: ignore[arg-type]
+        kind=record.kind,
         from_type=record.from_type,
         to_type=record.to_type,
         implemented_at=datetime.fromtimestamp(record.implemented_at, UTC),

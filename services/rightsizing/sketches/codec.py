@@ -21,7 +21,7 @@ import orjson
 
 from services.rightsizing.billed_rate import BilledRate
 from services.rightsizing.exceptions import StateDecodeError
-from services.rightsizing.savings import ImplementationRecord, RecommendationMemo
+from services.rightsizing.savings import implementation_from, memo_from
 from services.rightsizing.sketches.compact import CompactSketch, bin_counts
 from services.rightsizing.sketches.day import HOURS_PER_DAY, DayRecord
 from services.rightsizing.sketches.state import InstanceState
@@ -115,9 +115,9 @@ def decode_state(data: bytes) -> InstanceState:
         if meta.get("rate") is not None:
             meta["rate"] = BilledRate(**meta["rate"])
         if meta.get("memo") is not None:
-            meta["memo"] = RecommendationMemo(**meta["memo"])
+            meta["memo"] = memo_from(meta["memo"])
         if meta.get("implementation") is not None:
-            meta["implementation"] = ImplementationRecord(**meta["implementation"])
+            meta["implementation"] = implementation_from(meta["implementation"])
         state = InstanceState(**meta)
         pos += meta_len
         (ndays,) = struct.unpack_from("<H", buf, pos)
