@@ -163,6 +163,15 @@ COMMITMENT_ALERTS = Topic(
     "A held commitment used below the threshold, or ending within the notice period.",
     consumers=("gateway",),
 )
+IMPLEMENTATIONS = Topic(
+    "spendstream.implementations.v1",
+    "instance id",
+    (ev.Implementation,),
+    "rightsizing",
+    "Recommendations carried out (inventory showed the change) and the savings the CUR shows.",
+    compacted=True,
+    consumers=("gateway",),
+)
 FORECASTS = Topic(
     "spendstream.forecasts.v1",
     "series id",
@@ -214,6 +223,7 @@ TOPICS: tuple[Topic, ...] = (
     RECOMMENDATIONS,
     COMMITMENTS,
     COMMITMENT_ALERTS,
+    IMPLEMENTATIONS,
     FORECASTS,
     BUDGETS,
     BUDGET_ALERTS,

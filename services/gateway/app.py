@@ -37,6 +37,7 @@ from services.gateway.api.routes import (
     recommendations,
     restatements,
     results,
+    savings,
     subscriptions,
 )
 from services.gateway.api.state import GatewayState
@@ -195,6 +196,7 @@ def create_app(settings: GatewaySettings, metrics: ServiceMetrics | None = None)
         alerts.router,
         restatements.router,
         commitments.router,
+        savings.router,
         operations.router,
         docs.router,
     ):

@@ -41,6 +41,7 @@ CONSUMED_TOPICS: tuple[topics.Topic, ...] = (
     topics.RECOMMENDATIONS,
     topics.COMMITMENTS,
     topics.COMMITMENT_ALERTS,
+    topics.IMPLEMENTATIONS,
     topics.FORECASTS,
     topics.COSTS_DAILY,
     topics.BUDGET_ALERTS,

@@ -18,6 +18,10 @@ class BilledRate:
     savings_plan_share: float
     reservation_arn: str | None
     through: float  # epoch seconds of the last billed hour's end
+    # The duty window (savings.py): its start and end (epoch seconds), hours billed in it.
+    window_start: float | None = None
+    window_end: float | None = None
+    window_hours: float | None = None
 
     @classmethod
     def of(cls, event: InstanceRate) -> BilledRate:
@@ -30,4 +34,7 @@ class BilledRate:
             event.savings_plan_share,
             event.reservation_arn,
             event.through.timestamp(),
+            None if event.window_start is None else event.window_start.timestamp(),
+            None if event.window_end is None else event.window_end.timestamp(),
+            event.window_hours,
         )

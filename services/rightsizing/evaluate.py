@@ -16,6 +16,7 @@ from services.rightsizing.catalogue.model import Catalogue
 from services.rightsizing.recommender import Identity, SizingPolicy, assess_instance, to_event
 from services.rightsizing.recommender.findings import Assessment
 from services.rightsizing.recommender.recommendation import content_digest
+from services.rightsizing.savings import RecommendationMemo, memo_of
 from services.rightsizing.schedules import (
     PlannedSchedule,
     SchedulePolicy,
@@ -72,6 +73,7 @@ class Outcome:
     # What the next pass needs to know about what was published.
     rightsized: bool | None = None
     recommended_types: tuple[str, ...] = ()
+    memo: RecommendationMemo | None = None
 
     def recommendation(self) -> Recommendation | None:
         """The published event as a model (for tests and reports)."""
@@ -198,6 +200,7 @@ def evaluate_fleet(
                 Encoded.of(event),
                 rightsized=_rightsized_after(event.finding, state.rightsized),
                 recommended_types=tuple(o.instance_type for o in event.options[:3]),
+                memo=memo_of(event),
             )
         )
     return outcomes
@@ -230,3 +233,5 @@ def apply_outcome(state: InstanceState, outcome: Outcome) -> None:
     if outcome.rightsized is not None:
         state.rightsized = outcome.rightsized
     state.recommended_types = list(outcome.recommended_types)
+    if outcome.memo is not None:
+        state.memo = outcome.memo

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import numpy as np
 from aiokafka import ConsumerRecord
@@ -23,6 +24,8 @@ from services.rightsizing.commitments.store import CommitmentStore
 from services.rightsizing.commitments.tracker import CommitmentTracker
 from services.rightsizing.exceptions import BadDatapointError
 from services.rightsizing.rates import RateLearner
+from services.rightsizing.savings import ImplementationRecord, detect, measure
+from services.rightsizing.savings import to_event as implementation_event
 from services.rightsizing.sketches import DayRecord, InstanceState
 from services.rightsizing.sketches.bulk import add_cpu_points
 from services.rightsizing.sketches.state import CPU_METRICS
@@ -38,10 +41,11 @@ from shared.events import (
     MetricDatapoint,
 )
 from shared.events.commitments import CommitmentAlert, CommitmentReport
+from shared.events.savings import Implementation
 from shared.kafka import EventProducer, Received
 from shared.logging import get_logger
 from shared.telemetry import ServiceMetrics
-from shared.topics import COMMITMENT_ALERTS, COMMITMENTS, INSTANCE_RATES
+from shared.topics import COMMITMENT_ALERTS, COMMITMENTS, IMPLEMENTATIONS, INSTANCE_RATES
 
 log = get_logger(__name__)
 # EC2 states in which an instance is billed for compute (and so worth sizing).
@@ -80,6 +84,13 @@ def apply_inventory(state: InstanceState, item: Ec2Instance) -> None:
     state.running = item.state in RUNNING_STATES
     state.deleted = item.deleted
     state.changed = True
+
+
+def _implementation(state: InstanceState, record: ImplementationRecord) -> Implementation:
+    """The event of ``state``'s implementation as it now stands."""
+    return implementation_event(
+        record, state.resource_id, state.account_id, state.region, datetime.now(UTC)
+    )
 
 
 def apply_rate(state: InstanceState, event: InstanceRate) -> bool:
@@ -146,6 +157,7 @@ class Intake:
         partitions: dict[str, int] = {}
         rates: list[InstanceRate] = []
         commitments: list[CommitmentReport | CommitmentAlert] = []
+        implementations: list[Implementation] = []
         for received in batch:
             event = received.event
             self._metrics.records.labels(topic=received.topic).inc()
@@ -157,8 +169,16 @@ class Intake:
                 state = self._store.state_for(event.resource_id, received.partition)
                 if apply_rate(state, event):
                     self._store.mark(event.resource_id)
+                    done = state.implementation
+                    if done is not None and state.rate is not None and measure(done, state.rate):
+                        implementations.append(_implementation(state, done))
             elif isinstance(event, Ec2Instance):
                 state = self._store.state_for(event.instance_id, received.partition)
+                if state.implementation is None:
+                    done = detect(state.memo, state.instance_type, state.rate, event)
+                    if done is not None:
+                        state.implementation = done
+                        implementations.append(_implementation(state, done))
                 apply_inventory(state, event)
                 self._store.mark(event.instance_id)
             elif isinstance(event, MetricDatapoint):
@@ -189,6 +209,14 @@ class Intake:
             await self._publish_rates(rates)
         if commitments:
             await self._publish_commitments(commitments)
+        if implementations:
+            # Acked before the state that remembers them (and the offsets) are written.
+            futures = [
+                await self._producer.send(IMPLEMENTATIONS, i, key=i.resource_id)
+                for i in implementations
+            ]
+            for future in futures:
+                await future
         if self.commitment_store is not None:
             await self.commitment_store.flush()  # completed periods, before the commit
         cpu.apply()  # every instance's CPU in one vectorised pass

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from shared.events import CostLineItem, DeliveryCompleted, DeliveryStarted, Event, stable_id
 from shared.events.rates import InstanceRate
@@ -94,14 +94,24 @@ class _Attempt:
     partition: int
     # (instance id, instance type) -> sums; a type change mid-month keeps both apart.
     instances: dict[tuple[str, str], _InstanceSums] = field(default_factory=dict)
+    end: datetime | None = None  # the latest instance hour's end, over every instance
 
 
 def _rate(
-    resource_id: str, instance_type: str, sums: _InstanceSums, attempt_id: str, period: date
+    resource_id: str,
+    instance_type: str,
+    sums: _InstanceSums,
+    attempt_id: str,
+    period: date,
+    end: datetime,
 ) -> InstanceRate | None:
     newest = max(sums.days)
     recent = [d for day, d in sums.days.items() if day > newest - RATE_WINDOW_DAYS]
     hours = sum(d.hours for d in recent)
+    # The duty window is the delivery's last days (not this instance's), so days it was
+    # stopped at the end of the window count: a weekend-off schedule shows as one.
+    last = (int(end.timestamp()) - 1) // SECONDS_PER_DAY
+    first = max(min(sums.days), last - RATE_WINDOW_DAYS + 1)
     if hours <= 0:
         return None
     effective = max(0.0, sum(d.effective for d in recent))
@@ -123,6 +133,9 @@ def _rate(
         reservation_arn=max(sums.reservations, key=sums.reservations.__getitem__, default=None),
         savings_plan_arn=max(sums.savings_plans, key=sums.savings_plans.__getitem__, default=None),
         through=sums.through,
+        window_start=datetime.fromtimestamp(first * SECONDS_PER_DAY, UTC),
+        window_end=end,
+        window_hours=sum(d.hours for day, d in sums.days.items() if day >= first),
     )
 
 
@@ -172,6 +185,8 @@ class RateLearner:
                         event.account_id, event.usage_end
                     )
                 sums.add(event)
+                if attempt.end is None or event.usage_end > attempt.end:
+                    attempt.end = event.usage_end
         elif isinstance(event, DeliveryCompleted):
             attempt = self._attempts.pop((event.account_id, event.attempt_id), None)
             if attempt is None:
@@ -189,7 +204,14 @@ class RateLearner:
             if seen is None or sums.through > seen[1].through:
                 latest[resource_id] = (itype, sums)
         rates = (
-            _rate(resource_id, itype, sums, attempt_id, attempt.billing_period)
+            _rate(
+                resource_id,
+                itype,
+                sums,
+                attempt_id,
+                attempt.billing_period,
+                attempt.end or sums.through,
+            )
             for resource_id, (itype, sums) in sorted(latest.items())
         )
         return [r for r in rates if r is not None]

@@ -11,6 +11,7 @@ from shared.events.feedback import Feedback
 from shared.events.forecasts import Budget, BudgetAlert, Forecast
 from shared.events.rates import InstanceRate
 from shared.events.recommendations import Recommendation
+from shared.events.savings import Implementation
 
 ALL_EVENTS: tuple[type[Event], ...] = (
     CostLineItem,
@@ -26,6 +27,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     InstanceRate,
     CommitmentReport,
     CommitmentAlert,
+    Implementation,
     Forecast,
     Budget,
     BudgetAlert,
@@ -51,6 +53,7 @@ __all__ = [
     "Event",
     "Feedback",
     "Forecast",
+    "Implementation",
     "InstanceRate",
     "MetricDatapoint",
     "Recommendation",

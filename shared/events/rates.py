@@ -34,3 +34,12 @@ class InstanceRate(Event):
     reservation_arn: str | None = Field(None, description="The RI that covered most hours.")
     savings_plan_arn: str | None = None
     through: datetime = Field(description="End of the latest billed hour included.")
+    window_start: datetime | None = Field(
+        None, description="Start (UTC midnight) of the duty window: the delivery's last days."
+    )
+    window_end: datetime | None = Field(
+        None, description="End of the delivery's billed time (all the account's instances)."
+    )
+    window_hours: float | None = Field(
+        None, ge=0, description="This instance's usage hours in the window (its duty cycle)."
+    )

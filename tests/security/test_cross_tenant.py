@@ -161,3 +161,29 @@ async def test_commitments_never_cross_tenants(gateway: RunningGateway) -> None:
     assert [a["account_id"] for a in pushed] == [A1]
     theirs = (await gateway.get("/v1/commitments", key_b)).json()["items"]
     assert [r["best_monthly_savings"] for r in theirs] == [900.0]
+
+
+async def test_realised_savings_never_cross_tenants(gateway: RunningGateway) -> None:
+    """Implementations and their totals answer only the tenant's accounts."""
+    key_a = await gateway.tenant("acme", [A1])
+    key_b = await gateway.tenant("globex", [B1])
+    await gateway.store(
+        [
+            f.implementation("i-a", A1, realised=60.0),
+            f.implementation("i-b", B1, realised=None, minute=1),
+            f.implementation("i-b2", B1, realised=500.0, minute=2),
+        ]
+    )
+    mine = (await gateway.get("/v1/savings/realised", key_a)).json()["items"]
+    assert [(r["resource_id"], r["realised_monthly_savings"]) for r in mine] == [("i-a", 60.0)]
+    assert (await gateway.get("/v1/savings/realised", key_a, account=B1)).json()["items"] == []
+    totals = (await gateway.get("/v1/savings/realised/totals", key_a)).json()
+    assert (totals["implemented"], totals["measured"]) == (1, 1)
+    assert totals["realised_monthly_savings"] == 60.0
+    assert (await gateway.get("/v1/savings/realised/totals", key_a, account=B1)).json()[
+        "implemented"
+    ] == 0
+    theirs = (await gateway.get("/v1/savings/realised/totals", key_b)).json()
+    assert (theirs["implemented"], theirs["measured"]) == (2, 1)
+    assert theirs["realised_monthly_savings"] == 500.0
+    assert theirs["measured_estimated_monthly_savings"] == 70.0

@@ -39,6 +39,7 @@ from shared.events import (
     DeadLetter,
     Event,
     Forecast,
+    Implementation,
     Recommendation,
 )
 from shared.events.anomalies import SEVERITY_ORDER
@@ -189,6 +190,24 @@ COMMITMENT_ALERTS = Target(
      "payload"),
     "ON CONFLICT (id) DO NOTHING",
 )  # fmt: skip
+# One row per instance, moving forward only: a later measurement, then a later generation.
+IMPLEMENTATIONS = Target(
+    "implementations",
+    ("resource_id", "event_id", "account_id", "region", "recommendation_id", "kind",
+     "implemented_at", "estimated_monthly_savings", "realised_monthly_savings",
+     "measured_through", "generated_at", "payload"),
+    """ON CONFLICT (resource_id) DO UPDATE SET
+    event_id = excluded.event_id, account_id = excluded.account_id, region = excluded.region,
+    recommendation_id = excluded.recommendation_id, kind = excluded.kind,
+    implemented_at = excluded.implemented_at,
+    estimated_monthly_savings = excluded.estimated_monthly_savings,
+    realised_monthly_savings = excluded.realised_monthly_savings,
+    measured_through = excluded.measured_through, generated_at = excluded.generated_at,
+    payload = excluded.payload
+WHERE (COALESCE(excluded.measured_through, '-infinity'), excluded.generated_at, excluded.event_id)
+    > (COALESCE(implementations.measured_through, '-infinity'), implementations.generated_at,
+       implementations.event_id)""",
+)  # fmt: skip
 DEAD_LETTERS = Target(
     "dead_letters",
     ("id", "source_topic", "dlq_topic", '"partition"', '"offset"', "reason", "error_type",
@@ -223,7 +242,8 @@ ALERT_OUTBOX = Target(
 
 #: Every table a batch may touch, in the order the batch writes them.
 TARGETS = (ANOMALIES, ANOMALY_EVENTS, RECOMMENDATIONS, FORECASTS, COSTS, RESTATEMENTS,
-           COMMITMENT_REPORTS, COMMITMENT_ALERTS, DEAD_LETTERS, BUDGET_ALERTS)  # fmt: skip
+           COMMITMENT_REPORTS, COMMITMENT_ALERTS, IMPLEMENTATIONS, DEAD_LETTERS,
+           BUDGET_ALERTS)  # fmt: skip
 UPSERT_ANOMALY = ANOMALIES.row_sql
 INSERT_ANOMALY_EVENT = ANOMALY_EVENTS.row_sql
 UPSERT_RECOMMENDATION = RECOMMENDATIONS.row_sql
@@ -233,6 +253,7 @@ INSERT_RESTATEMENT = RESTATEMENTS.row_sql
 INSERT_DEAD_LETTER = DEAD_LETTERS.row_sql
 UPSERT_COMMITMENT_REPORT = COMMITMENT_REPORTS.row_sql
 INSERT_COMMITMENT_ALERT = COMMITMENT_ALERTS.row_sql
+UPSERT_IMPLEMENTATION = IMPLEMENTATIONS.row_sql
 UPSERT_BUDGET_ALERT = BUDGET_ALERTS.row_sql
 INSERT_ALERT = ALERT_OUTBOX.row_sql
 _BY_STATEMENT = {target.row_sql: target for target in TARGETS}
@@ -331,6 +352,14 @@ def to_rows(events: Sequence[tuple[Event, str]]) -> Rows:
                  event.utilisation, event.end, event.detected_at, payload),
             )  # fmt: skip
             rows.alerts.append(from_commitment_alert(event, payload))
+        elif isinstance(event, Implementation):
+            rows.add(
+                UPSERT_IMPLEMENTATION,
+                (event.resource_id, event.id, event.account_id, event.region,
+                 event.recommendation_id, event.kind, event.implemented_at,
+                 event.estimated_monthly_savings, event.realised_monthly_savings,
+                 event.measured_through, event.generated_at, event.model_dump(mode="json")),
+            )  # fmt: skip
         elif isinstance(event, DeadLetter):
             rows.add(
                 INSERT_DEAD_LETTER,
@@ -382,6 +411,9 @@ _COLLAPSE: dict[str, Callable[[list[tuple[Any, ...]]], list[tuple[Any, ...]]]] =
     UPSERT_BUDGET_ALERT: lambda rows: _latest(rows, lambda r: r[0], lambda r: (r[2], r[1])),
     UPSERT_COMMITMENT_REPORT: lambda rows: _latest(rows, lambda r: r[0], lambda r: (r[7], r[1])),
     INSERT_COMMITMENT_ALERT: lambda rows: _latest(rows, lambda r: r[0], lambda r: r[7]),
+    UPSERT_IMPLEMENTATION: lambda rows: _latest(
+        rows, lambda r: r[0], lambda r: (r[9] is not None, r[9] or r[10], r[10], r[1])
+    ),
 }
 
 

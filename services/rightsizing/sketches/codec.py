@@ -21,6 +21,7 @@ import orjson
 
 from services.rightsizing.billed_rate import BilledRate
 from services.rightsizing.exceptions import StateDecodeError
+from services.rightsizing.savings import implementation_from, memo_from
 from services.rightsizing.sketches.compact import CompactSketch, bin_counts
 from services.rightsizing.sketches.day import HOURS_PER_DAY, DayRecord
 from services.rightsizing.sketches.state import InstanceState
@@ -49,6 +50,8 @@ _META_FIELDS = (
     "rightsized",
     "recommended_types",
     "rate",
+    "memo",
+    "implementation",
 )
 
 
@@ -111,6 +114,10 @@ def decode_state(data: bytes) -> InstanceState:
         meta = orjson.loads(bytes(buf[pos : pos + meta_len]))
         if meta.get("rate") is not None:
             meta["rate"] = BilledRate(**meta["rate"])
+        if meta.get("memo") is not None:
+            meta["memo"] = memo_from(meta["memo"])
+        if meta.get("implementation") is not None:
+            meta["implementation"] = implementation_from(meta["implementation"])
         state = InstanceState(**meta)
         pos += meta_len
         (ndays,) = struct.unpack_from("<H", buf, pos)

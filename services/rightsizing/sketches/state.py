@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from services.rightsizing.billed_rate import BilledRate
+from services.rightsizing.savings import ImplementationRecord, RecommendationMemo
 from services.rightsizing.sketches.compact import CompactSketch
 from services.rightsizing.sketches.day import SECONDS_PER_DAY, DayRecord
 
@@ -64,6 +65,8 @@ class InstanceState:
     rightsized: bool = False
     recommended_types: list[str] = field(default_factory=list)
     rate: BilledRate | None = None  # from the CUR; None until a delivery completes
+    memo: RecommendationMemo | None = None  # what was last published (savings.py)
+    implementation: ImplementationRecord | None = None  # what inventory showed done
 
     @property
     def newest_day(self) -> int | None:

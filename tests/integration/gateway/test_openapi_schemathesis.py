@@ -61,6 +61,8 @@ async def _seed(state: GatewayState) -> str:
             f.budget_alert("ba-1"),
             f.restatement(day=0),
             f.restatement(previous=100.0, new=400.0, day=1),
+            f.implementation("i-1"),
+            f.implementation("i-2", realised=None, minute=1),
         ]
         await ingest.store(conn, [(e, "n/a") for e in events])
         await ingest.store(conn, [(f.dead_letter(1), "spendstream.anomalies.v1.dlq")])

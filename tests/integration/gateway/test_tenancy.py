@@ -39,6 +39,8 @@ async def _seed(gw: RunningGateway) -> tuple[str, str]:
             f.commitment_report(B1),
             f.commitment_alert(A1),
             f.commitment_alert(B1),
+            f.implementation("i-a", A1),
+            f.implementation("i-b", B1),
         ]
     )
     return key_a, key_b
@@ -59,6 +61,7 @@ async def test_lists_show_only_own_accounts(gateway: RunningGateway) -> None:
         "/v1/restatements": ("account_id", {A1}, {B1}),
         "/v1/commitments": ("account_id", {A1}, {B1}),
         "/v1/commitments/alerts": ("account_id", {A1}, {B1}),
+        "/v1/savings/realised": ("resource_id", {"i-a"}, {"i-b"}),
     }
     for path, (field, mine_a, mine_b) in expectations.items():
         got_a = {i[field] for i in (await gateway.get(path, key_a)).json()["items"]}
@@ -89,6 +92,7 @@ async def test_filtering_on_a_foreign_account_returns_nothing(gateway: RunningGa
         "/v1/restatements",
         "/v1/commitments",
         "/v1/commitments/alerts",
+        "/v1/savings/realised",
     ):
         response = await gateway.get(path, key_a, account=B1)
         assert (path, response.status_code, response.json()["items"]) == (path, 200, [])

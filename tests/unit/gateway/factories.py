@@ -24,6 +24,7 @@ from shared.events.commitments import (
 from shared.events.costs import series_tag
 from shared.events.forecasts import BacktestScore, ForecastPoint, MonthEndProjection
 from shared.events.recommendations import RightsizeOption
+from shared.events.savings import Implementation
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
 
@@ -304,4 +305,31 @@ def commitment_alert(
         days_left=10.0 if reason == "expiring" else None,
         unused_cost=450.0 if reason == "low_utilisation" else 0.0,
         detected_at=T0 + timedelta(minutes=minute),
+    )
+
+
+def implementation(
+    resource: str = "i-1",
+    account: str = "111111111111",
+    realised: float | None = 60.0,
+    minute: int = 0,
+) -> Implementation:
+    """A type change estimated to save 70/month; ``realised`` None while not yet billed."""
+    through = None if realised is None else T0 + timedelta(days=9)
+    return Implementation(
+        id=stable_id("implementation", resource, realised, minute),
+        resource_id=resource,
+        account_id=account,
+        region="us-east-1",
+        recommendation_id=f"rec-{resource}",
+        kind="type_change",
+        from_type="m5.xlarge",
+        to_type="m5.large",
+        implemented_at=T0 + timedelta(days=1, minutes=minute),
+        estimated_monthly_savings=70.0,
+        before_monthly_cost=1000.0,
+        after_monthly_cost=None if realised is None else 1000.0 - realised,
+        realised_monthly_savings=realised,
+        measured_through=through,
+        generated_at=T0 + timedelta(days=10, minutes=minute),
     )

@@ -24,6 +24,8 @@ def test_compacted_topics_are_the_design_ones() -> None:
         "spendstream.instance-rates.v1",
         # Per account: its newest commitment report (coverage, utilisation, purchases).
         "spendstream.commitments.v1",
+        # Per instance: its implemented recommendation and the saving billed since.
+        "spendstream.implementations.v1",
         "spendstream.ingestor.cur-shares.v1",  # per share: the last record per delivery
     }
 
