@@ -143,6 +143,7 @@ TABLES = {
     "restatements": "id",
     "commitment_reports": "account_id",
     "commitment_alerts": "id",
+    "implementations": "resource_id",
 }
 
 

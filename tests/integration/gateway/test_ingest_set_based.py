@@ -26,6 +26,13 @@ EVENTS = [
     f.restatement(),
     f.dead_letter(1),
     f.budget_alert("b"),
+    f.commitment_report(savings=120.0, minute=5),
+    f.commitment_report(savings=90.0, minute=0),
+    f.commitment_alert(minute=2),
+    f.commitment_alert(minute=2),
+    f.implementation("i-1", realised=None, minute=0),
+    f.implementation("i-1", realised=60.0, minute=4),
+    f.implementation("i-1", realised=None, minute=1),
 ]
 PAIRS = [(event, "spendstream.anomalies.v1.dlq") for event in EVENTS]
 
