@@ -11,6 +11,7 @@ incident event goes to ``anomalies`` (what people see) and to the compacted
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from aiokafka import ConsumerRecord
@@ -107,9 +108,13 @@ class UsageAgent(StatefulAgent[UsageGroupState | UnitRateBook]):
             ref = UsageStreamRef(
                 lead or spec, state.account_id, state.region, state.resource_id, state.usage_type
             )
-            anomaly = usage_event(ref, signal, rate, state.revision, self.now)
-            state.revision += 1
-            outputs.append((ANOMALIES_OUTPUT, anomaly, anomaly.series_id, None))
+            if signal.action == "progress":  # the cost loop's view only, same revision
+                update = replace(signal, action="update")
+                anomaly = usage_event(ref, update, rate, max(state.revision - 1, 0), self.now)
+            else:
+                anomaly = usage_event(ref, signal, rate, state.revision, self.now)
+                state.revision += 1
+                outputs.append((ANOMALIES_OUTPUT, anomaly, anomaly.series_id, None))
             outputs.append(
                 (USAGE_INCIDENTS_TOPIC, anomaly, anomaly.incident_id, anomaly.account_id)
             )

@@ -63,7 +63,12 @@ class UsageGroupState:
     def observe(
         self, metric: str, step: int, usage: float, rate: float, config: Config
     ) -> list[Signal]:
-        """Judge one datapoint of ``metric``; the group's lifecycle signals (lead's view)."""
+        """Judge one datapoint of ``metric``; the group's lifecycle signals (lead's view).
+
+        Between hourly updates an open group yields a ``progress`` signal per period:
+        not published to people, but to the cost loop, so the estimate it compares
+        with the CUR is priced through the last period seen.
+        """
         stream = self.streams.setdefault(metric, UsageStream())
         if step <= stream.last_step:
             return []  # a duplicate or out-of-order period: already judged
@@ -112,4 +117,6 @@ class UsageGroupState:
         elif self.open_streams and step >= self.last_update_step + STEPS_PER_HOUR:
             self.last_update_step = step
             out.append(here)
+        elif self.open_streams:
+            out.append(replace(here, action="progress"))
         return out
