@@ -56,7 +56,7 @@ def _gb_per_5min() -> dict[str, np.ndarray]:
     steps = (HISTORY_DAYS * 24 + THROUGH_HOURS) * 12
     t = START + np.arange(steps) * timedelta(minutes=5)
     hours = np.array([x.hour for x in t])
-    hourly = 200.0 + 100.0 * ((8 <= hours) & (hours < 20))  # GB an hour, diurnal
+    hourly = 200.0 + 100.0 * ((hours >= 8) & (hours < 20))  # GB an hour, diurnal
     hourly = hourly + 600.0 * np.array([x >= SPIKE for x in t])  # the runaway
     return {m: hourly / 12 * share * (1 + rng.normal(0, 0.03, steps)) for m, share in SHARES}
 
@@ -182,12 +182,15 @@ def test_a_nat_spike_is_priced_before_the_cur_and_confirmed_in_the_same_incident
         )
         assert len(opened) == 1
         usage = opened[0]
-        assert usage.kind == "metric" and usage.impact_estimated
+        assert usage.kind == "metric"
+        assert usage.impact_estimated
         assert usage.impact_rate_source == "cur"  # priced at the account's own rate
-        assert usage.usage_type == "NatGateway-Bytes" and usage.resource_id == NAT
+        assert usage.usage_type == "NatGateway-Bytes"
+        assert usage.resource_id == NAT
         assert usage.window_start == SPIKE
         assert usage.window_end <= SPIKE + timedelta(minutes=15)  # data-time latency
-        assert usage.impact_usd is not None and usage.impact_usd > 0
+        assert usage.impact_usd is not None
+        assert usage.impact_usd > 0
         # No delivery with the spike day exists yet: no cost incident either.
         assert all(e.kind == "metric" for e in _mine(kafka_bootstrap, topic_prefix))
 
@@ -215,7 +218,8 @@ def test_a_nat_spike_is_priced_before_the_cur_and_confirmed_in_the_same_incident
         )
         cost = confirmed[0]
         assert cost.incident_id == usage.incident_id  # one incident, not two
-        assert cost.action == "update" and cost.linked_incident_id not in (None, cost.incident_id)
+        assert cost.action == "update"
+        assert cost.linked_incident_id not in (None, cost.incident_id)
         assert cost.impact_estimate_error is not None
         assert abs(cost.impact_estimate_error) < 0.5
         assert not cost.impact_estimated  # the CUR's figure, not an estimate

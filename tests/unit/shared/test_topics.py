@@ -25,6 +25,9 @@ def test_compacted_topics_are_the_design_ones() -> None:
         # Per account: its newest commitment report (coverage, utilisation, purchases).
         "spendstream.commitments.v1",
         "spendstream.ingestor.cur-shares.v1",  # per share: the last record per delivery
+        # Per account: its unit rates; per incident: a usage incident's latest state.
+        "spendstream.unit-rates.v1",
+        "spendstream.usage-incidents.v1",
     }
 
 
