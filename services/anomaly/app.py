@@ -86,7 +86,7 @@ async def run(
         producer = EventProducer(raw, settings)
         book = FeedbackBook(settings.feedback_config())
         loops: list[StatefulLoop[Any]] = []
-        sinks: list[CostAgent | MetricAgent] = []
+        sinks: list[CostAgent | MetricAgent | UsageAgent] = []
         if settings.anomaly_run_costs:
             store = ChangelogStore(COST_STATE, settings, raw, cost_state_codec())
             await store.ensure_topic()
@@ -114,6 +114,7 @@ async def run(
             usage_store = ChangelogStore(USAGE_STATE, settings, raw, usage_state_codec())
             await usage_store.ensure_topic()
             usage = UsageAgent(usage_store, settings.usage_config())
+            sinks.append(usage)
             loops.append(_loop(usage, producer, settings, settings.anomaly_usage_group_id, metrics))
         log.info("anomaly service starting", loops=len(loops))
         await asyncio.gather(

@@ -24,13 +24,13 @@ from services.anomaly.topics import (
     USAGE_INCIDENTS_TOPIC,
     USAGE_INPUT,
 )
-from services.anomaly.usage.detector import UsageDetectorConfig
+from services.anomaly.usage.detector import Signal, UsageDetectorConfig
 from services.anomaly.usage.events import UsageStreamRef, usage_event
-from services.anomaly.usage.rates import UnitRateBook
+from services.anomaly.usage.rates import Rate, UnitRateBook
 from services.anomaly.usage.resource_state import UsageGroupState
 from shared.changelog import ChangelogStore
 from shared.codec import decode
-from shared.events import AccountUnitRates, Event, MetricDatapoint
+from shared.events import AccountUnitRates, Event, Feedback, MetricDatapoint
 from shared.usage_metrics import UsageMetric, usage_metric
 
 RATES_KEY = "~rates/"  # resource ids never start with "~"
@@ -56,6 +56,7 @@ class UsageAgent(StatefulAgent[UsageGroupState | UnitRateBook]):
     ) -> None:
         self.table = table
         self.config = config
+        self._feedback: list[Feedback] = []
 
     def decode(self, record: ConsumerRecord[bytes, bytes]) -> Event:
         """Datapoints and rate books both."""
@@ -101,21 +102,54 @@ class UsageAgent(StatefulAgent[UsageGroupState | UnitRateBook]):
         rate = book.rate(event.account_id, state.usage_type, event.region)
         step = int((event.timestamp - EPOCH).total_seconds()) // 300
         usage = spec.usage(event.value, event.period_s)
+        signals = state.observe(spec.key, step, usage, rate.usd_per_unit, self.config)
+        return [o for signal in signals for o in self._publish(state, signal, rate, spec)]
+
+    def _publish(
+        self, state: UsageGroupState, signal: Signal, rate: Rate, spec: UsageMetric | None = None
+    ) -> list[Output]:
+        """One signal as events: to people (not ``progress``) and to the cost loop."""
+        namespace, _, metric = state.lead.rpartition("/")
+        lead = usage_metric(namespace, metric) or spec
+        if lead is None:
+            return []
+        ref = UsageStreamRef(
+            lead, state.account_id, state.region, state.resource_id, state.usage_type
+        )
         outputs: list[Output] = []
-        for signal in state.observe(spec.key, step, usage, rate.usd_per_unit, self.config):
-            namespace, _, metric = state.lead.rpartition("/")
-            lead = usage_metric(namespace, metric)
-            ref = UsageStreamRef(
-                lead or spec, state.account_id, state.region, state.resource_id, state.usage_type
-            )
-            if signal.action == "progress":  # the cost loop's view only, same revision
-                update = replace(signal, action="update")
-                anomaly = usage_event(ref, update, rate, max(state.revision - 1, 0), self.now)
-            else:
-                anomaly = usage_event(ref, signal, rate, state.revision, self.now)
-                state.revision += 1
-                outputs.append((ANOMALIES_OUTPUT, anomaly, anomaly.series_id, None))
-            outputs.append(
-                (USAGE_INCIDENTS_TOPIC, anomaly, anomaly.incident_id, anomaly.account_id)
-            )
+        if signal.action == "progress":  # the cost loop's view only, same revision
+            update = replace(signal, action="update")
+            anomaly = usage_event(ref, update, rate, max(state.revision - 1, 0), self.now)
+        else:
+            anomaly = usage_event(ref, signal, rate, state.revision, self.now)
+            state.revision += 1
+            outputs.append((ANOMALIES_OUTPUT, anomaly, anomaly.series_id, None))
+        if signal.action == "open":
+            state.incident_id = anomaly.incident_id
+        outputs.append((USAGE_INCIDENTS_TOPIC, anomaly, anomaly.incident_id, anomaly.account_id))
+        return outputs
+
+    def offer(self, feedback: Feedback) -> None:
+        """Queue a verdict; it is applied on this agent's loop."""
+        if feedback.incident_id and feedback.verdict in ("false_positive", "expected"):
+            self._feedback.append(feedback)
+
+    def pending(self) -> list[Output]:
+        """Resolve the usage incidents queued verdicts name, in the partitions owned here."""
+        queued, self._feedback = self._feedback, []
+        outputs: list[Output] = []
+        for feedback in queued:
+            for partition, key, state in list(self.table.items()):
+                if not isinstance(state, UsageGroupState):
+                    continue
+                if state.incident_id != feedback.incident_id:
+                    continue
+                signal = state.close()
+                if signal is None:
+                    continue
+                book = self.table.get(RATES_KEY + state.account_id)
+                book = book if isinstance(book, UnitRateBook) else UnitRateBook()
+                rate = book.rate(state.account_id, state.usage_type, state.region)
+                outputs += self._publish(state, signal, rate)
+                self.table.put(key, partition, state)
         return outputs

@@ -58,7 +58,16 @@ class UsageGroupState:
     last_update_step: int = -1
     excess_usd: float = 0.0
     revision: int = 0
+    incident_id: str = ""
     source_offset: int = -1
+
+    def close(self) -> Signal | None:
+        """Resolve the open incident by a person's verdict (its streams start afresh)."""
+        if not self.open_streams:
+            return None
+        self.open_streams.clear()
+        step = max((s.last_step for s in self.streams.values()), default=self.start_step)
+        return Signal(0, "resolve", step, self.start_step, 0.0, 0.0, 0.0, self.excess_usd, 0.0)
 
     def observe(
         self, metric: str, step: int, usage: float, rate: float, config: Config

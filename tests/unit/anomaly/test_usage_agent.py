@@ -13,7 +13,13 @@ from services.anomaly.topics import ANOMALIES_OUTPUT, USAGE_INCIDENTS_TOPIC, USA
 from services.anomaly.usage.agent import RATES_KEY, UsageAgent
 from services.anomaly.usage.links import UsageLinks
 from shared.changelog import ChangelogStore
-from shared.events import AccountUnitRates, AnomalyEvent, MetricDatapoint, UsageUnitRate
+from shared.events import (
+    AccountUnitRates,
+    AnomalyEvent,
+    Feedback,
+    MetricDatapoint,
+    UsageUnitRate,
+)
 from shared.state_codec import StateCodec
 
 ACCOUNT = "111122223333"
@@ -193,3 +199,32 @@ def test_the_cur_confirmation_joins_the_usage_incident_with_its_error() -> None:
     codec = cost_state_codec()
     again = codec.decode(codec.encode(links))
     assert again.join(_cost("resolve", revision=2)).incident_id == "metric-1"
+
+
+def test_a_false_positive_verdict_resolves_the_usage_incident_once() -> None:
+    agent = _agent()
+    outputs: list = []
+    points = _points(range(SPIKE_STEP + 4))
+    for point in points:
+        outputs += _feed(agent, point)
+    opened = _public(outputs)[0]
+    for partition_key in list(agent.table.values):
+        agent.table.partition_of[partition_key] = 0
+    verdict = Feedback(
+        id="f1",
+        rule_id="r1",
+        incident_id=opened.incident_id,
+        series_id=opened.series_id,
+        verdict="false_positive",
+        created_at=START,
+    )
+    agent.offer(verdict)
+    resolved = _public(agent.pending())
+    assert [(e.action, e.incident_id) for e in resolved] == [("resolve", opened.incident_id)]
+    agent.offer(verdict)  # the follower replays feedback on every start
+    assert _public(agent.pending()) == []
+    # The spike goes on, but the person said it is fine: no new incident from it.
+    later = [
+        e for p in _points(range(SPIKE_STEP + 4, SPIKE_STEP + 12)) for e in _public(_feed(agent, p))
+    ]
+    assert later == []
