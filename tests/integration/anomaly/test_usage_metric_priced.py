@@ -50,6 +50,13 @@ SPIKE = START + timedelta(days=HISTORY_DAYS, hours=SPIKE_HOUR)
 SHARES = (("BytesOutToDestination", 0.7), ("BytesOutToSource", 0.3))
 
 
+# The cost loop and the usage loop (the helpers' workers run the cost loop alone).
+USAGE_ENV = {
+    "SPENDSTREAM_ANOMALY_RUN_USAGE": "true",
+    "SPENDSTREAM_ANOMALY_INTRADAY_PROFILE_DAYS": "7",
+}
+
+
 def _gb_per_5min() -> dict[str, np.ndarray]:
     """Each direction's GB per 5 minutes, days 0..21 and the spike day's first hours."""
     rng = np.random.default_rng(11)
@@ -159,7 +166,7 @@ def test_a_nat_spike_is_priced_before_the_cur_and_confirmed_in_the_same_incident
         topic_prefix,
         tmp_path,
         "usage",
-        {"SPENDSTREAM_ANOMALY_INTRADAY_PROFILE_DAYS": "7"},
+        USAGE_ENV,
     )
     try:
         # The cost loop learns the account's rate from the CUR and publishes it.
@@ -201,7 +208,7 @@ def test_a_nat_spike_is_priced_before_the_cur_and_confirmed_in_the_same_incident
             topic_prefix,
             tmp_path,
             "usage-restarted",
-            {"SPENDSTREAM_ANOMALY_INTRADAY_PROFILE_DAYS": "7"},
+            USAGE_ENV,
         )
         partial = _delivery(
             "partial-12h",
