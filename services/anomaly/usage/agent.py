@@ -34,6 +34,10 @@ from shared.events import AccountUnitRates, Event, Feedback, MetricDatapoint
 from shared.usage_metrics import UsageMetric, usage_metric
 
 RATES_KEY = "~rates/"  # resource ids never start with "~"
+#: Usage incidents take the even revisions; the cost loop re-issues the CUR's
+#: confirmation under the same incident id at odd ones (``links.py``), so the two
+#: writers of one incident never publish the same revision.
+REVISION_STEP = 2
 INPUT_VALUES = (*USAGE_INPUT.values, *RATES_TOPIC.values)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -119,10 +123,10 @@ class UsageAgent(StatefulAgent[UsageGroupState | UnitRateBook]):
         outputs: list[Output] = []
         if signal.action == "progress":  # the cost loop's view only, same revision
             update = replace(signal, action="update")
-            anomaly = usage_event(ref, update, rate, max(state.revision - 1, 0), self.now)
+            anomaly = usage_event(ref, update, rate, max(state.revision - 2, 0), self.now)
         else:
             anomaly = usage_event(ref, signal, rate, state.revision, self.now)
-            state.revision += 1
+            state.revision += REVISION_STEP
             outputs.append((ANOMALIES_OUTPUT, anomaly, anomaly.series_id, None))
         if signal.action == "open":
             state.incident_id = anomaly.incident_id

@@ -4,7 +4,8 @@ The cost loop co-consumes the compacted ``usage-incidents`` topic (partitioned b
 account, like the line items) into one :class:`UsageLinks` per account. When a
 cost incident of the same usage type and time appears, :meth:`UsageLinks.join`
 re-issues each of its events under the metric incident's id (``open`` becomes an
-``update`` of it, at a revision above the metric's latest), with the estimate's
+``update`` of it, at the next odd revision above the metric's latest: the usage
+loop publishes even ones, so the two writers never collide), with the estimate's
 error over the cost event's own window: the metric incident's cumulative priced
 excess at the window's end minus at its start (from its hourly updates).
 """
@@ -75,6 +76,7 @@ class UsageLinks:
                 return cost
             target = self.links[cost.incident_id] = found.incident_id
         revision = self.revision.get(target, -1) + 1
+        revision += 1 - revision % 2  # odd: the usage loop publishes the even ones
         self.revision[target] = revision
         estimate = self.estimate(target, cost.window_start, cost.window_end)
         return cost.model_copy(

@@ -184,17 +184,19 @@ def _cost(action: str, usage_type: str = "NatGateway-Bytes", revision: int = 0) 
 def test_the_cur_confirmation_joins_the_usage_incident_with_its_error() -> None:
     links = UsageLinks()
     links.observe(_usage(0, 6.1, 2.0, "open"))
-    links.observe(_usage(1, 9.0, 60.0))
-    links.observe(_usage(1, 12.0, 110.0))  # a period's progress: same revision
+    links.observe(_usage(2, 9.0, 60.0))
+    links.observe(_usage(2, 12.0, 110.0))  # a period's progress: same revision
     assert links.join(_cost("open", "BoxUsage")).incident_id == "cost-1"  # another usage type
     joined = links.join(_cost("open"))
     assert (joined.incident_id, joined.linked_incident_id) == ("metric-1", "cost-1")
     assert joined.action == "update"
-    assert joined.revision == 2
+    assert joined.revision == 3  # odd, above the metric's latest (usage revisions are even)
     assert joined.impact_estimate_error == 0.1  # $110 estimated for $100 confirmed
     later = links.join(_cost("update", revision=1))
     assert later.incident_id == "metric-1"
-    assert later.revision == 3
+    assert later.revision == 5
+    links.observe(_usage(4, 13.0, 120.0))  # the usage loop's next hourly update
+    assert links.join(_cost("update", revision=2)).revision == 7
     # The links are cost-loop state: they survive the changelog.
     codec = cost_state_codec()
     again = codec.decode(codec.encode(links))
