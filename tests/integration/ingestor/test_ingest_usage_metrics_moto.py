@@ -67,10 +67,10 @@ async def test_usage_metrics_are_published_with_their_resource_and_dimensions(
     async with event_producer(settings) as producer:
         poller = cloudwatch_poller(settings, producer, StateStore(settings.ingestor_state_dir))
         sent = await poller.poll_once(now=T0 + timedelta(minutes=60) + lag)
-    points: list[MetricDatapoint] = [
-        r.event for r in await read_topic(settings, CLOUDWATCH_USAGE)
-    ]
+    records = await read_topic(settings, CLOUDWATCH_USAGE)
+    points: list[MetricDatapoint] = [r.event for r in records]
     assert sent == len(points) == 4 * 12
+    assert {r.key for r in records} == {MAIN}  # keyed by account, to meet its unit rates
     # Usage points have their own topic, keyed by account: none reach the EC2 metric path.
     assert await read_topic(settings, CLOUDWATCH_DATAPOINTS) == []
     by = {(p.namespace, p.metric, p.resource_id): [] for p in points}  # type: ignore[var-annotated]
