@@ -406,7 +406,10 @@ def _usage_markdown(result: dict[str, Any]) -> list[str]:
         "that judgement's `impact_usd` (the CUR-confirmed impact). Constants",
         f"(k_sigma {tuple(cfg['k_sigma'])} for windows {tuple(cfg['windows'])} periods,",
         f"min ratio {cfg['min_ratio']}, ${cfg['min_usd_per_day']}/day floor) were chosen on",
-        "validation seeds 101-106; the seeds here were held out.",
+        "validation seeds 101-106; the seeds here were held out. The service runs the",
+        "same detector per stream in its usage loop (`services/anomaly/usage/agent.py`);",
+        "`tests/integration/anomaly/test_usage_metric_priced.py` checks that loop end to",
+        "end on the embedded stack (NAT spike priced before the CUR, then confirmed).",
         "",
         "| metric-backed | detected | incidents | false pos. | precision | median latency "
         "(min) | p90 (min) | median at the detector, no poll lag (min) "

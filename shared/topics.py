@@ -89,6 +89,17 @@ CLOUDWATCH_DATAPOINTS = Topic(
     "One CloudWatch datapoint per record.",
     consumers=("anomaly", "rightsizing"),
 )
+CLOUDWATCH_USAGE = Topic(
+    "spendstream.cloudwatch.usage.v1",
+    "account id",
+    (ev.MetricDatapoint,),
+    "ingestor",
+    "One CloudWatch usage-metric datapoint (shared.usage_metrics) per record, with its "
+    "dimensions; kept off the datapoints topic so unpriced usage never reaches the EC2 path.",
+    # Keyed by account and co-partitioned with the account's unit rates.
+    partitions=CUR_LINE_ITEMS.partitions,
+    consumers=("anomaly",),
+)
 INVENTORY_EC2 = Topic(
     "spendstream.inventory.ec2.v1",
     "instance id",
@@ -125,6 +136,27 @@ ANOMALIES = Topic(
     "Anomaly lifecycle events (open / update / resolve).",
     # forecast imputes open and recent cost-incident days before fitting.
     consumers=("gateway", "forecast"),
+)
+UNIT_RATES = Topic(
+    "spendstream.unit-rates.v1",
+    "account id",
+    (ev.AccountUnitRates,),
+    "anomaly",
+    "Each account's effective unit rate per usage type and region, from its CUR.",
+    compacted=True,
+    partitions=CLOUDWATCH_USAGE.partitions,
+    consumers=("anomaly",),
+)
+USAGE_INCIDENTS = Topic(
+    "spendstream.usage-incidents.v1",
+    "incident id (partition: account id)",
+    (ev.AnomalyEvent,),
+    "anomaly",
+    "The latest lifecycle event of each priced usage-metric incident, for the cost loop "
+    "to join the CUR's confirmation to it.",
+    compacted=True,
+    partitions=CUR_LINE_ITEMS.partitions,
+    consumers=("anomaly",),
 )
 INSTANCE_RATES = Topic(
     "spendstream.instance-rates.v1",
@@ -215,11 +247,15 @@ TOPICS: tuple[Topic, ...] = (
     CUR_LINE_ITEMS,
     CUR_SHARES,
     CLOUDWATCH_DATAPOINTS,
+    CLOUDWATCH_USAGE,
     INVENTORY_EC2,
     INSTANCE_RATES,
     COSTS_DAILY,
     COSTS_RESTATEMENTS,
     ANOMALIES,
+    # After ANOMALIES: a lookup by value type finds the public topic of AnomalyEvent first.
+    UNIT_RATES,
+    USAGE_INCIDENTS,
     RECOMMENDATIONS,
     COMMITMENTS,
     COMMITMENT_ALERTS,

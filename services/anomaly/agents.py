@@ -27,11 +27,26 @@ from services.anomaly.topics import (
     INVENTORY_INPUT,
     METRIC_INPUT,
     POINTS_OUTPUT,
+    RATES_TOPIC,
     RESTATEMENTS_OUTPUT,
+    USAGE_INCIDENTS_TOPIC,
 )
+from services.anomaly.usage.links import UsageLinks
+from services.anomaly.usage.rates import UnitRateBook
 from shared.changelog import ChangelogStore
 from shared.codec import decode
-from shared.events import AnomalyEvent, Ec2Instance, Event, Feedback, MetricDatapoint, utcnow
+from shared.events import (
+    AccountUnitRates,
+    AnomalyEvent,
+    CostLineItem,
+    Ec2Instance,
+    Event,
+    Feedback,
+    MetricDatapoint,
+    UsageUnitRate,
+    stable_id,
+    utcnow,
+)
 from shared.instance_prices import hourly_price
 from shared.logging import get_logger
 
@@ -46,38 +61,66 @@ DATAPOINT_TYPE = MetricDatapoint.ce_type().encode()
 INPUT_VALUES = (*METRIC_INPUT.values, *INVENTORY_INPUT.values)
 # Table key prefix of a partition's alert budget (resource ids never start with "~").
 BUDGET_KEY = "~alert-budget/"
+# Cost table keys beside each account's state (account ids never start with "~"): its
+# unit-rate book, and its usage-metric incidents to link the CUR's confirmation to.
+RATES_KEY = "~rates/"
+LINKS_KEY = "~usage-links/"
+COST_VALUES = (*COST_INPUT.values, *USAGE_INCIDENTS_TOPIC.values)
 
 
 def _anomaly(event: AnomalyEvent) -> Output:
     return (ANOMALIES_OUTPUT, event, event.series_id, None)
 
 
-class CostAgent(StatefulAgent[AccountState]):
-    """Line items -> cost points, restatements and cost incidents, per account."""
+class CostAgent(StatefulAgent[AccountState | UnitRateBook | UsageLinks]):
+    """Line items -> cost points, restatements, cost incidents and unit rates, per account.
+
+    It also reads the account's usage-metric incidents (co-partitioned) into a
+    ``UsageLinks`` under ``LINKS_KEY + account``, so a cost incident confirming one
+    is published as that incident, not a second one.
+    """
 
     source = COST_INPUT
+    also = (USAGE_INCIDENTS_TOPIC,)
 
     def __init__(
-        self, table: ChangelogStore[AccountState], config: CostStateConfig, book: FeedbackBook
+        self,
+        table: ChangelogStore[AccountState | UnitRateBook | UsageLinks],
+        config: CostStateConfig,
+        book: FeedbackBook,
     ) -> None:
         self.table = table
         self.config = config
         self.book = book
         self._feedback: list[Feedback] = []
 
+    def decode(self, record: ConsumerRecord[bytes, bytes]) -> Event:
+        """Line items and delivery markers, or usage incidents."""
+        return decode(record.value, record.headers, COST_VALUES)
+
     def state_key(self, event: Event) -> str:
         """Partitioned by account: all of an account's series live together."""
         account = getattr(event, "account_id", None)
         if not account:
             raise BadRecordError(f"{type(event).__name__} without account_id")
+        if isinstance(event, AnomalyEvent):
+            return LINKS_KEY + str(account)
         return str(account)
 
-    def new_state(self, key: str, event: Event) -> AccountState:
-        """A fresh account."""
+    def new_state(self, key: str, event: Event) -> AccountState | UsageLinks:
+        """A fresh account (or its usage links)."""
+        if isinstance(event, AnomalyEvent):
+            return UsageLinks()
         return AccountState(key, self.config)
 
-    def apply(self, state: AccountState, event: Event) -> list[Output]:
-        """Aggregate; on a completed delivery publish points, restatements, incidents."""
+    def apply(self, state: AccountState | UnitRateBook | UsageLinks, event: Event) -> list[Output]:
+        """Aggregate; on a completed delivery publish points, restatements, incidents, rates."""
+        if isinstance(event, AnomalyEvent):
+            assert isinstance(state, UsageLinks)
+            state.observe(event)
+            return []
+        assert isinstance(state, AccountState)
+        rates = self._rates(state.account_id, event)
         out = state.on_event(event, self.book, self.now, self.config.pending_horizon)
         if out.abandoned:
             log.warning(
@@ -95,8 +138,32 @@ class CostAgent(StatefulAgent[AccountState]):
             for p in out.points
         ]
         outputs += [(RESTATEMENTS_OUTPUT, r, r.series_id, None) for r in out.restated]
+        links = self.table.get(LINKS_KEY + state.account_id)
+        if isinstance(links, UsageLinks) and out.anomalies:
+            out.anomalies = [links.join(a) for a in out.anomalies]
+            self.table.put(LINKS_KEY + state.account_id, self.position[0], links)
         outputs += [_anomaly(a) for a in out.anomalies]
+        if out.points and rates is not None:
+            outputs.append(
+                (
+                    RATES_TOPIC,
+                    _unit_rates(state.account_id, rates, self.now),
+                    state.account_id,
+                    None,
+                )
+            )
         return outputs
+
+    def _rates(self, account: str, event: Event) -> UnitRateBook | None:
+        """The account's rate book, having learnt ``event`` if it is a priced line item."""
+        key = RATES_KEY + account
+        book = self.table.get(key)
+        if isinstance(event, CostLineItem) and event.usage_amount:
+            if not isinstance(book, UnitRateBook):
+                book = UnitRateBook()
+            book.learn_line(event)
+            self.table.put(key, self.position[0], book)
+        return book if isinstance(book, UnitRateBook) else None
 
     def offer(self, feedback: Feedback) -> None:
         """Queue a verdict; it is applied on this agent's loop."""
@@ -111,12 +178,31 @@ class CostAgent(StatefulAgent[AccountState]):
             parts = feedback.series_id.split("/")  # "<granularity>/<account>/..."
             account = parts[1] if len(parts) > 1 else ""
             for partition, key, state in list(self.table.items()):
-                if key == account:
+                if key == account and isinstance(state, AccountState):
                     events = state.engine.apply_feedback(feedback, utcnow())
                     if events:
                         self.table.put(key, partition, state)
                         outputs += [_anomaly(e) for e in events]
         return outputs
+
+
+def _unit_rates(account: str, book: UnitRateBook, now: datetime) -> AccountUnitRates:
+    """The account's rate book as the event the usage loop co-consumes."""
+    rates = []
+    for key, (cost, usage) in sorted(book.sums.items()):
+        _account, usage_type, region = key.split("|", 2)
+        if usage > 0:
+            rates.append(
+                UsageUnitRate(
+                    usage_type=usage_type, region=region, cost_usd=cost, usage_amount=usage
+                )
+            )
+    return AccountUnitRates(
+        id=stable_id(account, "unit-rates", now.isoformat()),
+        account_id=account,
+        rates=rates,
+        as_of=now,
+    )
 
 
 class MetricAgent(StatefulAgent[ResourceTracker | AlertBudget]):

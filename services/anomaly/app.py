@@ -1,7 +1,8 @@
 """Composition root: settings -> producer -> changelog stores -> agents -> loops.
 
-Runs the cost loop (line items -> points, restatements, cost incidents), the
-metric loop (datapoints -> metric incidents) and the feedback follower in one
+Runs the cost loop (line items -> points, restatements, cost incidents, unit
+rates), the metric loop (datapoints -> metric incidents), the usage loop (usage
+metrics and unit rates -> priced usage incidents) and the feedback follower in one
 process until SIGTERM/SIGINT. Nothing connects at import time.
 """
 
@@ -21,8 +22,9 @@ from services.anomaly.loop import StatefulAgent, StatefulLoop
 from services.anomaly.memory_probe import probe_memory
 from services.anomaly.metric.tracker import ScoringDetector
 from services.anomaly.settings import AnomalySettings
-from services.anomaly.state_codec import cost_state_codec, metric_state_codec
-from services.anomaly.topics import COST_STATE, METRIC_STATE
+from services.anomaly.state_codec import cost_state_codec, metric_state_codec, usage_state_codec
+from services.anomaly.topics import COST_STATE, METRIC_STATE, USAGE_STATE
+from services.anomaly.usage.agent import UsageAgent
 from shared.changelog import ChangelogStore
 from shared.kafka import EventProducer, make_producer
 from shared.logging import get_logger
@@ -85,7 +87,7 @@ async def run(
         producer = EventProducer(raw, settings)
         book = FeedbackBook(settings.feedback_config())
         loops: list[StatefulLoop[Any]] = []
-        sinks: list[CostAgent | MetricAgent] = []
+        sinks: list[CostAgent | MetricAgent | UsageAgent] = []
         if settings.anomaly_run_costs:
             store = ChangelogStore(
                 COST_STATE, settings, raw, cost_state_codec(), settings.anomaly_state_deltas
@@ -117,6 +119,12 @@ async def run(
             loops.append(
                 _loop(metric, producer, settings, settings.anomaly_metric_group_id, metrics)
             )
+        if settings.anomaly_run_usage:
+            usage_store = ChangelogStore(USAGE_STATE, settings, raw, usage_state_codec())
+            await usage_store.ensure_topic()
+            usage = UsageAgent(usage_store, settings.usage_config())
+            sinks.append(usage)
+            loops.append(_loop(usage, producer, settings, settings.anomaly_usage_group_id, metrics))
         log.info("anomaly service starting", loops=len(loops))
         probes = (
             [probe_memory(settings.anomaly_tracemalloc_s, stop)]

@@ -23,6 +23,7 @@ from services.anomaly.feedback.rules import FeedbackConfig
 from services.anomaly.fleet.budget import BudgetConfig
 from services.anomaly.fleet.resource_tracker import FleetConfig
 from services.anomaly.metric.tracker import MetricTrackerConfig
+from services.anomaly.usage.detector import STEPS_PER_DAY, UsageDetectorConfig
 from shared.settings import SpendstreamSettings
 
 # Without a detector-provided threshold: a score of 0.99 is rare enough that a
@@ -41,6 +42,13 @@ class AnomalySettings(SpendstreamSettings):
     anomaly_metric_group_id: str = "anomaly-metrics"
     anomaly_run_costs: bool = True
     anomaly_run_metrics: bool = True
+    # Usage metrics priced in dollars (services/anomaly/usage): its own group, since
+    # its input (cloudwatch.usage, keyed by account) is partitioned unlike datapoints.
+    anomaly_usage_group_id: str = "anomaly-usage"
+    anomaly_run_usage: bool = True
+    # Days of 5-minute usage a stream needs before it may alert (every hour of the
+    # week seen twice); the detector's validated default.
+    anomaly_usage_warmup_days: float = 14.0
     # Records per poll: big enough to amortise a state flush, small enough that
     # one batch is processed well inside the rebalance timeout.
     anomaly_max_poll_records: int = 2000
@@ -141,6 +149,13 @@ class AnomalySettings(SpendstreamSettings):
                 keys=tuple(k.strip() for k in self.anomaly_tag_keys.split(",") if k.strip()),
                 max_values_per_key=self.anomaly_tag_values_per_key,
             ),
+        )
+
+    def usage_config(self) -> UsageDetectorConfig:
+        """The usage-metric detector's tuning (validated defaults, the cost dollar floor)."""
+        return UsageDetectorConfig(
+            min_usd_per_day=self.anomaly_min_impact_usd,
+            warm_steps=int(self.anomaly_usage_warmup_days * STEPS_PER_DAY),
         )
 
     def metric_config(self, detector_threshold: float | None = None) -> FleetConfig:

@@ -29,6 +29,7 @@ from services.anomaly.metric.pattern import PatternMemory
 from services.anomaly.metric.seasonal import SeasonalExpert
 from services.anomaly.metric.tracker import MetricTracker, MetricTrackerConfig
 from services.anomaly.plain_stats import EWMean, RollingQuantile, RollingVar
+from services.anomaly.usage.state_types import COST_LINK_TYPES, USAGE_STATE_TYPES
 from shared.events import RootCause
 from shared.state_codec import StateCodec
 
@@ -52,6 +53,7 @@ COST_STATE_TYPES: tuple[type, ...] = (
     RollingQuantile,
     SortedWindow,
     *INCIDENT_TYPES,
+    *COST_LINK_TYPES,
 )
 METRIC_STATE_TYPES: tuple[type, ...] = (
     MetricTracker,
@@ -89,3 +91,8 @@ def metric_state_codec(detector: object) -> StateCodec:
     """
     extra: Iterable[type] = getattr(detector, "state_types", ())
     return StateCodec((*METRIC_STATE_TYPES, type(detector), *extra))
+
+
+def usage_state_codec() -> StateCodec:
+    """The codec of the usage loop's resource groups and rate books."""
+    return StateCodec(USAGE_STATE_TYPES)

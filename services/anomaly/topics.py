@@ -13,11 +13,14 @@ from shared.changelog import ChangelogTopic
 from shared.topics import (
     ANOMALIES,
     CLOUDWATCH_DATAPOINTS,
+    CLOUDWATCH_USAGE,
     COSTS_DAILY,
     COSTS_RESTATEMENTS,
     CUR_LINE_ITEMS,
     FEEDBACK,
     INVENTORY_EC2,
+    UNIT_RATES,
+    USAGE_INCIDENTS,
 )
 
 COST_INPUT = CUR_LINE_ITEMS
@@ -26,6 +29,12 @@ METRIC_INPUT = CLOUDWATCH_DATAPOINTS
 # count): the metric loop reads an instance's type, so its price, into the same state.
 INVENTORY_INPUT = INVENTORY_EC2
 FEEDBACK_INPUT = FEEDBACK
+# Usage metrics, keyed by account, meet the account's unit rates (published by the
+# cost loop, same partition count) in the usage loop; the usage loop's incidents meet
+# the CUR line items (keyed by account) in the cost loop, which links the two.
+USAGE_INPUT = CLOUDWATCH_USAGE
+RATES_TOPIC = UNIT_RATES
+USAGE_INCIDENTS_TOPIC = USAGE_INCIDENTS
 POINTS_OUTPUT = COSTS_DAILY
 RESTATEMENTS_OUTPUT = COSTS_RESTATEMENTS
 ANOMALIES_OUTPUT = ANOMALIES
@@ -34,3 +43,4 @@ ANOMALIES_OUTPUT = ANOMALIES
 # never read again; a fresh topic lets an upgraded worker start clean).
 COST_STATE = ChangelogTopic("spendstream.anomaly.cost-state.changelog.v2", COST_INPUT)
 METRIC_STATE = ChangelogTopic("spendstream.anomaly.metric-state.changelog.v2", METRIC_INPUT)
+USAGE_STATE = ChangelogTopic("spendstream.anomaly.usage-state.changelog.v1", USAGE_INPUT)

@@ -22,6 +22,7 @@ import orjson
 import pyarrow as pa
 
 from services.ingestor.batching import HeaderFactory, TopicBatcher, encode_body
+from services.ingestor.cloudwatch.usage import USAGE_NAMESPACES
 from services.ingestor.cur import columns, values
 from services.ingestor.cur.readers import open_data_file
 from services.ingestor.exceptions import FileRefused
@@ -29,7 +30,7 @@ from shared.events import MetricDatapoint, stable_id
 from shared.file_formats import DATAPOINT_REQUIRED, DATAPOINT_RESOURCE_COLUMNS
 from shared.kafka import EventProducer
 from shared.logging import get_logger
-from shared.topics import CLOUDWATCH_DATAPOINTS
+from shared.topics import CLOUDWATCH_DATAPOINTS, CLOUDWATCH_USAGE
 
 log = get_logger(__name__)
 
@@ -71,6 +72,10 @@ def _column(batch: pa.RecordBatch, *names: str) -> list[Any] | None:
         if name in batch.schema.names:
             return columns.text_column(batch.column(name))
     return None
+
+
+#: Marks a body bound for the usage topic (resource ids never start with "~").
+USAGE_KEY = "~usage/"
 
 
 def datapoint_bodies(batch: pa.RecordBatch) -> tuple[list[tuple[str, str, bytes]], int]:
@@ -119,13 +124,17 @@ def datapoint_bodies(batch: pa.RecordBatch) -> tuple[list[tuple[str, str, bytes]
             "timestamp": ts,
             "value": value,
         }
-        out.append((resource, event_id, encode_body(body)))
+        # Usage metrics go to their own topic keyed by account (the anomaly usage loop
+        # prices them), never to the EC2 metric path; rows carry no dimensions.
+        usage = body["namespace"] in USAGE_NAMESPACES
+        out.append((USAGE_KEY + accounts[i] if usage else resource, event_id, encode_body(body)))
     return out, skipped
 
 
 async def replay_datapoints(path: Path, producer: EventProducer) -> int:
     """Send every datapoint of ``path``; return how many were acked."""
     batcher = TopicBatcher(producer, CLOUDWATCH_DATAPOINTS)
+    usage = TopicBatcher(producer, CLOUDWATCH_USAGE)
     headers = HeaderFactory(MetricDatapoint.ce_type(), producer.settings.service_name)
     sent = skipped = 0
     for batch in _batches(path):
@@ -133,9 +142,13 @@ async def replay_datapoints(path: Path, producer: EventProducer) -> int:
         skipped += bad
         headers.tick()
         for key, event_id, body in bodies:
-            await batcher.append(key, body, headers(event_id))
+            if key.startswith(USAGE_KEY):
+                await usage.append(key.removeprefix(USAGE_KEY), body, headers(event_id))
+            else:
+                await batcher.append(key, body, headers(event_id))
         sent += len(bodies)
     await batcher.flush()
+    await usage.flush()
     if skipped:
         log.warning("datapoint rows skipped", file=str(path), skipped=skipped)
     log.info("datapoints replayed", file=str(path), sent=sent)

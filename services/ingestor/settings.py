@@ -47,9 +47,8 @@ class IngestorSettings(SpendstreamSettings):
     # CloudWatch period: 5 minutes is EC2 basic monitoring's resolution.
     ingestor_cloudwatch_period_s: int = 300
     # Also fetch the usage metrics of shared.usage_metrics (NAT bytes, Lambda, S3,
-    # DynamoDB, ASG sizes, billing). Off until the anomaly service prices them in
-    # production (services/anomaly/usage): on the shared datapoints topic they would
-    # otherwise reach the EC2 metric path as resources without a price.
-    ingestor_cloudwatch_usage_metrics: bool = False
+    # DynamoDB, ASG sizes, billing) onto cloudwatch.usage, where the anomaly service's
+    # usage loop prices them (services/anomaly/usage); they never reach the datapoints topic.
+    ingestor_cloudwatch_usage_metrics: bool = True
     # Instances change rarely; every 10 minutes catches resizes and launches promptly.
     ingestor_inventory_poll_s: float = 600.0

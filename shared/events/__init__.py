@@ -9,7 +9,7 @@ from shared.events.cur import CostLineItem, CurShareDone, DeliveryCompleted, Del
 from shared.events.deadletter import DeadLetter
 from shared.events.feedback import Feedback
 from shared.events.forecasts import Budget, BudgetAlert, Forecast
-from shared.events.rates import InstanceRate
+from shared.events.rates import AccountUnitRates, InstanceRate, UsageUnitRate
 from shared.events.recommendations import Recommendation
 from shared.events.savings import Implementation
 
@@ -25,6 +25,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     AnomalyEvent,
     Recommendation,
     InstanceRate,
+    AccountUnitRates,
     CommitmentReport,
     CommitmentAlert,
     Implementation,
@@ -37,6 +38,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
 
 __all__ = [
     "ALL_EVENTS",
+    "AccountUnitRates",
     "AnomalyEvent",
     "Budget",
     "BudgetAlert",
@@ -58,6 +60,7 @@ __all__ = [
     "MetricDatapoint",
     "Recommendation",
     "RootCause",
+    "UsageUnitRate",
     "series_id",
     "stable_id",
     "utcnow",

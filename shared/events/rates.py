@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events.base import Event
 
@@ -43,3 +43,34 @@ class InstanceRate(Event):
     window_hours: float | None = Field(
         None, ge=0, description="This instance's usage hours in the window (its duty cycle)."
     )
+
+
+class UsageUnitRate(BaseModel):
+    """What one account pays per CUR usage unit of one usage type in one region."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    usage_type: str = Field(description="CUR usage type, region prefix stripped.")
+    region: str
+    cost_usd: float = Field(ge=0, description="Summed cost of the priced Usage line items.")
+    usage_amount: float = Field(gt=0, description="Summed usage amount of those line items.")
+
+    @property
+    def usd_per_unit(self) -> float:
+        """The effective unit rate."""
+        return self.cost_usd / self.usage_amount
+
+
+class AccountUnitRates(Event):
+    """An account's effective unit rates, learnt from its CUR, after a completed delivery.
+
+    The anomaly service's cost loop publishes it (compacted, keyed by account) and its
+    usage-metric loop prices metric deviations with it; usage types absent here are
+    priced at the catalogue's list price, and the resulting estimate says so.
+    """
+
+    event_type = "spendstream.anomaly.unit-rates"
+
+    account_id: str
+    rates: list[UsageUnitRate] = Field(default_factory=list)
+    as_of: datetime = Field(description="When the delivery that last changed them completed.")

@@ -27,7 +27,7 @@ from services.ingestor.state import StateStore
 from shared.events import MetricDatapoint, stable_id, utcnow
 from shared.kafka import EventProducer
 from shared.logging import get_logger
-from shared.topics import CLOUDWATCH_DATAPOINTS
+from shared.topics import CLOUDWATCH_DATAPOINTS, CLOUDWATCH_USAGE
 
 log = get_logger(__name__)
 
@@ -206,6 +206,7 @@ class CloudWatchPoller:
 
     async def _send(self, stream: plan.Stream, ts: datetime, value: float) -> Any:
         ts = ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+        usage = stream.spec.namespace in USAGE_NAMESPACES
         point = MetricDatapoint(
             id=stable_id(stream.key, ts.isoformat()),
             resource_id=stream.instance_id,
@@ -219,6 +220,8 @@ class CloudWatchPoller:
             timestamp=ts,
             value=float(value),
             # Usage metrics name their resource by dimension; EC2 points stay as they were.
-            dimensions=dict(stream.dimensions) if stream.spec.namespace in USAGE_NAMESPACES else {},
+            dimensions=dict(stream.dimensions) if usage else {},
         )
+        if usage:  # their own topic, keyed by account: priced by the anomaly usage loop
+            return await self.producer.send(CLOUDWATCH_USAGE, point, key=stream.account_id)
         return await self.producer.send(CLOUDWATCH_DATAPOINTS, point, key=stream.instance_id)

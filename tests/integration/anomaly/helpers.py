@@ -60,6 +60,7 @@ def start_worker(
         "SPENDSTREAM_KAFKA_ENABLE_IDEMPOTENCE": "false",
         "SPENDSTREAM_STATE_DIR": str(tmp),
         "SPENDSTREAM_ANOMALY_RUN_METRICS": "false",
+        "SPENDSTREAM_ANOMALY_RUN_USAGE": "false",
         "SPENDSTREAM_ANOMALY_WARMUP_DAYS": "14",
         "SPENDSTREAM_LOG_JSON": "true",
         **(extra_env or {}),

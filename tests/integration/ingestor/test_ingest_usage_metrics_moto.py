@@ -13,7 +13,7 @@ from services.ingestor.app import cloudwatch_poller, event_producer
 from services.ingestor.settings import IngestorSettings
 from services.ingestor.state import StateStore
 from shared.events import MetricDatapoint
-from shared.topics import CLOUDWATCH_DATAPOINTS
+from shared.topics import CLOUDWATCH_DATAPOINTS, CLOUDWATCH_USAGE
 from shared.usage_metrics import usage_metric
 from simulator import SimConfig, simulate_organisation
 from simulator.usage_metrics import PERIOD_S, STEPS_PER_HOUR, usage_streams
@@ -67,10 +67,12 @@ async def test_usage_metrics_are_published_with_their_resource_and_dimensions(
     async with event_producer(settings) as producer:
         poller = cloudwatch_poller(settings, producer, StateStore(settings.ingestor_state_dir))
         sent = await poller.poll_once(now=T0 + timedelta(minutes=60) + lag)
-    points: list[MetricDatapoint] = [
-        r.event for r in await read_topic(settings, CLOUDWATCH_DATAPOINTS)
-    ]
+    records = await read_topic(settings, CLOUDWATCH_USAGE)
+    points: list[MetricDatapoint] = [r.event for r in records]
     assert sent == len(points) == 4 * 12
+    assert {r.key for r in records} == {MAIN}  # keyed by account, to meet its unit rates
+    # Usage points have their own topic, keyed by account: none reach the EC2 metric path.
+    assert await read_topic(settings, CLOUDWATCH_DATAPOINTS) == []
     by = {(p.namespace, p.metric, p.resource_id): [] for p in points}  # type: ignore[var-annotated]
     for p in points:
         by[(p.namespace, p.metric, p.resource_id)].append(p)
@@ -107,7 +109,7 @@ async def test_the_simulators_usage_metrics_round_trip_through_cloudwatch(
     async with event_producer(settings) as producer:
         poller = cloudwatch_poller(settings, producer, StateStore(settings.ingestor_state_dir))
         await poller.backfill(day_end - timedelta(hours=1), day_end, progress=False)
-    points = [r.event for r in await read_topic(settings, CLOUDWATCH_DATAPOINTS)]
+    points = [r.event for r in await read_topic(settings, CLOUDWATCH_USAGE)]
     # The last hour of every 5-minute stream, each datapoint naming its resource.
     got = {(p.namespace, p.metric, p.resource_id) for p in points}
     assert {(s.spec.namespace, s.spec.metric, s.resource_id) for s in streams} <= got

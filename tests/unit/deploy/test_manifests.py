@@ -35,6 +35,7 @@ CONSUMER_GROUPS = {
     "anomaly": {
         AnomalySettings().anomaly_cost_group_id,
         AnomalySettings().anomaly_metric_group_id,
+        AnomalySettings().anomaly_usage_group_id,
     },
     "rightsizing": {RightsizingSettings().rightsizing_group_id},
     "forecast": {ForecastSettings().forecast_group_id},

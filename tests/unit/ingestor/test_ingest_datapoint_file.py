@@ -7,6 +7,7 @@ import pytest
 
 from services.ingestor.datapoint_file import replay_datapoints
 from shared.events import MetricDatapoint, stable_id
+from shared.topics import CLOUDWATCH_DATAPOINTS, CLOUDWATCH_USAGE
 from simulator import SimConfig, simulate_organisation
 from simulator.cloudwatch_out import write_cloudwatch
 from tests.unit.ingestor.fakes import FakeProducer
@@ -45,3 +46,22 @@ async def test_unparseable_rows_are_skipped(tmp_path: Path) -> None:
     )
     producer = FakeProducer()
     assert await replay_datapoints(path, producer) == 1  # type: ignore[arg-type]
+
+
+async def test_usage_metric_rows_go_to_the_usage_topic_keyed_by_account(tmp_path: Path) -> None:
+    path = tmp_path / "p.jsonl"
+    path.write_text(
+        '{"instance_id":"i-1","account_id":"1","region":"r","namespace":"AWS/EC2",'
+        '"metric":"CPUUtilization","stat":"Average","timestamp":"2026-06-01T00:00:00Z",'
+        '"value":1.5}\n'
+        '{"instance_id":"nat-1","account_id":"2","region":"r","namespace":"AWS/NATGateway",'
+        '"metric":"BytesOutToDestination","stat":"Sum","timestamp":"2026-06-01T00:00:00Z",'
+        '"value":1e9}\n'
+    )
+    producer = FakeProducer()
+    assert await replay_datapoints(path, producer) == 2  # type: ignore[arg-type]
+    where = {(s.topic, s.key, s.event.resource_id) for s in producer.sent}
+    assert where == {
+        (CLOUDWATCH_DATAPOINTS.name, "i-1", "i-1"),
+        (CLOUDWATCH_USAGE.name, "2", "nat-1"),  # never on the EC2 metric path
+    }

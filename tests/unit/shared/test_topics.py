@@ -27,6 +27,9 @@ def test_compacted_topics_are_the_design_ones() -> None:
         # Per instance: its implemented recommendation and the saving billed since.
         "spendstream.implementations.v1",
         "spendstream.ingestor.cur-shares.v1",  # per share: the last record per delivery
+        # Per account: its unit rates; per incident: a usage incident's latest state.
+        "spendstream.unit-rates.v1",
+        "spendstream.usage-incidents.v1",
     }
 
 
