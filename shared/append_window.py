@@ -50,7 +50,7 @@ class AppendWindow(deque[Any]):
         self.edits += 1
         deque.extendleft(self, iterable)
 
-    def pop(self) -> Any:  # noqa: D102
+    def pop(self) -> Any:  # type: ignore[override]  # noqa: D102
         self.edits += 1
         return deque.pop(self)
 
@@ -86,12 +86,12 @@ class AppendWindow(deque[Any]):
         self.edits += 1
         deque.__delitem__(self, i)
 
-    def __imul__(self, n: int) -> AppendWindow:  # type: ignore[override,misc]
+    def __imul__(self, n: int) -> AppendWindow:
         self.edits += 1
         deque.__imul__(self, n)
         return self
 
-    def __iadd__(self, iterable: Iterable[Any]) -> AppendWindow:  # type: ignore[override,misc]
+    def __iadd__(self, iterable: Iterable[Any]) -> AppendWindow:
         self.extend(iterable)
         return self
 

@@ -279,7 +279,7 @@ class StateCodec:
         return msgpack.ExtType(_TAIL, self._pack([obj.appended, tail], ctx))
 
     def _default(self, ctx: _Pass, obj: Any) -> msgpack.ExtType | float:
-        cls = type(obj)
+        cls: type = type(obj)
         if isinstance(obj, float):  # numpy.float64 and friends: exact as a float
             return float(obj)
         if cls is tuple:
