@@ -80,6 +80,7 @@ class FleetConfig:
     max_streams: int = 32
 
 
+ROUTINE_REASON = "pending: no larger yet than the excursions this host makes routinely"
 # A stream silent this much longer than its resource's newest point no longer holds
 # the resource's clock back (an agent removed, a metric no longer published).
 STREAM_SKEW = timedelta(days=1)
@@ -203,13 +204,13 @@ class ResourceTracker:
         self.capacity_hours[metric] = self.capacity_hours.get(metric, 0.0) + step.share * hours
         if not self.judged and not self.candidate:
             usd = self.impact_usd
-            if (
-                usd >= self.config.budget.min_impact_usd
-                and self.incident is not None
-                and not self._routine(hours)
-            ):
-                self.candidate, self.candidate_at, self.candidate_usd = True, self.last_ts, usd
-                self.candidate_obs = self.incident.last
+            if usd < self.config.budget.min_impact_usd or self.incident is None:
+                return
+            if self._routine(hours):
+                self.suppressed_reason = ROUTINE_REASON
+                return
+            self.candidate, self.candidate_at, self.candidate_usd = True, self.last_ts, usd
+            self.candidate_obs = self.incident.last
 
     def _routine(self, hours_per_point: float) -> bool:
         """True while the most moved metric moved no more than its host routinely does.
