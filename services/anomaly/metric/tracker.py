@@ -124,6 +124,20 @@ def capacity_share(metric: str, value: float, baseline: float) -> float:
 class MetricTracker:
     """State of one metric stream (plain data: the changelog codec writes it)."""
 
+    # Burst memory (``routine_days``): the smoothed value at every point, the open
+    # excursion's capacity-points (share x points) and its points back inside, today's
+    # largest, the last days' largest and their ``routine_rank``-th largest (the
+    # routine excursion). Class-level defaults, so a state written before the burst
+    # memory existed decodes into a stream that starts with an empty one.
+    smooth = 0.0
+    run_mass = 0.0
+    run_tail = 0
+    day_max = 0.0
+    day = -1
+    daily: tuple[float, ...] = ()
+    routine = 0.0
+    capacity: bool | None = None  # a utilisation metric (None: not yet looked at)
+
     def __init__(self, key: str, detector: ScoringDetector, config: MetricTrackerConfig) -> None:
         self.key = key
         self.detector = detector
@@ -143,16 +157,6 @@ class MetricTracker:
         self.normal_streak = 0
         self.peak = 0.0
         self.level = 0.0  # the episode's smoothed value
-        # Burst memory (``routine_days``): smoothed value at every point, the open
-        # excursion's capacity-points (share x points), today's largest, the last days' largest and
-        # their ``routine_rank``-th largest (the routine excursion).
-        self.smooth = 0.0
-        self.run_mass = 0.0
-        self.run_tail = 0
-        self.day_max = 0.0
-        self.day = -1
-        self.daily: list[float] = []
-        self.routine = 0.0
         self.capacity = self.metric.endswith(CAPACITY_SUFFIXES)
 
     @property
@@ -186,7 +190,10 @@ class MetricTracker:
         self.last_ts, self.last_value = ts, value
         limit = self.config.threshold if threshold is None else threshold
         anomalous = score >= limit and not suppressed
-        if self.capacity and self.config.routine_rank > 0:
+        capacity = self.capacity
+        if capacity is None:
+            capacity = self.capacity = self.metric.endswith(CAPACITY_SUFFIXES)
+        if capacity and self.config.routine_rank > 0:
             self._remember(ts, value)
         if not self.active:
             if self.n_seen == 0:
@@ -224,9 +231,8 @@ class MetricTracker:
         """Grow the burst memory by one point (excursions against the week's baseline)."""
         if ts.day != self.day:
             if self.day >= 0:
-                self.daily.append(max(self.day_max, self.run_mass))
-                if len(self.daily) > self.config.routine_days:
-                    del self.daily[0]
+                days = self.config.routine_days
+                self.daily = (*self.daily, max(self.day_max, self.run_mass))[-days:]
                 rank = self.config.routine_rank
                 self.routine = sorted(self.daily)[-rank] if len(self.daily) >= rank else 0.0
             self.day, self.day_max = ts.day, 0.0

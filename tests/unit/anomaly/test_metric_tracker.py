@@ -134,3 +134,12 @@ def test_the_burst_memory_holds_the_size_of_the_excursions_a_stream_makes_daily(
     # about 0.6 of capacity for 6 points, plus the tail an episode would count too
     assert 3.0 < bursty.routine < 4.5
     assert len(bursty.daily) == 4  # one entry per finished UTC day
+
+
+def test_a_state_written_before_the_burst_memory_existed_still_runs() -> None:
+    old = MetricTracker(KEY, RecordingStandIn(), MetricTrackerConfig())
+    for name in ("capacity",):  # what __init__ sets; the rest are class-level defaults
+        del old.__dict__[name]
+    feed(old, [70.0 if 144 <= i % 288 < 150 else v for i, v in enumerate(noisy(288 * 5))])
+    assert old.capacity is True
+    assert old.routine > 0.0
