@@ -99,6 +99,11 @@ class AnomalySettings(SpendstreamSettings):
     # many hours is the new normal.
     anomaly_metric_hold_sigmas: float = MetricTrackerConfig.hold_sigmas
     anomaly_metric_accept_hours: float = 24.0
+    # Burst memory (metric/tracker.py): an incident is a candidate only once it moved
+    # more than the ``rank``-th largest of the stream's daily largest excursions over
+    # its last ``days`` days (rank 0 = off).
+    anomaly_metric_routine_days: int = MetricTrackerConfig.routine_days
+    anomaly_metric_routine_rank: int = MetricTrackerConfig.routine_rank
     # Fleet noise control (fleet/): episodes of one resource this close are one
     # incident; the alert budget per 100 resources a day and its dollar floor;
     # the hourly price assumed for an instance the inventory has not described.
@@ -169,6 +174,8 @@ class AnomalySettings(SpendstreamSettings):
             resolve_after=self.anomaly_metric_resolve_after,
             hold_sigmas=self.anomaly_metric_hold_sigmas,
             accept_after=max(1, round(self.anomaly_metric_accept_hours * points_per_hour)),
+            routine_days=self.anomaly_metric_routine_days,
+            routine_rank=self.anomaly_metric_routine_rank,
         )
         budget = BudgetConfig(
             alerts_per_100_per_day=self.anomaly_metric_alerts_per_100_per_day,

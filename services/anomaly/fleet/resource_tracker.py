@@ -80,6 +80,7 @@ class FleetConfig:
     max_streams: int = 32
 
 
+ROUTINE_REASON = "pending: no larger yet than the excursions this host makes routinely"
 # A stream silent this much longer than its resource's newest point no longer holds
 # the resource's clock back (an agent removed, a metric no longer published).
 STREAM_SKEW = timedelta(days=1)
@@ -203,9 +204,26 @@ class ResourceTracker:
         self.capacity_hours[metric] = self.capacity_hours.get(metric, 0.0) + step.share * hours
         if not self.judged and not self.candidate:
             usd = self.impact_usd
-            if usd >= self.config.budget.min_impact_usd and self.incident is not None:
-                self.candidate, self.candidate_at, self.candidate_usd = True, self.last_ts, usd
-                self.candidate_obs = self.incident.last
+            if usd < self.config.budget.min_impact_usd or self.incident is None:
+                return
+            if self._routine(hours):
+                self.suppressed_reason = ROUTINE_REASON
+                return
+            self.candidate, self.candidate_at, self.candidate_usd = True, self.last_ts, usd
+            self.candidate_obs = self.incident.last
+
+    def _routine(self, hours_per_point: float) -> bool:
+        """True while the most moved metric moved no more than its host routinely does.
+
+        Each stream remembers the size of its usual excursions (``routine_rank`` of
+        :class:`MetricTrackerConfig`); a bursty host's ordinary burst is no incident
+        however much its capacity is worth, a steady host's first one is.
+        """
+        if not self.capacity_hours:
+            return False
+        metric = max(self.capacity_hours, key=self.capacity_hours.__getitem__)
+        usual = sum(t.routine for t in self.streams.values() if t.metric == metric)
+        return self.capacity_hours[metric] <= usual * hours_per_point
 
     def decide(self, decision: Decision, now: datetime) -> list[AnomalyEvent]:
         """Apply the budget's verdict on a candidate: promote it (notified once) or say why not.

@@ -76,6 +76,21 @@ class MetricTrackerConfig:
     # test compares with the baseline: a noisy host's single points cross any
     # band, its level over half an hour does not (0.3 ~ 6 points).
     hold_alpha: float = 0.3
+    # Burst memory: the stream keeps, for each of its last ``routine_days`` UTC days,
+    # the largest excursion it made (share of capacity x points, summed over a run of
+    # points whose smoothed level was beyond the hold band, as an episode counts them,
+    # whether or not the detector alerted). The
+    # ``routine_rank``-th largest of them is what this host does routinely: an
+    # incident is worth a person only once it moved more than that (0 = off).
+    routine_days: int = 14
+    routine_rank: int = 3
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.routine_rank <= self.routine_days:
+            raise ValueError(
+                f"routine_rank {self.routine_rank} must be within 0..routine_days "
+                f"({self.routine_days})"
+            )
 
 
 ACCEPTED = "new level accepted"
@@ -109,6 +124,20 @@ def capacity_share(metric: str, value: float, baseline: float) -> float:
 class MetricTracker:
     """State of one metric stream (plain data: the changelog codec writes it)."""
 
+    # Burst memory (``routine_days``): the smoothed value at every point, the open
+    # excursion's capacity-points (share x points) and its points back inside, today's
+    # largest, the last days' largest and their ``routine_rank``-th largest (the
+    # routine excursion). Class-level defaults, so a state written before the burst
+    # memory existed decodes into a stream that starts with an empty one.
+    smooth = 0.0
+    run_mass = 0.0
+    run_tail = 0
+    day_max = 0.0
+    day = -1
+    daily: tuple[float, ...] = ()
+    routine = 0.0
+    capacity: bool | None = None  # a utilisation metric (None: not yet looked at)
+
     def __init__(self, key: str, detector: ScoringDetector, config: MetricTrackerConfig) -> None:
         self.key = key
         self.detector = detector
@@ -128,6 +157,7 @@ class MetricTracker:
         self.normal_streak = 0
         self.peak = 0.0
         self.level = 0.0  # the episode's smoothed value
+        self.capacity = self.metric.endswith(CAPACITY_SUFFIXES)
 
     @property
     def metric(self) -> str:
@@ -160,6 +190,11 @@ class MetricTracker:
         self.last_ts, self.last_value = ts, value
         limit = self.config.threshold if threshold is None else threshold
         anomalous = score >= limit and not suppressed
+        capacity = self.capacity
+        if capacity is None:
+            capacity = self.capacity = self.metric.endswith(CAPACITY_SUFFIXES)
+        if capacity and self.config.routine_rank > 0:
+            self._remember(ts, value)
         if not self.active:
             if self.n_seen == 0:
                 self.mean = value
@@ -191,6 +226,31 @@ class MetricTracker:
         if self.points >= self.config.accept_after:
             return self._end(score, value, ACCEPTED)
         return self._step(False, score, value, "")
+
+    def _remember(self, ts: datetime, value: float) -> None:
+        """Grow the burst memory by one point (excursions against the week's baseline)."""
+        if ts.day != self.day:
+            if self.day >= 0:
+                days = self.config.routine_days
+                self.daily = (*self.daily, max(self.day_max, self.run_mass))[-days:]
+                rank = self.config.routine_rank
+                self.routine = sorted(self.daily)[-rank] if len(self.daily) >= rank else 0.0
+            self.day, self.day_max = ts.day, 0.0
+            if self.n_seen == 0:
+                self.smooth = value
+        self.smooth += self.config.hold_alpha * (value - self.smooth)
+        delta = self.smooth - self.mean
+        if delta * delta > self.config.hold_sigmas**2 * self.var:
+            self.run_tail = 0
+        else:
+            if self.run_mass == 0.0:
+                return
+            # Counted as an episode counts its points: until ``resolve_after`` are back.
+            self.run_tail += 1
+        self.run_mass += abs(value - self.mean) / 100.0
+        if self.run_tail >= self.config.resolve_after:
+            self.day_max = max(self.day_max, self.run_mass)
+            self.run_mass, self.run_tail = 0.0, 0
 
     def close(self) -> None:
         """End the episode without a point (feedback or eviction closed the incident)."""

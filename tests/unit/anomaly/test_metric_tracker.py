@@ -122,3 +122,24 @@ def test_update_path_decides_exactly_as_score_then_learn() -> None:
     fused_steps, split_steps = feed(fused, values), feed(split, values)
     assert [s.opened for s in fused_steps].count(True) >= 1
     assert fused_steps == split_steps
+
+
+def test_the_burst_memory_holds_the_size_of_the_excursions_a_stream_makes_daily() -> None:
+    steady = MetricTracker(KEY, RecordingStandIn(), MetricTrackerConfig())
+    feed(steady, noisy(288 * 5))
+    assert steady.routine == 0.0  # a quiet stream makes no excursions
+    bursty = MetricTracker(KEY, RecordingStandIn(), MetricTrackerConfig())
+    # 60 points above the level for half an hour at noon, every day
+    feed(bursty, [70.0 if 144 <= i % 288 < 150 else v for i, v in enumerate(noisy(288 * 5))])
+    # about 0.6 of capacity for 6 points, plus the tail an episode would count too
+    assert 3.0 < bursty.routine < 4.5
+    assert len(bursty.daily) == 4  # one entry per finished UTC day
+
+
+def test_a_state_written_before_the_burst_memory_existed_still_runs() -> None:
+    old = MetricTracker(KEY, RecordingStandIn(), MetricTrackerConfig())
+    for name in ("capacity",):  # what __init__ sets; the rest are class-level defaults
+        del old.__dict__[name]
+    feed(old, [70.0 if 144 <= i % 288 < 150 else v for i, v in enumerate(noisy(288 * 5))])
+    assert old.capacity is True
+    assert old.routine > 0.0

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from services.anomaly.agents import BUDGET_KEY, MetricAgent
 from services.anomaly.feedback.rules import FeedbackBook, FeedbackConfig
 from services.anomaly.fleet.budget import AlertBudget, BudgetConfig, Decision
-from services.anomaly.fleet.resource_tracker import FleetConfig, ResourceTracker
+from services.anomaly.fleet.resource_tracker import ROUTINE_REASON, FleetConfig, ResourceTracker
 from services.anomaly.metric.tracker import MetricTrackerConfig
 from services.anomaly.state_codec import metric_state_codec
 from services.anomaly.topics import INVENTORY_INPUT, METRIC_INPUT
@@ -231,3 +231,32 @@ def test_streams_delivered_one_after_the_other_still_make_one_incident() -> None
     late = {e.incident_id for e in events if e.window_start >= T0 + FIVE * 2990}
     assert len(late) == 1
     assert events[-1].evidence_metrics == ["CPUUtilization", "NetworkIn"]
+
+
+def _daily_bursts(days: range, length: int) -> list[tuple[str, int, float]]:
+    """A quiet host that bursts by 60 points for ``length`` points at noon every day."""
+    return [
+        ("CPUUtilization", i, 80.0 if 144 <= i % 288 < 144 + length else cpu(i))
+        for i in range(days.start * 288, days.stop * 288)
+    ]
+
+
+def test_a_burst_the_host_makes_every_day_is_routine_but_a_bigger_one_is_not() -> None:
+    config = FleetConfig(baseline_warmup=0, budget=BudgetConfig(min_impact_usd=0.05))
+    tracker = ResourceTracker("i-1", config)
+    tracker.describe("m5.2xlarge", 1.0)
+    first = feed(tracker, _daily_bursts(range(10), 6))
+    notified = sorted({e.window_start for e in first if e.notify})
+    assert notified[0].date() == T0.date()  # its first bursts were news ...
+    assert notified[-1] < T0 + timedelta(days=4)  # ... until it had made them for 3 days
+    assert tracker.streams["CPUUtilization|Average"].routine > 0.0
+    later = feed(tracker, _daily_bursts(range(10, 16), 4))
+    assert [e.action for e in later].count("resolve") == 6  # still published, not notified
+    assert not any(e.notify for e in later)
+    assert {e.suppressed_reason for e in later if e.action == "resolve"} == {ROUTINE_REASON}
+    # The same host pinned for four hours moved far more than it ever does: notified.
+    pinned = range(16 * 288, 16 * 288 + 100)
+    events = feed(
+        tracker, [("CPUUtilization", i, 98.0 if i < pinned[48] else cpu(i)) for i in pinned]
+    )
+    assert any(e.notify for e in events)
