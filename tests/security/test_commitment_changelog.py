@@ -14,9 +14,11 @@ import zlib
 from pathlib import Path
 
 import msgpack
+from aiokafka.structs import ConsumerRecord
 
 from services.rightsizing.commitments.store import CommitmentStore, UsageCodec
 from services.rightsizing.commitments.usage import AccountUsage
+from shared import changelog
 from shared.settings import SpendstreamSettings
 
 
@@ -28,19 +30,33 @@ class _RunsAShell:
         return (os.system, (f"touch {self.marker}",))
 
 
+def _restore(store: CommitmentStore, records: list[tuple[bytes, bytes]]) -> None:
+    """What a restore does with the topic's records, in offset order, without a broker."""
+    bases: dict[str, tuple[int, changelog._Latest]] = {}
+    deltas: dict[str, changelog._Latest] = {}
+    for offset, (key, value) in enumerate(records):
+        record = ConsumerRecord(
+            "t", 0, offset, 0, 0, key, value, None, len(key), len(value), []
+        )  # fmt: skip
+        changelog._latest(bases, deltas, record, 0)
+    for name, (partition, base) in bases.items():
+        store._load(name, partition, base, deltas.get(name))
+
+
 def test_hostile_commitment_records_are_skipped_not_run(tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
     store = CommitmentStore(SpendstreamSettings(), producer=None)  # type: ignore[arg-type]
     good = UsageCodec().encode(AccountUsage(eligible={1: 2.0}))
-    store._apply(b"111111111111|2024-04-01", good, 0, 0)
+    _restore(store, [(b"333333333333|2024-04-01", good)])
+    assert list(store.values) == ["333333333333|2024-04-01"]  # a good record loads
+    store.values.clear()
     nan = msgpack.packb([[b"\x01" + b"\x00" * 7, b"\x00" * 6 + b"\xf8\x7f"], [b"", b""],
                          [b"", b""], [], 0.0, []])  # fmt: skip
     hostile = {
         b"111111111111|2024-04-01": pickle.dumps(_RunsAShell(marker)),
         b"222222222222|2024-04-01": b"\x01" + zlib.compress(nan),  # a NaN cost
     }
-    for offset, (key, value) in enumerate(hostile.items(), 1):
-        store._apply(key, value, 0, offset)
+    _restore(store, [(b"111111111111|2024-04-01", good), *hostile.items()])
     assert not marker.exists()
     assert store.skipped == 2
     assert store.values == {}  # the older good state is stale once a bad one follows
