@@ -161,7 +161,11 @@ class StatefulLoop(Generic[V]):
     ) -> None:
         self.agent.now = utcnow()
         outputs = self.agent.pending()
-        for tp, records in batches.items():
+        # Co-consumed topics are tables the source is judged against (usage incidents,
+        # inventory): what a poll brings of them is applied first, so a restarted
+        # replica holding both a CUR delivery and the incident it confirms links them.
+        source = self.agent.source.full_name(self.producer.settings.topic_prefix)
+        for tp, records in sorted(batches.items(), key=lambda item: item[0].topic == source):
             for key, items in (await self._decode_by_key(records)).items():
                 outputs += await self._apply_key(tp.partition, key, items)
             if records:
