@@ -13,7 +13,6 @@ import asyncio
 import os
 import subprocess
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -32,6 +31,7 @@ from shared.changelog import DELTA_SUFFIX, ChangelogStore
 from shared.events import MetricDatapoint, utcnow
 from shared.kafka import EventProducer, make_producer
 from shared.topics import CLOUDWATCH_DATAPOINTS, ensure_topics
+from tests.harness.wait import wait_for
 from tests.integration.anomaly import helpers as h
 
 pytestmark = pytest.mark.integration
@@ -207,11 +207,13 @@ async def _reference(settings) -> dict[str, ResourceTracker]:
 
 
 def _wait_committed(settings, group: str, total: int, worker: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + DEADLINE_S
-    while asyncio.run(_committed(settings, group)) < total:
+    def committed() -> bool:
         assert worker.poll() is None, "the worker died"
-        assert time.monotonic() < deadline, "the worker did not commit its input in time"
-        time.sleep(0.2)
+        return asyncio.run(_committed(settings, group)) >= total
+
+    wait_for(
+        committed, timeout=DEADLINE_S, interval=0.2, description="the worker committing its input"
+    )
 
 
 def test_a_worker_killed_after_delta_writes_restores_the_identical_state(
