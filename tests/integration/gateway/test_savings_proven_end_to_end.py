@@ -18,6 +18,7 @@ import pytest
 
 from services.gateway.settings import GatewaySettings
 from services.rightsizing.app import RightsizingApp
+from services.rightsizing.settings import RightsizingSettings
 from shared.events import CostLineItem, DeliveryCompleted, DeliveryStarted, Event, Recommendation
 from shared.events.savings import Implementation
 from shared.topics import (
@@ -48,6 +49,8 @@ ACCOUNT = "111122223333"  # the rightsizing harness's inventory account
 OTHER = "999988887777"
 BEFORE_HOURLY = 0.384  # m5.2xlarge us-east-1 Linux On-Demand
 AFTER_HOURLY = 0.192
+# The first day, billed at the old type.
+OLD_HOURS = [("m5.2xlarge", BEFORE_HOURLY, h) for h in range(24)]
 
 
 def delivery(attempt: str, lines: list[tuple[str, float, int]]) -> list[Event]:
@@ -94,20 +97,24 @@ def delivery(attempt: str, lines: list[tuple[str, float, int]]) -> list[Event]:
     ]
 
 
-async def test_an_implemented_recommendation_and_its_billed_saving_reach_rest(
-    make_settings: Callable[..., GatewaySettings], kafka_bootstrap: str, topic_prefix: str
-) -> None:
-    service = _settings(kafka_bootstrap, topic_prefix)
-    await ensure_topics(service)
-    old_hours = [("m5.2xlarge", BEFORE_HOURLY, h) for h in range(24)]
+async def publish_before(service: RightsizingSettings) -> None:
+    """The over-provisioned m5.2xlarge before its change: inventory, idle CPU, one day billed."""
     await publish(
         service,
         [
             (INVENTORY_EC2, inventory("i-big", "m5.2xlarge"), "i-big"),
             *with_key(CLOUDWATCH_DATAPOINTS, points("i-big", 12.0, 2)),
-            *((CUR_LINE_ITEMS, e, ACCOUNT) for e in delivery("att-1", old_hours)),
+            *((CUR_LINE_ITEMS, e, ACCOUNT) for e in delivery("att-1", OLD_HOURS)),
         ],
     )
+
+
+async def test_an_implemented_recommendation_and_its_billed_saving_reach_rest(
+    make_settings: Callable[..., GatewaySettings], kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    service = _settings(kafka_bootstrap, topic_prefix)
+    await ensure_topics(service)
+    await publish_before(service)
     pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
     try:
         async with running_gateway(make_settings(gateway_run_consumer=True)) as gw:
@@ -144,7 +151,7 @@ async def test_an_implemented_recommendation_and_its_billed_saving_reach_rest(
                 await wait_for_async(detected, timeout=60, description="implementation served")
                 pending = (await gw.get("/v1/savings/realised", acme)).json()["items"][0]
                 new_hours = [(option.instance_type, AFTER_HOURLY, h) for h in range(48, 96)]
-                later = delivery("att-2", old_hours + new_hours)
+                later = delivery("att-2", OLD_HOURS + new_hours)
                 await publish(service, [(CUR_LINE_ITEMS, e, ACCOUNT) for e in later])
 
                 async def measured() -> bool:

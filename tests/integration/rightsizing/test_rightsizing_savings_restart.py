@@ -17,7 +17,6 @@ from services.rightsizing.app import RightsizingApp
 from shared.events import Recommendation
 from shared.events.savings import Implementation
 from shared.topics import (
-    CLOUDWATCH_DATAPOINTS,
     CUR_LINE_ITEMS,
     IMPLEMENTATIONS,
     INVENTORY_EC2,
@@ -30,17 +29,17 @@ from tests.integration.gateway.test_savings_proven_end_to_end import (
     ACCOUNT,
     AFTER_HOURLY,
     BEFORE_HOURLY,
+    OLD_HOURS,
     delivery,
+    publish_before,
 )
 from tests.integration.rightsizing.test_rightsizing_service import (
     START,
     STARTUP_TIMEOUT_S,
     _settings,
     inventory,
-    points,
     publish,
     running,
-    with_key,
 )
 
 pytestmark = pytest.mark.integration
@@ -51,15 +50,7 @@ async def test_a_restarted_replica_measures_the_implementation_it_restored(
 ) -> None:
     service = _settings(kafka_bootstrap, topic_prefix)
     await ensure_topics(service)
-    old_hours = [("m5.2xlarge", BEFORE_HOURLY, h) for h in range(24)]
-    await publish(
-        service,
-        [
-            (INVENTORY_EC2, inventory("i-big", "m5.2xlarge"), "i-big"),
-            *with_key(CLOUDWATCH_DATAPOINTS, points("i-big", 12.0, 2)),
-            *((CUR_LINE_ITEMS, e, ACCOUNT) for e in delivery("att-1", old_hours)),
-        ],
-    )
+    await publish_before(service)
     pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
     try:
         async with collected(service, IMPLEMENTATIONS) as done:
@@ -89,7 +80,7 @@ async def test_a_restarted_replica_measures_the_implementation_it_restored(
                 await publish(service, [(INVENTORY_EC2, moved, "i-big")])
                 await wait_for_async(lambda: bool(done), timeout=60, description="detected")
             later = delivery(
-                "att-2", old_hours + [(option, AFTER_HOURLY, h) for h in range(48, 96)]
+                "att-2", OLD_HOURS + [(option, AFTER_HOURLY, h) for h in range(48, 96)]
             )
             await publish(service, [(CUR_LINE_ITEMS, e, ACCOUNT) for e in later])
             async with running(RightsizingApp(service, pool)):
