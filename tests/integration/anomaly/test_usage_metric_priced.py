@@ -24,8 +24,6 @@ from shared.events import (
     AccountUnitRates,
     AnomalyEvent,
     CostLineItem,
-    DeliveryCompleted,
-    DeliveryStarted,
     Event,
     MetricDatapoint,
     stable_id,
@@ -34,7 +32,7 @@ from shared.kafka import EventProducer, make_producer
 from shared.topics import ANOMALIES, CLOUDWATCH_USAGE, UNIT_RATES, ensure_topics
 from tests.harness.wait import wait_for
 from tests.integration.anomaly import helpers as h
-from tests.unit.anomaly.cur_events import BILLING
+from tests.unit.anomaly.cur_events import BILLING, bracketed
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(420)]
 
@@ -93,23 +91,7 @@ def _delivery(attempt: str, gb: dict[str, np.ndarray], hours: int, at: datetime)
         )
         for n, used in enumerate(per_hour)
     ]
-    started = DeliveryStarted(
-        id=f"s-{attempt}",
-        account_id=ACCOUNT,
-        source_format="cur2",
-        source_uri="s3://b/k",
-        started_at=at,
-        **common,
-    )
-    done = DeliveryCompleted(
-        id=f"c-{attempt}",
-        account_id=ACCOUNT,
-        row_count=len(items),
-        cost_total=round(sum(i.unblended_cost for i in items), 6),
-        completed_at=at,
-        **common,
-    )
-    return [started, *items, done]
+    return bracketed(items, attempt, ACCOUNT, BILLING, at)
 
 
 async def _produce_metrics(bootstrap: str, prefix: str, gb: dict[str, np.ndarray]) -> None:

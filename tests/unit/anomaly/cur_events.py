@@ -106,13 +106,18 @@ def hourly_delivery(
         for (service, usage_type), cost in sorted(leaves.items()):
             leaf = (service, usage_type)
             items.append(_item(attempt, period, account, leaf, start, cost, len(items), start))
+    return bracketed(items, attempt, account, period, completed_at)
+
+
+def bracketed(items: list, attempt: str, account: str, period: date, at: datetime) -> list:
+    """``items`` as one complete delivery attempt: its start marker, the items, its end."""
     common = {"attempt_id": attempt, "delivery_id": f"d-{period}", "billing_period": period}
     started = DeliveryStarted(
         id=f"s-{attempt}",
         account_id=account,
         source_format="cur2",
         source_uri="s3://b/k",
-        started_at=completed_at,
+        started_at=at,
         **common,
     )
     done = DeliveryCompleted(
@@ -120,7 +125,7 @@ def hourly_delivery(
         account_id=account,
         row_count=len(items),
         cost_total=round(sum(i.unblended_cost for i in items), 6),
-        completed_at=completed_at,
+        completed_at=at,
         **common,
     )
     return [started, *items, done]
