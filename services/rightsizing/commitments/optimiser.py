@@ -92,21 +92,37 @@ def evaluate(commitment: float, on_demand: np.ndarray, committed: np.ndarray) ->
     )
 
 
-def optimise(on_demand: np.ndarray, committed: np.ndarray, unit: float = 0.0) -> Outcome:
+def optimise(
+    on_demand: np.ndarray, committed: np.ndarray, unit: float = 0.0, min_marginal_use: float = 0.0
+) -> Outcome:
     """The commitment with the highest net savings (0 when none saves anything).
 
     ``unit`` > 0 restricts commitments to whole multiples of it (a Reserved
     Instance is bought per instance: ``unit`` is one instance's hourly rate).
+    ``min_marginal_use`` > 0 is a risk margin: the commitment's last dollar (the
+    last RI) must have been used in at least that share of the hours. The
+    optimum alone buys up to the dollar used just above break-even (a 1-year RI
+    busy 62% of the hours), which a slightly lower month leaves idle; the
+    margin caps the level at the matching quantile of the hourly curve, and as
+    net savings are concave the best level is the lower of the two.
     """
     od, cm = _curves(on_demand, committed)
+    if not 0.0 <= min_marginal_use <= 1.0:
+        raise ValueError("min_marginal_use must be a share between 0 and 1")
     levels = np.unique(cm[cm > 0])
     if unit > 0:
         levels = np.unique(np.round(levels / unit)) * unit
         levels = levels[levels > 0]
-    if levels.size == 0:
-        return evaluate(0.0, od, cm)
     order = np.argsort(cm)
     cm_sorted = cm[order]
+    if min_marginal_use > 0 and levels.size:
+        # Used in >= q of the hours: at most the ceil(q * H)-th largest hour.
+        cap = float(cm_sorted[cm.size - int(np.ceil(min_marginal_use * cm.size - 1e-9))])
+        if unit > 0:
+            cap = float(np.floor(cap / unit + 1e-9) * unit)
+        levels = np.append(levels[levels < cap], cap) if cap > 0 else levels[:0]
+    if levels.size == 0:
+        return evaluate(0.0, od, cm)
     od_sorted = np.where(cm_sorted > 0, od[order], 0.0)  # unpriced hours cover nothing
     ratio = np.divide(od_sorted, cm_sorted, out=np.zeros_like(od_sorted), where=cm_sorted > 0)
     # For each level: hours at or below it contribute their whole On-Demand cost;

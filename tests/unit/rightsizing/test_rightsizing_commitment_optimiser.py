@@ -69,3 +69,38 @@ def test_mismatched_or_negative_curves_are_refused() -> None:
         optimise(np.ones(3), np.ones(4))
     with pytest.raises(ValueError, match="non-negative"):
         optimise(np.array([1.0, -1.0]), np.ones(2))
+
+
+def test_a_marginal_use_floor_stops_at_the_last_ri_busy_often_enough() -> None:
+    # Counts: 3 instances 7 of 10 hours, 2 in two, 1 in one; $1 On-Demand, $0.6 reserved.
+    # The 3rd RI is used 7/10 hours (saves 7 - 6 = 1 more): the optimum alone buys 3.
+    counts = np.array([3.0] * 7 + [2.0, 2.0, 1.0])
+    assert round(optimise(counts, counts * 0.6, unit=0.6).commitment / 0.6) == 3
+    # Asking that the last RI be used >= 75% of hours stops at 2 (used 9/10) ...
+    two = optimise(counts, counts * 0.6, unit=0.6, min_marginal_use=0.75)
+    assert round(two.commitment / 0.6) == 2
+    assert two.net_savings == pytest.approx(10 + 9 - 12.0)
+    # ... and >= 95% at 1 (used every hour), at full utilisation.
+    one = optimise(counts, counts * 0.6, unit=0.6, min_marginal_use=0.95)
+    assert round(one.commitment / 0.6) == 1
+    assert one.utilisation == pytest.approx(1.0)
+
+
+def test_the_floor_only_caps_the_optimum_never_raises_it() -> None:
+    rng = np.random.default_rng(11)
+    od = rng.gamma(3.0, 4.0, 400)
+    committed = od * 0.72
+    bare = optimise(od, committed)
+    for q in (0.5, 0.8, 0.9, 0.99):
+        got = optimise(od, committed, min_marginal_use=q)
+        assert got.commitment <= bare.commitment + 1e-12
+        # Every level whose last dollar is used in >= q of the hours saves no more.
+        for level in np.linspace(0.0, committed.max(), 300):
+            if (committed >= level).mean() >= q:
+                assert evaluate(level, od, committed).net_savings <= got.net_savings + 1e-9
+        assert (committed >= got.commitment).mean() >= q
+
+
+def test_a_floor_outside_zero_to_one_is_refused() -> None:
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        optimise(np.ones(3), np.ones(3), min_marginal_use=1.5)

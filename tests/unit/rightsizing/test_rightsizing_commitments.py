@@ -187,3 +187,27 @@ def test_projected_coverage_counts_what_is_already_covered() -> None:
     rec = next(r for r in recommend(usage, table, (7,), hours - 1) if r.term_years == 1)
     assert rec.projected_coverage == pytest.approx(1.0)
     assert rec.projected_utilisation == pytest.approx(1.0)
+
+
+def test_reserved_instances_keep_the_risk_margin_and_it_can_be_overridden() -> None:
+    """Three instances 71% of the hours: the optimum buys 3 RIs, a margin on the last
+    RI's use buys fewer, and the shipped margin is the default."""
+    from services.rightsizing.commitments.recommend import MIN_MARGINAL_USE, recommend
+    from services.rightsizing.commitments.usage import AccountUsage
+    from shared.ec2_prices import PriceTable, Rates
+
+    key = ("us-east-1", "linux", "shared", "m5.large")
+    table = PriceTable({key: Rates(on_demand=1.0, ri_1y_no_upfront=0.6)})
+    pattern = [3.0] * 7 + [2.0, 2.0, 1.0]
+    hours = 7 * 24  # 3 instances in 119 of the 168 hours (71%), 2 in 33, 1 in 16
+    usage = AccountUsage(eligible=dict.fromkeys(range(hours), 3.0))
+    usage.on_demand[key] = {h: [pattern[h % 10], pattern[h % 10]] for h in range(hours)}
+
+    def quantity(floors: dict | None) -> int | None:
+        got = recommend(usage, table, (7,), hours - 1, min_marginal_use=floors)
+        return next(r.quantity for r in got if r.product == "standard_ri" and r.term_years == 1)
+
+    assert quantity({"standard_ri": 0.0}) == 3
+    assert quantity({"standard_ri": 0.75}) == 2
+    assert quantity({"standard_ri": 0.95}) == 1
+    assert quantity(None) == quantity(MIN_MARGINAL_USE)  # the shipped margin by default
