@@ -21,12 +21,19 @@ True
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Hashable
 from typing import TypeVar
 
 import numpy as np
 
-from services.rightsizing.sketches.compact import CompactSketch, bin_counts, keys_of, mapping
+from services.rightsizing.sketches.compact import (
+    NARROW_MAX,
+    CompactSketch,
+    bin_counts,
+    keys_of,
+    mapping,
+)
 from services.rightsizing.sketches.day import HOURS_PER_DAY, SECONDS_PER_DAY, DayRecord
 
 # Largest dense (segment x key) count matrix built in one go (8-byte cells, so
@@ -93,7 +100,12 @@ def add_cpu_points(days: list[dict[int, DayRecord]], rows: np.ndarray, timestamp
     nseg = starts.size
     seg = np.repeat(np.arange(nseg), np.diff(np.append(starts, values.size)))
     # Hour of day per segment: sums in input order (as bincount does per instance).
-    slot = seg * HOURS_PER_DAY + (timestamps % SECONDS_PER_DAY) // 3600
+    # Seconds into the day fit in 32 bits, whose division is much cheaper than the
+    # 64-bit ``timestamps % day // 3600`` (same integers); built in place.
+    hour = (timestamps - day_of * SECONDS_PER_DAY).astype(np.int32)
+    hour //= 3600
+    slot = seg * HOURS_PER_DAY
+    slot += hour
     cells = nseg * HOURS_PER_DAY
     sums = np.bincount(slot, weights=values, minlength=cells).reshape(nseg, HOURS_PER_DAY)
     counts = np.bincount(slot, minlength=cells).reshape(nseg, HOURS_PER_DAY)
@@ -121,26 +133,40 @@ def add_cpu_points(days: list[dict[int, DayRecord]], rows: np.ndarray, timestamp
     width = int(highs[has_keys].max()) - base + 1 if has_keys.any() else 1
     dense = None
     if nseg * width <= MAX_DENSE_CELLS:
-        flat = seg * width + (keys - base)
+        flat = seg * width  # in place: one temporary, not three
+        flat += keys
+        flat -= base
         if not positive.all():
             flat = flat[positive]
         dense = np.bincount(flat, minlength=nseg * width).reshape(nseg, width)
     bounds = np.append(starts, values.size).tolist()
-    for i, (row, day, some, lo, hi, zero, size, secs, peak) in enumerate(zip(
+    if nseg and bool((sizes == sizes[0]).all()):
+        # A regular block (every instance-day the same points, as a consumer's
+        # batch of one metric usually is): one row-wise reduction, the same
+        # pairwise sum per row as ``chunk.sum()``, instead of one call per row.
+        totals = values.reshape(nseg, -1).sum(axis=1).tolist()
+    else:
+        totals = [float(values[a:b].sum()) for a, b in itertools.pairwise(bounds)]
+    narrow = None  # bins of every segment as 16-bit at once when none can pass 65,535
+    if dense is not None and int(sizes.max()) <= NARROW_MAX:
+        narrow = dense.astype(np.uint16)
+    for i, (row, day, some, lo, hi, zero, size, secs, peak, total) in enumerate(zip(
         rows[starts].tolist(), _shared(day_of[starts].tolist()), has_keys.tolist(),
         lows.tolist(), highs.tolist(), zeros.tolist(), _shared(sizes.tolist()),
-        _shared(seconds.tolist()), peaks.tolist(), strict=True,
+        _shared(seconds.tolist()), peaks.tolist(), totals, strict=True,
     )):  # fmt: skip
-        chunk = values[bounds[i] : bounds[i + 1]]
         if not some:
             sketch = CompactSketch.from_bins(0, bin_counts(np.zeros(0), 0), zero, size, 0.0, 0.0)
-            sketch.total, sketch.peak = float(chunk.sum()), float(peak)
+            sketch.total, sketch.peak = total, float(peak)
+        elif narrow is not None:
+            bins = narrow[i, lo - base : hi - base + 1].copy()
+            sketch = CompactSketch.from_bins(lo, bins, zero, size, total, peak)
         elif dense is not None:
             bins = bin_counts(dense[i, lo - base : hi - base + 1], size)
-            sketch = CompactSketch.from_bins(lo, bins, zero, size, float(chunk.sum()), peak)
+            sketch = CompactSketch.from_bins(lo, bins, zero, size, total, peak)
         else:
             sketch = CompactSketch()
-            sketch.add_many(chunk)
+            sketch.add_many(values[bounds[i] : bounds[i + 1]])
         record = days[row].get(day)
         if record is None:
             days[row][day] = DayRecord.from_cpu(sketch, fresh, i, secs)

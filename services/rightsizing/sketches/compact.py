@@ -35,7 +35,7 @@ _GAMMA_MANTISSA = 2 * RELATIVE_ACCURACY / (1 - RELATIVE_ACCURACY)
 _MULTIPLIER = (1 / math.log1p(_GAMMA_MANTISSA)) * math.log(2)
 # A day's bin counts fit in 16 bits up to 65,535 points in one bin (a day of
 # 1-minute data has 1,440 points); past that the bins widen to 32 bits.
-_NARROW_MAX = int(np.iinfo(np.uint16).max)
+NARROW_MAX = int(np.iinfo(np.uint16).max)
 # Shared by every empty sketch (read-only: the first add replaces, never mutates it).
 _NO_BINS = np.zeros(0, dtype=np.uint16)
 _NO_BINS.flags.writeable = False
@@ -48,12 +48,17 @@ def mapping() -> LogarithmicMapping:
 
 def bin_counts(counts: np.ndarray, bound: int) -> np.ndarray:
     """``counts`` as stored bins: 16-bit when no bin can exceed ``bound`` <= 65,535, else 32."""
-    return counts.astype(np.uint16 if bound <= _NARROW_MAX else np.uint32)
+    return counts.astype(np.uint16 if bound <= NARROW_MAX else np.uint32)
 
 
 def keys_of(values: np.ndarray) -> np.ndarray:
     """The ddsketch keys of strictly positive values, vectorised."""
-    keys: np.ndarray = np.ceil(np.log2(values) * _MULTIPLIER).astype(np.int64)
+    # In place on one float buffer: the same operations in the same order (so the
+    # same keys) without two temporaries the size of the batch.
+    buf = np.log2(values, dtype=np.float64)
+    buf *= _MULTIPLIER
+    np.ceil(buf, out=buf)
+    keys: np.ndarray = buf.astype(np.int64)
     return keys
 
 
@@ -107,7 +112,7 @@ class CompactSketch:
             self.offset, self.bins = lo, bin_counts(counts, incoming)
             return
         dtype: np.dtype[np.unsignedinteger] = self.bins.dtype
-        if dtype == np.uint16 and int(self.bins.max()) + incoming > _NARROW_MAX:
+        if dtype == np.uint16 and int(self.bins.max()) + incoming > NARROW_MAX:
             dtype = np.dtype(np.uint32)  # a bin could overflow 16 bits: widen first
         new_lo, new_hi = min(lo, self.offset), max(hi, self.offset + self.bins.size)
         if new_lo != self.offset or new_hi != self.offset + self.bins.size:
