@@ -134,9 +134,11 @@ def show_savings_part(
     """Commitments of the RI/SP unit, then followers carrying out recommendations, from REST."""
     with console.status("waiting for the business unit's commitment reports"):
         savings.wait_for_commitments(pipeline, client, unit)
+    # Read before the followers' later delivery moves the reports' windows past the data shown.
+    savings.render_commitments(savings.commitment_reports(client), console)
     with console.status("carrying out recommendations and waiting for the bill after"):
         truth = savings.carry_out(pipeline, client, scenario, log=_log)
-    savings.render(savings.fetch(client), truth, console)
+    savings.render_realised(savings.realised(client), truth, console)
 
 
 def _interrupt(signum: int, frame: object) -> None:

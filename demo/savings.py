@@ -79,7 +79,7 @@ def simulate_argv(scenario: Scenario, out: Path) -> list[str]:
     ]
 
 
-def _wait(what: str, check: Callable[[], bool], pipeline: Pipeline, timeout: float) -> bool:
+def _wait(check: Callable[[], bool], pipeline: Pipeline, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while not check():
         pipeline.check_alive()
@@ -113,7 +113,6 @@ def carry_out(
     pipeline.cli("ingest", "file-inventory", str(out / "inventory.jsonl"))
     # The change must be seen before the bill after it, as in a real account.
     if not _wait(
-        "implementations",
         lambda: client.get("/v1/savings/realised/totals")["implemented"] >= wanted,
         pipeline,
         SAVINGS_TIMEOUT_S,
@@ -127,7 +126,7 @@ def carry_out(
         totals = client.get("/v1/savings/realised/totals")
         return bool(totals["measured"] >= totals["implemented"])
 
-    if not _wait("measurements", measured, pipeline, SAVINGS_TIMEOUT_S):
+    if not _wait(measured, pipeline, SAVINGS_TIMEOUT_S):
         log("[yellow]not every implementation was measured in time[/yellow]; showing what is")
     return truth
 
@@ -141,25 +140,28 @@ def wait_for_commitments(
         got = {r["account_id"] for r in client.get("/v1/commitments", limit=100)["items"]}
         return set(accounts) <= got
 
-    if not _wait("commitments", arrived, pipeline, SAVINGS_TIMEOUT_S):
+    if not _wait(arrived, pipeline, SAVINGS_TIMEOUT_S):
         raise DemoError(f"no commitment report for every account of {accounts} in time")
 
 
-@dataclass(frozen=True)
-class SavingsView:
-    """What the savings tables show, as the gateway serves it."""
+def commitment_reports(client: GatewayClient) -> list[dict[str, Any]]:
+    """Every account's commitment report (largest purchase saving first), from REST."""
+    items: list[dict[str, Any]] = client.get("/v1/commitments", limit=100)["items"]
+    return items
 
-    reports: list[dict[str, Any]]
-    realised: list[dict[str, Any]]
+
+@dataclass(frozen=True)
+class Realised:
+    """Recommendations carried out and their totals, as the gateway serves them."""
+
+    items: list[dict[str, Any]]
     totals: dict[str, Any]
 
 
-def fetch(client: GatewayClient) -> SavingsView:
-    """Commitment reports, realised savings and their totals from REST."""
-    return SavingsView(
-        client.get("/v1/commitments", limit=100)["items"],
-        client.all_pages("/v1/savings/realised"),
-        client.get("/v1/savings/realised/totals"),
+def realised(client: GatewayClient) -> Realised:
+    """Realised savings and their totals from REST."""
+    return Realised(
+        client.all_pages("/v1/savings/realised"), client.get("/v1/savings/realised/totals")
     )
 
 
@@ -179,8 +181,15 @@ def best_purchase(reports: list[dict[str, Any]]) -> dict[str, Any] | None:
     return max(buys, key=lambda p: p["estimated_monthly_savings"], default=None)
 
 
-def render(view: SavingsView, truth: dict[str, Any], console: Console) -> None:
-    """Print commitment coverage and the top purchase, then realised savings."""
+PRODUCTS = {
+    "compute_sp": "Compute Savings Plan",
+    "ec2_instance_sp": "EC2 Instance Savings Plan",
+    "standard_ri": "Standard RI",
+}
+
+
+def render_commitments(reports: list[dict[str, Any]], console: Console) -> None:
+    """Print coverage and utilisation per account, then the top purchase recommendation."""
     table = Table(title="Commitments (RIs and Savings Plans held, from the CUR)")
     for column in (
         "account",
@@ -194,7 +203,7 @@ def render(view: SavingsView, truth: dict[str, Any], console: Console) -> None:
         "best buy $/month",
     ):
         table.add_column(column)
-    for r in view.reports:
+    for r in reports:
         table.add_row(
             r["account_id"],
             f"{r['window_start'][:10]} → {r['window_end'][:10]}",
@@ -207,14 +216,15 @@ def render(view: SavingsView, truth: dict[str, Any], console: Console) -> None:
             _money(r["best_monthly_savings"]),
         )
     console.print(table)
-    top = best_purchase(view.reports)
+    top = best_purchase(reports)
     if top is None:
         console.print("No commitment to buy: nothing would save money net of its cost.")
     else:
-        what = top["product"].replace("_", " ")
-        target = " ".join(str(top[k]) for k in ("instance_type", "region") if top.get(k))
+        what = PRODUCTS.get(top["product"], top["product"])
+        scope = " ".join(str(top[k]) for k in ("instance_type", "region") if top.get(k))
         console.print(
-            f"Top purchase: [bold]{what}[/bold] {target} in {top['account_id']}, "
+            f"Top purchase: [bold]{what}[/bold]{f' ({scope})' if scope else ''} "
+            f"in {top['account_id']}, "
             f"{top['term_years']}-year {top['payment_option'].replace('_', ' ')}, "
             f"${top['hourly_commitment']:,.3f}/h (lookback {top['lookback_days']} days): "
             f"net [bold]{_money(top['estimated_monthly_savings'])}/month[/bold], projected "
@@ -222,6 +232,9 @@ def render(view: SavingsView, truth: dict[str, Any], console: Console) -> None:
             f"{_pct(top['projected_utilisation'])}"
         )
 
+
+def render_realised(view: Realised, truth: dict[str, Any], console: Console) -> None:
+    """Print each carried-out recommendation and the totals, beside the simulated truth."""
     table = Table(
         title="Realised savings (recommendations carried out, measured on the later CUR)",
         caption=f"the simulated bill truly saved {_money(truth.get('truth_realised_monthly'))}"
@@ -230,7 +243,7 @@ def render(view: SavingsView, truth: dict[str, Any], console: Console) -> None:
     for column in ("instance", "account", "kind", "from → to", "estimate", "before", "after"):
         table.add_column(column)
     table.add_column("realised $/month")
-    for row in view.realised:
+    for row in view.items:
         table.add_row(
             row["resource_id"],
             row["account_id"],
