@@ -21,7 +21,7 @@ function totals(t) {
     h("dt", {}, "Estimated / month (all implemented)"), h("dd", { dataset: { total: "estimated_monthly_savings" } }, currency(t.estimated_monthly_savings)));
 }
 
-function perKind(items, !truncated) {
+function perKind(items, complete) {
   const rows = new Map();
   for (const r of items) {
     const k = rows.get(r.kind) || { implemented: 0, measured: 0, estimate: 0, measuredEstimate: 0, realised: 0 };
