@@ -117,8 +117,10 @@ def carry_out(
         pipeline,
         SAVINGS_TIMEOUT_S,
     ):
-        raise DemoError(f"right-sizing did not detect the {wanted} implementations in time")
-    log(f"right-sizing detected {wanted} implemented recommendations; ingesting the later CUR")
+        seen = client.get("/v1/savings/realised/totals")["implemented"]
+        log(f"[yellow]right-sizing detected {seen} of {wanted} implementations in time[/yellow]")
+    else:
+        log(f"right-sizing detected {wanted} implemented recommendations; ingesting the later CUR")
     if (out / "exports").exists():
         pipeline.cli("ingest", "cur", "--source", str(out), "--force")
 
