@@ -133,6 +133,6 @@ def _truth(followed: list[Followed], start: date, end: date) -> dict[str, Any]:
         "change_day": start.isoformat(),
         "measured_until": end.isoformat(),
         "followers": rows,
-        "estimated_monthly_savings": round(sum(r["estimated_monthly_savings"] for r in rows), 2),
-        "truth_realised_monthly": round(sum(r["truth_realised_monthly"] for r in rows), 2),
+        "estimated_monthly_savings": round(sum(f.estimated_monthly_savings for f in followed), 2),
+        "truth_realised_monthly": round(sum(f.truth_realised_monthly for f in followed), 2),
     }
