@@ -17,6 +17,7 @@ import httpx
 import typer
 from rich.console import Console
 
+from demo import savings
 from demo.metric_summary import alert_history, metric_path_lag, summarise, wait_for_metric_path
 from demo.pipeline import (
     GATEWAY_READY_TIMEOUT_S,
@@ -127,6 +128,19 @@ def metric_line(pipeline: Pipeline, client: GatewayClient) -> str:
     return summarise(pipeline.ground_truth, alert_history(client.get), caught_up).line()
 
 
+def show_savings_part(
+    pipeline: Pipeline, client: GatewayClient, scenario: Scenario, unit: tuple[str, ...]
+) -> None:
+    """Commitments of the RI/SP unit, then followers carrying out recommendations, from REST."""
+    with console.status("waiting for the business unit's commitment reports"):
+        savings.wait_for_commitments(pipeline, client, unit)
+    # Read before the followers' later delivery moves the reports' windows past the data shown.
+    savings.render_commitments(savings.commitment_reports(client), console)
+    with console.status("carrying out recommendations and waiting for the bill after"):
+        truth = savings.carry_out(pipeline, client, scenario, log=_log)
+    savings.render_realised(savings.realised(client), truth, console)
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -137,6 +151,14 @@ def demo(
     accounts: Annotated[int, typer.Option(help="Member accounts.")] = 3,
     instances: Annotated[int, typer.Option(help="EC2 instances in the fleet.")] = 60,
     tail: Annotated[bool, typer.Option(help="Tail alerts over SSE until Ctrl-C.")] = True,
+    show_savings: Annotated[
+        bool,
+        typer.Option(
+            "--savings/--no-savings",
+            help="Also a business unit holding RIs/Savings Plans, and a share of the fleet "
+            "carrying out its recommendations (commitments and realised savings).",
+        ),
+    ] = True,
     directory: Annotated[
         Path | None, typer.Option("--state-dir", help="Where the demo keeps its state.")
     ] = None,
@@ -153,17 +175,25 @@ def demo(
         _log(f"stopped a leftover of an earlier run: {proc.describe()}")
     scenario = Scenario(seed=seed, days=days, accounts=accounts, instances=instances)
     started = time.monotonic()
+    # Right-sizing reads commitment rates when it starts: the unit's price file comes first.
+    unit = savings.committed_unit(root, scenario) if show_savings else None
+    env = {"SPENDSTREAM_RIGHTSIZING_PRICES_PATH": str(unit.prices)} if unit else {}
     try:
-        with running_system(root, log=_log) as pipeline:
+        with running_system(root, log=_log, extra_env=env) as pipeline:
             simulate(pipeline, scenario, log=_log)
-            client_key = create_api_key(pipeline)
+            client_key = create_api_key(pipeline, unit.accounts if unit else ())
             client = GatewayClient(pipeline.gateway_url, client_key)
             try:
                 wait_until_ready(pipeline, client)
                 ingest(pipeline, log=_log)
+                if unit is not None:
+                    _log(f"ingesting the RI/SP business unit's CUR ({', '.join(unit.accounts)})")
+                    pipeline.cli("ingest", "cur", "--source", str(unit.root), "--force")
                 snapshot = wait_for_results(pipeline, client)
                 render(snapshot, console)
                 _log(metric_line(pipeline, client))
+                if unit is not None:
+                    show_savings_part(pipeline, client, scenario, unit.accounts)
                 _log(f"ready in {time.monotonic() - started:.0f} s")
                 console.print(
                     f"\nConsole: [bold]{pipeline.gateway_url}/console/[/bold]   "

@@ -12,7 +12,7 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -188,11 +188,10 @@ def accounts(pipeline: Pipeline) -> list[str]:
     return [str(a["account_id"]) for a in listed]
 
 
-def create_api_key(pipeline: Pipeline) -> str:
-    """A tenant owning the simulated accounts, and a key for it (printed once)."""
-    pipeline.cli(
-        "admin", "tenant", "create", DEMO_TENANT, "--accounts", ",".join(accounts(pipeline))
-    )
+def create_api_key(pipeline: Pipeline, extra_accounts: Sequence[str] = ()) -> str:
+    """A tenant owning the simulated accounts (and ``extra_accounts``), and a key for it."""
+    owned = [*accounts(pipeline), *extra_accounts]
+    pipeline.cli("admin", "tenant", "create", DEMO_TENANT, "--accounts", ",".join(owned))
     out = pipeline.cli("admin", "key", "create", "--tenant", DEMO_TENANT, "--scope", "write")
     match = _TOKEN.search(out)
     if match is None:

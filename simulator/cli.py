@@ -3,12 +3,17 @@
 Writes every billing delivery (legacy CUR, CUR 2.0 or FOCUS) under ``--out`` (a
 directory or ``s3://bucket/prefix``), ``ground_truth.json`` and the fleet's
 ``inventory.jsonl`` beside them and, with ``--cloudwatch-out``, the fleet's
-5-minute CloudWatch datapoints.
+5-minute CloudWatch datapoints. Opt-in, for a demo of savings (the default
+output is unchanged): ``--commitments-out`` also writes a business unit that
+holds RIs and Savings Plans (``simulator.committed_unit``); ``--follow`` writes
+instead what the fleet looks like after a share of it carried out the given
+recommendations (``simulator.followers_out``).
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -16,9 +21,11 @@ from tqdm import tqdm
 
 from simulator import SimConfig, simulate_organisation
 from simulator.cloudwatch_out import write_cloudwatch
+from simulator.committed_unit import DEFAULT_DAYS, write_committed_unit
 from simulator.config import PLATFORM_MIX
 from simulator.deliveries import issued_by, plan_deliveries
 from simulator.exceptions import SimulationError
+from simulator.followers_out import DEFAULT_SHARE, read_recommendations, write_followers
 from simulator.inventory_out import write_inventory
 from simulator.writers import FORMATS, write_cur, write_ground_truth
 
@@ -71,6 +78,26 @@ def simulate(
     open_spike_days: Annotated[
         int, typer.Option(help="Also a spike over the last N days: an incident open at the end.")
     ] = 0,
+    commitments_out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write a 2-account business unit holding RIs and Savings Plans: its "
+            "CUR 2.0 delivery over the window's last days and its price file, here."
+        ),
+    ] = None,
+    commitment_days: Annotated[
+        int, typer.Option(help="Days the business unit's bill covers (8 to the window).")
+    ] = DEFAULT_DAYS,
+    follow: Annotated[
+        Path | None,
+        typer.Option(
+            help="Recommendations (JSON lines) to carry out: writes only the fleet's inventory "
+            "after the change and the followers' later CUR delivery, under --out."
+        ),
+    ] = None,
+    follow_share: Annotated[
+        float, typer.Option(help="Share of the instances with a recommendation that act on it.")
+    ] = DEFAULT_SHARE,
 ) -> None:
     """Write the organisation's deliveries, ground truth and (optionally) datapoints."""
     try:
@@ -87,6 +114,27 @@ def simulate(
             metric_window_days=(cloudwatch_days or None) if cloudwatch_out else None,
         )
         org = simulate_organisation(config)
+        if follow is not None:
+            recs = read_recommendations(follow.read_bytes().splitlines())
+            truth_doc = write_followers(org, recs, Path(out), follow_share)
+            estimate, truly = (
+                truth_doc["estimated_monthly_savings"],
+                truth_doc["truth_realised_monthly"],
+            )
+            typer.echo(
+                f"{len(truth_doc['followers'])} instances carry out their recommendation on "
+                f"{truth_doc['change_day']}; estimated ${estimate:,.2f}/month, "
+                f"truly ${truly:,.2f}/month; under {out}"
+            )
+            return
+        if commitments_out is not None:
+            unit = write_committed_unit(
+                config,
+                [org.payer_account_id, *(a.account_id for a in org.accounts)],
+                commitments_out,
+                commitment_days,
+            )
+            typer.echo(f"committed unit: accounts {', '.join(unit.accounts)} under {unit.root}")
         cutoff = datetime.fromisoformat(until) if until else None
         planned = [d for d in plan_deliveries(org, mtd_every_days) if issued_by(d, cutoff)]
         cw_first = org.dates[-cloudwatch_days] if cloudwatch_days else None

@@ -5,6 +5,7 @@ import { api } from "../api.js";
 import { canvas, colour, draw } from "../charts.js";
 import { field, fill, h, select, table } from "../dom.js";
 import { addDays, currency, datetime, number, today } from "../format.js";
+import { realised } from "./realised.js";
 
 const FINDINGS = ["", "overprovisioned", "underprovisioned", "idle", "schedulable", "optimized", "insufficient_data"];
 const DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
@@ -93,9 +94,10 @@ export async function render(root, { params, go }) {
   });
   const calc = h("p", { class: "totals", id: "calculator", role: "status" }, calculator());
   const slot = h("div", { id: "savings" });
-  root.append(h("h1", {}, "Savings"), form, h("section", { class: "card" }, h("h2", {}, "Savings calculator"), calc), slot);
+  const proven = realised();
+  root.append(h("h1", {}, "Savings"), proven.card, form, h("section", { class: "card" }, h("h2", {}, "Savings calculator"), calc), slot);
   const filters = Object.fromEntries(["account", "region", "finding", "min_savings", "state"].filter((k) => params.get(k)).map((k) => [k, params.get(k)]));
-  await fill(slot, async () => {
+  const list = fill(slot, async () => {
     const doc = await api("/v1/recommendations", { params: { ...filters, cursor: params.get("cursor"), limit: 50 } });
     const rows = [];
     for (const r of doc.items) {
@@ -125,4 +127,5 @@ export async function render(root, { params, go }) {
         h("span", { class: "muted" }, "Sorted on the server by monthly savings, largest first.")),
     ];
   });
+  await Promise.all([list, proven.ready]);
 }
