@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 
 from demo import savings
+from demo.fresh_state import fresh_state_dir
 from demo.metric_summary import alert_history, metric_path_lag, summarise, wait_for_metric_path
 from demo.pipeline import (
     GATEWAY_READY_TIMEOUT_S,
@@ -168,17 +169,17 @@ def demo(
     # cleanly, even when the shell started us with SIGINT ignored.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _interrupt)
-    root = directory or state_dir() / "demo"
     # An earlier run killed outright (SIGKILL, a closed terminal) left its servers
     # and services running; they hold ports and memory this run needs.
     for proc in leftovers.stop_leftovers():
         _log(f"stopped a leftover of an earlier run: {proc.describe()}")
     scenario = Scenario(seed=seed, days=days, accounts=accounts, instances=instances)
     started = time.monotonic()
-    # Right-sizing reads commitment rates when it starts: the unit's price file comes first.
-    unit = savings.committed_unit(root, scenario) if show_savings else None
-    env = {"SPENDSTREAM_RIGHTSIZING_PRICES_PATH": str(unit.prices)} if unit else {}
     try:
+        root = fresh_state_dir(directory or state_dir() / "demo", default=directory is None)
+        # Right-sizing reads commitment rates when it starts: the unit's price file comes first.
+        unit = savings.committed_unit(root, scenario) if show_savings else None
+        env = {"SPENDSTREAM_RIGHTSIZING_PRICES_PATH": str(unit.prices)} if unit else {}
         with running_system(root, log=_log, extra_env=env) as pipeline:
             simulate(pipeline, scenario, log=_log)
             client_key = create_api_key(pipeline, unit.accounts if unit else ())
