@@ -137,7 +137,9 @@ def score_series(
     preds = {name: o.forecast for name, o in outcome.models.items() if o.forecast is not None}
     if outcome.chosen in preds:
         preds[SELECTED] = preds[outcome.chosen]
-        me = month_end_for(raw, outcome.models[outcome.chosen], config.monthend_calibration)
+        me = month_end_for(
+            raw, outcome.models[outcome.chosen], config.monthend_calibration, config.recent_floor80
+        )
         assert me is not None
         month_days = pd.Period(me.month, "M").days_in_month
         truth = float(actual[:month_days].sum())  # origin is a month's first day

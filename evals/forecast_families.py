@@ -68,6 +68,8 @@ VARIANTS: dict[str, RefreshConfig] = {
     "me_pooled": RefreshConfig(monthend_calibration="pooled"),
     "me_loo": RefreshConfig(monthend_calibration="loo"),
     "me_fold_max": RefreshConfig(monthend_calibration="fold_max"),
+    # The 80% factor floored at the recent fold's quantile (calibration.py).
+    "cal_recent": RefreshConfig(recent_floor80=True),
 }
 #: What ``make eval-forecast`` reports (the variants are for validation only).
 REPORT_METHODS = tuple(METHODS)
