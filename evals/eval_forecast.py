@@ -137,7 +137,9 @@ def score_series(
     preds = {name: o.forecast for name, o in outcome.models.items() if o.forecast is not None}
     if outcome.chosen in preds:
         preds[SELECTED] = preds[outcome.chosen]
-        me = month_end_for(raw, outcome.models[outcome.chosen], config.monthend_calibration)
+        me = month_end_for(
+            raw, outcome.models[outcome.chosen], config.monthend_calibration, config.recent_floor80
+        )
         assert me is not None
         month_days = pd.Period(me.month, "M").days_in_month
         truth = float(actual[:month_days].sum())  # origin is a month's first day
@@ -337,8 +339,9 @@ def render(summary: dict[str, Any], seconds: float) -> str:
         "- Calibration: per model, level and horizon bucket (1-7, 8-30, 31-90 days) the "
         "half-widths of ordinary days are scaled by the median (80%) or maximum (95%) over "
         "backtest folds of each fold's quantile of |error| / half-width (a fold, not a day, "
-        "is the exchangeable "
-        "unit); month-start days are their own class (Mondrian), scaled by the "
+        "is the exchangeable unit; by default the 80% factor is at least the recent "
+        "fold's own quantile, issue 19); month-start days are their own class (Mondrian), "
+        "scaled by the "
         "split-conformal quantile (finite-sample corrected) of all folds' month-start "
         "scores. Folds overlap in time, so this is approximate; the holdout above is the "
         "honest check.",

@@ -50,6 +50,7 @@ TODAY = RefreshConfig(
     candidates=("seasonal_naive", "damped_holt", "prophet"),
     recent_fold_days=0,
     monthend_calibration="pooled",
+    recent_floor80=False,
 )
 METHODS: dict[str, RefreshConfig] = {
     "today": TODAY,
@@ -63,11 +64,14 @@ METHODS: dict[str, RefreshConfig] = {
 AWARE = {"aware": "default"}
 #: Validation-only variants of the imputation constants (``--methods``).
 VARIANTS: dict[str, RefreshConfig] = {
-    "aware_w2": RefreshConfig(impute=ImputeConfig(weeks=2)),
-    "aware_w8": RefreshConfig(impute=ImputeConfig(weeks=8)),
-    "me_pooled": RefreshConfig(monthend_calibration="pooled"),
-    "me_loo": RefreshConfig(monthend_calibration="loo"),
-    "me_fold_max": RefreshConfig(monthend_calibration="fold_max"),
+    # (These were tried before the recent-fold floor, hence without it.)
+    "aware_w2": RefreshConfig(impute=ImputeConfig(weeks=2), recent_floor80=False),
+    "aware_w8": RefreshConfig(impute=ImputeConfig(weeks=8), recent_floor80=False),
+    "me_pooled": RefreshConfig(monthend_calibration="pooled", recent_floor80=False),
+    "me_loo": RefreshConfig(monthend_calibration="loo", recent_floor80=False),
+    "me_fold_max": RefreshConfig(monthend_calibration="fold_max", recent_floor80=False),
+    # The default before the recent-fold floor on the 80% factor (calibration.py).
+    "cal_median": RefreshConfig(recent_floor80=False),
 }
 #: What ``make eval-forecast`` reports (the variants are for validation only).
 REPORT_METHODS = tuple(METHODS)
@@ -277,6 +281,28 @@ AWARE_NOTES = (
 )
 
 
+CAL_NOTES = (
+    "Recent-fold floor on the 80% factor (issue 19, this session; validation families "
+    "only, end to end: `python -m evals.forecast_families --families A,B,C --methods "
+    "default,cal_recent`, 465 s at load 9-12). The 30-day 80% interval under-covered on "
+    "validation (73.3%) as on D-F; the long folds judge their 30 days on days two to "
+    "four months old, so each horizon bucket's 80% factor is now max(median over folds, "
+    "the recent fold's own quantile), as the fast ensemble's study had shown (74.8 / 80.4 "
+    "-> 84.3 there). A-C, 135 series: median (before) 80.0 / 73.3 / 94.3 / 83.0 / 92.6; "
+    "floored (chosen) 80.0 / 78.1 / 94.3 / 85.9 / 94.1 (per family cov80 A 74.9 -> 77.0, "
+    "B 75.3 -> 79.0, C 69.8 -> 78.1; selection and means unchanged). The month-end 80% "
+    "interval then over-covers validation by 0.9 points (85.9% against 75-85%); it was "
+    "chosen because the daily miss it removes was the larger one, and nothing else was "
+    "tried. `cal_median` in `VARIANTS` is the rule before. The same run reproduced the "
+    "default's earlier validation figures exactly with Prophet's fit data written by "
+    "orjson (`services/forecast/models/prophet_backend.py`; fits bit-identical, unit "
+    "test). D-F were then run once, by `make eval-forecast`: the table above. That "
+    "held-out look, default against the run before the floor: cov80@30 66.3 -> 73.0 "
+    "(still under 75), month-end 80% 81.2 -> 87.2 (met before, now over 85), MASE@30 < 1 "
+    "and cov95 unchanged (63.9 / 95.5); nothing was changed after it."
+)
+
+
 def section(summary: dict[str, Any], seconds: float) -> str:
     """The report's headline section: issue 19's targets on the reported families."""
     lines = [
@@ -299,6 +325,8 @@ def section(summary: dict[str, Any], seconds: float) -> str:
         CHANGE_NOTES,
         "",
         AWARE_NOTES,
+        "",
+        CAL_NOTES,
         "",
     ]
     return "\n".join(lines) + "\n"

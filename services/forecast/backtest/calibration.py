@@ -115,16 +115,31 @@ def _split_conformal(scores: np.ndarray, level: float) -> float:
 TAIL_LEVEL = 0.9
 
 
-def _combine_folds(per_fold: Sequence[np.ndarray], level: float) -> float | None:
-    """Each fold's ``level`` quantile, combined over folds (folds without scores skipped)."""
+def _combine_folds(
+    per_fold: Sequence[np.ndarray], level: float, recent: np.ndarray | None = None
+) -> float | None:
+    """Each fold's ``level`` quantile, combined over folds (folds without scores skipped).
+
+    With ``recent`` (the recent fold's scores), the median-level factor is at
+    least the recent fold's own quantile: the latest days' errors set a floor.
+    """
     qs = [float(np.quantile(s, level)) for s in per_fold if s.size]
     if not qs:
         return None
-    return float(np.max(qs) if level > TAIL_LEVEL else np.median(qs))
+    if level > TAIL_LEVEL:
+        return float(np.max(qs))
+    found = float(np.median(qs))
+    if recent is not None and recent.size:
+        found = max(found, float(np.quantile(recent, level)))
+    return found
 
 
-def fit_factors(folds: Sequence[Fold], horizon: int) -> Factors:
-    """Width factors for days 1..horizon (and for month starts) from the folds' scores."""
+def fit_factors(folds: Sequence[Fold], horizon: int, recent_floor: bool = False) -> Factors:
+    """Width factors for days 1..horizon (and for month starts) from the folds' scores.
+
+    ``recent_floor``: the 80% factor of each bucket is max(median over folds,
+    the recent fold's quantile) rather than the median alone (issue 19).
+    """
     days: dict[float, np.ndarray] = {}
     month_start: dict[float, float | None] = {}
     for level in LEVELS:
@@ -134,7 +149,8 @@ def fit_factors(folds: Sequence[Fold], horizon: int) -> Factors:
         last = 1.0
         for lo, hi in buckets_for(horizon):
             ordinary = [s[lo:hi][~m[lo:hi]] for s, m in zip(scores, firsts, strict=True)]
-            found = _combine_folds(ordinary, level)
+            recent = [o for o, f in zip(ordinary, folds, strict=True) if f.recent]
+            found = _combine_folds(ordinary, level, recent[0] if recent_floor and recent else None)
             last = last if found is None else float(np.clip(found, *FACTOR_RANGE))
             out[lo:hi] = last
         days[level] = out
@@ -164,16 +180,16 @@ def apply(prediction: Prediction, factors: Factors, start: date) -> Prediction:
 def calibrated_folds(folds: Sequence[Fold], factors: Factors) -> list[Fold]:
     """The folds with their predictions calibrated by ``factors`` (on each fold's dates)."""
     return [
-        Fold(f.origin, f.start, f.actual, apply(f.prediction, factors, f.start), f.scale)
+        Fold(f.origin, f.start, f.actual, apply(f.prediction, factors, f.start), f.scale, f.recent)
         for f in folds
     ]
 
 
-def leave_one_out(folds: Sequence[Fold]) -> list[Prediction]:
+def leave_one_out(folds: Sequence[Fold], recent_floor: bool = False) -> list[Prediction]:
     """Each fold's prediction calibrated with factors from the other folds only."""
     out = []
     for k, fold in enumerate(folds):
         others = [f for j, f in enumerate(folds) if j != k]
-        factors = fit_factors(others, fold.prediction.horizon)
+        factors = fit_factors(others, fold.prediction.horizon, recent_floor)
         out.append(apply(fold.prediction, factors, fold.start))
     return out

@@ -60,6 +60,8 @@ class Fold:
     actual: np.ndarray
     prediction: Prediction
     scale: float
+    # The recent fold (judged on the days after ``plan.recent`` only).
+    recent: bool = False
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,7 @@ def run_backtest(model: Model, history: DailyHistory, plan: BacktestPlan) -> Mod
                 actual=np.asarray(history.values[origin : origin + plan.horizon], dtype=float),
                 prediction=prediction,
                 scale=seasonal_naive_mae(np.asarray(train.values, dtype=float)),
+                recent=origin == plan.recent,
             )
         )
     return ModelBacktest(model.name, tuple(out))

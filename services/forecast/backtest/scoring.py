@@ -12,7 +12,9 @@ from services.forecast.backtest.rolling import ModelBacktest
 from shared.events.forecasts import BacktestScore
 
 
-def score(backtest: ModelBacktest, horizons: Sequence[int]) -> list[BacktestScore]:
+def score(
+    backtest: ModelBacktest, horizons: Sequence[int], recent_floor: bool = False
+) -> list[BacktestScore]:
     """Scores at each horizon the folds are long enough for (days 1..h of each such fold).
 
     Coverage is of the calibrated intervals, leave-one-fold-out. The recent
@@ -21,7 +23,7 @@ def score(backtest: ModelBacktest, horizons: Sequence[int]) -> list[BacktestScor
     folds = backtest.folds
     if not folds:
         return []
-    calibrated = leave_one_out(folds)
+    calibrated = leave_one_out(folds, recent_floor)
     out = []
     for h in horizons:
         if folds[0].actual.shape[0] < h:

@@ -72,7 +72,14 @@ def ensemble_backtest(name: str, members: Sequence[ModelBacktest]) -> ModelBackt
     if len({len(m.folds) for m in members}) != 1:
         return None
     folds = tuple(
-        Fold(f[0].origin, f[0].start, f[0].actual, combine([x.prediction for x in f]), f[0].scale)
+        Fold(
+            f[0].origin,
+            f[0].start,
+            f[0].actual,
+            combine([x.prediction for x in f]),
+            f[0].scale,
+            f[0].recent,
+        )
         for f in zip(*(m.folds for m in members), strict=True)
     )
     return ModelBacktest(name, folds)

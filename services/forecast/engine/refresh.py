@@ -124,8 +124,10 @@ def evaluate_series(
         ok = bt.error is None and bt.folds
         outcomes[name] = ModelOutcome(
             backtest=bt,
-            scores=score(bt, config.horizons) if ok else [],
-            factors=fit_factors(bt.folds, config.max_horizon) if ok else None,
+            scores=score(bt, config.horizons, config.recent_floor80) if ok else [],
+            factors=fit_factors(bt.folds, config.max_horizon, config.recent_floor80)
+            if ok
+            else None,
         )
     all_scores = [s for o in outcomes.values() for s in o.scores]
     first = [s for s in all_scores if s.model in config.candidates]
@@ -158,7 +160,10 @@ def _fit_final(
 
 
 def month_end_for(
-    history: DailyHistory, outcome: ModelOutcome, rule: MonthEndRule = "pooled"
+    history: DailyHistory,
+    outcome: ModelOutcome,
+    rule: MonthEndRule = "pooled",
+    recent_floor: bool = False,
 ) -> MonthEndProjection | None:
     """A model's month-end projection, its interval calibrated on its backtest folds."""
     if outcome.forecast is None or outcome.factors is None:
@@ -167,8 +172,8 @@ def month_end_for(
     raw_folds = outcome.backtest.folds
     if rule.startswith("loo") and len(raw_folds) > 1:
         folds = [
-            Fold(f.origin, f.start, f.actual, p, f.scale)
-            for f, p in zip(raw_folds, leave_one_out(raw_folds), strict=True)
+            Fold(f.origin, f.start, f.actual, p, f.scale, f.recent)
+            for f, p in zip(raw_folds, leave_one_out(raw_folds, recent_floor), strict=True)
         ]
     else:
         folds = calibrated_folds(raw_folds, outcome.factors)
@@ -253,6 +258,6 @@ def refresh_series(job: RefreshJob) -> Forecast:
         model=outcome.chosen,
         horizons={h: _points(history, chosen.forecast, h) for h in config.horizons},
         backtest=[s for o in outcome.models.values() for s in o.scores],
-        month_end=month_end_for(raw, chosen, config.monthend_calibration),
+        month_end=month_end_for(raw, chosen, config.monthend_calibration, config.recent_floor80),
         **base,
     )

@@ -9,6 +9,7 @@ width like every other model's.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -100,8 +101,17 @@ class ProphetModel:
         )
         for reg in _REGRESSORS:
             model.add_regressor(reg, standardize=False)
+        model.stan_backend = _backend()
         try:
             model.fit(df, algorithm="LBFGS")
         except Exception as exc:  # cmdstan raises plain RuntimeError/ValueError
             raise ModelFitError(f"prophet fit failed: {exc}") from exc
         return FittedProphet(model=model, last=dates[-1], seed=self.seed)
+
+
+@functools.cache
+def _backend() -> Any:
+    """One backend per process: Prophet's own, with the data written by orjson."""
+    from services.forecast.models.prophet_backend import OrjsonCmdStanBackend
+
+    return OrjsonCmdStanBackend()

@@ -33,3 +33,17 @@ def test_month_starts_get_their_own_factor_on_the_forecast_dates():
     assert p.hi80[2] - p.mean[2] == 30.0  # 1 Jun, third day ahead
     assert p.hi80[1] - p.mean[1] == 5.0  # an ordinary day keeps the ordinary factor
     assert np.all(p.hi95 >= p.hi80)
+
+
+def test_recent_floor_widens_the_80_factor_to_the_recent_folds_errors():
+    calm = np.full(30, 105.0)  # score 0.5 at 80%
+    noisy = np.full(30, 115.0)  # the latest days miss by more: score 1.5
+    folds = [_fold(date(2025, 3, 5), calm) for _ in range(3)]
+    recent = Fold(0, date(2025, 3, 5), noisy, folds[0].prediction, 1.0, recent=True)
+    assert np.allclose(fit_factors([*folds, recent], 30).days[0.8], 0.5)  # median
+    floored = fit_factors([*folds, recent], 30, recent_floor=True)
+    assert np.allclose(floored.days[0.8], 1.5)
+    # The floor never narrows: a calm recent fold leaves the median's factor.
+    calm_recent = Fold(0, date(2025, 3, 5), calm, folds[0].prediction, 1.0, recent=True)
+    wide = [_fold(date(2025, 3, 5), noisy) for _ in range(3)]
+    assert np.allclose(fit_factors([*wide, calm_recent], 30, recent_floor=True).days[0.8], 1.5)
